@@ -1,0 +1,137 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/dinv/dinv/core"
+)
+
+// options is the parsed command line: the Config plus the modes that are not
+// part of a start (help, health check).
+type options struct {
+	cfg         core.Config
+	help        bool
+	healthcheck bool
+}
+
+// listFlag is a repeatable flag whose values may also be comma-separated.
+type listFlag struct{ values *[]string }
+
+func (l listFlag) String() string {
+	if l.values == nil {
+		return ""
+	}
+	return strings.Join(*l.values, ",")
+}
+
+func (l listFlag) Set(v string) error {
+	*l.values = append(*l.values, strings.Split(v, ",")...)
+	return nil
+}
+
+// newFlagSet defines dinv's flags on a FlagSet named after the program as
+// invoked. The seed's five flags keep their exact usage text.
+func newFlagSet(prog string, o *options) *flag.FlagSet {
+	fs := flag.NewFlagSet(prog, flag.ContinueOnError)
+	c := &o.cfg
+	// The seed's flags, verbatim.
+	fs.Var(listFlag{&c.InsecureRegistries}, "insecure-registry", "Enable insecure registry communication")
+	fs.BoolVar(&c.Local, "local", false, "Do not bind API to external interfaces")
+	fs.StringVar(&c.Storage, "storage", "overlay2", "Storage driver to use")
+	fs.BoolVar(&c.TLS, "tls", false, "Use TLS; implied by --tlsverify. Certs are generated automatically if not available")
+	fs.BoolVar(&c.TLSVerify, "tlsverify", false, "Use TLS and verify the remote. Certs are generated automatically if not available")
+	// DinV's own.
+	fs.StringVar(&c.ConfigFile, "config", "", "YAML stage list (default /etc/dinv/stages.yaml when it exists)")
+	fs.StringVar(&c.EngineVersion, "engine-version", "", "Engine profile to use, e.g. 26.1 (default: $DINV_ENGINE_VERSION, the config's engine, or detected)")
+	fs.StringVar(&c.CertDir, "certs", "/certs", "Directory of the TLS certificates")
+	fs.StringVar(&c.DataRoot, "data-root", "/var/lib/docker", "The engine's data root")
+	fs.StringVar(&c.ExecRoot, "exec-root", "/var/run/docker", "The engine's exec root")
+	fs.StringVar(&c.Pidfile, "pidfile", "/var/run/docker.pid", "The engine's pid file")
+	fs.StringVar(&c.Socket, "socket", "/var/run/docker.sock", "The engine's unix socket")
+	fs.IntVar(&c.Port, "port", 0, "TCP port of the API (default 2375, or 2376 with TLS)")
+	fs.Var(listFlag{&c.TLSSANs}, "tls-san", "Extra names and IPs for the server certificate (comma-separated, repeatable)")
+	fs.StringVar(&c.KeyType, "key-type", "ecdsa", "Key type of generated certificates: ecdsa or rsa")
+	fs.DurationVar(&c.ReadyTimeout, "ready-timeout", 60*time.Second, "How long to wait for the engine to answer before warning")
+	fs.BoolVar(&c.DryRun, "dry-run", false, "Run the stages that change nothing, print the engine's command line as JSON, exit")
+	fs.BoolVar(&o.healthcheck, "healthcheck", false, "Exit 0 when the engine answers on its socket, 1 otherwise")
+	fs.Usage = func() {}
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+// parseFlags parses args (without the program name) into options. Errors are
+// core.UsageErrors; -h and --help set help.
+func parseFlags(prog string, args []string, env func(string) string) (*options, error) {
+	o := &options{}
+	fs := newFlagSet(prog, o)
+	if err := fs.Parse(args); err != nil {
+		if err == flag.ErrHelp {
+			o.help = true
+			return o, nil
+		}
+		return nil, core.Usagef("%v", err)
+	}
+	c := &o.cfg
+	c.ExtraArgs = fs.Args()
+	fs.Visit(func(f *flag.Flag) {
+		if f.Name == "storage" {
+			c.StorageSet = true
+		}
+	})
+	if c.TLSVerify {
+		c.TLS = true
+	}
+	switch {
+	case c.Port == 0 && c.TLS:
+		c.Port = 2376
+	case c.Port == 0:
+		c.Port = 2375
+	case c.Port < 1 || c.Port > 65535:
+		return nil, core.Usagef("-port %d: out of range 1-65535", c.Port)
+	}
+	if c.EngineVersion == "" {
+		c.EngineVersion = env("DINV_ENGINE_VERSION")
+	}
+	c.Debug = isTrue(env("DEBUG"))
+	return o, nil
+}
+
+func isTrue(v string) bool {
+	switch strings.ToLower(v) {
+	case "true", "1", "yes":
+		return true
+	}
+	return false
+}
+
+// printUsage prints the usage block as the flag package would, except that a
+// repeatable list flag shows as "string", as in the seed.
+func printUsage(w io.Writer, prog string) {
+	fs := newFlagSet(prog, &options{})
+	fmt.Fprintf(w, "Usage of %s:\n", prog)
+	fs.VisitAll(func(f *flag.Flag) {
+		name, usage := flag.UnquoteUsage(f)
+		if _, ok := f.Value.(listFlag); ok {
+			name = "string"
+		}
+		line := "  -" + f.Name
+		if name != "" {
+			line += " " + name
+		}
+		line += "\n    \t" + strings.ReplaceAll(usage, "\n", "\n    \t")
+		if f.DefValue != "" && f.DefValue != "false" && f.DefValue != "0" {
+			if g, ok := f.Value.(flag.Getter); ok {
+				if _, isString := g.Get().(string); isString {
+					line += fmt.Sprintf(" (default %q)", f.DefValue)
+				} else {
+					line += fmt.Sprintf(" (default %v)", f.DefValue)
+				}
+			}
+		}
+		fmt.Fprintln(w, line)
+	})
+}

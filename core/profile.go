@@ -1,0 +1,165 @@
+package core
+
+import (
+	"fmt"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// Profile is everything dinv knows about one engine version: the stages it
+// runs by default, in order, and how that engine's command line is spelled.
+type Profile struct {
+	Version string   // "26.1": the major.minor this profile was written for
+	Stages  []string // the default stage list, in run order
+	Args    ArgRules
+}
+
+// ArgRules say how one engine version spells its command line.
+type ArgRules struct {
+	// Daemon is the engine program and the words before its flags:
+	// {"dockerd"}, or {"docker", "daemon"} for 1.12.
+	Daemon []string
+	// DataRootFlag names the data root: "--data-root", or "--graph" before 17.05.
+	DataRootFlag string
+	// TLSFalse adds --tls=false when TCP is served without TLS: engines from
+	// 20.10 on otherwise sleep 15 s at start-up to warn about it.
+	TLSFalse bool
+	// Containerd, when set, is started before the engine as its own process
+	// (1.12); the engine then gets --containerd with its socket.
+	Containerd []string
+	// ContainerdSocket is that containerd's socket.
+	ContainerdSocket string
+	// StorageDrivers are the driver names this engine knows.
+	StorageDrivers []string
+}
+
+// DefaultStages is the stage list of every profile: preparing the container,
+// certificates, the command line, then the engine and the readiness report.
+// Order matters where a stage reads what another fills: network before pki
+// (the certificate's addresses), storage and pki before args, args before
+// engine, engine before ready. The container fixes (cgroups, mounts, iptables,
+// stale) come before the engine starts and need nothing from the others.
+var DefaultStages = []string{
+	"network", "cgroups", "mounts", "iptables", "stale",
+	"storage", "pki", "args", "engine", "ready",
+}
+
+var modernDrivers = []string{"overlay2", "fuse-overlayfs", "btrfs", "zfs", "vfs"}
+
+// Profiles are the engine versions dinv knows, oldest first.
+var Profiles = []*Profile{
+	{
+		Version: "1.12",
+		Stages:  DefaultStages,
+		Args: ArgRules{
+			Daemon:       []string{"docker", "daemon"},
+			DataRootFlag: "--graph",
+			Containerd: []string{"docker-containerd",
+				"--listen", "unix:///run/containerd.sock",
+				"--runtime", "docker-runc",
+				"--shim", "docker-containerd-shim"},
+			ContainerdSocket: "/run/containerd.sock",
+			StorageDrivers:   []string{"aufs", "overlay", "overlay2", "devicemapper", "btrfs", "zfs", "vfs"},
+		},
+	},
+	{
+		Version: "1.13",
+		Stages:  DefaultStages,
+		Args: ArgRules{
+			Daemon:         []string{"dockerd"},
+			DataRootFlag:   "--graph",
+			StorageDrivers: []string{"aufs", "overlay", "overlay2", "devicemapper", "btrfs", "zfs", "vfs"},
+		},
+	},
+	modern("20.10"),
+	modern("26.1"),
+	modern("28.5"),
+}
+
+func modern(v string) *Profile {
+	return &Profile{
+		Version: v,
+		Stages:  DefaultStages,
+		Args: ArgRules{
+			Daemon:         []string{"dockerd"},
+			DataRootFlag:   "--data-root",
+			TLSFalse:       true,
+			StorageDrivers: modernDrivers,
+		},
+	}
+}
+
+// KnowsDriver reports whether the profile's engine has a storage driver name.
+func (p *Profile) KnowsDriver(name string) bool {
+	for _, d := range p.Args.StorageDrivers {
+		if d == name {
+			return true
+		}
+	}
+	return false
+}
+
+// FindProfile returns the profile for exactly version v ("26.1"), or a usage
+// error that lists the known versions.
+func FindProfile(v string) (*Profile, error) {
+	for _, p := range Profiles {
+		if p.Version == v {
+			return p, nil
+		}
+	}
+	return nil, Usagef("unknown engine version %q (known: %s)", v, strings.Join(Versions(), ", "))
+}
+
+// Versions lists the known profile versions, oldest first.
+func Versions() []string {
+	vs := make([]string, len(Profiles))
+	for i, p := range Profiles {
+		vs[i] = p.Version
+	}
+	return vs
+}
+
+var versionRE = regexp.MustCompile(`(\d+)\.(\d+)`)
+
+// MatchProfile returns the profile for an engine that reported version
+// (as in "Docker version 26.1.5+dfsg1, build a72d7cd"): the exact major.minor,
+// else the newest profile not newer than it, with exact false.
+func MatchProfile(version string) (p *Profile, exact bool, err error) {
+	want, ok := parseVersion(version)
+	if !ok {
+		return nil, false, fmt.Errorf("no version number in %q", version)
+	}
+	byVersion := append([]*Profile(nil), Profiles...)
+	sort.Slice(byVersion, func(i, j int) bool {
+		return lessVersion(byVersion[j], byVersion[i]) // newest first
+	})
+	for _, p := range byVersion {
+		have, _ := parseVersion(p.Version)
+		if have == want {
+			return p, true, nil
+		}
+		if have[0] < want[0] || have[0] == want[0] && have[1] < want[1] {
+			return p, false, nil
+		}
+	}
+	return nil, false, fmt.Errorf("engine version %d.%d is older than every profile (known: %s)",
+		want[0], want[1], strings.Join(Versions(), ", "))
+}
+
+func lessVersion(a, b *Profile) bool {
+	va, _ := parseVersion(a.Version)
+	vb, _ := parseVersion(b.Version)
+	return va[0] < vb[0] || va[0] == vb[0] && va[1] < vb[1]
+}
+
+func parseVersion(s string) ([2]int, bool) {
+	m := versionRE.FindStringSubmatch(s)
+	if m == nil {
+		return [2]int{}, false
+	}
+	major, _ := strconv.Atoi(m[1])
+	minor, _ := strconv.Atoi(m[2])
+	return [2]int{major, minor}, true
+}

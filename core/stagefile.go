@@ -1,0 +1,73 @@
+package core
+
+import (
+	"bytes"
+	"io"
+	"os"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// StageFile is the YAML file given with -config:
+//
+//	engine: "26.1"   # optional: the profile
+//	stages: [network, storage, pki, args, engine]
+type StageFile struct {
+	Engine string   `yaml:"engine"`
+	Stages []string `yaml:"stages"`
+}
+
+// ReadStageFile reads and parses the stage file at path. Every error is a
+// UsageError that starts with the path (and the line, where YAML gives one).
+func ReadStageFile(path string) (*StageFile, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, Usagef("%s: %v", path, unwrapPathError(err))
+	}
+	return ParseStageFile(path, data)
+}
+
+// ParseStageFile parses a stage file's content; name is used in errors. It
+// checks the file's form (unknown keys, wrong types, an empty list); the
+// names in it are checked by Catalogue.Resolve.
+func ParseStageFile(name string, data []byte) (*StageFile, error) {
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	var f StageFile
+	if err := dec.Decode(&f); err != nil {
+		if err == io.EOF {
+			return nil, Usagef("%s: empty file, want a 'stages:' list", name)
+		}
+		return nil, Usagef("%s: %s", name, yamlMessage(err))
+	}
+	if len(f.Stages) == 0 {
+		return nil, Usagef("%s: no stages listed, want a 'stages:' list", name)
+	}
+	for i, s := range f.Stages {
+		if strings.TrimSpace(s) == "" {
+			return nil, Usagef("%s: stage %d is empty", name, i+1)
+		}
+	}
+	return &f, nil
+}
+
+// yamlMessage turns yaml.v3's "yaml: line 3: ..." and "yaml: unmarshal
+// errors:\n  line 2: ..." into one line: "line 3: ...".
+func yamlMessage(err error) string {
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	msg = strings.ReplaceAll(msg, "not found in type core.StageFile", "is not a known key (known: engine, stages)")
+	msg = strings.TrimPrefix(msg, "unmarshal errors:\n")
+	lines := strings.Split(msg, "\n")
+	for i := range lines {
+		lines[i] = strings.TrimSpace(lines[i])
+	}
+	return strings.Join(lines, "; ")
+}
+
+func unwrapPathError(err error) error {
+	if pe, ok := err.(*os.PathError); ok {
+		return pe.Err
+	}
+	return err
+}

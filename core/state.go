@@ -1,0 +1,103 @@
+package core
+
+import (
+	"net"
+	"time"
+)
+
+// Config is what the user asked for: the command line, the environment and the
+// YAML file, filled by cmd/dinv before any stage runs. Stages only read it.
+type Config struct {
+	InsecureRegistries []string // -insecure-registry, one entry each, in order
+	Local              bool     // -local: the unix socket only, no TCP listener
+	Storage            string   // -storage, default overlay2
+	StorageSet         bool     // the user named -storage (no silent fallback then)
+	TLS                bool     // -tls, or implied by -tlsverify
+	TLSVerify          bool     // -tlsverify
+	KeyType            string   // -key-type: ecdsa (default) or rsa
+
+	ConfigFile    string // -config: the YAML stage list, "" when none
+	EngineVersion string // -engine-version or DINV_ENGINE_VERSION, "" to detect
+
+	CertDir  string   // -certs
+	DataRoot string   // -data-root
+	ExecRoot string   // -exec-root
+	Pidfile  string   // -pidfile
+	Socket   string   // -socket: the unix socket path
+	Port     int      // -port: the TCP port (2375, or 2376 with TLS)
+	TLSSANs  []string // -tls-san: extra names and IPs for the server certificate
+
+	ReadyTimeout time.Duration // -ready-timeout
+	DryRun       bool          // -dry-run: skip Mutators, print the command line
+	Debug        bool          // DEBUG=true: debug logs, engine in debug mode
+	ExtraArgs    []string      // arguments after --, appended to the engine's
+}
+
+// ServesTCP reports whether the engine listens on TCP (everything but -local).
+func (c *Config) ServesTCP() bool { return !c.Local }
+
+// UsesTLS reports whether the TCP listener is served with TLS.
+func (c *Config) UsesTLS() bool { return !c.Local && (c.TLS || c.TLSVerify) }
+
+// State is what the stages share: the configuration and profile they start
+// from, and one typed field group per stage, each filled by the stage named in
+// its comment and read by the stages after it. A field a stage did not run for
+// (it was dropped from the list) keeps its zero value, and readers must accept
+// that. The runner never touches these fields; stages never touch each other's.
+type State struct {
+	Config  Config    // cmd/dinv, before the pipeline
+	Profile *Profile  // cmd/dinv: the engine profile chosen for this run
+	Started time.Time // cmd/dinv: when dinv started, for the readiness report
+
+	// network: the container's global-scope addresses on interfaces that are
+	// up; the first IPv4 of the default-route interface (ContainerIP); the
+	// hostname; that interface's MTU (0 when unknown).
+	Addrs       []net.IP
+	ContainerIP net.IP
+	Hostname    string
+	MTU         int
+
+	// storage: the driver the engine will use (Config.Storage, or a fallback
+	// when it cannot work on the data root and the user did not name one).
+	StorageDriver string
+
+	// pki: the files the engine serves TLS with; empty without TLS.
+	TLSFiles TLSFiles
+
+	// iptables: the environment the engine runs with (PATH choosing the
+	// iptables variant); nil means dinv's own environment.
+	EngineEnv []string
+
+	// args: the processes to start, in order; the last is the engine itself
+	// (profile 1.12 starts containerd first).
+	Commands []Command
+
+	// engine: the running engine, supervised in the background; nil until it
+	// has started (and under -dry-run).
+	Engine Engine
+}
+
+// TLSFiles are the paths the engine's TLS flags point at.
+type TLSFiles struct {
+	CACert     string // ca.crt: what clients are verified against (-tlsverify)
+	ServerCert string // docker.crt
+	ServerKey  string // docker.key
+}
+
+// Command is one process to start: Args[0] is the program.
+type Command struct {
+	Args []string
+}
+
+// Engine is the engine process tree as the engine stage leaves it running.
+type Engine interface {
+	// Done is closed when the engine has exited and dinv's other children
+	// have been stopped.
+	Done() <-chan struct{}
+	// ExitCode is dinv's exit status after Done: the engine's own, or 128+N
+	// when a signal N ended it. Reason says why, in a few words.
+	ExitCode() int
+	Reason() string
+	// Stop asks the engine to shut down (SIGTERM); Done tells when it has.
+	Stop()
+}

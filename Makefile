@@ -1,0 +1,44 @@
+# DinV. `make test` is the project's test command (.ci/run calls it).
+SHELL := /bin/bash
+export CGO_ENABLED := 0
+GO ?= go
+TESTFLAGS ?= -count=1
+
+.PHONY: build test unit integration e2e reliability engine images demo bench clean
+
+build:
+	$(GO) build -trimpath -ldflags=-s -o bin/dinv ./cmd/dinv
+
+# Unit, integration (dinv on the host against Debian's dockerd) and
+# end-to-end tests (DinV containers of every image).
+test: unit integration e2e reliability
+
+unit:
+	$(GO) vet ./...
+	$(GO) test $(TESTFLAGS) ./...
+
+integration: engine build
+	$(GO) test $(TESTFLAGS) -tags integration -timeout 15m ./test/integration/
+
+e2e: images
+	$(GO) test $(TESTFLAGS) -tags e2e -timeout 40m ./test/e2e/
+
+reliability: images
+	$(GO) test $(TESTFLAGS) -tags reliability -timeout 30m ./test/reliability/
+
+# A Docker engine answering on the default socket (installed when missing).
+engine:
+	scripts/engine.sh
+
+# dinv:<major.minor> for every engine version, and dinv:latest.
+images: engine
+	images/build.sh
+
+demo: images
+	scripts/demo.sh
+
+bench: images
+	scripts/bench.sh
+
+clean:
+	rm -rf bin

@@ -1,0 +1,28 @@
+#!/usr/bin/env bash
+# engine.sh: make sure a Docker engine answers on the default socket. Installs
+# Debian's engine and the tools the tests use when missing, then starts dockerd
+# in the background (there is no systemd) with its log in /var/log/dockerd.log.
+set -euo pipefail
+need=()
+for pair in dockerd:docker.io iptables:iptables debootstrap:debootstrap \
+	busybox:busybox-static docker-registry:docker-registry jq:jq openssl:openssl \
+	curl:curl ip:iproute2; do
+	command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
+done
+if [ ${#need[@]} -gt 0 ]; then
+	echo "engine: installing ${need[*]}"
+	apt-get update -qq
+	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+if docker version >/dev/null 2>&1; then
+	exit 0
+fi
+echo "engine: starting dockerd (log: /var/log/dockerd.log)"
+nohup dockerd >>/var/log/dockerd.log 2>&1 </dev/null &
+for _ in $(seq 1 300); do
+	docker version >/dev/null 2>&1 && exit 0
+	sleep 0.1
+done
+echo "engine: dockerd did not answer within 30 s; its log:" >&2
+tail -20 /var/log/dockerd.log >&2
+exit 1

@@ -1,0 +1,39 @@
+package network
+
+import (
+	"context"
+
+	"github.com/dinv/dinv/core"
+)
+
+// Stage fills State.Addrs, ContainerIP, Hostname and MTU. It changes nothing.
+type Stage struct {
+	Sys System
+}
+
+// New returns the network stage on the real kernel.
+func New() core.Stage { return &Stage{Sys: Kernel()} }
+
+// Name is "network".
+func (*Stage) Name() string { return "network" }
+
+// Run finds the addresses, the main interface's MTU and the hostname.
+func (st *Stage) Run(ctx context.Context, s *core.State) error {
+	ifaces, err := st.Sys.Interfaces()
+	if err != nil {
+		return err
+	}
+	route, err := st.Sys.DefaultRoute()
+	if err != nil {
+		return err
+	}
+	host, err := st.Sys.Hostname()
+	if err != nil {
+		return err
+	}
+	f := Discover(ifaces, route)
+	s.Addrs, s.ContainerIP, s.MTU, s.Hostname = f.Addrs, f.ContainerIP, f.MTU, host
+	core.Log(ctx).Debug("found", "addrs", f.Addrs, "ip", f.ContainerIP, "interface", f.Main,
+		"default_route", route != "", "mtu", f.MTU, "hostname", host)
+	return nil
+}

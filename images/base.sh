@@ -2,6 +2,8 @@
 # base.sh SUITE: make the base image dinv-base:SUITE, a minimal Debian SUITE with
 # Debian's Docker engine and CLI, from debootstrap (no registry needed).
 # Skips the work when the image exists, unless REBUILD=1.
+# Labels: org.dinv.engine-version (upstream, e.g. 26.1.5), org.dinv.engine-package
+# (Debian's version of docker.io) and org.dinv.suite.
 set -euo pipefail
 suite=${1:?usage: base.sh SUITE}
 image=dinv-base:$suite
@@ -9,20 +11,27 @@ if [ "${REBUILD:-0}" != 1 ] && docker image inspect "$image" >/dev/null 2>&1; th
 	echo "base: $image exists"
 	exit 0
 fi
+command -v debootstrap >/dev/null || { echo "base: debootstrap missing (run scripts/engine.sh)" >&2; exit 1; }
+start=$(date +%s)
 pkgs=docker.io,iptables,ca-certificates,iproute2
 # From trixie on, the docker CLI is a package of its own.
 [ "$suite" = bookworm ] || pkgs=$pkgs,docker-cli
 root=$(mktemp -d /var/tmp/dinv-base.XXXXXX)
-trap 'rm -rf "$root"' EXIT
+trap 'rm -rf "$root" "$root.log"' EXIT
 echo "base: debootstrap $suite"
 debootstrap --variant=minbase --include="$pkgs" "$suite" "$root" >"$root.log" 2>&1 ||
 	{ tail -20 "$root.log"; exit 1; }
-rm -f "$root.log"
-version=$(chroot "$root" dpkg-query -W -f '${Version}' docker.io)
-# Lean: no package lists, caches, docs, man pages or locales.
+package=$(chroot "$root" dpkg-query -W -f '${Version}' docker.io)
+# 26.1.5+dfsg1-9+b9 -> 26.1.5 (no epoch, no Debian suffixes).
+version=${package#*:}
+version=${version%%[+~-]*}
+# Lean: no package lists, caches, docs, man pages or locales; no containerd v1
+# shims (engines from 20.10 on run io.containerd.runc.v2).
 rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/* "$root"/var/cache/debconf/*-old \
 	"$root"/usr/share/doc/* "$root"/usr/share/man/* "$root"/usr/share/info/* \
-	"$root"/usr/share/locale/* "$root"/var/log/*.log "$root"/var/log/apt/*
+	"$root"/usr/share/locale/* "$root"/var/log/*.log "$root"/var/log/apt/* \
+	"$root"/usr/bin/containerd-shim "$root"/usr/bin/containerd-shim-runc-v1
 tar -C "$root" -c . | docker import \
-	--change "LABEL org.dinv.engine-version=$version org.dinv.suite=$suite" - "$image" >/dev/null
-echo "base: $image engine $version"
+	--change "LABEL org.dinv.engine-version=$version org.dinv.engine-package=$package org.dinv.suite=$suite" \
+	- "$image" >/dev/null
+echo "base: $image engine $version ($package) in $(($(date +%s) - start)) s"

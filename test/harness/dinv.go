@@ -1,0 +1,246 @@
+package harness
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/tls"
+	"encoding/hex"
+	"fmt"
+	"net"
+	"net/http"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+)
+
+// Prefix starts the name of every container, volume and network the harness
+// makes, so that a suite's leftovers are recognisable (and removable).
+var Prefix = "dinv-e2e-"
+
+var unsafeName = regexp.MustCompile(`[^a-zA-Z0-9_.-]+`)
+
+// Name returns a fresh name: Prefix, what (made safe for docker), a random suffix.
+func Name(what string) string {
+	b := make([]byte, 3)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	what = strings.Trim(unsafeName.ReplaceAllString(strings.ToLower(what), "-"), "-.")
+	if len(what) > 40 {
+		what = what[:40]
+	}
+	if what != "" {
+		what += "-"
+	}
+	return Prefix + what + hex.EncodeToString(b)
+}
+
+// Volume creates a named volume and removes it when the test ends.
+func Volume(t testing.TB, what string) string {
+	t.Helper()
+	name := Client{}.Run(t, "volume", "create", Name(what))
+	t.Cleanup(func() { Client{}.Try(t, "volume", "rm", "-f", name) })
+	return name
+}
+
+// Network creates a user-defined bridge network and removes it when the test ends.
+func Network(t testing.TB, what string) string {
+	t.Helper()
+	name := Name(what)
+	Client{}.Run(t, "network", "create", name)
+	t.Cleanup(func() { Client{}.Try(t, "network", "rm", name) })
+	return name
+}
+
+// FreePort returns a TCP port that is free on 127.0.0.1 right now.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// Options describe one DinV container: docker run [Run...] IMAGE [Args...].
+type Options struct {
+	Image string   // the DinV image, e.g. dinv:26.1
+	Name  string   // the container name; Name("dinv") when empty
+	Run   []string // docker run options besides the name and privileges: -p, -v, -e, --network
+	Args  []string // dinv's arguments, after the image
+	// Create makes the container with `docker create` and leaves it stopped,
+	// as the seed's example 1 does before `docker cp`; Start starts it.
+	Create bool
+	// Unprivileged leaves out the probed privileges (for `docker run IMAGE -h`).
+	Unprivileged bool
+}
+
+// DinV is one DinV container on the machine's engine.
+type DinV struct {
+	Name  string
+	Image string
+}
+
+// Start runs a DinV container detached (or creates it, with o.Create) and
+// removes it with its anonymous volumes when the test ends; when the test
+// failed, the container's log is printed first.
+func Start(t testing.TB, o Options) *DinV {
+	t.Helper()
+	if o.Name == "" {
+		o.Name = Name("dinv")
+	}
+	args := []string{"run", "-d"}
+	if o.Create {
+		args = []string{"create"}
+	}
+	args = append(args, "--name", o.Name)
+	if !o.Unprivileged {
+		p, err := Probe(o.Image)
+		if err != nil {
+			t.Fatal(err)
+		}
+		args = append(args, p.Options...)
+	}
+	args = append(append(append(args, o.Run...), o.Image), o.Args...)
+	d := &DinV{Name: o.Name, Image: o.Image}
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("log of %s (%s):\n%s", d.Name, d.Image, d.Logs(t))
+		}
+		Client{}.Try(t, "rm", "-f", "-v", d.Name)
+	})
+	Client{}.Run(t, args...)
+	return d
+}
+
+// Start starts a created or stopped container.
+func (d *DinV) Start(t testing.TB) {
+	t.Helper()
+	Client{}.Run(t, "start", d.Name)
+}
+
+// Remove removes the container now (its named volumes stay).
+func (d *DinV) Remove(t testing.TB) {
+	t.Helper()
+	Client{}.Run(t, "rm", "-f", "-v", d.Name)
+}
+
+// Logs returns the container's stdout and stderr, interleaved as the engine
+// stored them.
+func (d *DinV) Logs(t testing.TB) string {
+	t.Helper()
+	r := Client{}.Try(t, "logs", d.Name)
+	return r.Stdout + r.Stderr
+}
+
+// Inspect returns `docker inspect -f format` of the container.
+func (d *DinV) Inspect(t testing.TB, format string) string {
+	t.Helper()
+	return Client{}.Run(t, "inspect", "-f", format, d.Name)
+}
+
+// IP returns the container's address on network.
+func (d *DinV) IP(t testing.TB, network string) string {
+	t.Helper()
+	return d.Inspect(t, fmt.Sprintf(`{{(index .NetworkSettings.Networks %q).IPAddress}}`, network))
+}
+
+// HostPort returns the 127.0.0.1 address that the container's port (e.g.
+// "2375") is published on.
+func (d *DinV) HostPort(t testing.TB, port string) string {
+	t.Helper()
+	out := Client{}.Run(t, "port", d.Name, port+"/tcp")
+	for _, line := range strings.Split(out, "\n") {
+		_, p, err := net.SplitHostPort(strings.TrimSpace(line))
+		if err == nil && !strings.Contains(line, "[") {
+			return net.JoinHostPort("127.0.0.1", p)
+		}
+	}
+	t.Fatalf("%s: port %s is not published: %q", d.Name, port, out)
+	return ""
+}
+
+// CopyTo copies src on the host to dst in the container (`docker cp`).
+func (d *DinV) CopyTo(t testing.TB, src, dst string) {
+	t.Helper()
+	Client{}.Run(t, "cp", src, d.Name+":"+dst)
+}
+
+// CopyFrom copies src in the container to dst on the host (`docker cp`).
+func (d *DinV) CopyFrom(t testing.TB, src, dst string) {
+	t.Helper()
+	Client{}.Run(t, "cp", d.Name+":"+src, dst)
+}
+
+// Exec runs a command in the container (`docker exec`).
+func (d *DinV) Exec(t testing.TB, cmd ...string) Result {
+	t.Helper()
+	return Client{}.Try(t, append([]string{"exec", d.Name}, cmd...)...)
+}
+
+// StartedAt is the container's .State.StartedAt.
+func (d *DinV) StartedAt(t testing.TB) time.Time {
+	t.Helper()
+	s := d.Inspect(t, "{{.State.StartedAt}}")
+	at, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		t.Fatalf("%s: started at %q: %v", d.Name, s, err)
+	}
+	return at
+}
+
+// ReadyTimeout bounds WaitReady.
+var ReadyTimeout = 90 * time.Second
+
+// WaitReady polls GET /_ping on addr (host:port; with tlsConfig, over TLS)
+// every few milliseconds until the engine answers OK, and returns the time from
+// the container's start to that answer. It fails the test, with the
+// container's log, when the container stops or ReadyTimeout passes.
+func (d *DinV) WaitReady(t testing.TB, addr string, tlsConfig *tls.Config) time.Duration {
+	t.Helper()
+	at, err := d.waitReady(context.Background(), addr, tlsConfig)
+	if err != nil {
+		t.Fatalf("%s (%s) not ready on %s: %v\nlog:\n%s", d.Name, d.Image, addr, err, d.Logs(t))
+	}
+	return at.Sub(d.StartedAt(t))
+}
+
+func (d *DinV) waitReady(ctx context.Context, addr string, tlsConfig *tls.Config) (time.Time, error) {
+	ctx, cancel := context.WithTimeout(ctx, ReadyTimeout)
+	defer cancel()
+	url := "http://" + addr + "/_ping"
+	tr := &http.Transport{DisableKeepAlives: true}
+	if tlsConfig != nil {
+		url = "https://" + addr + "/_ping"
+		tr.TLSClientConfig = tlsConfig
+	}
+	hc := &http.Client{Transport: tr, Timeout: time.Second}
+	var last error
+	checked := time.Now()
+	for {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+		resp, err := hc.Do(req)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return time.Now(), nil
+			}
+			err = fmt.Errorf("GET /_ping: %s", resp.Status)
+		}
+		last = err
+		if time.Since(checked) > 250*time.Millisecond {
+			checked = time.Now()
+			r, err := Client{}.Exec(ctx, nil, "inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", d.Name)
+			if err == nil && r.ExitCode == 0 && !strings.HasPrefix(r.Stdout, "running") {
+				return time.Time{}, fmt.Errorf("the container stopped (%s)", strings.TrimSpace(r.Stdout))
+			}
+		}
+		select {
+		case <-ctx.Done():
+			return time.Time{}, fmt.Errorf("%v; last: %v", ctx.Err(), last)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}

@@ -1,0 +1,95 @@
+package harness
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestNamesCarryThePrefixAndDiffer(t *testing.T) {
+	a, b := Name("Example 1/TLS verify"), Name("Example 1/TLS verify")
+	if a == b {
+		t.Fatalf("two names alike: %s", a)
+	}
+	for _, n := range []string{a, b} {
+		if !strings.HasPrefix(n, Prefix+"example-1-tls-verify-") {
+			t.Errorf("name %q: want prefix %q", n, Prefix+"example-1-tls-verify-")
+		}
+		if unsafeName.MatchString(n) {
+			t.Errorf("name %q has characters docker refuses", n)
+		}
+	}
+}
+
+func TestProbeCandidatesStartWithPrivilegedAndEndWithTheDocumentedSet(t *testing.T) {
+	c := candidates()
+	if got := strings.Join(c[0], " "); got != "--privileged" {
+		t.Errorf("first candidate %q, want --privileged", got)
+	}
+	want := "--cap-add ALL --cap-drop SYS_RESOURCE --security-opt seccomp=unconfined " +
+		"--security-opt apparmor=unconfined --security-opt systempaths=unconfined --device-cgroup-rule a *:* rwm"
+	if got := strings.Join(c[len(c)-1], " "); got != want {
+		t.Errorf("last candidate\n%q, want\n%q", got, want)
+	}
+	if !(Privileges{Options: Privileged}).Privileged() || (Privileges{Options: c[2]}).Privileged() {
+		t.Error("Privileged() does not tell --privileged from the explicit set")
+	}
+}
+
+// A certificate chain minted here is what a TLS server and client accept:
+// the server proves itself to a client that trusts the CA, and a client
+// certificate from another CA is refused.
+func TestMintedCertificatesMakeAWorkingMutualTLSPair(t *testing.T) {
+	ca := NewCA(t, "test CA")
+	server := ca.Issue(t, LeafOptions{CommonName: "server", Server: true, Hosts: []string{"127.0.0.1", "localhost"}})
+	client := ca.Issue(t, LeafOptions{CommonName: "client", Client: true})
+	other := NewCA(t, "other CA").Issue(t, LeafOptions{CommonName: "intruder", Client: true})
+
+	pair, err := tls.X509KeyPair(server.CertPEM, server.KeyPEM)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	pool.AppendCertsFromPEM(ca.CertPEM)
+	l, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{
+		Certificates: []tls.Certificate{pair}, ClientCAs: pool, ClientAuth: tls.RequireAndVerifyClientCert,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func(c net.Conn) {
+				defer c.Close()
+				if err := c.(*tls.Conn).Handshake(); err == nil {
+					io.WriteString(c, "ok")
+				}
+			}(c)
+		}
+	}()
+	dial := func(leaf *Leaf) (string, error) {
+		c, err := tls.Dial("tcp", l.Addr().String(), ClientTLS(t, ca.CertPEM, leaf.CertPEM, leaf.KeyPEM))
+		if err != nil {
+			return "", err
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(5 * time.Second))
+		b, err := io.ReadAll(c)
+		return string(b), err
+	}
+	if got, err := dial(client); got != "ok" {
+		t.Errorf("client of the CA: got %q, %v; want ok", got, err)
+	}
+	if got, _ := dial(other); got == "ok" {
+		t.Error("client of another CA was served")
+	}
+}

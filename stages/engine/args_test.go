@@ -1,0 +1,715 @@
+package engine
+
+import (
+	"context"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/dinv/dinv/core"
+)
+
+// defaults fills what a test row leaves zero with dinv's defaults: the
+// placement flags, port 2375, overlay2, the pki stage's files in /certs and
+// an MTU of 1500.
+func defaults(cfg core.Config, s core.State) (core.Config, core.State) {
+	set := func(v *string, d string) {
+		if *v == "" {
+			*v = d
+		}
+	}
+	set(&cfg.Socket, "/var/run/docker.sock")
+	set(&cfg.DataRoot, "/var/lib/docker")
+	set(&cfg.ExecRoot, "/var/run/docker")
+	set(&cfg.Pidfile, "/var/run/docker.pid")
+	set(&cfg.CertDir, "/certs")
+	set(&cfg.Storage, "overlay2")
+	if cfg.Port == 0 {
+		cfg.Port = 2375
+	}
+	set(&s.StorageDriver, "overlay2")
+	if cfg.UsesTLS() {
+		set(&s.TLSFiles.ServerCert, "/certs/docker.crt")
+		set(&s.TLSFiles.ServerKey, "/certs/docker.key")
+		if cfg.TLSVerify {
+			set(&s.TLSFiles.CACert, "/certs/ca.crt")
+		}
+	}
+	if s.MTU == 0 {
+		s.MTU = 1500
+	}
+	return cfg, s
+}
+
+func profile(t testing.TB, v string) *core.Profile {
+	t.Helper()
+	p, err := core.FindProfile(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func lines(cmds []core.Command) []string {
+	out := make([]string, len(cmds))
+	for i, c := range cmds {
+		out[i] = strings.Join(c.Args, " ")
+	}
+	return out
+}
+
+// TestBuildCommands is every profile with every flag combination, each
+// expected command line written out in full (arguments joined by spaces).
+func TestBuildCommands(t *testing.T) {
+	tests := []struct {
+		name    string
+		profile string
+		cfg     core.Config
+		state   core.State
+		want    []string
+	}{
+		{
+			name:    "1.12: plain serves unix and tcp 2375",
+			profile: "1.12",
+			want: []string{
+				"docker-containerd --listen unix:///run/containerd.sock --runtime docker-runc --shim docker-containerd-shim",
+				"docker daemon --containerd=/run/containerd.sock --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --graph=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
+			},
+		},
+		{
+			name:    "1.12: -tls serves TLS on 2376 without verifying clients",
+			profile: "1.12",
+			cfg:     core.Config{TLS: true, Port: 2376},
+			want: []string{
+				"docker-containerd --listen unix:///run/containerd.sock --runtime docker-runc --shim docker-containerd-shim",
+				"docker daemon --containerd=/run/containerd.sock --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2376 --tls --tlsverify=false --tlscert=/certs/docker.crt --tlskey=/certs/docker.key --graph=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
+			},
+		},
+		{
+			name:    "1.12: -tlsverify verifies clients against the CA on 2376",
+			profile: "1.12",
+			cfg:     core.Config{TLS: true, TLSVerify: true, Port: 2376},
+			want: []string{
+				"docker-containerd --listen unix:///run/containerd.sock --runtime docker-runc --shim docker-containerd-shim",
+				"docker daemon --containerd=/run/containerd.sock --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2376 --tlsverify --tlscacert=/certs/ca.crt --tlscert=/certs/docker.crt --tlskey=/certs/docker.key --graph=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
+			},
+		},
+		{
+			name:    "1.12: -local serves the unix socket only",
+			profile: "1.12",
+			cfg:     core.Config{Local: true},
+			want: []string{
+				"docker-containerd --listen unix:///run/containerd.sock --runtime docker-runc --shim docker-containerd-shim",
+				"docker daemon --containerd=/run/containerd.sock --host=unix:///var/run/docker.sock --graph=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
+			},
+		},
+		{
+			name:    "1.12: -local -tls serves the unix socket only, without TLS flags",
+			profile: "1.12",
+			cfg:     core.Config{Local: true, TLS: true, Port: 2376},
+			want: []string{
+				"docker-containerd --listen unix:///run/containerd.sock --runtime docker-runc --shim docker-containerd-shim",
+				"docker daemon --containerd=/run/containerd.sock --host=unix:///var/run/docker.sock --graph=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
+			},
+		},
+		{
+			name:    "1.12: each insecure registry is its own flag",
+			profile: "1.12",
+			cfg:     core.Config{InsecureRegistries: []string{"registry:5000", "10.0.0.0/8"}},
+			want: []string{
+				"docker-containerd --listen unix:///run/containerd.sock --runtime docker-runc --shim docker-containerd-shim",
+				"docker daemon --containerd=/run/containerd.sock --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --graph=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2 --insecure-registry=registry:5000 --insecure-registry=10.0.0.0/8",
+			},
+		},
+		{
+			name:    "1.12: the storage stage's fallback driver is used",
+			profile: "1.12",
+			state:   core.State{StorageDriver: "vfs"},
+			want: []string{
+				"docker-containerd --listen unix:///run/containerd.sock --runtime docker-runc --shim docker-containerd-shim",
+				"docker daemon --containerd=/run/containerd.sock --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --graph=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=vfs",
+			},
+		},
+		{
+			name:    "1.12: debug runs the engine in debug mode",
+			profile: "1.12",
+			cfg:     core.Config{Debug: true},
+			want: []string{
+				"docker-containerd --listen unix:///run/containerd.sock --runtime docker-runc --shim docker-containerd-shim",
+				"docker daemon --containerd=/run/containerd.sock --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --graph=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2 --debug",
+			},
+		},
+		{
+			name:    "1.12: an MTU below 1500 is passed on",
+			profile: "1.12",
+			state:   core.State{MTU: 1450},
+			want: []string{
+				"docker-containerd --listen unix:///run/containerd.sock --runtime docker-runc --shim docker-containerd-shim",
+				"docker daemon --containerd=/run/containerd.sock --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --graph=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2 --mtu=1450",
+			},
+		},
+		{
+			name:    "1.12: extra arguments come last, verbatim",
+			profile: "1.12",
+			cfg:     core.Config{ExtraArgs: []string{"--registry-mirror=http://mirror:5000", "--log-level", "warn"}},
+			want: []string{
+				"docker-containerd --listen unix:///run/containerd.sock --runtime docker-runc --shim docker-containerd-shim",
+				"docker daemon --containerd=/run/containerd.sock --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --graph=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2 --registry-mirror=http://mirror:5000 --log-level warn",
+			},
+		},
+		{
+			name:    "1.13: plain serves unix and tcp 2375",
+			profile: "1.13",
+			want: []string{
+				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --graph=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
+			},
+		},
+		{
+			name:    "1.13: -tls serves TLS on 2376 without verifying clients",
+			profile: "1.13",
+			cfg:     core.Config{TLS: true, Port: 2376},
+			want: []string{
+				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2376 --tls --tlsverify=false --tlscert=/certs/docker.crt --tlskey=/certs/docker.key --graph=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
+			},
+		},
+		{
+			name:    "1.13: -tlsverify verifies clients against the CA on 2376",
+			profile: "1.13",
+			cfg:     core.Config{TLS: true, TLSVerify: true, Port: 2376},
+			want: []string{
+				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2376 --tlsverify --tlscacert=/certs/ca.crt --tlscert=/certs/docker.crt --tlskey=/certs/docker.key --graph=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
+			},
+		},
+		{
+			name:    "1.13: -local serves the unix socket only",
+			profile: "1.13",
+			cfg:     core.Config{Local: true},
+			want: []string{
+				"dockerd --host=unix:///var/run/docker.sock --graph=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
+			},
+		},
+		{
+			name:    "1.13: -local -tls serves the unix socket only, without TLS flags",
+			profile: "1.13",
+			cfg:     core.Config{Local: true, TLS: true, Port: 2376},
+			want: []string{
+				"dockerd --host=unix:///var/run/docker.sock --graph=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
+			},
+		},
+		{
+			name:    "1.13: each insecure registry is its own flag",
+			profile: "1.13",
+			cfg:     core.Config{InsecureRegistries: []string{"registry:5000", "10.0.0.0/8"}},
+			want: []string{
+				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --graph=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2 --insecure-registry=registry:5000 --insecure-registry=10.0.0.0/8",
+			},
+		},
+		{
+			name:    "1.13: the storage stage's fallback driver is used",
+			profile: "1.13",
+			state:   core.State{StorageDriver: "vfs"},
+			want: []string{
+				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --graph=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=vfs",
+			},
+		},
+		{
+			name:    "1.13: debug runs the engine in debug mode",
+			profile: "1.13",
+			cfg:     core.Config{Debug: true},
+			want: []string{
+				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --graph=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2 --debug",
+			},
+		},
+		{
+			name:    "1.13: an MTU below 1500 is passed on",
+			profile: "1.13",
+			state:   core.State{MTU: 1450},
+			want: []string{
+				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --graph=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2 --mtu=1450",
+			},
+		},
+		{
+			name:    "1.13: extra arguments come last, verbatim",
+			profile: "1.13",
+			cfg:     core.Config{ExtraArgs: []string{"--registry-mirror=http://mirror:5000", "--log-level", "warn"}},
+			want: []string{
+				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --graph=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2 --registry-mirror=http://mirror:5000 --log-level warn",
+			},
+		},
+		{
+			name:    "20.10: plain serves unix and tcp 2375",
+			profile: "20.10",
+			want: []string{
+				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --tls=false --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
+			},
+		},
+		{
+			name:    "20.10: -tls serves TLS on 2376 without verifying clients",
+			profile: "20.10",
+			cfg:     core.Config{TLS: true, Port: 2376},
+			want: []string{
+				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2376 --tls --tlsverify=false --tlscert=/certs/docker.crt --tlskey=/certs/docker.key --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
+			},
+		},
+		{
+			name:    "20.10: -tlsverify verifies clients against the CA on 2376",
+			profile: "20.10",
+			cfg:     core.Config{TLS: true, TLSVerify: true, Port: 2376},
+			want: []string{
+				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2376 --tlsverify --tlscacert=/certs/ca.crt --tlscert=/certs/docker.crt --tlskey=/certs/docker.key --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
+			},
+		},
+		{
+			name:    "20.10: -local serves the unix socket only",
+			profile: "20.10",
+			cfg:     core.Config{Local: true},
+			want: []string{
+				"dockerd --host=unix:///var/run/docker.sock --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
+			},
+		},
+		{
+			name:    "20.10: -local -tls serves the unix socket only, without TLS flags",
+			profile: "20.10",
+			cfg:     core.Config{Local: true, TLS: true, Port: 2376},
+			want: []string{
+				"dockerd --host=unix:///var/run/docker.sock --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
+			},
+		},
+		{
+			name:    "20.10: each insecure registry is its own flag",
+			profile: "20.10",
+			cfg:     core.Config{InsecureRegistries: []string{"registry:5000", "10.0.0.0/8"}},
+			want: []string{
+				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --tls=false --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2 --insecure-registry=registry:5000 --insecure-registry=10.0.0.0/8",
+			},
+		},
+		{
+			name:    "20.10: the storage stage's fallback driver is used",
+			profile: "20.10",
+			state:   core.State{StorageDriver: "vfs"},
+			want: []string{
+				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --tls=false --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=vfs",
+			},
+		},
+		{
+			name:    "20.10: debug runs the engine in debug mode",
+			profile: "20.10",
+			cfg:     core.Config{Debug: true},
+			want: []string{
+				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --tls=false --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2 --debug",
+			},
+		},
+		{
+			name:    "20.10: an MTU below 1500 is passed on",
+			profile: "20.10",
+			state:   core.State{MTU: 1450},
+			want: []string{
+				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --tls=false --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2 --mtu=1450",
+			},
+		},
+		{
+			name:    "20.10: extra arguments come last, verbatim",
+			profile: "20.10",
+			cfg:     core.Config{ExtraArgs: []string{"--registry-mirror=http://mirror:5000", "--log-level", "warn"}},
+			want: []string{
+				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --tls=false --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2 --registry-mirror=http://mirror:5000 --log-level warn",
+			},
+		},
+		{
+			name:    "26.1: plain serves unix and tcp 2375",
+			profile: "26.1",
+			want: []string{
+				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --tls=false --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
+			},
+		},
+		{
+			name:    "26.1: -tls serves TLS on 2376 without verifying clients",
+			profile: "26.1",
+			cfg:     core.Config{TLS: true, Port: 2376},
+			want: []string{
+				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2376 --tls --tlsverify=false --tlscert=/certs/docker.crt --tlskey=/certs/docker.key --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
+			},
+		},
+		{
+			name:    "26.1: -tlsverify verifies clients against the CA on 2376",
+			profile: "26.1",
+			cfg:     core.Config{TLS: true, TLSVerify: true, Port: 2376},
+			want: []string{
+				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2376 --tlsverify --tlscacert=/certs/ca.crt --tlscert=/certs/docker.crt --tlskey=/certs/docker.key --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
+			},
+		},
+		{
+			name:    "26.1: -local serves the unix socket only",
+			profile: "26.1",
+			cfg:     core.Config{Local: true},
+			want: []string{
+				"dockerd --host=unix:///var/run/docker.sock --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
+			},
+		},
+		{
+			name:    "26.1: -local -tls serves the unix socket only, without TLS flags",
+			profile: "26.1",
+			cfg:     core.Config{Local: true, TLS: true, Port: 2376},
+			want: []string{
+				"dockerd --host=unix:///var/run/docker.sock --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
+			},
+		},
+		{
+			name:    "26.1: each insecure registry is its own flag",
+			profile: "26.1",
+			cfg:     core.Config{InsecureRegistries: []string{"registry:5000", "10.0.0.0/8"}},
+			want: []string{
+				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --tls=false --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2 --insecure-registry=registry:5000 --insecure-registry=10.0.0.0/8",
+			},
+		},
+		{
+			name:    "26.1: the storage stage's fallback driver is used",
+			profile: "26.1",
+			state:   core.State{StorageDriver: "vfs"},
+			want: []string{
+				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --tls=false --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=vfs",
+			},
+		},
+		{
+			name:    "26.1: debug runs the engine in debug mode",
+			profile: "26.1",
+			cfg:     core.Config{Debug: true},
+			want: []string{
+				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --tls=false --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2 --debug",
+			},
+		},
+		{
+			name:    "26.1: an MTU below 1500 is passed on",
+			profile: "26.1",
+			state:   core.State{MTU: 1450},
+			want: []string{
+				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --tls=false --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2 --mtu=1450",
+			},
+		},
+		{
+			name:    "26.1: extra arguments come last, verbatim",
+			profile: "26.1",
+			cfg:     core.Config{ExtraArgs: []string{"--registry-mirror=http://mirror:5000", "--log-level", "warn"}},
+			want: []string{
+				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --tls=false --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2 --registry-mirror=http://mirror:5000 --log-level warn",
+			},
+		},
+		{
+			name:    "28.5: plain serves unix and tcp 2375",
+			profile: "28.5",
+			want: []string{
+				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --tls=false --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
+			},
+		},
+		{
+			name:    "28.5: -tls serves TLS on 2376 without verifying clients",
+			profile: "28.5",
+			cfg:     core.Config{TLS: true, Port: 2376},
+			want: []string{
+				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2376 --tls --tlsverify=false --tlscert=/certs/docker.crt --tlskey=/certs/docker.key --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
+			},
+		},
+		{
+			name:    "28.5: -tlsverify verifies clients against the CA on 2376",
+			profile: "28.5",
+			cfg:     core.Config{TLS: true, TLSVerify: true, Port: 2376},
+			want: []string{
+				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2376 --tlsverify --tlscacert=/certs/ca.crt --tlscert=/certs/docker.crt --tlskey=/certs/docker.key --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
+			},
+		},
+		{
+			name:    "28.5: -local serves the unix socket only",
+			profile: "28.5",
+			cfg:     core.Config{Local: true},
+			want: []string{
+				"dockerd --host=unix:///var/run/docker.sock --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
+			},
+		},
+		{
+			name:    "28.5: -local -tls serves the unix socket only, without TLS flags",
+			profile: "28.5",
+			cfg:     core.Config{Local: true, TLS: true, Port: 2376},
+			want: []string{
+				"dockerd --host=unix:///var/run/docker.sock --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
+			},
+		},
+		{
+			name:    "28.5: each insecure registry is its own flag",
+			profile: "28.5",
+			cfg:     core.Config{InsecureRegistries: []string{"registry:5000", "10.0.0.0/8"}},
+			want: []string{
+				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --tls=false --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2 --insecure-registry=registry:5000 --insecure-registry=10.0.0.0/8",
+			},
+		},
+		{
+			name:    "28.5: the storage stage's fallback driver is used",
+			profile: "28.5",
+			state:   core.State{StorageDriver: "vfs"},
+			want: []string{
+				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --tls=false --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=vfs",
+			},
+		},
+		{
+			name:    "28.5: debug runs the engine in debug mode",
+			profile: "28.5",
+			cfg:     core.Config{Debug: true},
+			want: []string{
+				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --tls=false --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2 --debug",
+			},
+		},
+		{
+			name:    "28.5: an MTU below 1500 is passed on",
+			profile: "28.5",
+			state:   core.State{MTU: 1450},
+			want: []string{
+				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --tls=false --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2 --mtu=1450",
+			},
+		},
+		{
+			name:    "28.5: extra arguments come last, verbatim",
+			profile: "28.5",
+			cfg:     core.Config{ExtraArgs: []string{"--registry-mirror=http://mirror:5000", "--log-level", "warn"}},
+			want: []string{
+				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --tls=false --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2 --registry-mirror=http://mirror:5000 --log-level warn",
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg, s := defaults(tt.cfg, tt.state)
+			got := lines(BuildCommands(&cfg, profile(t, tt.profile), &s))
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("BuildCommands()\n got %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestBuildCommandsEdges covers what the defaults above hide: the placement
+// flags, the port, a dropped storage stage, the pki stage's own paths, MTUs
+// that need no flag, and everything at once.
+func TestBuildCommandsEdges(t *testing.T) {
+	placed := core.Config{
+		Socket: "/tmp/t/docker.sock", DataRoot: "/tmp/t/data", ExecRoot: "/tmp/t/exec",
+		Pidfile: "/tmp/t/docker.pid", CertDir: "/tmp/t/certs", Storage: "overlay2", Port: 2375,
+	}
+	with := func(f func(c *core.Config)) core.Config {
+		c := placed
+		f(&c)
+		return c
+	}
+	tests := []struct {
+		name    string
+		profile string
+		cfg     core.Config
+		state   core.State
+		want    []string
+	}{
+		{
+			name:    "the placement flags and -port are used as given",
+			profile: "26.1",
+			cfg:     with(func(c *core.Config) { c.Port = 12375 }),
+			state:   core.State{StorageDriver: "overlay2"},
+			want: []string{
+				"dockerd --host=unix:///tmp/t/docker.sock --host=tcp://0.0.0.0:12375 --tls=false --data-root=/tmp/t/data --exec-root=/tmp/t/exec --pidfile=/tmp/t/docker.pid --storage-driver=overlay2",
+			},
+		},
+		{
+			name:    "without the storage stage -storage is passed as asked",
+			profile: "28.5",
+			cfg:     with(func(c *core.Config) { c.Storage = "btrfs" }),
+			want: []string{
+				"dockerd --host=unix:///tmp/t/docker.sock --host=tcp://0.0.0.0:2375 --tls=false --data-root=/tmp/t/data --exec-root=/tmp/t/exec --pidfile=/tmp/t/docker.pid --storage-driver=btrfs",
+			},
+		},
+		{
+			name:    "the pki stage's files are used as it names them",
+			profile: "20.10",
+			cfg:     with(func(c *core.Config) { c.TLS, c.TLSVerify, c.Port = true, true, 2376 }),
+			state: core.State{StorageDriver: "overlay2", TLSFiles: core.TLSFiles{
+				CACert: "/etc/dinv/ca.pem", ServerCert: "/etc/dinv/server.pem", ServerKey: "/etc/dinv/server-key.pem"}},
+			want: []string{
+				"dockerd --host=unix:///tmp/t/docker.sock --host=tcp://0.0.0.0:2376 --tlsverify --tlscacert=/etc/dinv/ca.pem --tlscert=/etc/dinv/server.pem --tlskey=/etc/dinv/server-key.pem --data-root=/tmp/t/data --exec-root=/tmp/t/exec --pidfile=/tmp/t/docker.pid --storage-driver=overlay2",
+			},
+		},
+		{
+			name:    "without the pki stage's paths the seed's names in -certs are used",
+			profile: "26.1",
+			cfg:     with(func(c *core.Config) { c.TLS, c.Port = true, 2376 }),
+			state:   core.State{StorageDriver: "overlay2"},
+			want: []string{
+				"dockerd --host=unix:///tmp/t/docker.sock --host=tcp://0.0.0.0:2376 --tls --tlsverify=false --tlscert=/tmp/t/certs/docker.crt --tlskey=/tmp/t/certs/docker.key --data-root=/tmp/t/data --exec-root=/tmp/t/exec --pidfile=/tmp/t/docker.pid --storage-driver=overlay2",
+			},
+		},
+		{
+			name:    "an MTU of 9000 needs no flag",
+			profile: "26.1",
+			cfg:     placed,
+			state:   core.State{StorageDriver: "overlay2", MTU: 9000},
+			want: []string{
+				"dockerd --host=unix:///tmp/t/docker.sock --host=tcp://0.0.0.0:2375 --tls=false --data-root=/tmp/t/data --exec-root=/tmp/t/exec --pidfile=/tmp/t/docker.pid --storage-driver=overlay2",
+			},
+		},
+		{
+			name:    "an unknown MTU (no network stage) needs no flag",
+			profile: "26.1",
+			cfg:     placed,
+			state:   core.State{StorageDriver: "overlay2", MTU: 0},
+			want: []string{
+				"dockerd --host=unix:///tmp/t/docker.sock --host=tcp://0.0.0.0:2375 --tls=false --data-root=/tmp/t/data --exec-root=/tmp/t/exec --pidfile=/tmp/t/docker.pid --storage-driver=overlay2",
+			},
+		},
+		{
+			name:    "everything at once keeps the documented order",
+			profile: "28.5",
+			cfg: with(func(c *core.Config) {
+				c.TLS, c.TLSVerify, c.Port, c.Debug = true, true, 2376, true
+				c.InsecureRegistries = []string{"reg.local:5000"}
+				c.ExtraArgs = []string{"--mtu=1400"}
+			}),
+			state: core.State{StorageDriver: "fuse-overlayfs", MTU: 1450},
+			want: []string{
+				"dockerd --host=unix:///tmp/t/docker.sock --host=tcp://0.0.0.0:2376 --tlsverify --tlscacert=/tmp/t/certs/ca.crt --tlscert=/tmp/t/certs/docker.crt --tlskey=/tmp/t/certs/docker.key --data-root=/tmp/t/data --exec-root=/tmp/t/exec --pidfile=/tmp/t/docker.pid --storage-driver=fuse-overlayfs --mtu=1450 --debug --insecure-registry=reg.local:5000 --mtu=1400",
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := lines(BuildCommands(&tt.cfg, profile(t, tt.profile), &tt.state))
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("BuildCommands()\n got %q\nwant %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestBuildCommandsDoesNotShareTheProfilesSlices(t *testing.T) {
+	p := profile(t, "1.12")
+	cfg, s := defaults(core.Config{}, core.State{})
+	cmds := BuildCommands(&cfg, p, &s)
+	cmds[0].Args[0] = "changed"
+	cmds[1].Args[0] = "changed"
+	if p.Args.Containerd[0] != "docker-containerd" || p.Args.Daemon[0] != "docker" {
+		t.Errorf("the profile was changed through the commands: %q %q", p.Args.Containerd, p.Args.Daemon)
+	}
+}
+
+func TestCheckRegistry(t *testing.T) {
+	tests := []struct {
+		name  string
+		entry string
+		want  string // "" when valid, else the reason
+	}{
+		{"a host name is valid", "registry", ""},
+		{"a host with a port is valid", "registry.local:5000", ""},
+		{"an IPv4 address is valid", "192.168.1.10", ""},
+		{"an IPv4 address with a port is valid", "192.168.1.10:5000", ""},
+		{"a bracketed IPv6 address with a port is valid", "[fd00::1]:5000", ""},
+		{"a bare IPv6 address is valid", "fd00::1", ""},
+		{"an IPv4 CIDR is valid", "10.0.0.0/8", ""},
+		{"an IPv6 CIDR is valid", "fd00::/64", ""},
+		{"a name with underscores and dashes is valid", "my_reg-1.example.com", ""},
+		{"an empty entry is rejected", "", "empty entry"},
+		{"a blank entry is rejected", "  ", "empty entry"},
+		{"an http scheme is rejected", "http://registry:5000", "has a scheme"},
+		{"an https scheme is rejected", "https://registry", "has a scheme"},
+		{"a path is rejected", "registry:5000/v2", "has a path or is not a valid CIDR"},
+		{"a broken CIDR is rejected", "10.0.0.0/33", "has a path or is not a valid CIDR"},
+		{"a space inside is rejected", "registry 5000", "contains spaces"},
+		{"a leading space is rejected", " registry", "contains spaces"},
+		{"a port out of range is rejected", "registry:70000", `port "70000" is not a number in 1-65535`},
+		{"a port that is not a number is rejected", "registry:http", `port "http" is not a number in 1-65535`},
+		{"an empty port is rejected", "registry:", `port "" is not a number in 1-65535`},
+		{"a host with bad characters is rejected", "reg!stry:5000", `"reg!stry" is not a host name or IP address`},
+		{"a label starting with a dash is rejected", "-registry", `"-registry" is not a host name or IP address`},
+		{"an empty label is rejected", "registry..local", `"registry..local" is not a host name or IP address`},
+		{"an IPv6 address with a port but no brackets is rejected", "fd00::1:5000:x", "not host[:port]"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := CheckRegistry(tt.entry)
+			got := ""
+			if err != nil {
+				got = err.Error()
+			}
+			if got != tt.want {
+				t.Errorf("CheckRegistry(%q) = %q, want %q", tt.entry, got, tt.want)
+			}
+		})
+	}
+}
+
+func TestArgsValidate(t *testing.T) {
+	tests := []struct {
+		name       string
+		registries []string
+		want       string // "" for no error
+	}{
+		{"no registries is fine", nil, ""},
+		{"good registries are fine", []string{"reg:5000", "10.0.0.0/8"}, ""},
+		{"a bad registry is a usage error naming it", []string{"reg:5000", "http://reg:5000"},
+			`-insecure-registry "http://reg:5000": has a scheme (want host[:port] or a CIDR)`},
+		{"every bad registry is named", []string{"", "a b"},
+			`-insecure-registry "": empty entry (want host[:port] or a CIDR); -insecure-registry "a b": contains spaces (want host[:port] or a CIDR)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := NewArgs().(core.Validator).Validate(&core.Config{InsecureRegistries: tt.registries}, profile(t, "26.1"))
+			switch {
+			case tt.want == "" && err != nil:
+				t.Errorf("Validate() = %v, want nil", err)
+			case tt.want != "" && (err == nil || err.Error() != tt.want || !core.IsUsage(err)):
+				t.Errorf("Validate() = %v, want usage error %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestArgsRequires(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  core.Config
+		want []string
+	}{
+		{"plain needs no pki", core.Config{}, nil},
+		{"-tls needs pki", core.Config{TLS: true}, []string{"pki"}},
+		{"-tlsverify needs pki", core.Config{TLS: true, TLSVerify: true}, []string{"pki"}},
+		{"-local -tlsverify needs no pki: no TCP, no TLS", core.Config{Local: true, TLS: true, TLSVerify: true}, nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := NewArgs().(core.Requirer).Requires(&tt.cfg); !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("Requires() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestArgsStageFillsCommands(t *testing.T) {
+	cfg, s := defaults(core.Config{Local: true}, core.State{})
+	s.Config, s.Profile = cfg, profile(t, "26.1")
+	if err := NewArgs().Run(context.Background(), &s); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"dockerd --host=unix:///var/run/docker.sock --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2"}
+	if got := lines(s.Commands); !reflect.DeepEqual(got, want) {
+		t.Errorf("Commands = %q, want %q", got, want)
+	}
+	if _, ok := NewArgs().(core.Mutator); ok {
+		t.Error("args is a Mutator; -dry-run would skip it")
+	}
+}
+
+// BenchmarkBuildArgs builds the fullest -tlsverify command line (issue 5, item 6).
+func BenchmarkBuildArgs(b *testing.B) {
+	cfg, s := defaults(core.Config{
+		TLS: true, TLSVerify: true, Port: 2376, Debug: true,
+		InsecureRegistries: []string{"reg.local:5000", "10.0.0.0/8"},
+		ExtraArgs:          []string{"--registry-mirror=http://mirror:5000"},
+	}, core.State{MTU: 1450})
+	p := profile(b, "28.5")
+	b.ReportAllocs()
+	for b.Loop() {
+		BuildCommands(&cfg, p, &s)
+	}
+}

@@ -1,0 +1,46 @@
+package engine
+
+import (
+	"context"
+	"os/exec"
+	"strings"
+	"time"
+
+	"github.com/pkg/errors"
+)
+
+// versionTimeout bounds one `--version` run: a hung binary must not hang dinv.
+const versionTimeout = 10 * time.Second
+
+// commandOutput runs a program and returns its standard output.
+type commandOutput func(ctx context.Context, name string, args ...string) ([]byte, error)
+
+func execOutput(ctx context.Context, name string, args ...string) ([]byte, error) {
+	return exec.CommandContext(ctx, name, args...).Output()
+}
+
+// DetectVersion returns what the engine binary says its version is
+// ("Docker version 26.1.5+dfsg1, build a72d7cd"): `dockerd --version`, else
+// `docker --version` (1.12 images, or a bare client). core.MatchProfile
+// parses it.
+func DetectVersion(ctx context.Context) (string, error) {
+	return detectVersion(ctx, execOutput)
+}
+
+func detectVersion(ctx context.Context, run commandOutput) (string, error) {
+	var errs []string
+	for _, prog := range []string{"dockerd", "docker"} {
+		c, cancel := context.WithTimeout(ctx, versionTimeout)
+		out, err := run(c, prog, "--version")
+		cancel()
+		v := strings.TrimSpace(string(out))
+		if err == nil && v != "" {
+			return v, nil
+		}
+		if err == nil {
+			err = errors.New("printed nothing")
+		}
+		errs = append(errs, prog+" --version: "+err.Error())
+	}
+	return "", errors.New(strings.Join(errs, "; "))
+}

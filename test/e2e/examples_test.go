@@ -1,0 +1,379 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bytes"
+	"crypto/tls"
+	"fmt"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dinv/dinv/core"
+	"github.com/dinv/dinv/test/harness"
+)
+
+func TestExamples(t *testing.T) {
+	requireTestImages(t)
+	for _, image := range dinvImages(t) {
+		t.Run(image, func(t *testing.T) {
+			start := time.Now()
+			t.Cleanup(func() { t.Logf("%s: end-to-end tests took %.1f s", image, time.Since(start).Seconds()) })
+			version := engineVersion(t, image)
+			t.Run("help", func(t *testing.T) { testHelp(t, image) })
+			t.Run("quickstart", func(t *testing.T) { testQuickstart(t, image, version) })
+			t.Run("example 1 tlsverify with the user's certificates", func(t *testing.T) { testUserCerts(t, image) })
+			t.Run("example 2 images survive a new container on the same volumes", func(t *testing.T) { testVolumes(t, image) })
+			t.Run("example 3 DEBUG=true", func(t *testing.T) { testDebug(t, image) })
+			t.Run("example 4 user-defined network", func(t *testing.T) { testNetwork(t, image) })
+			t.Run("example 5 tlsverify with generated certificates", func(t *testing.T) { testGeneratedCerts(t, image) })
+			t.Run("insecure registry", func(t *testing.T) { testInsecureRegistry(t, image) })
+		})
+	}
+}
+
+// The seed's usage entries, verbatim and in this order.
+var seedUsage = []string{
+	"  -insecure-registry string\n    \tEnable insecure registry communication\n",
+	"  -local\n    \tDo not bind API to external interfaces\n",
+	"  -storage string\n    \tStorage driver to use (default \"overlay2\")\n",
+	"  -tls\n    \tUse TLS; implied by --tlsverify. Certs are generated automatically if not available\n",
+	"  -tlsverify\n    \tUse TLS and verify the remote. Certs are generated automatically if not available\n",
+}
+
+// docker run IMAGE -h: the usage on stdout, nothing else, exit 0.
+func testHelp(t *testing.T, image string) {
+	name := harness.Name("help")
+	t.Cleanup(func() { harness.Client{}.Try(t, "rm", "-f", name) })
+	r := harness.Client{}.Try(t, "run", "--name", name, image, "-h")
+	if r.ExitCode != 0 {
+		t.Fatalf("exit %d, want 0\n%s", r.ExitCode, r)
+	}
+	if !strings.HasPrefix(r.Stdout, "Usage of /dinv:\n") {
+		t.Errorf("stdout does not start with the usage line:\n%s", r.Stdout)
+	}
+	at := 0
+	for _, entry := range seedUsage {
+		i := strings.Index(r.Stdout[at:], entry)
+		if i < 0 {
+			t.Errorf("usage lacks, or has out of order:\n%s\nin:\n%s", entry, r.Stdout)
+			continue
+		}
+		at += i + len(entry)
+	}
+	// No engine: dinv prints nothing but the usage, and the container's
+	// processes are gone with it.
+	if r.Stderr != "" {
+		t.Errorf("stderr not empty, something started:\n%s", r.Stderr)
+	}
+}
+
+// The seed's quickstart: docker run -p P:2375 -d IMAGE; docker -H 127.0.0.1:P info.
+func testQuickstart(t *testing.T, image, version string) {
+	port := strconv.Itoa(harness.FreePort(t))
+	d := harness.Start(t, harness.Options{Image: image, Run: []string{"-p", port + ":2375"}})
+	ready := d.WaitReady(t, "127.0.0.1:"+port, nil)
+	t.Logf("%s: ready %d ms after the container started", image, ready.Milliseconds())
+	host := harness.Client{Host: "tcp://127.0.0.1:" + port}
+	info := host.Run(t, "-H", "127.0.0.1:"+port, "info")
+	for _, want := range []string{"Server Version: " + version, "Storage Driver: overlay2"} {
+		if !strings.Contains(info, want) {
+			t.Errorf("docker info lacks %q:\n%s", want, info)
+		}
+	}
+	// Without DEBUG, no debug lines from dinv or the engine.
+	if logs := d.Logs(t); strings.Contains(logs, "[DEBUG]") || strings.Contains(logs, "level=debug") {
+		t.Errorf("debug lines without DEBUG:\n%s", logs)
+	}
+	// The image's own CLI talks to the engine inside.
+	if out := d.Exec(t, "docker", "ps"); out.ExitCode != 0 || !strings.HasPrefix(out.Stdout, "CONTAINER ID") {
+		t.Errorf("docker exec %s docker ps:\n%s", d.Name, out)
+	}
+
+	t.Run("a container runs inside and its network works", func(t *testing.T) {
+		harness.Load(t, host, busybox)
+		host.Run(t, "network", "create", "inner")
+		// An inner web server and a client fetching from it by name on an
+		// inner user-defined network: bridge, DNS and veth inside DinV.
+		host.Run(t, "run", "-d", "--name", "web", "--network", "inner", busybox,
+			"sh", "-c", "echo hello-from-inside >/www/index.html && exec httpd -f -p 80 -h /www")
+		var got harness.Result
+		for i := 0; i < 50; i++ {
+			got = host.Try(t, "run", "--rm", "--network", "inner", busybox, "wget", "-qO-", "http://web/")
+			if got.ExitCode == 0 {
+				break
+			}
+			time.Sleep(100 * time.Millisecond)
+		}
+		if strings.TrimSpace(got.Stdout) != "hello-from-inside" {
+			t.Fatalf("fetch from the inner web server:\n%s", got)
+		}
+		// The default bridge too: a container gets an address and a route.
+		out := host.Run(t, "run", "--rm", busybox, "sh", "-c", "ip -4 route show default && ip -4 addr show eth0")
+		if !strings.Contains(out, "default via") || !strings.Contains(out, "inet ") {
+			t.Errorf("inner container on the default bridge has no address or route:\n%s", out)
+		}
+	})
+}
+
+// Example 1: the user's own CA, server certificate and key, copied into the
+// /certs volume before the first start; the client's certificate connects.
+func testUserCerts(t *testing.T, image string) {
+	port := strconv.Itoa(harness.FreePort(t))
+	vol := harness.Volume(t, "certs")
+	d := harness.Start(t, harness.Options{Image: image, Create: true,
+		Run: []string{"-p", port + ":2376", "-v", vol + ":/certs"}, Args: []string{"-tlsverify"}})
+
+	ca := harness.NewCA(t, "user CA")
+	server := ca.Issue(t, harness.LeafOptions{CommonName: "dinv", Server: true, Hosts: []string{"127.0.0.1", "localhost"}})
+	client := ca.Issue(t, harness.LeafOptions{CommonName: "user", Client: true})
+	brought := map[string][]byte{"ca.crt": ca.CertPEM, "docker.crt": server.CertPEM, "docker.key": server.KeyPEM}
+	src := t.TempDir()
+	for name, b := range brought {
+		harness.WriteFile(t, src, name, b, 0o600)
+	}
+	d.CopyTo(t, src+"/.", "/certs")
+	d.Start(t)
+
+	d.WaitReady(t, "127.0.0.1:"+port, harness.ClientTLS(t, ca.CertPEM, client.CertPEM, client.KeyPEM))
+	certs := clientDir(t, ca.CertPEM, client.CertPEM, client.KeyPEM)
+	out := harness.Client{Dir: certs, CertPath: "."}.Run(t, "-H", "127.0.0.1:"+port, "version", "--format", "{{.Server.Version}}")
+	if out == "" {
+		t.Error("docker version over TLS printed no server version")
+	}
+	// Without a client certificate: refused.
+	if err := get("https://127.0.0.1:"+port+"/_ping", harness.ClientTLS(t, ca.CertPEM, nil, nil)); err == nil {
+		t.Error("a client without a certificate was served")
+	}
+
+	// The brought files are untouched and nothing was added (no CA key).
+	after := t.TempDir()
+	d.CopyFrom(t, "/certs/.", after)
+	names := dirNames(t, after)
+	if strings.Join(names, " ") != "ca.crt docker.crt docker.key" {
+		t.Errorf("/certs holds %v, want exactly the three files brought", names)
+	}
+	for name, b := range brought {
+		got, err := os.ReadFile(filepath.Join(after, name))
+		if err != nil || !bytes.Equal(got, b) {
+			t.Errorf("%s changed (err %v)", name, err)
+		}
+	}
+}
+
+// Example 2: images loaded into a DinV host survive removing the container
+// and running a new one on the same /var/lib/docker and /certs volumes; the
+// client certificates of the first keep working with the second.
+func testVolumes(t *testing.T, image string) {
+	port := strconv.Itoa(harness.FreePort(t))
+	certsVol, dataVol := harness.Volume(t, "certs"), harness.Volume(t, "data")
+	opts := harness.Options{Image: image, Args: []string{"-tlsverify"},
+		Run: []string{"-p", port + ":2376", "-v", certsVol + ":/certs", "-v", dataVol + ":/var/lib/docker"}}
+	first := harness.Start(t, opts)
+	certs := copyClientCerts(t, first)
+	first.WaitReady(t, "127.0.0.1:"+port, harness.ClientTLSDir(t, certs))
+	host := harness.Client{Host: "tcp://127.0.0.1:" + port, Dir: certs, CertPath: "."}
+	harness.Load(t, host, busybox)
+	host.Run(t, "tag", busybox, "kept:v1")
+	harness.Client{}.Run(t, "stop", first.Name)
+	first.Remove(t)
+
+	opts.Name = ""
+	second := harness.Start(t, opts)
+	second.WaitReady(t, "127.0.0.1:"+port, harness.ClientTLSDir(t, certs))
+	imgs := host.Run(t, "images", "--format", "{{.Repository}}:{{.Tag}}")
+	if !strings.Contains(imgs, "kept:v1") || !strings.Contains(imgs, busybox+":latest") {
+		t.Fatalf("images after a new container on the same volumes:\n%s", imgs)
+	}
+	if out := host.Run(t, "run", "--rm", "kept:v1", "echo", "still-here"); out != "still-here" {
+		t.Errorf("run of the kept image printed %q", out)
+	}
+}
+
+// Example 3: DEBUG=true shows every stage's debug lines and the engine's.
+func testDebug(t *testing.T, image string) {
+	port := strconv.Itoa(harness.FreePort(t))
+	d := harness.Start(t, harness.Options{Image: image, Run: []string{"-e", "DEBUG=true", "-p", port + ":2375"}})
+	d.WaitReady(t, "127.0.0.1:"+port, nil)
+	harness.Client{Host: "tcp://127.0.0.1:" + port}.Run(t, "version")
+	logs := waitLogs(t, d, "[DEBUG] dinv.ready: done")
+	for _, stage := range core.DefaultStages {
+		if !strings.Contains(logs, "[DEBUG] dinv."+stage+":") {
+			t.Errorf("no debug line of stage %s", stage)
+		}
+	}
+	if !strings.Contains(logs, "level=debug") {
+		t.Error("no debug line of the engine")
+	}
+	if t.Failed() {
+		t.Logf("log:\n%s", logs)
+	}
+}
+
+// Example 4: on a user-defined network, connect through the container's
+// address read from docker inspect with jq, from the host and from a client
+// container on that network running the image's own docker CLI.
+func testNetwork(t *testing.T, image string) {
+	network := harness.Network(t, "net")
+	d := harness.Start(t, harness.Options{Image: image, Run: []string{"--network", network}})
+	cmd := exec.Command("sh", "-c", fmt.Sprintf(`docker inspect %s | jq -r '.[0].NetworkSettings.Networks["%s"].IPAddress'`, d.Name, network))
+	out, err := cmd.Output()
+	ip := strings.TrimSpace(string(out))
+	if err != nil || ip == "" || ip == "null" {
+		t.Fatalf("docker inspect | jq: %q, %v", ip, err)
+	}
+	d.WaitReady(t, ip+":2375", nil)
+	if v := (harness.Client{}).Run(t, "-H", ip+":2375", "version", "--format", "{{.Server.Version}}"); v == "" {
+		t.Error("no server version from the host")
+	}
+	r := harness.Client{}.Try(t, "run", "--rm", "--network", network, "--entrypoint", "docker", image,
+		"-H", ip+":2375", "version", "--format", "{{.Server.Version}}")
+	if r.ExitCode != 0 || strings.TrimSpace(r.Stdout) == "" {
+		t.Errorf("client container on %s:\n%s", network, r)
+	}
+}
+
+// Example 5: -tlsverify with nothing given: dinv makes the CA, server and
+// client certificates; the user copies the client's out and connects.
+func testGeneratedCerts(t *testing.T, image string) {
+	port := strconv.Itoa(harness.FreePort(t))
+	d := harness.Start(t, harness.Options{Image: image, Run: []string{"-p", port + ":2376"}, Args: []string{"-tlsverify"}})
+	certs := copyClientCerts(t, d)
+	d.WaitReady(t, "127.0.0.1:"+port, harness.ClientTLSDir(t, certs))
+	// As the user types it: DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=. docker info
+	info := harness.Client{Dir: certs, CertPath: "."}.Run(t, "-H", "127.0.0.1:"+port, "info")
+	if !strings.Contains(info, "Server Version:") {
+		t.Errorf("docker info over TLS:\n%s", info)
+	}
+	if err := get("https://127.0.0.1:"+port+"/_ping", harness.ClientTLS(t, mustRead(t, certs, "ca.pem"), nil, nil)); err == nil {
+		t.Error("a client without a certificate was served")
+	}
+}
+
+// -insecure-registry: a DinV host with the flag pushes to and pulls from a
+// plain-HTTP registry on a user-defined network; one without it is refused.
+func testInsecureRegistry(t *testing.T, image string) {
+	network := harness.Network(t, "reg")
+	reg := harness.Name("registry")
+	t.Cleanup(func() { harness.Client{}.Try(t, "rm", "-f", "-v", reg) })
+	harness.Client{}.Run(t, "run", "-d", "--name", reg, "--network", network, "--network-alias", "reg.example", registry)
+
+	d := harness.Start(t, harness.Options{Image: image, Run: []string{"--network", network},
+		Args: []string{"-insecure-registry", "reg.example:5000"}})
+	ip := d.IP(t, network)
+	d.WaitReady(t, ip+":2375", nil)
+	host := harness.Client{Host: "tcp://" + ip + ":2375"}
+	harness.Load(t, host, busybox)
+	ref := "reg.example:5000/e2e/busybox:" + strings.TrimPrefix(image, "dinv:")
+	host.Run(t, "tag", busybox, ref)
+	host.Run(t, "push", ref)
+	host.Run(t, "rmi", ref)
+	host.Run(t, "rmi", busybox)
+	host.Run(t, "pull", ref)
+	if out := host.Run(t, "run", "--rm", ref, "echo", "pulled-and-ran"); out != "pulled-and-ran" {
+		t.Errorf("run of the pulled image printed %q", out)
+	}
+
+	t.Run("refused without the flag", func(t *testing.T) {
+		plain := harness.Start(t, harness.Options{Image: image, Run: []string{"--network", network}})
+		ip := plain.IP(t, network)
+		plain.WaitReady(t, ip+":2375", nil)
+		other := harness.Client{Host: "tcp://" + ip + ":2375"}
+		harness.Load(t, other, busybox)
+		other.Run(t, "tag", busybox, ref)
+		r := other.Try(t, "push", ref)
+		if r.ExitCode == 0 {
+			t.Fatalf("push to a plain-HTTP registry without -insecure-registry succeeded:\n%s", r)
+		}
+		if !strings.Contains(r.Stderr+r.Stdout, "HTTP response to HTTPS client") {
+			t.Errorf("push refused for another reason than plain HTTP:\n%s", r)
+		}
+	})
+}
+
+// copyClientCerts waits until dinv has written the client's files, copies
+// ca.crt, docker-client.crt and docker-client.key out of the container and
+// names them as the docker CLI expects in DOCKER_CERT_PATH.
+func copyClientCerts(t *testing.T, d *harness.DinV) string {
+	t.Helper()
+	dir := t.TempDir()
+	files := map[string]string{"ca.crt": "ca.pem", "docker-client.crt": "cert.pem", "docker-client.key": "key.pem"}
+	deadline := time.Now().Add(30 * time.Second)
+	for from, to := range files {
+		for {
+			r := harness.Client{}.Try(t, "cp", d.Name+":/certs/"+from, filepath.Join(dir, to))
+			if r.ExitCode == 0 {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: no /certs/%s: %s\nlog:\n%s", d.Name, from, r.Stderr, d.Logs(t))
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+	}
+	return dir
+}
+
+// clientDir writes a client's files as the docker CLI expects them.
+func clientDir(t *testing.T, ca, cert, key []byte) string {
+	dir := t.TempDir()
+	harness.WriteFile(t, dir, "ca.pem", ca, 0o644)
+	harness.WriteFile(t, dir, "cert.pem", cert, 0o644)
+	harness.WriteFile(t, dir, "key.pem", key, 0o600)
+	return dir
+}
+
+// waitLogs returns the container's log once it holds want (or after 10 s).
+func waitLogs(t *testing.T, d *harness.DinV, want string) string {
+	t.Helper()
+	var logs string
+	for end := time.Now().Add(10 * time.Second); time.Now().Before(end); time.Sleep(50 * time.Millisecond) {
+		if logs = d.Logs(t); strings.Contains(logs, want) {
+			break
+		}
+	}
+	return logs
+}
+
+func get(url string, tlsConfig *tls.Config) error {
+	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsConfig}}
+	resp, err := c.Get(url)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s", resp.Status)
+	}
+	return nil
+}
+
+func dirNames(t *testing.T, dir string) []string {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	for _, e := range entries {
+		names = append(names, e.Name())
+	}
+	sort.Strings(names)
+	return names
+}
+
+func mustRead(t *testing.T, dir, name string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join(dir, name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}

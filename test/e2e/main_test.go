@@ -1,0 +1,80 @@
+//go:build e2e
+
+// Package e2e proves the documentation's examples on real DinV containers of
+// every dinv:<major.minor> image on the machine's Docker engine (`make e2e`,
+// after `make images`). Each example runs step by step as a user types it,
+// with the image name and the probed privileges filled in.
+package e2e
+
+import (
+	"os"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/dinv/dinv/test/harness"
+)
+
+// The images the tests load into DinV hosts (images/testimages.sh).
+const (
+	busybox  = "dinv-test-busybox"
+	registry = "dinv-test-registry"
+)
+
+var versionTag = regexp.MustCompile(`^dinv:[0-9]+\.[0-9]+$`)
+
+// dinvImages lists the dinv:<major.minor> images on the machine's engine,
+// oldest engine first; IMAGES (space-separated) narrows the list.
+func dinvImages(t *testing.T) []string {
+	t.Helper()
+	out := harness.Client{}.Run(t, "images", "--format", "{{.Repository}}:{{.Tag}}", "dinv")
+	var images []string
+	for _, line := range strings.Fields(out) {
+		if versionTag.MatchString(line) {
+			images = append(images, line)
+		}
+	}
+	if want := os.Getenv("IMAGES"); want != "" {
+		images = strings.Fields(want)
+	}
+	if len(images) == 0 {
+		t.Fatal("no dinv:<major.minor> image on the engine: run `make images`")
+	}
+	sort.Slice(images, func(i, j int) bool { return versionLess(images[i], images[j]) })
+	return images
+}
+
+func versionLess(a, b string) bool {
+	pa, pb := strings.Split(strings.TrimPrefix(a, "dinv:"), "."), strings.Split(strings.TrimPrefix(b, "dinv:"), ".")
+	for i := 0; i < len(pa) && i < len(pb); i++ {
+		if len(pa[i]) != len(pb[i]) {
+			return len(pa[i]) < len(pb[i])
+		}
+		if pa[i] != pb[i] {
+			return pa[i] < pb[i]
+		}
+	}
+	return len(pa) < len(pb)
+}
+
+// engineVersion is the engine version an image carries (its label), checked
+// against its tag.
+func engineVersion(t *testing.T, image string) string {
+	t.Helper()
+	v := harness.Client{}.Run(t, "image", "inspect", "-f", `{{index .Config.Labels "org.dinv.engine-version"}}`, image)
+	if v == "" || !strings.HasPrefix(v+".", strings.TrimPrefix(image, "dinv:")+".") {
+		t.Fatalf("%s: engine version label %q does not match the tag", image, v)
+	}
+	return v
+}
+
+// requireTestImages fails when an image the tests load is missing.
+func requireTestImages(t *testing.T) {
+	t.Helper()
+	for _, img := range []string{busybox, registry} {
+		if r := (harness.Client{}).Try(t, "image", "inspect", img); r.ExitCode != 0 {
+			t.Fatalf("test image %s missing: run `make images`", img)
+		}
+	}
+}

@@ -1,0 +1,220 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dinv/dinv/test/harness"
+)
+
+// docker runs the docker CLI on the machine's engine and returns its stdout,
+// trimmed; a non-zero exit is an error carrying the CLI's stderr.
+func docker(ctx context.Context, args ...string) (string, error) {
+	r, err := harness.Client{}.Exec(ctx, nil, args...)
+	if err != nil {
+		return "", err
+	}
+	if r.ExitCode != 0 {
+		return "", fmt.Errorf("docker %s: exit %d: %s", strings.Join(args, " "), r.ExitCode, strings.TrimSpace(r.Stderr))
+	}
+	return strings.TrimSpace(r.Stdout), nil
+}
+
+// contender is one way of starting a Docker host from the image.
+type contender struct {
+	id    string   // in container names: dinv-bench-<id>-<round>
+	tls   bool     // serves -tlsverify on 2376 (else plain on 2375)
+	cold  bool     // starts with an empty /certs directory of its own
+	env   []string // KEY=VALUE for the container
+	run   []string // what follows the common options: [--entrypoint X] IMAGE ARGS...
+	after func(ctx context.Context, container string) error
+}
+
+// setup is what every started container shares: one network with a fixed
+// address and hostname, so that certificates made for one start are valid
+// for the next (dinv re-issues a server certificate that does not cover the
+// container's addresses), the privileges the engine grants, and the host
+// directory of the warm certificates.
+type setup struct {
+	image      string
+	network    string
+	ip         string
+	hostname   string
+	privileges []string
+	warmCerts  string
+	timeout    time.Duration
+}
+
+// common is the docker run options every DinV or bare-engine container gets;
+// certDir, when set, is bind-mounted on /certs.
+func (s *setup) common(name, certDir string) []string {
+	args := []string{"--name", name, "--network", s.network, "--ip", s.ip, "--hostname", s.hostname,
+		"-v", "/var/lib/docker"}
+	args = append(args, s.privileges...)
+	if certDir != "" {
+		args = append(args, "-v", certDir+":/certs")
+	}
+	return args
+}
+
+// startToReady starts c once and returns the time from the container's
+// .State.StartedAt to the first GET /_ping that succeeds from outside. The
+// container is removed with its anonymous volumes before it returns.
+func (s *setup) startToReady(ctx context.Context, c contender, round int) (time.Duration, error) {
+	name := fmt.Sprintf("dinv-bench-%s-%d", c.id, round)
+	certDir := ""
+	if c.tls {
+		certDir = s.warmCerts
+	}
+	if c.cold {
+		dir, err := os.MkdirTemp("", "dinv-bench-cold-")
+		if err != nil {
+			return 0, err
+		}
+		defer os.RemoveAll(dir)
+		certDir = dir
+	}
+	args := append([]string{"run", "-d"}, s.common(name, certDir)...)
+	for _, e := range c.env {
+		args = append(args, "-e", e)
+	}
+	if _, err := docker(ctx, append(args, c.run...)...); err != nil {
+		return 0, err
+	}
+	defer docker(context.Background(), "rm", "-f", "-v", name)
+
+	addr := s.ip + ":2375"
+	if c.tls {
+		addr = s.ip + ":2376"
+	}
+	wctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	ready, err := waitReady(wctx, addr, certDir, func() error { return stillRunning(ctx, name) })
+	if err != nil {
+		logs, _ := harness.Client{}.Exec(context.Background(), nil, "logs", "--tail", "20", name)
+		return 0, fmt.Errorf("%s: %v\n%s%s", name, err, logs.Stdout, logs.Stderr)
+	}
+	out, err := docker(ctx, "inspect", "-f", "{{.State.StartedAt}}", name)
+	if err != nil {
+		return 0, err
+	}
+	started, err := time.Parse(time.RFC3339Nano, out)
+	if err != nil {
+		return 0, fmt.Errorf("%s: started at %q: %v", name, out, err)
+	}
+	if c.after != nil {
+		if err := c.after(ctx, name); err != nil {
+			return 0, err
+		}
+	}
+	return ready.Sub(started), nil
+}
+
+// stillRunning is an error when the container is no longer running.
+func stillRunning(ctx context.Context, name string) error {
+	out, err := docker(ctx, "inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", name)
+	if err == nil && !strings.HasPrefix(out, "running") {
+		return fmt.Errorf("the container stopped (%s)", out)
+	}
+	return nil
+}
+
+// dryRun runs the image with -dry-run and flags, as a start would run it, and
+// returns the engine's command line: the last line dinv prints.
+func (s *setup) dryRun(ctx context.Context, certDir string, flags ...string) ([]string, error) {
+	args := append([]string{"run", "--rm"}, s.common("dinv-bench-dry-run", certDir)...)
+	args = append(append(args, s.image, "-dry-run"), flags...)
+	out, err := docker(ctx, args...)
+	if err != nil {
+		return nil, err
+	}
+	lines := strings.Split(out, "\n")
+	if len(lines) != 1 {
+		return nil, fmt.Errorf("-dry-run %v printed %d command lines; a bare engine is one process", flags, len(lines))
+	}
+	var cmd []string
+	if err := json.Unmarshal([]byte(lines[0]), &cmd); err != nil || len(cmd) == 0 {
+		return nil, fmt.Errorf("-dry-run %v printed %q, not a JSON command line", flags, lines[0])
+	}
+	return cmd, nil
+}
+
+// bare returns the docker run arguments that start the image with cmd as its
+// entrypoint instead of /dinv: the bare engine.
+func (s *setup) bare(cmd []string) []string {
+	return append([]string{"--entrypoint", cmd[0], s.image}, cmd[1:]...)
+}
+
+// rss reads VmRSS (KiB) of dinv (PID 1), dockerd (its pid file) and the
+// engine's containerd (0 when it has none) in a running DinV container.
+func rss(ctx context.Context, container string) (dinv, dockerd, containerd int64, err error) {
+	const script = `for p in dinv:1 dockerd:$(cat /var/run/docker.pid) ` +
+		`containerd:$(cat /var/run/docker/containerd/containerd.pid 2>/dev/null); do ` +
+		`echo "${p%%:*} $(grep VmRSS /proc/${p#*:}/status 2>/dev/null)"; done`
+	out, err := docker(ctx, "exec", container, "sh", "-c", script)
+	if err != nil {
+		return 0, 0, 0, err
+	}
+	kb := map[string]int64{}
+	for _, line := range strings.Split(out, "\n") {
+		if f := strings.Fields(line); len(f) >= 3 { // dinv VmRSS: 5120 kB
+			kb[f[0]], _ = strconv.ParseInt(f[2], 10, 64)
+		}
+	}
+	if kb["dinv"] == 0 || kb["dockerd"] == 0 {
+		return 0, 0, 0, fmt.Errorf("%s: no VmRSS for dinv or dockerd in %q", container, out)
+	}
+	return kb["dinv"], kb["dockerd"], kb["containerd"], nil
+}
+
+// stageDurations starts one DinV container with DEBUG=true and JSON logs,
+// waits until it is ready and returns each stage's duration from the
+// runner's debug lines ("done" with "duration"), in run order.
+func (s *setup) stageDurations(ctx context.Context, c contender) ([][2]string, error) {
+	c.id, c.env = "stages", []string{"DEBUG=true", "DINV_LOG_FORMAT=json"}
+	var lines [][2]string
+	c.after = func(ctx context.Context, name string) error {
+		r, err := harness.Client{}.Exec(ctx, nil, "logs", name)
+		if err != nil {
+			return err
+		}
+		for _, l := range strings.Split(r.Stdout+"\n"+r.Stderr, "\n") {
+			var e struct {
+				Module   string `json:"@module"`
+				Message  string `json:"@message"`
+				Duration any    `json:"duration"`
+			}
+			if json.Unmarshal([]byte(l), &e) != nil || e.Message != "done" || e.Duration == nil {
+				continue
+			}
+			d := fmt.Sprint(e.Duration)
+			if f, ok := e.Duration.(float64); ok {
+				d = ms(time.Duration(f))
+			}
+			lines = append(lines, [2]string{strings.TrimPrefix(e.Module, "dinv."), d})
+		}
+		return nil
+	}
+	total, err := s.startToReady(ctx, c, 0)
+	if err != nil {
+		return nil, err
+	}
+	return append(lines, [2]string{"start to ready (from outside)", ms(total)}), nil
+}
+
+// certsDigest is the content of the certificate files in dir, to tell
+// whether a run changed them.
+func certsDigest(dir string) string {
+	var b strings.Builder
+	for _, f := range []string{"ca.crt", "docker.crt", "docker-client.crt"} {
+		data, _ := os.ReadFile(filepath.Join(dir, f))
+		b.Write(data)
+	}
+	return b.String()
+}

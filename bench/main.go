@@ -1,0 +1,253 @@
+// Command bench measures DinV against the bare engine of the same image, side
+// by side on the machine's Docker engine, and prints a markdown table (`make
+// bench` runs it through scripts/bench.sh):
+//
+//	go run ./bench -image dinv:latest -rounds 5
+//
+// Each pair is measured in the same round, the two alternating (AB, BA, AB,
+// ...), so that the noise of a shared machine falls on both alike; the table
+// gives the median and min-max of each and the ratio of the medians. Time to
+// ready runs from the container's .State.StartedAt to the first successful
+// GET /_ping from the host (every 5 ms; with -tlsverify over TLS with the
+// client certificate), the same loop for every contender. The bare engine is
+// the image with its entrypoint replaced by the command line `dinv -dry-run`
+// prints for the same start.
+//
+// It needs the engine's own machine: the certificates are a host directory
+// bind-mounted on /certs, which the TLS client reads.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/signal"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/dinv/dinv/test/harness"
+)
+
+func main() {
+	image := flag.String("image", "dinv:latest", "the DinV image to measure")
+	rounds := flag.Int("rounds", 5, "rounds: each contender starts once per round")
+	subnet := flag.String("subnet", "10.213.0.0/24", "subnet of the benchmark's network (any unused one)")
+	timeout := flag.Duration("timeout", 90*time.Second, "how long one start may take to be ready")
+	stages := flag.Bool("stages", true, "also list per-stage durations of one DEBUG=true cold -tlsverify start")
+	flag.Parse()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Stdout, *image, *rounds, *subnet, *timeout, *stages); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+// pair is one row of the table: a measured against b, alternating.
+type pair struct {
+	a, b contender
+}
+
+func run(ctx context.Context, w io.Writer, image string, rounds int, subnet string, timeout time.Duration, withStages bool) error {
+	s, cleanup, err := prepare(ctx, image, subnet, timeout)
+	defer cleanup()
+	if err != nil {
+		return err
+	}
+	progress("dry-run: the engine's command lines")
+	plainCmd, err := s.dryRun(ctx, "")
+	if err != nil {
+		return err
+	}
+	// -dry-run makes the certificates as a real start would: these are the
+	// warm ones every -tlsverify contender but the cold one starts with.
+	tlsCmd, err := s.dryRun(ctx, s.warmCerts, "-tlsverify")
+	if err != nil {
+		return err
+	}
+	certs := certsDigest(s.warmCerts)
+	progress("plain:  " + strings.Join(plainCmd, " "))
+	progress("tls:    " + strings.Join(tlsCmd, " "))
+
+	var mem [3]kib // dinv, dockerd, containerd
+	settle := func(ctx context.Context, name string) error {
+		time.Sleep(time.Second) // dinv has logged ready and is only supervising
+		d, e, c, err := rss(ctx, name)
+		mem[0], mem[1], mem[2] = append(mem[0], d), append(mem[1], e), append(mem[2], c)
+		return err
+	}
+	dinvPlain := contender{id: "dinv-plain", run: []string{image}, after: settle}
+	barePlain := contender{id: "bare-plain", run: s.bare(plainCmd)}
+	dinvTLS := contender{id: "dinv-tls", tls: true, run: []string{image, "-tlsverify"}}
+	bareTLS := contender{id: "bare-tls", tls: true, run: s.bare(tlsCmd)}
+	dinvCold := contender{id: "dinv-cold", tls: true, cold: true, run: []string{image, "-tlsverify"}}
+	pairs := []pair{{dinvPlain, barePlain}, {dinvTLS, bareTLS}, {dinvCold, dinvTLS}}
+
+	got := make([][2]samples, len(pairs)) // per pair: a's, b's
+	var help, helpRef samples
+	for r := 1; r <= rounds; r++ {
+		for i, p := range pairs {
+			order := []int{0, 1}
+			if r%2 == 0 {
+				order = []int{1, 0}
+			}
+			for _, j := range order {
+				c := [2]contender{p.a, p.b}[j]
+				d, err := s.startToReady(ctx, c, r)
+				if err != nil {
+					return err
+				}
+				got[i][j] = append(got[i][j], d)
+				progress(fmt.Sprintf("round %d/%d %-10s %s", r, rounds, c.id, ms(d)))
+			}
+		}
+		h, ref, err := helpTimes(ctx, image, r)
+		if err != nil {
+			return err
+		}
+		help, helpRef = append(help, h), append(helpRef, ref)
+		progress(fmt.Sprintf("round %d/%d %-10s %s (entrypoint true: %s)", r, rounds, "-h", ms(h), ms(ref)))
+	}
+	if certsDigest(s.warmCerts) != certs {
+		progress("WARNING: the warm certificates changed during the run: the warm -tlsverify starts were not all warm")
+	}
+	var stageRows [][2]string
+	if withStages {
+		progress("one DEBUG=true cold -tlsverify start for the per-stage durations")
+		if stageRows, err = s.stageDurations(ctx, dinvCold); err != nil {
+			return err
+		}
+	}
+
+	fmt.Fprintf(w, "DinV benchmark: %s, %d rounds, %s\n\n", describe(ctx, image), rounds, machine(ctx))
+	fmt.Fprintln(w, "| measurement | DinV: median (min-max) | reference: median (min-max) | DinV / reference | target |")
+	fmt.Fprintln(w, "|---|---|---|---|---|")
+	row := func(what string, a, b samples, cmp, target string) {
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s |\n", what, a.summary(), b.summary(), cmp, target)
+	}
+	plainA, plainB := got[0][0], got[0][1]
+	row("warm plain start to ready: quickstart vs bare engine", plainA, plainB, ratio(plainA, plainB), verdict(plainA, plainB, 1.03))
+	tlsA, tlsB := got[1][0], got[1][1]
+	row("warm `-tlsverify` start to ready vs bare engine, same certificates", tlsA, tlsB, ratio(tlsA, tlsB), verdict(tlsA, tlsB, 1.03))
+	coldA, coldB := got[2][0], got[2][1]
+	diff := coldA.median() - coldB.median()
+	row("cold `-tlsverify` (empty /certs) vs warm `-tlsverify`, both DinV", coldA, coldB, "+"+ms(diff),
+		met(diff < 50*time.Millisecond, "< +50 ms"))
+	fmt.Fprintf(w, "| RSS while supervising a ready engine: dinv (PID 1) vs dockerd (containerd: %s) | %s | %s | - | %s |\n",
+		mem[2].summary(), mem[0].summary(), mem[1].summary(), met(mem[0].median() < 10*1024, "< 10 MiB"))
+	row("`docker run IMAGE -h` wall time vs `docker run --entrypoint true IMAGE`", help, helpRef, ratio(help, helpRef), "-")
+
+	if len(stageRows) > 0 {
+		fmt.Fprintln(w, "\nPer-stage durations, one cold `-tlsverify` start with DEBUG=true (the engine in debug mode too):")
+		fmt.Fprintln(w, "\n| stage | duration |\n|---|---|")
+		for _, r := range stageRows {
+			fmt.Fprintf(w, "| %s | %s |\n", r[0], r[1])
+		}
+	}
+	return nil
+}
+
+// prepare probes the privileges, makes the network and the directory of the
+// warm certificates. cleanup removes them and is safe to call on an error.
+func prepare(ctx context.Context, image, subnet string, timeout time.Duration) (*setup, func(), error) {
+	s := &setup{image: image, network: "dinv-bench-net", hostname: "dinv-bench", timeout: timeout}
+	var undo []func()
+	cleanup := func() {
+		for i := len(undo) - 1; i >= 0; i-- {
+			undo[i]()
+		}
+	}
+	if _, err := docker(ctx, "image", "inspect", "-f", "{{.Id}}", image); err != nil {
+		return nil, cleanup, fmt.Errorf("no image %s here (make images): %v", image, err)
+	}
+	p, err := harness.Probe(image)
+	if err != nil {
+		return nil, cleanup, err
+	}
+	s.privileges = p.Options
+	progress("privileges: " + strings.Join(p.Options, " "))
+
+	_, ipnet, err := net.ParseCIDR(subnet)
+	if err != nil {
+		return nil, cleanup, fmt.Errorf("-subnet: %v", err)
+	}
+	ip := ipnet.IP.To4()
+	if ip == nil {
+		return nil, cleanup, fmt.Errorf("-subnet %s: not IPv4", subnet)
+	}
+	ip[3] += 10
+	s.ip = ip.String()
+	docker(ctx, "network", "rm", s.network) // a leftover of an interrupted run
+	if _, err := docker(ctx, "network", "create", "--subnet", subnet, s.network); err != nil {
+		return nil, cleanup, err
+	}
+	undo = append(undo, func() { docker(context.Background(), "network", "rm", s.network) })
+	if s.warmCerts, err = os.MkdirTemp("", "dinv-bench-certs-"); err != nil {
+		return nil, cleanup, err
+	}
+	undo = append(undo, func() { os.RemoveAll(s.warmCerts) })
+	return s, cleanup, nil
+}
+
+// helpTimes is the wall time of `docker run --rm IMAGE -h` and, for scale, of
+// the same container running true instead, in alternating order.
+func helpTimes(ctx context.Context, image string, round int) (help, ref time.Duration, err error) {
+	timed := func(args ...string) (time.Duration, error) {
+		start := time.Now()
+		_, err := docker(ctx, append([]string{"run", "--rm", "--name", fmt.Sprintf("dinv-bench-help-%d", round)}, args...)...)
+		return time.Since(start), err
+	}
+	first, second := []string{image, "-h"}, []string{"--entrypoint", "true", image}
+	if round%2 == 0 {
+		first, second = second, first
+	}
+	a, err := timed(first...)
+	if err != nil {
+		return 0, 0, err
+	}
+	b, err := timed(second...)
+	if round%2 == 0 {
+		a, b = b, a
+	}
+	return a, b, err
+}
+
+// verdict compares the ratio of medians with the target.
+func verdict(a, b samples, target float64) string {
+	ok := len(a) > 0 && len(b) > 0 && float64(a.median()) <= target*float64(b.median())
+	return met(ok, fmt.Sprintf("<= %.2f", target))
+}
+
+func met(ok bool, target string) string {
+	if ok {
+		return target + ": met"
+	}
+	return target + ": MISSED"
+}
+
+// describe names the image with its engine version and dinv's revision.
+func describe(ctx context.Context, image string) string {
+	out, _ := docker(ctx, "image", "inspect", "-f",
+		`engine {{index .Config.Labels "org.dinv.engine-version"}}, dinv {{index .Config.Labels "org.opencontainers.image.version"}}`, image)
+	return fmt.Sprintf("%s (%s)", image, out)
+}
+
+// machine is the host the run measured: CPUs, kernel, the host engine.
+func machine(ctx context.Context) string {
+	kernel, _ := os.ReadFile("/proc/sys/kernel/osrelease")
+	host, _ := docker(ctx, "version", "-f", "{{.Server.Version}}")
+	load, _ := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(load)); len(f) >= 3 {
+		load = []byte(strings.Join(f[:3], " "))
+	}
+	return fmt.Sprintf("%d CPUs, Linux %s, host engine %s, load %s",
+		runtime.NumCPU(), strings.TrimSpace(string(kernel)), host, load)
+}
+
+func progress(msg string) { fmt.Fprintln(os.Stderr, "bench:", msg) }

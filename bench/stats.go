@@ -1,0 +1,87 @@
+package main
+
+import (
+	"fmt"
+	"sort"
+	"time"
+)
+
+// samples are the measurements of one contender, one per round.
+type samples []time.Duration
+
+func (s samples) sorted() samples {
+	c := append(samples(nil), s...)
+	sort.Slice(c, func(i, j int) bool { return c[i] < c[j] })
+	return c
+}
+
+// median is the middle sample (the mean of the two middle ones for an even
+// count); 0 without samples.
+func (s samples) median() time.Duration {
+	c := s.sorted()
+	switch n := len(c); {
+	case n == 0:
+		return 0
+	case n%2 == 1:
+		return c[n/2]
+	default:
+		return (c[n/2-1] + c[n/2]) / 2
+	}
+}
+
+// summary is "median (min-max)" in milliseconds, or "-" without samples.
+func (s samples) summary() string {
+	if len(s) == 0 {
+		return "-"
+	}
+	c := s.sorted()
+	return fmt.Sprintf("%s (%s-%s)", ms(s.median()), ms(c[0]), ms(c[len(c)-1]))
+}
+
+// ms formats d in milliseconds: one decimal below 100 ms, none above.
+func ms(d time.Duration) string {
+	f := float64(d) / float64(time.Millisecond)
+	if f < 100 && f > -100 {
+		return fmt.Sprintf("%.1f ms", f)
+	}
+	return fmt.Sprintf("%.0f ms", f)
+}
+
+// ratio is a's median over b's, "-" when either has no samples.
+func ratio(a, b samples) string {
+	if len(a) == 0 || len(b) == 0 || b.median() == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.3f", float64(a.median())/float64(b.median()))
+}
+
+// kib are memory sizes in KiB, one per round.
+type kib []int64
+
+func (k kib) summary() string {
+	if len(k) == 0 {
+		return "-"
+	}
+	c := k.sorted()
+	return fmt.Sprintf("%s (%s-%s)", mib(k.median()), mib(c[0]), mib(c[len(c)-1]))
+}
+
+func (k kib) sorted() kib {
+	c := append(kib(nil), k...)
+	sort.Slice(c, func(i, j int) bool { return c[i] < c[j] })
+	return c
+}
+
+func (k kib) median() int64 {
+	c := k.sorted()
+	switch n := len(c); {
+	case n == 0:
+		return 0
+	case n%2 == 1:
+		return c[n/2]
+	default:
+		return (c[n/2-1] + c[n/2]) / 2
+	}
+}
+
+func mib(k int64) string { return fmt.Sprintf("%.1f MiB", float64(k)/1024) }

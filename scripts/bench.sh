@@ -1,0 +1,23 @@
+#!/usr/bin/env bash
+# bench.sh: `make bench`. DinV against the bare engine of the same image, side
+# by side on this machine's Docker engine (bench/: start to ready, memory,
+# usage), then the in-process Go benchmarks of certificate generation and
+# argument building. Prints markdown.
+#   IMAGE=dinv:26.1 ROUNDS=9 scripts/bench.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+IMAGE=${IMAGE:-dinv:latest}
+ROUNDS=${ROUNDS:-5}
+
+go run ./bench -image "$IMAGE" -rounds "$ROUNDS"
+
+echo
+echo "In-process Go benchmarks (go test -bench, $(nproc) CPUs):"
+echo
+out=$(go test -run '^$' -bench . -benchmem ./stages/pki/ ./stages/engine/)
+echo "| benchmark | iterations | time/op | B/op | allocs/op |"
+echo "|---|---|---|---|---|"
+awk '/^Benchmark/ && $4 == "ns/op" {
+	printf "| %s | %s | %.3f ms | %s | %s |\n", $1, $2, $3 / 1e6, $5, $7
+}' <<<"$out"
+grep -q '^Benchmark' <<<"$out" || { echo "(no benchmarks found)"; echo "$out" >&2; }

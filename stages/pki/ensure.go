@@ -1,0 +1,361 @@
+package pki
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/x509"
+	"fmt"
+	"io"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/pkg/errors"
+
+	"github.com/dinv/dinv/core"
+)
+
+// Request is what Ensure works on.
+type Request struct {
+	Dir    string           // the certificate directory
+	Verify bool             // -tlsverify: clients verified against ca.crt
+	Key    KeySpec          // the kind of keys generated
+	Hosts  []string         // what the server certificate must cover (ServerHosts)
+	Now    func() time.Time // the clock; time.Now when nil
+	Rand   io.Reader        // crypto/rand when nil
+
+	store store // the OS when nil
+}
+
+// Result says what Ensure found and did, for the log and the engine's flags.
+type Result struct {
+	Files     core.TLSFiles
+	Generated []string // files written, in write order
+	Kept      []string // files used as they were
+	Reissued  string   // why docker.crt was re-issued ("" when it was not)
+	Uncovered []string // hosts a user's docker.crt does not cover (not fixed)
+	Expiring  bool     // a user's docker.crt expires within RenewBefore
+}
+
+// serverAction is what happens to docker.crt and docker.key.
+type serverAction int
+
+const (
+	serverKeep       serverAction = iota // check and use them (maybe re-issue)
+	serverFromCA                         // issue them from ca.crt + ca-key.pem
+	serverSelfSigned                     // -tls, nothing present: self-signed
+)
+
+// plan is what the presence rules decide from which files exist.
+type plan struct {
+	newCA     bool // generate ca.crt and ca-key.pem
+	loadCA    bool // read ca.crt (and ca-key.pem when present)
+	server    serverAction
+	newClient bool // issue docker-client.crt and docker-client.key
+}
+
+// planFor applies the presence rules of -tls and -tlsverify to the set of
+// files present. It is pure: the files' contents are checked later.
+//
+//   - docker.crt without docker.key, or the reverse: an error, always.
+//   - -tls: both present, use them; both absent, issue them from ca.crt +
+//     ca-key.pem when both are there, else self-sign them.
+//   - -tlsverify: ca.crt + docker.crt + docker.key without ca-key.pem are
+//     the user's: use them, generate nothing. Nothing present: generate all
+//     six. ca.crt + ca-key.pem: issue whichever leaf pair is missing. Any
+//     other set is an error listing what is present and what is missing.
+func planFor(present map[string]bool, verify bool) (plan, error) {
+	if err := bothOrNeither(present, ServerCertFile, ServerKeyFile); err != nil {
+		return plan{}, err
+	}
+	hasServer, hasCA, hasCAKey := present[ServerCertFile], present[CACertFile], present[CAKeyFile]
+	if !verify {
+		switch {
+		case hasServer:
+			return plan{server: serverKeep, loadCA: hasCA && hasCAKey}, nil
+		case hasCA && hasCAKey:
+			return plan{server: serverFromCA, loadCA: true}, nil
+		case !hasCA && !hasCAKey:
+			return plan{server: serverSelfSigned}, nil
+		}
+		return plan{}, incomplete(present, "-tls needs docker.crt + docker.key, or ca.crt + ca-key.pem to issue them from, or neither to self-sign")
+	}
+	none := true
+	for _, f := range allFiles {
+		none = none && !present[f]
+	}
+	switch {
+	case none:
+		return plan{newCA: true, server: serverFromCA, newClient: true}, nil
+	case hasCA && hasCAKey:
+		if err := bothOrNeither(present, ClientCertFile, ClientKeyFile); err != nil {
+			return plan{}, err
+		}
+		p := plan{loadCA: true, server: serverKeep, newClient: !present[ClientCertFile]}
+		if !hasServer {
+			p.server = serverFromCA
+		}
+		return p, nil
+	case hasCA && hasServer && !hasCAKey:
+		return plan{loadCA: true, server: serverKeep}, nil
+	}
+	return plan{}, incomplete(present, "-tlsverify needs ca.crt + docker.crt + docker.key, or ca.crt + ca-key.pem to issue the rest from, or an empty directory to generate all six")
+}
+
+func bothOrNeither(present map[string]bool, a, b string) error {
+	if present[a] != present[b] {
+		return incomplete(present, fmt.Sprintf("%s and %s go together", a, b))
+	}
+	return nil
+}
+
+// incomplete is the error for a partial set: what is present, what is missing.
+func incomplete(present map[string]bool, rule string) error {
+	var have, miss []string
+	for _, f := range allFiles {
+		if present[f] {
+			have = append(have, f)
+		} else {
+			miss = append(miss, f)
+		}
+	}
+	return core.Usagef("incomplete certificate set: present %s; missing %s (%s)",
+		strings.Join(have, ", "), strings.Join(miss, ", "), rule)
+}
+
+// decision is a plan with the files read and checked: what to write, what
+// to keep, what to report.
+type decision struct {
+	ca     *pair // the CA that signs new leaves (nil when none is needed)
+	plan   plan
+	reason string // re-issue docker.crt, and why
+	result Result
+}
+
+// writes reports whether the decision needs anything written.
+func (d *decision) writes() bool {
+	return d.plan.newCA || d.plan.server != serverKeep || d.plan.newClient || d.reason != ""
+}
+
+// decide reads the directory and checks what is there, without writing.
+func decide(req *Request, now time.Time) (*decision, listing, error) {
+	l, err := scan(req.Dir)
+	if err != nil {
+		return nil, l, err
+	}
+	p, err := planFor(l.present, req.Verify)
+	if err != nil {
+		return nil, l, errors.Wrapf(err, "check %s", req.Dir)
+	}
+	d := &decision{plan: p}
+	path := func(name string) string { return filepath.Join(req.Dir, name) }
+	var caCert *x509.Certificate
+	if p.loadCA {
+		if l.present[CAKeyFile] {
+			if d.ca, _, err = loadPair(req.Dir, CACertFile, CAKeyFile); err != nil {
+				return nil, l, err
+			}
+			caCert = d.ca.cert
+			d.result.Kept = append(d.result.Kept, CACertFile, CAKeyFile)
+		} else {
+			if caCert, err = loadCert(path(CACertFile)); err != nil {
+				return nil, l, err
+			}
+			d.result.Kept = append(d.result.Kept, CACertFile)
+		}
+		if err := checkTime(path(CACertFile), caCert, now); err != nil {
+			return nil, l, err
+		}
+		if !caCert.IsCA {
+			return nil, l, badFile(path(CACertFile), "not a CA certificate (basic constraints CA:FALSE or missing)")
+		}
+	}
+	if p.server == serverKeep {
+		if err := d.checkServer(req, now, caCert); err != nil {
+			return nil, l, err
+		}
+	}
+	if req.Verify && p.loadCA && !p.newClient {
+		d.result.Kept = append(d.result.Kept, ClientCertFile, ClientKeyFile)
+	}
+	return d, l, nil
+}
+
+// checkServer checks docker.crt and docker.key and decides whether to
+// re-issue them: only when dinv owns the CA that signed them.
+func (d *decision) checkServer(req *Request, now time.Time, caCert *x509.Certificate) error {
+	certPath := filepath.Join(req.Dir, ServerCertFile)
+	srv, inter, err := loadPair(req.Dir, ServerCertFile, ServerKeyFile)
+	if err != nil {
+		return err
+	}
+	chained := false
+	if caCert != nil {
+		err := checkChain(certPath, filepath.Join(req.Dir, CACertFile), srv.cert, inter, caCert)
+		if err != nil && req.Verify {
+			return err
+		}
+		chained = err == nil
+	}
+	owned := chained && d.ca != nil
+	outside := uncovered(srv.cert, req.Hosts)
+	switch {
+	case owned && (now.Before(srv.cert.NotBefore) || srv.cert.NotAfter.Sub(now) < RenewBefore) &&
+		d.ca.cert.NotAfter.After(srv.cert.NotAfter):
+		d.reason = "expiry"
+	case owned && len(outside) > 0:
+		d.reason = "addresses"
+	default:
+		if err := checkTime(certPath, srv.cert, now); err != nil {
+			return err
+		}
+		d.result.Uncovered = outside
+		d.result.Expiring = srv.cert.NotAfter.Sub(now) < RenewBefore
+		d.result.Kept = append(d.result.Kept, ServerCertFile, ServerKeyFile)
+	}
+	return nil
+}
+
+// mint generates what the decision calls for, in write order: the CA first,
+// then the server pair, then the client pair.
+func (d *decision) mint(is issuer, hosts []string) ([]newFile, error) {
+	var files []newFile
+	add := func(certName, keyName string, p *pair) {
+		files = append(files,
+			newFile{name: keyName, data: p.keyPEM, perm: 0o600},
+			newFile{name: certName, data: p.certPEM, perm: 0o644})
+	}
+	if d.plan.newCA {
+		ca, err := is.issue(roleCA, nil, nil)
+		if err != nil {
+			return nil, errors.Wrap(err, "generate CA")
+		}
+		d.ca = ca
+		add(CACertFile, CAKeyFile, ca)
+	}
+	if d.plan.server != serverKeep || d.reason != "" {
+		var srv *pair
+		var err error
+		if d.plan.server == serverSelfSigned {
+			srv, err = is.issue(roleSelfSignedServer, hosts, nil)
+		} else {
+			srv, err = is.issue(roleServer, hosts, d.ca)
+		}
+		if err != nil {
+			return nil, errors.Wrap(err, "generate server certificate")
+		}
+		add(ServerCertFile, ServerKeyFile, srv)
+	}
+	if d.plan.newClient {
+		cl, err := is.issue(roleClient, nil, d.ca)
+		if err != nil {
+			return nil, errors.Wrap(err, "generate client certificate")
+		}
+		add(ClientCertFile, ClientKeyFile, cl)
+	}
+	return files, nil
+}
+
+// Ensure makes the certificate directory hold what the mode needs, under the
+// presence rules of planFor, and returns the files the engine serves with.
+//
+// It reads and checks first and writes only when something is missing or
+// must be re-issued; then it takes the directory's lock, reads again (another
+// container may have written meanwhile) and writes each file whole. A user's
+// file is never modified or removed; a server certificate is re-issued only
+// when dinv holds the CA key that signed it.
+func Ensure(ctx context.Context, req Request) (*Result, error) {
+	if req.Now == nil {
+		req.Now = time.Now
+	}
+	if req.Rand == nil {
+		req.Rand = rand.Reader
+	}
+	st := req.store
+	if st == nil {
+		st = osStore{}
+	}
+	now := req.Now()
+	d, l, err := decide(&req, now)
+	if err != nil {
+		return nil, err
+	}
+	if d.writes() || len(l.temps) > 0 {
+		unlock, err := st.lock(ctx, req.Dir)
+		switch {
+		case err != nil && !d.writes():
+			// Leftover temp files in a directory we cannot write: harmless.
+		case err != nil && notWritable(err):
+			return nil, notWritableErr(req.Dir, d, err)
+		case err != nil:
+			return nil, err
+		default:
+			defer unlock()
+			if d, err = commitLocked(&req, st, now); err != nil {
+				return nil, err
+			}
+		}
+	}
+	d.result.Files = core.TLSFiles{
+		ServerCert: filepath.Join(req.Dir, ServerCertFile),
+		ServerKey:  filepath.Join(req.Dir, ServerKeyFile),
+	}
+	if req.Verify {
+		d.result.Files.CACert = filepath.Join(req.Dir, CACertFile)
+	}
+	return &d.result, nil
+}
+
+// commitLocked, with the lock held, removes leftover temp files, decides
+// again on what is there now and writes what that decision calls for.
+func commitLocked(req *Request, st store, now time.Time) (*decision, error) {
+	d, l, err := decide(req, now)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.clean(req.Dir, l.temps); err != nil {
+		return nil, err
+	}
+	if !d.writes() {
+		return d, nil
+	}
+	files, err := d.mint(issuer{spec: req.Key, now: now, rand: req.Rand}, req.Hosts)
+	if err != nil {
+		return nil, err
+	}
+	if err := st.commit(req.Dir, files); err != nil {
+		if notWritable(err) {
+			return nil, notWritableErr(req.Dir, d, err)
+		}
+		return nil, err
+	}
+	for _, f := range files {
+		d.result.Generated = append(d.result.Generated, f.name)
+	}
+	d.result.Reissued = d.reason
+	return d, nil
+}
+
+// missing names the files the decision would write.
+func (d *decision) missing() []string {
+	var out []string
+	if d.plan.newCA {
+		out = append(out, CACertFile, CAKeyFile)
+	}
+	if d.plan.server != serverKeep || d.reason != "" {
+		out = append(out, ServerCertFile, ServerKeyFile)
+	}
+	if d.plan.newClient {
+		out = append(out, ClientCertFile, ClientKeyFile)
+	}
+	return out
+}
+
+// notWritableErr explains a directory dinv must write to but cannot.
+func notWritableErr(dir string, d *decision, err error) error {
+	for errors.Unwrap(err) != nil {
+		err = errors.Unwrap(err)
+	}
+	return errors.Errorf("certificate directory %s is not writable (%v): cannot generate %s; mount it read-write, or bring the certificates",
+		dir, err, strings.Join(d.missing(), ", "))
+}

@@ -1,0 +1,142 @@
+package pki
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/elliptic"
+	"crypto/rand"
+	"crypto/rsa"
+	"crypto/x509"
+	"crypto/x509/pkix"
+	"encoding/pem"
+	"io"
+	"math/big"
+	"time"
+
+	"github.com/pkg/errors"
+)
+
+// pair is a certificate with its private key, parsed and as PEM.
+type pair struct {
+	cert    *x509.Certificate
+	key     crypto.Signer
+	certPEM []byte
+	keyPEM  []byte
+}
+
+// role is what a certificate is for.
+type role int
+
+const (
+	roleCA role = iota
+	roleServer
+	roleClient
+	roleSelfSignedServer
+)
+
+// issuer mints certificates: the key type, the clock and the randomness.
+type issuer struct {
+	spec KeySpec
+	now  time.Time
+	rand io.Reader
+}
+
+// newKey generates a private key of the issuer's kind.
+func (is issuer) newKey() (crypto.Signer, error) {
+	if is.spec.RSA {
+		bits := is.spec.Bits
+		if bits == 0 {
+			bits = defaultRSABits
+		}
+		k, err := rsa.GenerateKey(is.rand, bits)
+		return k, errors.Wrap(err, "generate RSA key")
+	}
+	k, err := ecdsa.GenerateKey(elliptic.P256(), is.rand)
+	return k, errors.Wrap(err, "generate ECDSA key")
+}
+
+// template is the x509 template of a certificate of role r valid from
+// notBefore to notAfter, covering hosts (servers only).
+func (is issuer) template(r role, hosts []string, notBefore, notAfter time.Time) (*x509.Certificate, error) {
+	serial, err := rand.Int(is.rand, new(big.Int).Lsh(big.NewInt(1), 128))
+	if err != nil {
+		return nil, errors.Wrap(err, "generate serial number")
+	}
+	t := &x509.Certificate{
+		SerialNumber:          serial,
+		Subject:               pkix.Name{Organization: []string{"DinV"}},
+		NotBefore:             notBefore,
+		NotAfter:              notAfter,
+		KeyUsage:              x509.KeyUsageDigitalSignature,
+		BasicConstraintsValid: true,
+	}
+	if is.spec.RSA {
+		// RSA key exchange (TLS 1.2 clients) encrypts with the leaf's key.
+		t.KeyUsage |= x509.KeyUsageKeyEncipherment
+	}
+	switch r {
+	case roleCA:
+		t.Subject.CommonName = "DinV CA"
+		t.IsCA = true
+		t.MaxPathLenZero = true
+		t.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature
+	case roleServer, roleSelfSignedServer:
+		t.Subject.CommonName = "DinV server"
+		if len(hosts) > 0 {
+			t.Subject.CommonName = hosts[0]
+		}
+		t.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
+		t.IPAddresses, t.DNSNames = splitHosts(hosts)
+	case roleClient:
+		t.Subject.CommonName = "DinV client"
+		t.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
+	}
+	return t, nil
+}
+
+// issue makes a certificate of role r. The parent signs it; a nil parent
+// makes it self-signed. Leaves never outlive their CA.
+func (is issuer) issue(r role, hosts []string, parent *pair) (*pair, error) {
+	notBefore := is.now.Add(-backdate)
+	notAfter := is.now.AddDate(0, 0, LeafDays)
+	if r == roleCA {
+		notAfter = is.now.AddDate(CAYears, 0, 0)
+	}
+	if parent != nil && notAfter.After(parent.cert.NotAfter) {
+		notAfter = parent.cert.NotAfter
+	}
+	return is.issueBetween(r, hosts, parent, notBefore, notAfter)
+}
+
+func (is issuer) issueBetween(r role, hosts []string, parent *pair, notBefore, notAfter time.Time) (*pair, error) {
+	key, err := is.newKey()
+	if err != nil {
+		return nil, err
+	}
+	t, err := is.template(r, hosts, notBefore, notAfter)
+	if err != nil {
+		return nil, err
+	}
+	signerCert, signerKey := t, key
+	if parent != nil {
+		signerCert, signerKey = parent.cert, parent.key
+	}
+	der, err := x509.CreateCertificate(is.rand, t, signerCert, key.Public(), signerKey)
+	if err != nil {
+		return nil, errors.Wrap(err, "sign certificate")
+	}
+	cert, err := x509.ParseCertificate(der)
+	if err != nil {
+		return nil, errors.Wrap(err, "parse new certificate")
+	}
+	keyDER, err := x509.MarshalPKCS8PrivateKey(key)
+	if err != nil {
+		return nil, errors.Wrap(err, "encode private key")
+	}
+	return &pair{
+		cert:    cert,
+		key:     key,
+		certPEM: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		keyPEM:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
+	}, nil
+}

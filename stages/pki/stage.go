@@ -1,0 +1,70 @@
+package pki
+
+import (
+	"context"
+	"time"
+
+	"github.com/dinv/dinv/core"
+)
+
+// stage is the "pki" stage: Ensure over the configuration and the network
+// stage's addresses. It is not a Mutator: -dry-run makes and checks
+// certificates as a real start does.
+type stage struct {
+	now func() time.Time
+}
+
+// New returns the certificate stage.
+func New() core.Stage { return &stage{now: time.Now} }
+
+func (*stage) Name() string { return "pki" }
+
+// Validate checks -key-type and every -tls-san entry.
+func (*stage) Validate(cfg *core.Config, _ *core.Profile) error {
+	if _, err := ParseKeyType(cfg.KeyType); err != nil {
+		return err
+	}
+	for _, san := range cfg.TLSSANs {
+		if err := CheckSAN(san); err != nil {
+			return core.Usagef("-tls-san %v", err)
+		}
+	}
+	return nil
+}
+
+func (st *stage) Run(ctx context.Context, s *core.State) error {
+	log := core.Log(ctx)
+	cfg := &s.Config
+	if cfg.Local && (cfg.TLS || cfg.TLSVerify) {
+		log.Warn("TLS has no effect with -local: no TCP listener; certificates left alone", "dir", cfg.CertDir)
+		return nil
+	}
+	if !cfg.UsesTLS() {
+		log.Debug("no TLS: nothing to do")
+		return nil
+	}
+	spec, err := ParseKeyType(cfg.KeyType)
+	if err != nil {
+		return core.Usagef("%v", err)
+	}
+	res, err := Ensure(ctx, Request{
+		Dir:    cfg.CertDir,
+		Verify: cfg.TLSVerify,
+		Key:    spec,
+		Hosts:  ServerHosts(s.Addrs, s.Hostname, cfg.TLSSANs),
+		Now:    st.now,
+	})
+	if err != nil {
+		return err
+	}
+	log.Debug("certificates", "dir", cfg.CertDir, "generated", res.Generated, "kept", res.Kept, "reissued", res.Reissued, "key_type", spec.String())
+	if len(res.Uncovered) > 0 {
+		log.Warn("server certificate does not cover these addresses; clients must connect by a name it covers",
+			"file", res.Files.ServerCert, "uncovered", res.Uncovered)
+	}
+	if res.Expiring {
+		log.Warn("server certificate expires within 30 days and dinv cannot re-issue it (no ca-key.pem)", "file", res.Files.ServerCert)
+	}
+	s.TLSFiles = res.Files
+	return nil
+}

@@ -1,0 +1,126 @@
+package pki
+
+import (
+	"context"
+	"crypto/x509"
+	"encoding/pem"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// t0 is the tests' "now".
+var t0 = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
+
+var testHosts = ServerHosts(nil, "dinvhost", nil)
+
+func clock(t time.Time) func() time.Time { return func() time.Time { return t } }
+
+// ensure runs Ensure on dir at time now for hosts.
+func ensure(t *testing.T, dir string, verify bool, hosts []string, now time.Time) (*Result, error) {
+	t.Helper()
+	return Ensure(context.Background(), Request{Dir: dir, Verify: verify, Hosts: hosts, Now: clock(now)})
+}
+
+func mustEnsure(t *testing.T, dir string, verify bool, hosts []string, now time.Time) *Result {
+	t.Helper()
+	res, err := ensure(t, dir, verify, hosts, now)
+	if err != nil {
+		t.Fatalf("Ensure: %v", err)
+	}
+	return res
+}
+
+// fileState is one directory entry as a test compares it: its bytes, mode
+// and inode (a rename gives a new inode even with the same bytes).
+type fileState struct {
+	data  string
+	mode  os.FileMode
+	inode uint64
+}
+
+// snapshot records every entry of dir.
+func snapshot(t *testing.T, dir string) map[string]fileState {
+	t.Helper()
+	out := map[string]fileState{}
+	entries, err := os.ReadDir(dir)
+	if err != nil && !os.IsNotExist(err) {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		p := filepath.Join(dir, e.Name())
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var data []byte
+		if fi.Mode().IsRegular() {
+			if data, err = os.ReadFile(p); err != nil {
+				t.Fatal(err)
+			}
+		}
+		out[e.Name()] = fileState{string(data), fi.Mode(), fi.Sys().(*syscall.Stat_t).Ino}
+	}
+	return out
+}
+
+func names(m map[string]fileState) []string {
+	var out []string
+	for n := range m {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func writeFiles(t *testing.T, dir string, files map[string][]byte) {
+	t.Helper()
+	for name, data := range files {
+		if data == nil { // a directory in the file's place
+			if err := os.Mkdir(filepath.Join(dir, name), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			continue
+		}
+		if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func readCert(t *testing.T, path string) *x509.Certificate {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := pem.Decode(data)
+	if b == nil {
+		t.Fatalf("%s: no PEM", path)
+	}
+	c, err := x509.ParseCertificate(b.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
+// verifyChain checks that the certificate at path chains to dir's ca.crt
+// for usage u at now.
+func verifyChain(t *testing.T, dir, name string, u x509.ExtKeyUsage, now time.Time) error {
+	t.Helper()
+	pool := x509.NewCertPool()
+	pool.AddCert(readCert(t, filepath.Join(dir, CACertFile)))
+	_, err := readCert(t, filepath.Join(dir, name)).Verify(x509.VerifyOptions{
+		Roots: pool, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{u},
+	})
+	return err
+}
+
+func sameStrings(a, b []string) bool {
+	return strings.Join(a, ",") == strings.Join(b, ",")
+}

@@ -77,21 +77,26 @@ func parseFlags(prog string, args []string, env func(string) string) (*options, 
 	}
 	c := &o.cfg
 	c.ExtraArgs = fs.Args()
+	portSet := false
 	fs.Visit(func(f *flag.Flag) {
-		if f.Name == "storage" {
+		switch f.Name {
+		case "storage":
 			c.StorageSet = true
+		case "port":
+			portSet = true
 		}
 	})
 	if c.TLSVerify {
 		c.TLS = true
 	}
 	switch {
-	case c.Port == 0 && c.TLS:
-		c.Port = 2376
-	case c.Port == 0:
-		c.Port = 2375
-	case c.Port < 1 || c.Port > 65535:
+	case portSet && (c.Port < 1 || c.Port > 65535):
 		return nil, core.Usagef("-port %d: out of range 1-65535", c.Port)
+	case portSet:
+	case c.TLS:
+		c.Port = 2376
+	default:
+		c.Port = 2375
 	}
 	if c.EngineVersion == "" {
 		c.EngineVersion = env("DINV_ENGINE_VERSION")

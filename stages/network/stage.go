@@ -2,6 +2,7 @@ package network
 
 import (
 	"context"
+	"net"
 
 	"github.com/dinv/dinv/core"
 )
@@ -33,7 +34,15 @@ func (st *Stage) Run(ctx context.Context, s *core.State) error {
 	}
 	f := Discover(ifaces, route)
 	s.Addrs, s.ContainerIP, s.MTU, s.Hostname = f.Addrs, f.ContainerIP, f.MTU, host
-	core.Log(ctx).Debug("found", "addrs", f.Addrs, "ip", f.ContainerIP, "interface", f.Main,
+	core.Log(ctx).Debug("found", "addrs", f.Addrs, "ip", ipString(f.ContainerIP), "interface", f.Main,
 		"default_route", route != "", "mtu", f.MTU, "hostname", host)
 	return nil
+}
+
+// ipString is ip for the log ("" when nil): hclog prints a bare net.IP as bytes.
+func ipString(ip net.IP) string {
+	if ip == nil {
+		return ""
+	}
+	return ip.String()
 }

@@ -476,7 +476,7 @@ type roStore struct{}
 func (roStore) lock(_ context.Context, dir string) (func(), error) {
 	return nil, &os.PathError{Op: "open", Path: filepath.Join(dir, lockFile), Err: syscall.EROFS}
 }
-func (roStore) clean(string, []string) error    { return syscall.EROFS }
+func (roStore) clean(string, []string) error   { return syscall.EROFS }
 func (roStore) commit(string, []newFile) error { return syscall.EROFS }
 
 func TestReadOnlyDirectory(t *testing.T) {

@@ -82,9 +82,6 @@ func (is issuer) template(r role, hosts []string, notBefore, notAfter time.Time)
 		t.KeyUsage = x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature
 	case roleServer, roleSelfSignedServer:
 		t.Subject.CommonName = "DinV server"
-		if len(hosts) > 0 {
-			t.Subject.CommonName = hosts[0]
-		}
 		t.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
 		t.IPAddresses, t.DNSNames = splitHosts(hosts)
 	case roleClient:

@@ -1,0 +1,142 @@
+package pki
+
+import (
+	"bytes"
+	"context"
+	"net"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/dinv/dinv/core"
+)
+
+func TestValidate(t *testing.T) {
+	cases := []struct {
+		name    string
+		cfg     core.Config
+		wantErr string
+	}{
+		{"the default key type is valid", core.Config{}, ""},
+		{"rsa with extra names is valid", core.Config{KeyType: "rsa", TLSSANs: []string{"docker.example", "10.0.0.1"}}, ""},
+		{"an unknown key type is a usage error naming it", core.Config{KeyType: "ed448"}, `-key-type "ed448"`},
+		{"a -tls-san entry with a space is a usage error naming it", core.Config{TLSSANs: []string{"ok.example", "bad name"}}, `-tls-san "bad name"`},
+		{"an empty -tls-san entry is a usage error", core.Config{TLSSANs: []string{""}}, `-tls-san ""`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			err := New().(core.Validator).Validate(&c.cfg, nil)
+			if c.wantErr == "" {
+				if err != nil {
+					t.Fatalf("Validate: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+				t.Fatalf("Validate = %v, want an error containing %q", err, c.wantErr)
+			}
+		})
+	}
+}
+
+func TestStageIsNotSkippedByDryRun(t *testing.T) {
+	if m, ok := New().(core.Mutator); ok && m.Mutates() {
+		t.Error("pki is a Mutator: -dry-run would skip making certificates")
+	}
+	if New().Name() != "pki" {
+		t.Errorf("Name = %q", New().Name())
+	}
+}
+
+// TestRun covers the stage's modes: no TLS, -local, -tls, -tlsverify; what
+// it leaves in State, on disk and in the log (never key material).
+func TestRun(t *testing.T) {
+	cases := []struct {
+		name      string
+		cfg       core.Config
+		wantFiles []string // in the directory afterwards
+		wantCA    bool     // State.TLSFiles.CACert set
+		wantTLS   bool     // State.TLSFiles set at all
+		wantLog   string
+	}{
+		{"without TLS nothing is made", core.Config{}, nil, false, false, "nothing to do"},
+		{"with -local and -tls it warns and makes nothing", core.Config{Local: true, TLS: true}, nil, false, false,
+			"[WARN]  dinv.pki: TLS has no effect with -local"},
+		{"with -local and -tlsverify it warns and makes nothing", core.Config{Local: true, TLS: true, TLSVerify: true}, nil, false, false,
+			"TLS has no effect with -local"},
+		{"with -tls it makes the server pair and no CA file is served", core.Config{TLS: true}, []string{ServerCertFile, ServerKeyFile}, false, true,
+			`generated=["docker.key", "docker.crt"]`},
+		{"with -tlsverify it makes all six and serves ca.crt", core.Config{TLS: true, TLSVerify: true}, allFiles, true, true,
+			`generated=["ca-key.pem", "ca.crt", "docker.key", "docker.crt", "docker-client.key", "docker-client.crt"]`},
+		{"with -tlsverify and RSA it makes all six", core.Config{TLS: true, TLSVerify: true, KeyType: "rsa"}, allFiles, true, true,
+			"key_type=rsa2048"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "certs")
+			c.cfg.CertDir = dir
+			var logs bytes.Buffer
+			log := hclog.New(&hclog.LoggerOptions{Name: "dinv", Level: hclog.Debug, Output: &logs}).Named("pki")
+			s := &core.State{Config: c.cfg, Addrs: []net.IP{net.ParseIP("172.18.0.5")}, Hostname: "c0ffee"}
+			if err := New().Run(core.WithLog(context.Background(), log), s); err != nil {
+				t.Fatalf("Run: %v", err)
+			}
+			var got []string
+			for _, f := range allFiles {
+				if _, err := os.Stat(filepath.Join(dir, f)); err == nil {
+					got = append(got, f)
+				}
+			}
+			if !sameStrings(got, c.wantFiles) {
+				t.Errorf("files %v, want %v", got, c.wantFiles)
+			}
+			if (s.TLSFiles.ServerCert != "") != c.wantTLS || (s.TLSFiles.CACert != "") != c.wantCA {
+				t.Errorf("TLSFiles = %+v", s.TLSFiles)
+			}
+			if c.wantTLS && s.TLSFiles.ServerKey != filepath.Join(dir, ServerKeyFile) {
+				t.Errorf("ServerKey = %q", s.TLSFiles.ServerKey)
+			}
+			if !strings.Contains(logs.String(), c.wantLog) {
+				t.Errorf("log lacks %q:\n%s", c.wantLog, logs.String())
+			}
+			if strings.Contains(logs.String(), "PRIVATE KEY") {
+				t.Errorf("log holds key material:\n%s", logs.String())
+			}
+			for _, f := range []string{CAKeyFile, ServerKeyFile} {
+				key, err := os.ReadFile(filepath.Join(dir, f))
+				if err != nil {
+					continue
+				}
+				for _, line := range strings.Split(string(key), "\n")[1:3] {
+					if strings.Contains(logs.String(), line) {
+						t.Errorf("log holds a line of %s", f)
+					}
+				}
+			}
+			if srv := s.TLSFiles.ServerCert; srv != "" {
+				if u := uncovered(readCert(t, srv), []string{"172.18.0.5", "c0ffee", "localhost", "::1"}); len(u) != 0 {
+					t.Errorf("server certificate does not cover %v", u)
+				}
+			}
+		})
+	}
+}
+
+func TestRunWarnsAboutAUsersUncoveredAddresses(t *testing.T) {
+	dir := t.TempDir()
+	mustEnsure(t, dir, true, testHosts, t0)
+	os.Remove(filepath.Join(dir, CAKeyFile)) // now the user's
+	var logs bytes.Buffer
+	log := hclog.New(&hclog.LoggerOptions{Name: "dinv", Level: hclog.Info, Output: &logs}).Named("pki")
+	s := &core.State{Config: core.Config{TLS: true, TLSVerify: true, CertDir: dir}, Addrs: []net.IP{net.ParseIP("10.7.7.7")}, Hostname: "dinvhost"}
+	if err := New().Run(core.WithLog(context.Background(), log), s); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "[WARN]  dinv.pki: server certificate does not cover these addresses") ||
+		!strings.Contains(logs.String(), `uncovered=["10.7.7.7"]`) {
+		t.Errorf("no warning naming 10.7.7.7:\n%s", logs.String())
+	}
+}

@@ -629,3 +629,23 @@ func TestConcurrentGoroutinesMintOneCA(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestRealReadOnlyMount repeats the read-only case on a real read-only bind
+// mount where the test may mount (root with CAP_SYS_ADMIN); it skips elsewhere.
+func TestRealReadOnlyMount(t *testing.T) {
+	dir := t.TempDir()
+	if err := syscall.Mount(dir, dir, "", syscall.MS_BIND, ""); err != nil {
+		t.Skipf("cannot bind-mount here: %v", err)
+	}
+	defer syscall.Unmount(dir, syscall.MNT_DETACH)
+	if err := syscall.Mount("", dir, "", syscall.MS_BIND|syscall.MS_REMOUNT|syscall.MS_RDONLY, ""); err != nil {
+		t.Skipf("cannot remount read-only here: %v", err)
+	}
+	_, err := ensure(t, dir, true, testHosts, t0)
+	if err == nil || !strings.Contains(err.Error(), "is not writable (read-only file system)") {
+		t.Fatalf("error = %v, want a read-only directory error", err)
+	}
+	if n := names(snapshot(t, dir)); len(n) != 0 {
+		t.Errorf("entries appeared: %v", n)
+	}
+}

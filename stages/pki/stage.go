@@ -2,6 +2,7 @@ package pki
 
 import (
 	"context"
+	"strings"
 	"time"
 
 	"github.com/dinv/dinv/core"
@@ -21,13 +22,17 @@ func (*stage) Name() string { return "pki" }
 
 // Validate checks -key-type and every -tls-san entry.
 func (*stage) Validate(cfg *core.Config, _ *core.Profile) error {
+	var problems []string
 	if _, err := ParseKeyType(cfg.KeyType); err != nil {
-		return err
+		problems = append(problems, err.Error())
 	}
 	for _, san := range cfg.TLSSANs {
 		if err := CheckSAN(san); err != nil {
-			return core.Usagef("-tls-san %v", err)
+			problems = append(problems, "-tls-san "+err.Error())
 		}
+	}
+	if len(problems) > 0 {
+		return core.Usagef("%s", strings.Join(problems, "; "))
 	}
 	return nil
 }

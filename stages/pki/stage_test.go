@@ -25,6 +25,7 @@ func TestValidate(t *testing.T) {
 		{"an unknown key type is a usage error naming it", core.Config{KeyType: "ed448"}, `-key-type "ed448"`},
 		{"a -tls-san entry with a space is a usage error naming it", core.Config{TLSSANs: []string{"ok.example", "bad name"}}, `-tls-san "bad name"`},
 		{"an empty -tls-san entry is a usage error", core.Config{TLSSANs: []string{""}}, `-tls-san ""`},
+		{"a bad key type and a bad name are both reported", core.Config{KeyType: "dsa", TLSSANs: []string{"a/b"}}, `-key-type "dsa": want ecdsa, rsa, rsa2048 or rsa3072; -tls-san "a/b"`},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -35,7 +36,7 @@ func TestValidate(t *testing.T) {
 				}
 				return
 			}
-			if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+			if err == nil || !strings.Contains(err.Error(), c.wantErr) || !core.IsUsage(err) {
 				t.Fatalf("Validate = %v, want an error containing %q", err, c.wantErr)
 			}
 		})

@@ -27,8 +27,11 @@ import (
 //     unless TLS is set explicitly);
 //   - -tls: --tls --tlsverify=false. Since 20.10 (and in 23, 26 and 28)
 //     loadDaemonCliConfig sets TLSVerify = TLS when --tlsverify is not given,
-//     so a bare --tls would demand client certificates; it is written on the
-//     old profiles too, where it is the default and harmless;
+//     so a bare --tls demands client certificates (measured on 20.10.24,
+//     26.1.5 and 28.5.2: it does not even start, "could not read CA
+//     certificate ~/.docker/ca.pem"). 1.12 and 1.13 keep TLSVerify a plain
+//     bool defaulting to false, so the flag is the default there, and kept
+//     for one rule on every profile;
 //   - -tlsverify: --tlsverify with the CA, which needs no --tls (implied);
 //   - -local: no TCP host and no TLS flag at all.
 //

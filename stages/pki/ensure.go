@@ -175,7 +175,7 @@ func decide(req *Request, now time.Time) (*decision, listing, error) {
 			return nil, l, err
 		}
 	}
-	if req.Verify && p.loadCA && !p.newClient {
+	if req.Verify && !p.newClient && l.present[ClientCertFile] {
 		d.result.Kept = append(d.result.Kept, ClientCertFile, ClientKeyFile)
 	}
 	return d, l, nil

@@ -200,12 +200,11 @@ func TestBadFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	otherKey, _, err := f.foreign.IssueClient(Options{})
-	_ = otherKey
+	_, otherSrvKey := f.server(t, f.ca, Options{})
+	clientCrt, clientKey, err := f.ca.IssueClient(Options{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, otherSrvKey := f.server(t, f.ca, Options{})
 	encrypted := []byte("-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00\n\nAAAA\n-----END RSA PRIVATE KEY-----\n")
 
 	user := func(crt, key []byte) map[string][]byte {
@@ -232,6 +231,7 @@ func TestBadFiles(t *testing.T) {
 		{"an expired docker.crt is refused", true, user(expired, expiredKey), ServerCertFile, "expired on"},
 		{"a docker.crt not yet valid is refused", true, user(future, futureKey), ServerCertFile, "not valid yet"},
 		{"a docker.crt signed by another CA does not chain with -tlsverify", true, user(foreignCrt, foreignKey), ServerCertFile, "not signed by"},
+		{"a client certificate as docker.crt is not a server certificate", true, user(clientCrt, clientKey), ServerCertFile, "no serverAuth"},
 		{"an RSA key of 1024 bits is too weak", true, user(weakCrt, weakKey), ServerCertFile, "RSA key of 1024 bits is too weak"},
 		{"a directory in docker.crt's place is refused", true, user(nil, f.srvKey), ServerCertFile, "is a directory, not a file"},
 		{"a directory in ca.crt's place is refused", true, with(user(f.srvCert, f.srvKey), CACertFile, nil), CACertFile, "is a directory"},

@@ -1,0 +1,206 @@
+package engine
+
+import (
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/dinv/dinv/core"
+)
+
+// These tests run real tiny processes through the reaper. Nothing else in
+// this test binary may wait for a child (exec.Command.Run) once it runs.
+
+func sh(script string, args ...string) []core.Command {
+	return []core.Command{{Args: append([]string{"sh", "-c", script}, args...)}}
+}
+
+func TestRealEngineExitStatus(t *testing.T) {
+	cases := []struct {
+		name   string
+		script string
+		code   int
+		reason string
+	}{
+		{"an exit code is dinv's exit code", "exit 3", 3, "engine exited with status 3"},
+		{"a SIGKILL is 137", "kill -9 $$", 137, "engine killed by signal 9"},
+		{"an instant exit is not lost", "exit 0", 0, "engine exited with status 0"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s, err := Supervise(hclog.NewNullLogger(), realProcs(), sh(c.script), nil, nil, os.Stderr, time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			waitDone(t, s)
+			if s.ExitCode() != c.code || s.Reason() != c.reason {
+				t.Errorf("got %d %q, want %d %q", s.ExitCode(), s.Reason(), c.code, c.reason)
+			}
+		})
+	}
+}
+
+func TestRealEngineGetsExactlyItsArgvAndEnv(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "out")
+	script := `tr '\0' '|' < /proc/$$/cmdline > "$1"; echo "$DINV_T" >> "$1"`
+	cmd := sh(script, "x", out, "a b", "")
+	env := []string{"PATH=/usr/bin:/bin", "DINV_T=env ok"}
+	s, err := Supervise(hclog.NewNullLogger(), realProcs(), cmd, env, nil, os.Stderr, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitDone(t, s)
+	got, _ := os.ReadFile(out)
+	want := strings.Join(cmd[0].Args, "|") + "|env ok\n"
+	if string(got) != want {
+		t.Errorf("got %q, want %q", got, want)
+	}
+}
+
+func TestRealEngineGetsForwardedSignalsEveryTime(t *testing.T) {
+	sigs := make(chan os.Signal, 8)
+	ready := filepath.Join(t.TempDir(), "ready")
+	script := `n=0; trap 'n=$((n+1)); [ $n -ge 3 ] && exit 7' USR1; trap 'exit 0' TERM; touch "$1"; while :; do sleep 0.01; done`
+	s, err := Supervise(hclog.NewNullLogger(), realProcs(), sh(script, "x", ready), nil, sigs, os.Stderr, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFile(t, ready)
+	for range 3 {
+		sigs <- syscall.SIGUSR1
+		time.Sleep(50 * time.Millisecond) // sh runs one trap per wake-up
+	}
+	waitDone(t, s)
+	if s.ExitCode() != 7 {
+		t.Errorf("exit code %d, want 7 (three SIGUSR1 forwarded)", s.ExitCode())
+	}
+}
+
+func TestRealEngineThatTrapsSIGTERMExitsCleanlyOnStop(t *testing.T) {
+	ready := filepath.Join(t.TempDir(), "ready")
+	script := `trap 'kill $!; exit 0' TERM; touch "$1"; sleep 100 & wait`
+	s, err := Supervise(hclog.NewNullLogger(), realProcs(), sh(script, "x", ready), nil, nil, os.Stderr, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitFile(t, ready)
+	s.Stop()
+	waitDone(t, s)
+	if s.ExitCode() != 0 {
+		t.Errorf("exit code %d, %s", s.ExitCode(), s.Reason())
+	}
+}
+
+func TestRealEngineLastErrorLineIsCaptured(t *testing.T) {
+	s, err := Supervise(hclog.NewNullLogger(), realProcs(),
+		sh(`echo 'level=info msg="starting"' >&2; echo 'failed to start daemon: bad flag' >&2; exit 1`),
+		nil, nil, os.Stderr, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitDone(t, s)
+	if got := s.LastError(); got != "failed to start daemon: bad flag" {
+		t.Errorf("last error %q", got)
+	}
+}
+
+func TestRealOtherChildIsKilledWhenItIgnoresSIGTERM(t *testing.T) {
+	dir := t.TempDir()
+	pidFile, ready := filepath.Join(dir, "pid"), filepath.Join(dir, "ready")
+	cmds := []core.Command{
+		{Args: []string{"sh", "-c", `trap '' TERM; echo $$ > "$1"; while :; do sleep 0.01; done`, "x", pidFile}},
+		{Args: []string{"sh", "-c", `touch "$1"; sleep 0.2`, "x", ready}},
+	}
+	s, err := Supervise(hclog.NewNullLogger(), realProcs(), cmds, nil, nil, os.Stderr, 100*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitDone(t, s)
+	pid := readPid(t, pidFile)
+	if err := syscall.Kill(pid, 0); err == nil {
+		t.Errorf("child %d still exists after the engine exited", pid)
+	}
+}
+
+func TestRealOrphansAreReaped(t *testing.T) {
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	s, err := Supervise(hclog.NewNullLogger(), realProcs(),
+		sh(`sleep 0.2 & echo $! > "$1"; exit 0`, "x", pidFile), nil, nil, os.Stderr, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waitDone(t, s)
+	pid := readPid(t, pidFile)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		_, err := os.Stat("/proc/" + strconv.Itoa(pid))
+		if os.IsNotExist(err) {
+			return // reaped: no zombie left
+		}
+		if time.Now().After(deadline) {
+			st, _ := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+			t.Fatalf("orphan %d not reaped: %s", pid, st)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+func TestRealStartOfAMissingProgramFails(t *testing.T) {
+	_, err := Supervise(hclog.NewNullLogger(), realProcs(),
+		[]core.Command{{Args: []string{"dinv-no-such-program"}}}, nil, nil, os.Stderr, time.Second)
+	if err == nil || !strings.Contains(err.Error(), "dinv-no-such-program") {
+		t.Fatalf("error %v", err)
+	}
+}
+
+func TestLookPathUsesTheEnginesPATH(t *testing.T) {
+	dir := t.TempDir()
+	prog := filepath.Join(dir, "iptables")
+	os.WriteFile(prog, []byte("#!/bin/sh\n"), 0o755)
+	cases := []struct {
+		name string
+		env  []string
+		want string
+	}{
+		{"the env's PATH is searched first to last", []string{"PATH=" + dir + ":/usr/sbin"}, prog},
+		{"the last PATH entry of the env counts", []string{"PATH=/nonexistent", "PATH=" + dir}, prog},
+		{"a name not on the env's PATH is not found", []string{"PATH=/nonexistent"}, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := lookPath("iptables", c.env)
+			if got != c.want || (c.want == "") != (err != nil) {
+				t.Errorf("got %q, %v; want %q", got, err, c.want)
+			}
+		})
+	}
+}
+
+func waitFile(t *testing.T, path string) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if _, err := os.Stat(path); err == nil {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	t.Fatalf("%s not created", path)
+}
+
+func readPid(t *testing.T, path string) int {
+	t.Helper()
+	waitFile(t, path)
+	b, _ := os.ReadFile(path)
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatalf("pid file %q", b)
+	}
+	return pid
+}

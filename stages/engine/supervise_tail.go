@@ -1,0 +1,97 @@
+package engine
+
+import (
+	"bytes"
+	"io"
+	"strings"
+	"sync"
+)
+
+// tailLines is how many of the engine's last stderr lines are kept.
+const tailLines = 20
+
+// maxLine bounds one kept line; the rest of a longer line is dropped.
+const maxLine = 4096
+
+// tail passes everything written to it through to out and keeps the last
+// complete lines, for the error message of an engine that died at start-up.
+type tail struct {
+	out     io.Writer
+	mu      sync.Mutex
+	partial []byte
+	lines   []string
+}
+
+func newTail(out io.Writer) *tail { return &tail{out: out} }
+
+// Write passes p on to out; a failing out does not stop the line keeping.
+func (t *tail) Write(p []byte) (int, error) {
+	n := len(p)
+	if t.out != nil {
+		_, _ = t.out.Write(p)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	for len(p) > 0 {
+		i := bytes.IndexByte(p, '\n')
+		if i < 0 {
+			t.add(p)
+			break
+		}
+		t.add(p[:i])
+		t.flushLocked()
+		p = p[i+1:]
+	}
+	return n, nil
+}
+
+func (t *tail) add(p []byte) {
+	room := maxLine - len(t.partial)
+	if room <= 0 {
+		return
+	}
+	if len(p) > room {
+		p = p[:room]
+	}
+	t.partial = append(t.partial, p...)
+}
+
+func (t *tail) flushLocked() {
+	line := strings.TrimRight(string(t.partial), "\r")
+	t.partial = t.partial[:0]
+	if strings.TrimSpace(line) == "" {
+		return
+	}
+	t.lines = append(t.lines, line)
+	if len(t.lines) > tailLines {
+		t.lines = t.lines[len(t.lines)-tailLines:]
+	}
+}
+
+// Lines returns the kept lines, oldest first, with an unfinished last line.
+func (t *tail) Lines() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	out := append([]string(nil), t.lines...)
+	if s := strings.TrimSpace(string(t.partial)); s != "" {
+		out = append(out, s)
+	}
+	return out
+}
+
+// lastError picks the line that best says why the engine stopped: the last one
+// logged at error level or above, or printed without a log level (dockerd
+// prints its fatal error plainly as it exits); else the last line.
+func lastError(lines []string) string {
+	for i := len(lines) - 1; i >= 0; i-- {
+		l := lines[i]
+		if !strings.Contains(l, "level=") || strings.Contains(l, "level=error") ||
+			strings.Contains(l, "level=fatal") || strings.Contains(l, "level=panic") {
+			return l
+		}
+	}
+	if len(lines) > 0 {
+		return lines[len(lines)-1]
+	}
+	return ""
+}

@@ -1,0 +1,216 @@
+package engine
+
+import (
+	"bytes"
+	"os"
+	"reflect"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/dinv/dinv/core"
+)
+
+func cmds(progs ...string) []core.Command {
+	var cs []core.Command
+	for _, p := range progs {
+		cs = append(cs, core.Command{Args: []string{p, "--flag", "a b"}})
+	}
+	return cs
+}
+
+func waitDone(t *testing.T, s *Supervisor) {
+	t.Helper()
+	select {
+	case <-s.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("supervisor not done after 10s")
+	}
+}
+
+func TestSuperviseStartsCommandsInOrderWithTheirArgsAndEnv(t *testing.T) {
+	f := &fakeProcs{exitOn: map[string]map[syscall.Signal]Status{"containerd": {syscall.SIGTERM: {}}}}
+	env := []string{"PATH=/x", "A=1"}
+	s, err := Supervise(hclog.NewNullLogger(), f, cmds("containerd", "dockerd"), env, nil, os.Stderr, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(f.started) != 2 || f.started[0].args[0] != "containerd" || f.started[1].args[0] != "dockerd" {
+		t.Fatalf("started %v", f.started)
+	}
+	if !reflect.DeepEqual(f.started[1].args, []string{"dockerd", "--flag", "a b"}) {
+		t.Errorf("engine args %q", f.started[1].args)
+	}
+	if !reflect.DeepEqual(f.envs[0], env) || !reflect.DeepEqual(f.envs[1], env) {
+		t.Errorf("envs %q", f.envs)
+	}
+	if f.started[1].stderr != s.tail || f.started[0].stderr != os.Stderr {
+		t.Error("the engine's stderr is not kept, or another's is")
+	}
+	f.started[1].exit(Status{})
+	waitDone(t, s)
+}
+
+func TestSuperviseStopsTheStartedOnesWhenOneCannotStart(t *testing.T) {
+	f := &fakeProcs{failAt: 2, exitOn: map[string]map[syscall.Signal]Status{
+		"containerd": {syscall.SIGTERM: {Signal: syscall.SIGTERM}}}}
+	_, err := Supervise(hclog.NewNullLogger(), f, cmds("containerd", "dockerd"), nil, nil, os.Stderr, time.Second)
+	if err == nil {
+		t.Fatal("no error")
+	}
+	if got := f.started[0].got(); !reflect.DeepEqual(got, []syscall.Signal{syscall.SIGTERM}) {
+		t.Errorf("containerd got %v, want SIGTERM", got)
+	}
+}
+
+func TestSuperviseForwardsEverySignalEveryTime(t *testing.T) {
+	f := &fakeProcs{}
+	sigs := make(chan os.Signal, 32)
+	var want []syscall.Signal
+	for range 2 {
+		for _, s := range ForwardedSignals {
+			sigs <- s // including those caught before the engine started
+			want = append(want, s.(syscall.Signal))
+		}
+	}
+	s, err := Supervise(hclog.NewNullLogger(), f, cmds("dockerd"), nil, sigs, os.Stderr, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eng := f.started[0]
+	deadline := time.Now().Add(5 * time.Second)
+	for len(eng.got()) < len(want) && time.Now().Before(deadline) {
+		time.Sleep(time.Millisecond)
+	}
+	if got := eng.got(); !reflect.DeepEqual(got, want) {
+		t.Errorf("forwarded %v, want %v", got, want)
+	}
+	eng.exit(Status{})
+	waitDone(t, s)
+}
+
+func TestSuperviseEndsWithTheEnginesStatus(t *testing.T) {
+	cases := []struct {
+		name     string
+		status   Status
+		code     int
+		reason   string
+		ignoreTE bool // containerd ignores SIGTERM
+	}{
+		{"an engine that exits 0 gives 0", Status{}, 0, "engine exited with status 0", false},
+		{"an engine that exits 1 gives 1", Status{Code: 1}, 1, "engine exited with status 1", false},
+		{"an engine killed by SIGKILL gives 137", Status{Signal: syscall.SIGKILL}, 137, "engine killed by signal 9", false},
+		{"a child that ignores SIGTERM is killed after the grace", Status{Code: 2}, 2, "engine exited with status 2", true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			exits := map[syscall.Signal]Status{syscall.SIGKILL: {Signal: syscall.SIGKILL}}
+			if !c.ignoreTE {
+				exits[syscall.SIGTERM] = Status{Signal: syscall.SIGTERM}
+			}
+			f := &fakeProcs{exitOn: map[string]map[syscall.Signal]Status{"containerd": exits}}
+			s, err := Supervise(hclog.NewNullLogger(), f, cmds("containerd", "dockerd"), nil, nil, os.Stderr, 20*time.Millisecond)
+			if err != nil {
+				t.Fatal(err)
+			}
+			f.started[1].exit(c.status)
+			waitDone(t, s)
+			if s.ExitCode() != c.code || s.Reason() != c.reason {
+				t.Errorf("got %d %q, want %d %q", s.ExitCode(), s.Reason(), c.code, c.reason)
+			}
+			want := []syscall.Signal{syscall.SIGTERM}
+			if c.ignoreTE {
+				want = append(want, syscall.SIGKILL)
+			}
+			if got := f.started[0].got(); !reflect.DeepEqual(got, want) {
+				t.Errorf("containerd got %v, want %v", got, want)
+			}
+		})
+	}
+}
+
+func TestSuperviseStopSendsSIGTERMToTheEngine(t *testing.T) {
+	f := &fakeProcs{exitOn: map[string]map[syscall.Signal]Status{"dockerd": {syscall.SIGTERM: {}}}}
+	s, err := Supervise(hclog.NewNullLogger(), f, cmds("dockerd"), nil, nil, os.Stderr, time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Stop()
+	waitDone(t, s)
+	if s.ExitCode() != 0 {
+		t.Errorf("exit code %d", s.ExitCode())
+	}
+}
+
+func TestSuperviseWithoutCommandsFails(t *testing.T) {
+	if _, err := Supervise(hclog.NewNullLogger(), &fakeProcs{}, nil, nil, nil, os.Stderr, time.Second); err == nil {
+		t.Fatal("no error")
+	}
+}
+
+func TestStatusReadsAsAShellWould(t *testing.T) {
+	cases := []struct {
+		name string
+		st   Status
+		code int
+		text string
+	}{
+		{"a clean exit is 0", Status{}, 0, "exited with status 0"},
+		{"an exit code is kept", Status{Code: 3}, 3, "exited with status 3"},
+		{"a signal is 128 plus its number", Status{Signal: syscall.SIGTERM}, 143, "killed by signal 15"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if c.st.ExitCode() != c.code || c.st.String() != c.text {
+				t.Errorf("got %d %q", c.st.ExitCode(), c.st.String())
+			}
+		})
+	}
+}
+
+func TestTailPassesThroughAndKeepsTheLastLines(t *testing.T) {
+	var out bytes.Buffer
+	tl := newTail(&out)
+	in := ""
+	for i := range tailLines + 5 {
+		in += "line " + string(rune('a'+i)) + "\n"
+	}
+	in += "unfinished"
+	for _, chunk := range []string{in[:7], in[7:50], in[50:]} {
+		tl.Write([]byte(chunk))
+	}
+	if out.String() != in {
+		t.Errorf("passed through %q", out.String())
+	}
+	lines := tl.Lines()
+	if len(lines) != tailLines+1 || lines[0] != "line f" || lines[len(lines)-1] != "unfinished" {
+		t.Errorf("kept %q", lines)
+	}
+}
+
+func TestLastErrorPicksTheLineThatSaysWhy(t *testing.T) {
+	cases := []struct {
+		name  string
+		lines []string
+		want  string
+	}{
+		{"a plain line printed at exit wins over info lines",
+			[]string{`level=info msg="start"`, "failed to load listeners: listen tcp 0.0.0.0:2375: bind: address already in use", `level=info msg="stopping"`},
+			"failed to load listeners: listen tcp 0.0.0.0:2375: bind: address already in use"},
+		{"the last error-level line wins over later info lines",
+			[]string{`level=error msg="first"`, `level=fatal msg="bad flag"`, `level=info msg="bye"`},
+			`level=fatal msg="bad flag"`},
+		{"only info lines give the last one",
+			[]string{`level=info msg="a"`, `level=info msg="b"`}, `level=info msg="b"`},
+		{"no lines give nothing", nil, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := lastError(c.lines); got != c.want {
+				t.Errorf("got %q, want %q", got, c.want)
+			}
+		})
+	}
+}

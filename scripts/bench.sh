@@ -18,6 +18,7 @@ out=$(go test -run '^$' -bench . -benchmem ./stages/pki/ ./stages/engine/)
 echo "| benchmark | iterations | time/op | B/op | allocs/op |"
 echo "|---|---|---|---|---|"
 awk '/^Benchmark/ && $4 == "ns/op" {
-	printf "| %s | %s | %.3f ms | %s | %s |\n", $1, $2, $3 / 1e6, $5, $7
+	t = $3 < 1e3 ? sprintf("%.0f ns", $3) : $3 < 1e6 ? sprintf("%.1f µs", $3 / 1e3) : sprintf("%.2f ms", $3 / 1e6)
+	printf "| %s | %s | %s | %s | %s |\n", $1, $2, t, $5, $7
 }' <<<"$out"
 grep -q '^Benchmark' <<<"$out" || { echo "(no benchmarks found)"; echo "$out" >&2; }

@@ -1,0 +1,141 @@
+package prepare
+
+import (
+	"context"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/pkg/errors"
+
+	"github.com/dinv/dinv/core"
+)
+
+const cgroupRoot = "/sys/fs/cgroup"
+
+// cgroupsStage makes the cgroups usable by the engine: without it no
+// container runs inside.
+type cgroupsStage struct {
+	sys   System
+	sleep func(time.Duration)
+}
+
+// NewCgroups returns the cgroups stage.
+func NewCgroups() core.Stage { return &cgroupsStage{sys: osSystem{}, sleep: time.Sleep} }
+
+func (*cgroupsStage) Name() string  { return "cgroups" }
+func (*cgroupsStage) Mutates() bool { return true }
+
+func (c *cgroupsStage) Run(ctx context.Context, s *core.State) error {
+	return FixCgroups(core.Log(ctx), c.sys, c.sleep)
+}
+
+// FixCgroups makes cgroup v1 hierarchies mounted read-only writable (each is
+// unmounted and mounted again: a remount is refused as busy), and on a pure
+// cgroup v2 host moves dinv's cgroup's processes into a child cgroup ("init")
+// and enables every controller for the children, retrying while a concurrent
+// process (a docker exec) joins the root cgroup and makes the write EBUSY.
+func FixCgroups(log hclog.Logger, sys System, sleep func(time.Duration)) error {
+	mounts, err := readMounts(sys)
+	if err != nil {
+		return errors.Wrap(err, "read mounts")
+	}
+	for _, m := range mounts {
+		if m.Point == cgroupRoot && m.FSType == "cgroup2" {
+			return fixCgroupV2(log, sys, sleep)
+		}
+	}
+	for _, m := range mounts {
+		if m.FSType != "cgroup" || !has(m.Opts, "ro") {
+			continue
+		}
+		data := cgroupV1Data(m.Super)
+		if err := sys.Unmount(m.Point); err != nil {
+			return errors.Wrapf(err, "unmount read-only cgroup %s", m.Point)
+		}
+		if err := sys.Mount("cgroup", m.Point, "cgroup", 0, data); err != nil {
+			return errors.Wrapf(err, "mount cgroup %s with %s", m.Point, data)
+		}
+		log.Debug("mounted cgroup read-write", "path", m.Point, "options", data)
+	}
+	return nil
+}
+
+// cgroupV1Data is the mount data for a v1 hierarchy from its superblock
+// options: its subsystems, and "none,name=X" for a named one (systemd).
+func cgroupV1Data(super []string) string {
+	var subsys []string
+	name := ""
+	for _, o := range super {
+		switch {
+		case strings.HasPrefix(o, "name="):
+			name = o
+		case strings.Contains(o, "="), o == "rw", o == "ro", o == "xattr", o == "noprefix",
+			o == "clone_children", o == "cpuset_v2_mode", o == "favordynmods":
+		default:
+			subsys = append(subsys, o)
+		}
+	}
+	if name != "" {
+		if len(subsys) == 0 {
+			return "none," + name
+		}
+		subsys = append(subsys, name)
+	}
+	return strings.Join(subsys, ",")
+}
+
+func fixCgroupV2(log hclog.Logger, sys System, sleep func(time.Duration)) error {
+	self, err := sys.ReadFile("/proc/self/cgroup")
+	if err != nil {
+		return errors.Wrap(err, "read /proc/self/cgroup")
+	}
+	if strings.TrimSpace(string(self)) != "0::/" {
+		// Not at the root of a cgroup namespace (the host's, or cgroupns=host):
+		// the processes there are not ours to move.
+		log.Debug("cgroup v2, not at the namespace root: nothing to do", "cgroup", strings.TrimSpace(string(self)))
+		return nil
+	}
+	ctrl, err := sys.ReadFile(cgroupRoot + "/cgroup.controllers")
+	if err != nil {
+		return errors.Wrap(err, "read cgroup controllers")
+	}
+	enabled, _ := sys.ReadFile(cgroupRoot + "/cgroup.subtree_control")
+	var want []string
+	for _, c := range strings.Fields(string(ctrl)) {
+		if !has(strings.Fields(string(enabled)), c) {
+			want = append(want, "+"+c)
+		}
+	}
+	if len(want) == 0 {
+		log.Debug("cgroup v2 controllers already enabled")
+		return nil
+	}
+	if err := sys.MkdirAll(cgroupRoot + "/init"); err != nil {
+		return errors.Wrap(err, "create cgroup /init")
+	}
+	const tries = 100
+	for i := 1; ; i++ {
+		procs, err := sys.ReadFile(cgroupRoot + "/cgroup.procs")
+		if err != nil {
+			return errors.Wrap(err, "read root cgroup processes")
+		}
+		for _, pid := range strings.Fields(string(procs)) {
+			if _, err := strconv.Atoi(pid); err == nil {
+				// A process that exited meanwhile cannot be moved: ignored.
+				_ = sys.WriteFile(cgroupRoot+"/init/cgroup.procs", []byte(pid))
+			}
+		}
+		err = sys.WriteFile(cgroupRoot+"/cgroup.subtree_control", []byte(strings.Join(want, " ")))
+		if err == nil {
+			log.Debug("cgroup v2 controllers enabled", "controllers", want, "tries", i)
+			return nil
+		}
+		if !errors.Is(err, syscall.EBUSY) || i == tries {
+			return errors.Wrapf(err, "enable cgroup controllers %s", strings.Join(want, " "))
+		}
+		sleep(10 * time.Millisecond)
+	}
+}

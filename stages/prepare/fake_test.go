@@ -1,0 +1,107 @@
+package prepare
+
+import (
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+)
+
+// fakeSystem is an in-memory System that records what was changed.
+type fakeSystem struct {
+	files    map[string]string
+	dirs     map[string]bool
+	alive    map[int]bool
+	programs map[string]string // name -> path
+	outputs  map[string]string // program -> stdout; missing: fails
+	writeErr func(path string) error
+	mountErr error
+	calls    []string // mounts, unmounts, removals, links, writes, mkdirs
+}
+
+func newFake() *fakeSystem {
+	return &fakeSystem{files: map[string]string{}, dirs: map[string]bool{}, alive: map[int]bool{},
+		programs: map[string]string{}, outputs: map[string]string{}}
+}
+
+func (f *fakeSystem) ReadFile(p string) ([]byte, error) {
+	s, ok := f.files[p]
+	if !ok {
+		return nil, &os.PathError{Op: "open", Path: p, Err: syscall.ENOENT}
+	}
+	return []byte(s), nil
+}
+
+func (f *fakeSystem) WriteFile(p string, data []byte) error {
+	if f.writeErr != nil {
+		if err := f.writeErr(p); err != nil {
+			return err
+		}
+	}
+	f.calls = append(f.calls, fmt.Sprintf("write %s %s", p, data))
+	return nil
+}
+
+func (f *fakeSystem) MkdirAll(p string) error {
+	f.calls = append(f.calls, "mkdir "+p)
+	f.dirs[p] = true
+	return nil
+}
+
+func (f *fakeSystem) Remove(p string) error {
+	if _, ok := f.files[p]; !ok {
+		return &os.PathError{Op: "remove", Path: p, Err: syscall.ENOENT}
+	}
+	delete(f.files, p)
+	f.calls = append(f.calls, "remove "+p)
+	return nil
+}
+
+func (f *fakeSystem) Symlink(target, link string) error {
+	f.calls = append(f.calls, "link "+link+" -> "+target)
+	return nil
+}
+
+func (f *fakeSystem) Glob(pattern string) ([]string, error) {
+	var out []string
+	for p := range f.files {
+		if ok, _ := filepath.Match(pattern, p); ok {
+			out = append(out, p)
+		}
+	}
+	sort.Strings(out)
+	return out, nil
+}
+
+func (f *fakeSystem) IsDir(p string) bool { return f.dirs[p] }
+
+func (f *fakeSystem) Mount(source, target, fstype string, flags uintptr, data string) error {
+	if f.mountErr != nil {
+		return f.mountErr
+	}
+	f.calls = append(f.calls, strings.Join(strings.Fields(fmt.Sprintf("mount %s %s %s %#x %s", fstype, source, target, flags, data)), " "))
+	return nil
+}
+
+func (f *fakeSystem) Unmount(target string) error {
+	f.calls = append(f.calls, "umount "+target)
+	return nil
+}
+
+func (f *fakeSystem) Alive(pid int) bool { return f.alive[pid] }
+
+func (f *fakeSystem) LookPath(name string) (string, error) {
+	if p, ok := f.programs[name]; ok {
+		return p, nil
+	}
+	return "", fmt.Errorf("%s: not found", name)
+}
+
+func (f *fakeSystem) Output(name string, args ...string) (string, error) {
+	if out, ok := f.outputs[name]; ok {
+		return out, nil
+	}
+	return "", fmt.Errorf("%s: failed", name)
+}

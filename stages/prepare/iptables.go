@@ -1,0 +1,150 @@
+package prepare
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/pkg/errors"
+
+	"github.com/dinv/dinv/core"
+)
+
+// iptablesDir is where the links to the chosen variant are made; it is put
+// first in the engine's PATH.
+const iptablesDir = "/run/dinv/iptables"
+
+// iptablesTools are the programs the engine runs, linked to one variant.
+var iptablesTools = []string{"iptables", "iptables-save", "iptables-restore", "ip6tables", "ip6tables-save", "ip6tables-restore"}
+
+// iptablesStage chooses between the legacy and nf_tables iptables.
+type iptablesStage struct {
+	sys    System
+	getenv func(string) string
+	dir    string
+}
+
+// NewIptables returns the iptables stage.
+func NewIptables() core.Stage {
+	return &iptablesStage{sys: osSystem{}, getenv: os.Getenv, dir: iptablesDir}
+}
+
+func (*iptablesStage) Name() string  { return "iptables" }
+func (*iptablesStage) Mutates() bool { return true }
+
+// Validate checks DINV_IPTABLES before anything runs.
+func (i *iptablesStage) Validate(*core.Config, *core.Profile) error {
+	switch v := i.getenv("DINV_IPTABLES"); v {
+	case "", "legacy", "nft":
+		return nil
+	default:
+		return core.Usagef("DINV_IPTABLES=%q: want legacy or nft", v)
+	}
+}
+
+func (i *iptablesStage) Run(ctx context.Context, s *core.State) error {
+	log := core.Log(ctx)
+	variant, why := ChooseIptables(i.sys, i.getenv("DINV_IPTABLES"))
+	if variant == "" {
+		log.Debug("no iptables variants installed: nothing to choose")
+		return nil
+	}
+	if err := linkIptables(i.sys, i.dir, variant); err != nil {
+		return err
+	}
+	env := s.EngineEnv
+	if env == nil {
+		env = os.Environ()
+	}
+	s.EngineEnv = prependPath(env, i.dir)
+	log.Info("iptables", "variant", variant, "reason", why)
+	return nil
+}
+
+// ChooseIptables picks "legacy" or "nft" and says why: forced (legacy|nft),
+// else the variant whose tables hold more rules (the host or an earlier
+// engine chose it; mixing both breaks networking), else nft when the kernel
+// supports it, else legacy. It returns "" when neither variant is installed.
+func ChooseIptables(sys System, forced string) (variant, why string) {
+	_, errL := sys.LookPath("iptables-legacy-save")
+	_, errN := sys.LookPath("iptables-nft-save")
+	switch {
+	case forced != "":
+		return forced, "DINV_IPTABLES"
+	case errL != nil && errN != nil:
+		return "", ""
+	case errN != nil:
+		return "legacy", "the only variant installed"
+	case errL != nil:
+		return "nft", "the only variant installed"
+	}
+	legacy, _ := sys.Output("iptables-legacy-save")
+	nft, nftErr := sys.Output("iptables-nft-save")
+	nl, nn := countRules(legacy), countRules(nft)
+	switch {
+	case nl > nn:
+		return "legacy", "its tables hold rules"
+	case nn > nl:
+		return "nft", "its tables hold rules"
+	case nftErr == nil:
+		return "nft", "no rules yet, the kernel supports nf_tables"
+	default:
+		return "legacy", "no rules yet, nf_tables unavailable"
+	}
+}
+
+// countRules counts the rules in iptables-save output.
+func countRules(save string) int {
+	n := 0
+	for _, l := range strings.Split(save, "\n") {
+		if strings.HasPrefix(l, "-A ") {
+			n++
+		}
+	}
+	return n
+}
+
+// linkIptables makes dir hold iptables, ip6tables and their -save/-restore as
+// links to the variant's programs. A PATH entry rather than
+// update-alternatives: it changes nothing in the image, only the engine's
+// process tree, and is made afresh on every start.
+func linkIptables(sys System, dir, variant string) error {
+	if err := sys.MkdirAll(dir); err != nil {
+		return errors.Wrapf(err, "create %s", dir)
+	}
+	for _, tool := range iptablesTools {
+		base, suffix, _ := strings.Cut(tool, "-")
+		name := base + "-" + variant
+		if suffix != "" {
+			name += "-" + suffix
+		}
+		target, err := sys.LookPath(name)
+		if err != nil {
+			continue
+		}
+		link := filepath.Join(dir, tool)
+		_ = sys.Remove(link)
+		if err := sys.Symlink(target, link); err != nil {
+			return errors.Wrapf(err, "link %s", link)
+		}
+	}
+	return nil
+}
+
+// prependPath returns env with dir first in its PATH.
+func prependPath(env []string, dir string) []string {
+	out := make([]string, 0, len(env)+1)
+	path := ""
+	for _, kv := range env {
+		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
+			path = v
+			continue
+		}
+		out = append(out, kv)
+	}
+	if path == "" {
+		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
+	}
+	return append(out, "PATH="+dir+":"+path)
+}

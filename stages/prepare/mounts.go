@@ -1,0 +1,72 @@
+package prepare
+
+import (
+	"context"
+	"strings"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/pkg/errors"
+	"golang.org/x/sys/unix"
+
+	"github.com/dinv/dinv/core"
+)
+
+const securityfsPath = "/sys/kernel/security"
+
+// mountsStage mounts securityfs and makes / a shared mount.
+type mountsStage struct{ sys System }
+
+// NewMounts returns the mounts stage.
+func NewMounts() core.Stage { return &mountsStage{sys: osSystem{}} }
+
+func (*mountsStage) Name() string  { return "mounts" }
+func (*mountsStage) Mutates() bool { return true }
+
+func (m *mountsStage) Run(ctx context.Context, s *core.State) error {
+	return FixMounts(core.Log(ctx), m.sys)
+}
+
+// FixMounts mounts securityfs on /sys/kernel/security when it is absent (the
+// engine detects AppArmor there; failing that is a warning, as in
+// docker:dind), and makes / recursively shared, so that the engine's mounts
+// propagate (mount --make-rshared /).
+func FixMounts(log hclog.Logger, sys System) error {
+	mounts, err := readMounts(sys)
+	if err != nil {
+		return errors.Wrap(err, "read mounts")
+	}
+	hasSecurityfs := false
+	var root *mount
+	for i, m := range mounts {
+		if m.Point == securityfsPath {
+			hasSecurityfs = true
+		}
+		if m.Point == "/" {
+			root = &mounts[i] // the last one is on top
+		}
+	}
+	if !hasSecurityfs && sys.IsDir(securityfsPath) {
+		if err := sys.Mount("securityfs", securityfsPath, "securityfs", 0, ""); err != nil {
+			log.Warn("cannot mount securityfs: AppArmor detection may fail", "path", securityfsPath, "error", err)
+		} else {
+			log.Debug("mounted securityfs", "path", securityfsPath)
+		}
+	}
+	if root != nil && isShared(root.Optional) {
+		return nil
+	}
+	if err := sys.Mount("", "/", "", unix.MS_REC|unix.MS_SHARED, ""); err != nil {
+		return errors.Wrap(err, "make / a shared mount")
+	}
+	log.Debug("made / a shared mount")
+	return nil
+}
+
+func isShared(optional []string) bool {
+	for _, o := range optional {
+		if strings.HasPrefix(o, "shared:") {
+			return true
+		}
+	}
+	return false
+}

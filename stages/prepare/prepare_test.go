@@ -1,0 +1,273 @@
+package prepare
+
+import (
+	"context"
+	"os"
+	"reflect"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/dinv/dinv/core"
+)
+
+var nolog = hclog.NewNullLogger()
+
+// mountinfo lines as a Docker container sees them.
+const (
+	rootShared  = "100 90 0:50 / / rw,relatime shared:1 - overlay overlay rw,lowerdir=/l\n"
+	rootPrivate = "100 90 0:50 / / rw,relatime - overlay overlay rw,lowerdir=/l\n"
+	cgTmpfs     = "110 100 0:60 / /sys/fs/cgroup rw,nosuid - tmpfs tmpfs rw,mode=755\n"
+	cgCPURo     = "111 110 0:29 /docker/abc /sys/fs/cgroup/cpu,cpuacct ro,nosuid master:10 - cgroup cgroup rw,cpu,cpuacct\n"
+	cgSystemdRo = "112 110 0:37 /docker/abc /sys/fs/cgroup/systemd ro,nosuid - cgroup cgroup rw,xattr,release_agent=/lib/systemd/x,name=systemd\n"
+	cgMemRw     = "113 110 0:32 / /sys/fs/cgroup/memory rw,nosuid - cgroup cgroup rw,memory\n"
+	cgV2        = "110 100 0:60 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup rw,nsdelegate\n"
+	secfs       = "120 100 0:7 / /sys/kernel/security rw - securityfs securityfs rw\n"
+)
+
+func TestFixCgroups(t *testing.T) {
+	cases := []struct {
+		name    string
+		files   map[string]string
+		busy    int // subtree_control writes that fail with EBUSY
+		want    []string
+		wantErr bool
+	}{
+		{name: "read-only v1 hierarchies are mounted again read-write, systemd as a named one",
+			files: map[string]string{"/proc/self/mountinfo": rootShared + cgTmpfs + cgCPURo + cgSystemdRo + cgMemRw},
+			want: []string{"umount /sys/fs/cgroup/cpu,cpuacct", "mount cgroup cgroup /sys/fs/cgroup/cpu,cpuacct 0x0 cpu,cpuacct",
+				"umount /sys/fs/cgroup/systemd", "mount cgroup cgroup /sys/fs/cgroup/systemd 0x0 none,name=systemd"}},
+		{name: "writable v1 hierarchies are left alone",
+			files: map[string]string{"/proc/self/mountinfo": rootShared + cgTmpfs + cgMemRw}},
+		{name: "v2 at the namespace root moves the processes to init and enables the missing controllers",
+			files: map[string]string{"/proc/self/mountinfo": rootShared + cgV2, "/proc/self/cgroup": "0::/\n",
+				"/sys/fs/cgroup/cgroup.controllers": "cpu io memory pids\n", "/sys/fs/cgroup/cgroup.subtree_control": "io\n",
+				"/sys/fs/cgroup/cgroup.procs": "1\n23\n"},
+			want: []string{"mkdir /sys/fs/cgroup/init", "write /sys/fs/cgroup/init/cgroup.procs 1", "write /sys/fs/cgroup/init/cgroup.procs 23",
+				"write /sys/fs/cgroup/cgroup.subtree_control +cpu +memory +pids"}},
+		{name: "v2 retries while a concurrent process makes the write busy",
+			busy: 2,
+			files: map[string]string{"/proc/self/mountinfo": cgV2, "/proc/self/cgroup": "0::/\n",
+				"/sys/fs/cgroup/cgroup.controllers": "memory\n", "/sys/fs/cgroup/cgroup.procs": "1\n"},
+			want: []string{"mkdir /sys/fs/cgroup/init", "write /sys/fs/cgroup/init/cgroup.procs 1", "write /sys/fs/cgroup/init/cgroup.procs 1",
+				"write /sys/fs/cgroup/init/cgroup.procs 1", "write /sys/fs/cgroup/cgroup.subtree_control +memory"}},
+		{name: "v2 with every controller enabled is left alone",
+			files: map[string]string{"/proc/self/mountinfo": cgV2, "/proc/self/cgroup": "0::/\n",
+				"/sys/fs/cgroup/cgroup.controllers": "cpu memory\n", "/sys/fs/cgroup/cgroup.subtree_control": "memory cpu\n"}},
+		{name: "v2 outside the namespace root (the host's cgroups) is left alone",
+			files: map[string]string{"/proc/self/mountinfo": cgV2, "/proc/self/cgroup": "0::/system.slice/docker-1.scope\n",
+				"/sys/fs/cgroup/cgroup.controllers": "cpu memory\n", "/sys/fs/cgroup/cgroup.procs": "1\n"}},
+		{name: "v2 that stays busy fails after its retries",
+			busy: 1000,
+			files: map[string]string{"/proc/self/mountinfo": cgV2, "/proc/self/cgroup": "0::/\n",
+				"/sys/fs/cgroup/cgroup.controllers": "memory\n", "/sys/fs/cgroup/cgroup.procs": ""},
+			want:    []string{"mkdir /sys/fs/cgroup/init"},
+			wantErr: true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFake()
+			f.files = c.files
+			busy := c.busy
+			f.writeErr = func(p string) error {
+				if strings.HasSuffix(p, "subtree_control") && busy > 0 {
+					busy--
+					return syscall.EBUSY
+				}
+				return nil
+			}
+			err := FixCgroups(nolog, f, func(time.Duration) {})
+			if (err != nil) != c.wantErr {
+				t.Fatalf("error %v", err)
+			}
+			if !reflect.DeepEqual(f.calls, c.want) {
+				t.Errorf("calls\n%q\nwant\n%q", f.calls, c.want)
+			}
+		})
+	}
+}
+
+func TestFixMounts(t *testing.T) {
+	cases := []struct {
+		name     string
+		info     string
+		secDir   bool
+		mountErr error
+		want     []string
+		wantErr  bool
+	}{
+		{name: "a shared root with securityfs mounted is left alone",
+			info: rootShared + secfs, secDir: true},
+		{name: "missing securityfs is mounted and a private root made shared",
+			info: rootPrivate, secDir: true,
+			want: []string{"mount securityfs securityfs /sys/kernel/security 0x0", "mount / 0x104000"}},
+		{name: "no /sys/kernel/security directory means no securityfs mount",
+			info: rootShared},
+		{name: "a root that cannot be made shared fails",
+			info: rootPrivate, mountErr: syscall.EPERM, wantErr: true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFake()
+			f.files["/proc/self/mountinfo"] = c.info
+			f.dirs[securityfsPath] = c.secDir
+			f.mountErr = c.mountErr
+			err := FixMounts(nolog, f)
+			if (err != nil) != c.wantErr {
+				t.Fatalf("error %v", err)
+			}
+			if !reflect.DeepEqual(f.calls, c.want) {
+				t.Errorf("calls %q, want %q", f.calls, c.want)
+			}
+		})
+	}
+}
+
+func TestChooseIptables(t *testing.T) {
+	both := map[string]string{"iptables-legacy-save": "/usr/sbin/iptables-legacy-save", "iptables-nft-save": "/usr/sbin/iptables-nft-save"}
+	rules := "*filter\n:INPUT ACCEPT [0:0]\n-A FORWARD -j DOCKER-USER\n-A FORWARD -j ACCEPT\nCOMMIT\n"
+	cases := []struct {
+		name     string
+		programs map[string]string
+		outputs  map[string]string
+		forced   string
+		want     string
+	}{
+		{"DINV_IPTABLES forces a variant", both, map[string]string{"iptables-nft-save": rules}, "legacy", "legacy"},
+		{"the variant holding rules wins: legacy", both, map[string]string{"iptables-legacy-save": rules, "iptables-nft-save": ""}, "", "legacy"},
+		{"the variant holding rules wins: nft", both, map[string]string{"iptables-legacy-save": "", "iptables-nft-save": rules}, "", "nft"},
+		{"without rules nft is chosen when the kernel has it", both, map[string]string{"iptables-legacy-save": "", "iptables-nft-save": ""}, "", "nft"},
+		{"without rules and without nf_tables legacy is chosen", both, map[string]string{"iptables-legacy-save": ""}, "", "legacy"},
+		{"a single installed variant is used", map[string]string{"iptables-legacy-save": "/x"}, nil, "", "legacy"},
+		{"no variants installed means no choice", nil, nil, "", ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFake()
+			f.programs, f.outputs = c.programs, c.outputs
+			if got, why := ChooseIptables(f, c.forced); got != c.want || (got != "" && why == "") {
+				t.Errorf("got %q (%q), want %q", got, why, c.want)
+			}
+		})
+	}
+}
+
+func TestIptablesStagePutsTheVariantFirstInTheEnginesPATH(t *testing.T) {
+	f := newFake()
+	for _, p := range []string{"iptables-nft", "iptables-nft-save", "iptables-nft-restore", "ip6tables-nft", "iptables-legacy-save"} {
+		f.programs[p] = "/usr/sbin/" + p
+	}
+	f.outputs["iptables-nft-save"] = "-A X\n"
+	f.outputs["iptables-legacy-save"] = ""
+	st := &iptablesStage{sys: f, getenv: func(string) string { return "" }, dir: "/run/dinv/iptables"}
+	s := &core.State{EngineEnv: []string{"A=1", "PATH=/usr/bin:/bin"}}
+	if err := st.Run(core.WithLog(context.Background(), nolog), s); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"A=1", "PATH=/run/dinv/iptables:/usr/bin:/bin"}; !reflect.DeepEqual(s.EngineEnv, want) {
+		t.Errorf("env %q, want %q", s.EngineEnv, want)
+	}
+	want := []string{"mkdir /run/dinv/iptables",
+		"link /run/dinv/iptables/iptables -> /usr/sbin/iptables-nft",
+		"link /run/dinv/iptables/iptables-save -> /usr/sbin/iptables-nft-save",
+		"link /run/dinv/iptables/iptables-restore -> /usr/sbin/iptables-nft-restore",
+		"link /run/dinv/iptables/ip6tables -> /usr/sbin/ip6tables-nft"}
+	if !reflect.DeepEqual(f.calls, want) {
+		t.Errorf("calls\n%q\nwant\n%q", f.calls, want)
+	}
+}
+
+func TestIptablesStageRejectsAnUnknownDINV_IPTABLES(t *testing.T) {
+	for _, v := range []string{"legacy", "nft", ""} {
+		st := &iptablesStage{getenv: func(string) string { return v }}
+		if err := st.Validate(nil, nil); err != nil {
+			t.Errorf("%q: %v", v, err)
+		}
+	}
+	st := &iptablesStage{getenv: func(string) string { return "nftables" }}
+	if err := st.Validate(nil, nil); err == nil || !core.IsUsage(err) || !strings.Contains(err.Error(), "nftables") {
+		t.Errorf("error %v", err)
+	}
+}
+
+func TestRemoveStale(t *testing.T) {
+	cases := []struct {
+		name  string
+		files map[string]string
+		alive []int
+		left  []string
+	}{
+		{name: "a dead engine's pid files and containerd's socket are removed",
+			files: map[string]string{"/run/docker.pid": "41\n", "/run/docker/containerd/containerd.pid": "42",
+				"/run/docker/containerd/containerd.sock": "", "/run/other.pid": "43"},
+			left: []string{"/run/other.pid"}},
+		{name: "a live engine's files are kept",
+			files: map[string]string{"/run/docker.pid": "41", "/run/docker/containerd/containerd.pid": "42",
+				"/run/docker/containerd/containerd.sock": ""},
+			alive: []int{41, 42},
+			left:  []string{"/run/docker.pid", "/run/docker/containerd/containerd.pid", "/run/docker/containerd/containerd.sock"}},
+		{name: "a pid file that names no number is stale",
+			files: map[string]string{"/run/docker.pid": "", "/run/docker/dockerd-x.pid": "1"},
+			alive: []int{1},
+			left:  []string{"/run/docker/dockerd-x.pid"}},
+		{name: "a containerd socket without a pid file is kept",
+			files: map[string]string{"/run/docker/containerd/containerd.sock": ""},
+			left:  []string{"/run/docker/containerd/containerd.sock"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFake()
+			f.files = c.files
+			for _, p := range c.alive {
+				f.alive[p] = true
+			}
+			if err := RemoveStale(nolog, f, "/run/docker.pid", "/run/docker"); err != nil {
+				t.Fatal(err)
+			}
+			left := []string{}
+			for p := range f.files {
+				left = append(left, p)
+			}
+			if want := append([]string{}, c.left...); !sameSet(left, want) {
+				t.Errorf("left %q, want %q", left, want)
+			}
+		})
+	}
+}
+
+func TestParseMountInfoUnescapesPaths(t *testing.T) {
+	ms := parseMountInfo([]byte(`36 35 98:0 /a\040b /mnt\040x rw,noatime shared:1 master:2 - ext3 /dev/root rw,errors=continue` + "\nbad line\n"))
+	want := []mount{{Root: "/a b", Point: "/mnt x", Opts: []string{"rw", "noatime"}, Optional: []string{"shared:1", "master:2"},
+		FSType: "ext3", Source: "/dev/root", Super: []string{"rw", "errors=continue"}}}
+	if !reflect.DeepEqual(ms, want) {
+		t.Errorf("got %+v", ms)
+	}
+}
+
+func TestOSSystemAliveIsFalseForDinvItselfAndTrueForItsParent(t *testing.T) {
+	if (osSystem{}).Alive(os.Getpid()) {
+		t.Error("dinv's own pid counts as alive")
+	}
+	if !(osSystem{}).Alive(os.Getppid()) {
+		t.Error("the parent counts as gone")
+	}
+}
+
+func sameSet(a, b []string) bool {
+	m := map[string]int{}
+	for _, x := range a {
+		m[x]++
+	}
+	for _, x := range b {
+		m[x]--
+	}
+	for _, n := range m {
+		if n != 0 {
+			return false
+		}
+	}
+	return true
+}

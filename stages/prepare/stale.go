@@ -1,0 +1,99 @@
+package prepare
+
+import (
+	"context"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/pkg/errors"
+
+	"github.com/dinv/dinv/core"
+)
+
+// staleStage removes the run files a killed engine left behind.
+type staleStage struct{ sys System }
+
+// NewStale returns the stale stage.
+func NewStale() core.Stage { return &staleStage{sys: osSystem{}} }
+
+func (*staleStage) Name() string  { return "stale" }
+func (*staleStage) Mutates() bool { return true }
+
+func (st *staleStage) Run(ctx context.Context, s *core.State) error {
+	return RemoveStale(core.Log(ctx), st.sys, s.Config.Pidfile, s.Config.ExecRoot)
+}
+
+// RemoveStale removes the engine's pid file, docker*.pid in its directory and
+// in the exec root, and in <exec root>/containerd the containerd pid files and
+// socket, each only when the process it names is gone (an unreadable pid
+// counts as gone); the socket goes when containerd's pid file there did. A
+// live engine's files, beside which dinv may run on an ordinary host, are
+// never touched.
+func RemoveStale(log hclog.Logger, sys System, pidfile, execRoot string) error {
+	set := map[string]bool{}
+	if pidfile != "" {
+		set[pidfile] = true
+	}
+	for _, dir := range []string{filepath.Dir(pidfile), execRoot} {
+		if dir == "" || dir == "." {
+			continue
+		}
+		matches, _ := sys.Glob(filepath.Join(dir, "docker*.pid"))
+		for _, m := range matches {
+			set[m] = true
+		}
+	}
+	files := make([]string, 0, len(set))
+	for f := range set {
+		files = append(files, f)
+	}
+	sort.Strings(files)
+	for _, f := range files {
+		if _, err := removeIfStale(log, sys, f); err != nil {
+			return err
+		}
+	}
+	if execRoot == "" {
+		return nil
+	}
+	cdir := filepath.Join(execRoot, "containerd")
+	gone := false
+	for _, name := range []string{"containerd.pid", "docker-containerd.pid"} {
+		removed, err := removeIfStale(log, sys, filepath.Join(cdir, name))
+		if err != nil {
+			return err
+		}
+		gone = gone || removed
+	}
+	if gone {
+		for _, name := range []string{"containerd.sock", "containerd.sock.ttrpc", "containerd-debug.sock"} {
+			p := filepath.Join(cdir, name)
+			if err := sys.Remove(p); err == nil {
+				log.Debug("removed stale socket", "path", p)
+			}
+		}
+	}
+	return nil
+}
+
+// removeIfStale removes the pid file at path when its process is gone, and
+// reports whether it did; a missing file is not an error.
+func removeIfStale(log hclog.Logger, sys System, path string) (bool, error) {
+	data, err := sys.ReadFile(path)
+	if err != nil {
+		return false, nil
+	}
+	pid, perr := strconv.Atoi(strings.TrimSpace(string(data)))
+	if perr == nil && sys.Alive(pid) {
+		log.Debug("pid file of a live process kept", "path", path, "pid", pid)
+		return false, nil
+	}
+	if err := sys.Remove(path); err != nil {
+		return false, errors.Wrapf(err, "remove stale pid file %s", path)
+	}
+	log.Info("removed stale pid file", "path", path, "pid", strings.TrimSpace(string(data)))
+	return true, nil
+}

@@ -1,0 +1,154 @@
+// Package prepare holds the stages that fix the container before the engine
+// starts: cgroups, mounts, iptables and stale run files. Each is a no-op where
+// nothing needs fixing. Their domain code works on a System, so unit tests run
+// with a fake.
+package prepare
+
+import (
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// System is the part of the operating system the prepare stages read and
+// change: files, mounts, processes.
+type System interface {
+	ReadFile(path string) ([]byte, error)
+	WriteFile(path string, data []byte) error
+	MkdirAll(path string) error
+	Remove(path string) error
+	Symlink(target, link string) error
+	Glob(pattern string) ([]string, error)
+	IsDir(path string) bool
+	Mount(source, target, fstype string, flags uintptr, data string) error
+	Unmount(target string) error
+	// Alive reports whether a process with pid exists (and is not dinv).
+	Alive(pid int) bool
+	// LookPath finds a program on dinv's PATH.
+	LookPath(name string) (string, error)
+	// Output runs a program to its end and returns its stdout. Only for
+	// stages before the engine: afterwards its reaper owns every child.
+	Output(name string, args ...string) (string, error)
+}
+
+// osSystem is the real System.
+type osSystem struct{}
+
+func (osSystem) ReadFile(p string) ([]byte, error)     { return os.ReadFile(p) }
+func (osSystem) WriteFile(p string, data []byte) error { return os.WriteFile(p, data, 0o644) }
+func (osSystem) MkdirAll(p string) error               { return os.MkdirAll(p, 0o755) }
+func (osSystem) Remove(p string) error                 { return os.Remove(p) }
+func (osSystem) Symlink(target, link string) error     { return os.Symlink(target, link) }
+func (osSystem) Glob(pattern string) ([]string, error) { return filepath.Glob(pattern) }
+func (osSystem) LookPath(name string) (string, error)  { return exec.LookPath(name) }
+
+func (osSystem) IsDir(p string) bool {
+	fi, err := os.Stat(p)
+	return err == nil && fi.IsDir()
+}
+
+func (osSystem) Mount(source, target, fstype string, flags uintptr, data string) error {
+	return unix.Mount(source, target, fstype, flags, data)
+}
+
+func (osSystem) Unmount(target string) error { return unix.Unmount(target, 0) }
+
+func (osSystem) Alive(pid int) bool {
+	if pid <= 0 || pid == os.Getpid() {
+		return false
+	}
+	err := syscall.Kill(pid, 0)
+	return err == nil || err == syscall.EPERM
+}
+
+func (osSystem) Output(name string, args ...string) (string, error) {
+	out, err := exec.Command(name, args...).Output()
+	return string(out), err
+}
+
+// mount is one line of /proc/self/mountinfo.
+type mount struct {
+	Root     string   // the mounted subtree of the filesystem
+	Point    string   // where it is mounted
+	Opts     []string // per-mount options: rw/ro, nosuid, ...
+	Optional []string // optional fields: shared:N, master:N
+	FSType   string
+	Source   string
+	Super    []string // superblock options: for cgroup v1 the subsystems
+}
+
+// parseMountInfo parses /proc/self/mountinfo; malformed lines are skipped.
+func parseMountInfo(data []byte) []mount {
+	var ms []mount
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		sep := -1
+		for i, w := range f {
+			if w == "-" && i >= 6 {
+				sep = i
+				break
+			}
+		}
+		if sep < 0 || len(f) < sep+4 {
+			continue
+		}
+		ms = append(ms, mount{
+			Root:     unescape(f[3]),
+			Point:    unescape(f[4]),
+			Opts:     strings.Split(f[5], ","),
+			Optional: f[6:sep],
+			FSType:   f[sep+1],
+			Source:   unescape(f[sep+2]),
+			Super:    strings.Split(f[sep+3], ","),
+		})
+	}
+	return ms
+}
+
+// unescape undoes mountinfo's octal escapes (\040 for a space).
+func unescape(s string) string {
+	if !strings.Contains(s, `\`) {
+		return s
+	}
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\\' && i+3 < len(s) && isOctal(s[i+1:i+4]) {
+			b.WriteByte((s[i+1]-'0')<<6 | (s[i+2]-'0')<<3 | (s[i+3] - '0'))
+			i += 3
+			continue
+		}
+		b.WriteByte(s[i])
+	}
+	return b.String()
+}
+
+func isOctal(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '7' {
+			return false
+		}
+	}
+	return len(s) == 3
+}
+
+func has(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// readMounts reads and parses /proc/self/mountinfo.
+func readMounts(sys System) ([]mount, error) {
+	data, err := sys.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return nil, err
+	}
+	return parseMountInfo(data), nil
+}

@@ -134,9 +134,17 @@ func Connect(s *core.State) []interface{} {
 	if !c.UsesTLS() {
 		return kv
 	}
-	ca := s.TLSFiles.CACert
+	// With -tls the server certificate may be self-signed: the client trusts
+	// it directly (a leaf in the trusted set verifies in Go's TLS).
+	ca := s.TLSFiles.ServerCert
 	if ca == "" {
-		ca = filepath.Join(c.CertDir, "ca.crt")
+		ca = filepath.Join(c.CertDir, "docker.crt")
+	}
+	if c.TLSVerify {
+		ca = s.TLSFiles.CACert
+		if ca == "" {
+			ca = filepath.Join(c.CertDir, "ca.crt")
+		}
 	}
 	copyOut := fmt.Sprintf("docker cp <container>:%s ca.pem", ca)
 	if c.TLSVerify {

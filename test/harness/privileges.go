@@ -62,7 +62,9 @@ func Probe(image string) (Privileges, error) {
 func probe(ctx context.Context, c Client, image string) (Privileges, error) {
 	var p Privileges
 	for _, opts := range candidates() {
-		args := append([]string{"run", "--rm", "--entrypoint", "true"}, opts...)
+		// No network: the probe asks about privileges only, and must not
+		// depend on the default bridge.
+		args := append([]string{"run", "--rm", "--network", "none", "--entrypoint", "true"}, opts...)
 		r, err := c.Exec(ctx, nil, append(args, image)...)
 		if err != nil {
 			return p, err

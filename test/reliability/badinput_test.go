@@ -1,0 +1,199 @@
+//go:build reliability
+
+package reliability
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dinv/dinv/stages/pki"
+	"github.com/dinv/dinv/test/harness"
+)
+
+// badCase is one bad input: dinv must exit with code, log exactly one ERROR
+// line holding every want ({certs} and {config} expanded), leave the
+// certificate directory byte-identical and start no engine.
+type badCase struct {
+	name  string
+	args  []string
+	yaml  string                                            // written to {config} and passed with -config
+	certs func(t *testing.T, m *material) map[string][]byte // files of {certs}; a nil value is a directory
+	ro    bool                                              // {certs} is an empty read-only mount
+	code  int
+	want  []string
+}
+
+// material is the certificates the cases are made of, minted once per test.
+type material struct {
+	ca, other                    *harness.CA
+	server, serverOther, expired *harness.Leaf
+	notYet                       *harness.Leaf
+	weakCert, weakKey            []byte
+}
+
+func newMaterial(t *testing.T) *material {
+	t.Helper()
+	hosts := []string{"127.0.0.1", "::1", "localhost"}
+	m := &material{ca: harness.NewCA(t, "user CA"), other: harness.NewCA(t, "other CA")}
+	m.server = m.ca.Issue(t, harness.LeafOptions{CommonName: "server", Server: true, Hosts: hosts})
+	m.serverOther = m.other.Issue(t, harness.LeafOptions{CommonName: "server", Server: true, Hosts: hosts})
+	now := time.Now()
+	m.expired = m.ca.Issue(t, harness.LeafOptions{CommonName: "server", Server: true, Hosts: hosts,
+		NotBefore: now.AddDate(-2, 0, 0), NotAfter: now.AddDate(-1, 0, 0)})
+	m.notYet = m.ca.Issue(t, harness.LeafOptions{CommonName: "server", Server: true, Hosts: hosts,
+		NotBefore: now.AddDate(1, 0, 0), NotAfter: now.AddDate(2, 0, 0)})
+	var err error
+	m.weakCert, m.weakKey, err = pki.SelfSignedServer(hosts, pki.Options{RSABits: 1024})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// badInputs are the cases of issue 6, one per row.
+var badInputs = []badCase{
+	{name: "unknown flag", args: []string{"-bogus"}, code: 2, want: []string{"-bogus", "not defined"}},
+	{name: "storage driver no engine knows", args: []string{"-storage", "nosuchfs"}, code: 2, want: []string{"-storage", "nosuchfs"}},
+	{name: "insecure registry with a scheme", args: []string{"-insecure-registry", "http://reg.example:5000"}, code: 2, want: []string{"-insecure-registry", "http://reg.example:5000", "scheme"}},
+	{name: "insecure registry with a path", args: []string{"-insecure-registry", "reg.example:5000/v2"}, code: 2, want: []string{"-insecure-registry", "reg.example:5000/v2"}},
+	{name: "insecure registry with spaces", args: []string{"-insecure-registry", "reg example:5000"}, code: 2, want: []string{"-insecure-registry", "reg example:5000"}},
+	{name: "insecure registry with an empty entry", args: []string{"-insecure-registry", "a.example,,b.example"}, code: 2, want: []string{"-insecure-registry", "empty"}},
+	{name: "port above 65535", args: []string{"-port", "65536"}, code: 2, want: []string{"-port", "65536"}},
+	{name: "port 0", args: []string{"-port", "0"}, code: 2, want: []string{"-port", "0"}},
+	{name: "port negative", args: []string{"-port", "-1"}, code: 2, want: []string{"-port", "-1"}},
+	{name: "engine version unknown", args: []string{"-engine-version", "9.9"}, code: 2, want: []string{"engine version", "9.9"}},
+	// A tab indenting line 3: the error must point at line 3.
+	{name: "yaml syntax error reports its line", yaml: "stages:\n  - network\n\t- storage\n", code: 2, want: []string{"{config}", "line 3"}},
+	{name: "yaml unknown stage", yaml: "stages: [network, storage, nosuchstage, args, engine]\n", code: 2, want: []string{"{config}", "nosuchstage"}},
+	{name: "yaml duplicate stage", yaml: "stages: [network, storage, storage, args, engine]\n", code: 2, want: []string{"{config}", "storage", "twice"}},
+	{name: "yaml missing prerequisite", yaml: "stages: [network, storage, args, engine]\n", args: []string{"-tls"}, code: 2, want: []string{"{config}", "args", "needs", "pki"}},
+	{name: "yaml wrong type", yaml: "stages: network\n", code: 2, want: []string{"{config}", "line 1"}},
+	{name: "certs holding only docker.crt", args: []string{"-tlsverify"}, code: 2, want: []string{"{certs}", "docker.crt", "docker.key"},
+		certs: func(t *testing.T, m *material) map[string][]byte {
+			return map[string][]byte{"docker.crt": m.server.CertPEM}
+		}},
+	{name: "a PEM that is not a certificate", args: []string{"-tls"}, code: 2, want: []string{"{certs}/docker.crt", "not a certificate"},
+		certs: func(t *testing.T, m *material) map[string][]byte {
+			return map[string][]byte{"docker.crt": m.server.KeyPEM, "docker.key": m.server.KeyPEM}
+		}},
+	{name: "a truncated certificate", args: []string{"-tls"}, code: 2, want: []string{"{certs}/docker.crt", "truncated"},
+		certs: func(t *testing.T, m *material) map[string][]byte {
+			return map[string][]byte{"docker.crt": m.server.CertPEM[:len(m.server.CertPEM)/2], "docker.key": m.server.KeyPEM}
+		}},
+	{name: "a key that does not match its certificate", args: []string{"-tls"}, code: 2, want: []string{"{certs}/docker.key", "does not match"},
+		certs: func(t *testing.T, m *material) map[string][]byte {
+			return map[string][]byte{"docker.crt": m.server.CertPEM, "docker.key": m.serverOther.KeyPEM}
+		}},
+	{name: "an expired certificate", args: []string{"-tls"}, code: 2, want: []string{"{certs}/docker.crt", "expired"},
+		certs: func(t *testing.T, m *material) map[string][]byte {
+			return map[string][]byte{"docker.crt": m.expired.CertPEM, "docker.key": m.expired.KeyPEM}
+		}},
+	{name: "a certificate not yet valid", args: []string{"-tls"}, code: 2, want: []string{"{certs}/docker.crt", "not valid yet"},
+		certs: func(t *testing.T, m *material) map[string][]byte {
+			return map[string][]byte{"docker.crt": m.notYet.CertPEM, "docker.key": m.notYet.KeyPEM}
+		}},
+	{name: "a server certificate not signed by ca.crt", args: []string{"-tlsverify"}, code: 2, want: []string{"{certs}/docker.crt", "{certs}/ca.crt", "not signed"},
+		certs: func(t *testing.T, m *material) map[string][]byte {
+			return map[string][]byte{"ca.crt": m.ca.CertPEM, "docker.crt": m.serverOther.CertPEM, "docker.key": m.serverOther.KeyPEM}
+		}},
+	{name: "an RSA key of 1024 bits", args: []string{"-tls"}, code: 2, want: []string{"{certs}/docker.crt", "1024", "weak"},
+		certs: func(t *testing.T, m *material) map[string][]byte {
+			return map[string][]byte{"docker.crt": m.weakCert, "docker.key": m.weakKey}
+		}},
+	{name: "a directory where a file should be", args: []string{"-tls"}, code: 2, want: []string{"{certs}/docker.crt", "directory"},
+		certs: func(t *testing.T, m *material) map[string][]byte {
+			return map[string][]byte{"docker.crt": nil, "docker.key": m.server.KeyPEM}
+		}},
+	// Not a bad file but an impossible environment: exit 1.
+	{name: "certs read-only and empty", args: []string{"-tlsverify"}, ro: true, code: 1, want: []string{"{certs}", "not writable"}},
+}
+
+// writeCerts writes files into dir (a nil value makes a directory).
+func writeCerts(t *testing.T, dir string, files map[string][]byte) {
+	t.Helper()
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	for name, data := range files {
+		p := filepath.Join(dir, name)
+		var err error
+		if data == nil {
+			err = os.Mkdir(p, 0o755)
+		} else {
+			mode := os.FileMode(0o644)
+			if strings.HasSuffix(name, ".key") || strings.HasSuffix(name, "-key.pem") {
+				mode = 0o600
+			}
+			err = os.WriteFile(p, data, mode)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestBadInputOnTheHost runs every bad input through the real dinv binary on
+// the host (a real start, not -dry-run).
+func TestBadInputOnTheHost(t *testing.T) {
+	m := newMaterial(t)
+	for _, c := range badInputs {
+		c := c
+		t.Run(c.name, func(t *testing.T) {
+			figures.Case(t, "bad input, host")
+			h := newHostDirs(t)
+			args := append([]string(nil), c.args...)
+			switch {
+			case c.ro:
+				mountReadOnlyTmpfs(t, h.certs)
+			case c.certs != nil:
+				writeCerts(t, h.certs, c.certs(t, m))
+			default:
+				// A plausible directory holding one unrelated file: it must
+				// stay as it is too.
+				writeCerts(t, h.certs, map[string][]byte{"README": []byte("user's\n")})
+			}
+			if c.yaml != "" {
+				if err := os.WriteFile(h.expand("{config}"), []byte(c.yaml), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				args = append([]string{"-config", h.expand("{config}")}, args...)
+			}
+			before := snapshot(t, h.certs)
+			r := h.run(t, 30*time.Second, nil, args...)
+			checkRefused(t, c, r.code, r.stdout+r.stderr, h.expand)
+			if r.timedOut {
+				t.Errorf("dinv did not exit within 30 s: it was stopped\n%s", r.stderr)
+			}
+			if r.engineSeen != "" {
+				t.Errorf("an engine started: %s appeared", r.engineSeen)
+			}
+			if d := diffSnapshots(before, snapshot(t, h.certs)); len(d) > 0 {
+				t.Errorf("the certificate directory changed: %s", strings.Join(d, "; "))
+			}
+			figures.Time("bad input refused, host (dinv exit)", r.took)
+		})
+	}
+}
+
+// checkRefused checks the exit code and the one ERROR line of a bad case.
+func checkRefused(t *testing.T, c badCase, code int, log string, expand func(string) string) {
+	t.Helper()
+	if code != c.code {
+		t.Errorf("exit code %d, want %d\n%s", code, c.code, log)
+	}
+	lines := errorLines(log)
+	if len(lines) != 1 {
+		t.Errorf("%d ERROR lines, want exactly 1:\n%s", len(lines), log)
+		if len(lines) == 0 {
+			return
+		}
+	}
+	for _, w := range c.want {
+		if w = expand(w); !strings.Contains(lines[0], w) {
+			t.Errorf("the error line does not name %q:\n%s", w, lines[0])
+		}
+	}
+}

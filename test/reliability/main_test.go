@@ -1,0 +1,149 @@
+//go:build reliability
+
+// Package reliability is DinV's reliability and security suite (`make
+// reliability`, after `make images`): bad input refused clearly with nothing
+// changed, faults survived on real DinV containers with real engines, and
+// attacks on the API refused. It prints the figures of the run at the end.
+//
+// The image under test is dinv:latest, or RELIABILITY_IMAGE. Every container,
+// volume and network it makes is named dinv-rel-* and removed when its test ends.
+package reliability
+
+import (
+	"fmt"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"sort"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dinv/dinv/test/harness"
+)
+
+// dinvBin is the dinv binary built from this tree for the host cases.
+var dinvBin string
+
+// image is the DinV image the container cases run.
+func image(t testing.TB) string {
+	t.Helper()
+	img := os.Getenv("RELIABILITY_IMAGE")
+	if img == "" {
+		img = "dinv:latest"
+	}
+	if r := (harness.Client{}).Try(t, "image", "inspect", img); r.ExitCode != 0 {
+		t.Fatalf("image %s missing: run `make images`", img)
+	}
+	return img
+}
+
+const busybox = "dinv-test-busybox" // images/testimages.sh
+
+func TestMain(m *testing.M) {
+	harness.Prefix = "dinv-rel-"
+	dir, err := os.MkdirTemp("", "dinv-rel-bin-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	dinvBin = filepath.Join(dir, "dinv")
+	build := exec.Command("go", "build", "-o", dinvBin, "github.com/dinv/dinv/cmd/dinv")
+	build.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := build.CombinedOutput(); err != nil {
+		fmt.Fprintf(os.Stderr, "build dinv: %v\n%s", err, out)
+		os.Exit(1)
+	}
+	start := time.Now()
+	code := m.Run()
+	figures.print(os.Stdout, time.Since(start))
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// record collects the figures of the run: cases by kind with their outcome,
+// and named durations.
+type record struct {
+	mu    sync.Mutex
+	cases map[string][]caseResult
+	times map[string][]time.Duration
+	notes []string
+}
+
+type caseResult struct {
+	name   string
+	passed bool
+}
+
+var figures = &record{cases: map[string][]caseResult{}, times: map[string][]time.Duration{}}
+
+// Case counts t as one case of kind; its outcome is read when t ends.
+func (r *record) Case(t *testing.T, kind string) {
+	t.Cleanup(func() {
+		r.mu.Lock()
+		defer r.mu.Unlock()
+		r.cases[kind] = append(r.cases[kind], caseResult{name: t.Name(), passed: !t.Failed()})
+	})
+}
+
+// Time records one measurement of what.
+func (r *record) Time(what string, d time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.times[what] = append(r.times[what], d)
+}
+
+// Note records one line for the report.
+func (r *record) Note(format string, args ...interface{}) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.notes = append(r.notes, fmt.Sprintf(format, args...))
+}
+
+func (r *record) print(w *os.File, total time.Duration) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	fmt.Fprintf(w, "\n## Reliability figures (%s, total %.0f s)\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), total.Seconds())
+	fmt.Fprintln(w, "| kind | cases | passed | failed |")
+	fmt.Fprintln(w, "|---|---|---|---|")
+	kinds := make([]string, 0, len(r.cases))
+	for k := range r.cases {
+		kinds = append(kinds, k)
+	}
+	sort.Strings(kinds)
+	var failed []string
+	for _, k := range kinds {
+		pass := 0
+		for _, c := range r.cases[k] {
+			if c.passed {
+				pass++
+			} else {
+				failed = append(failed, c.name)
+			}
+		}
+		fmt.Fprintf(w, "| %s | %d | %d | %d |\n", k, len(r.cases[k]), pass, len(r.cases[k])-pass)
+	}
+	if len(r.times) > 0 {
+		fmt.Fprintln(w, "\n| measured | n | median | min | max |")
+		fmt.Fprintln(w, "|---|---|---|---|---|")
+		names := make([]string, 0, len(r.times))
+		for n := range r.times {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		for _, n := range names {
+			ds := append([]time.Duration(nil), r.times[n]...)
+			sort.Slice(ds, func(i, j int) bool { return ds[i] < ds[j] })
+			fmt.Fprintf(w, "| %s | %d | %s | %s | %s |\n", n, len(ds), secs(ds[len(ds)/2]), secs(ds[0]), secs(ds[len(ds)-1]))
+		}
+	}
+	for _, n := range r.notes {
+		fmt.Fprintln(w, "- "+n)
+	}
+	if len(failed) > 0 {
+		fmt.Fprintln(w, "\nfailed: "+strings.Join(failed, ", "))
+	}
+}
+
+func secs(d time.Duration) string { return fmt.Sprintf("%.2f s", d.Seconds()) }

@@ -3,6 +3,8 @@ package prepare
 import (
 	"context"
 	"os"
+	"os/exec"
+	"path/filepath"
 	"reflect"
 	"strings"
 	"syscall"
@@ -247,12 +249,47 @@ func TestParseMountInfoUnescapesPaths(t *testing.T) {
 	}
 }
 
-func TestOSSystemAliveIsFalseForDinvItselfAndTrueForItsParent(t *testing.T) {
-	if (osSystem{}).Alive(os.Getpid()) {
-		t.Error("dinv's own pid counts as alive")
+func TestOSSystemAliveCountsOnlyRunningEngines(t *testing.T) {
+	dir := t.TempDir()
+	sleep, err := exec.LookPath("sleep")
+	if err != nil {
+		t.Fatal(err)
 	}
-	if !(osSystem{}).Alive(os.Getppid()) {
-		t.Error("the parent counts as gone")
+	data, _ := os.ReadFile(sleep)
+	fake := filepath.Join(dir, "dockerd")
+	if err := os.WriteFile(fake, data, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	start := func(prog string) *exec.Cmd {
+		c := exec.Command(prog, "30")
+		if err := c.Start(); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Process.Kill(); c.Wait() })
+		return c
+	}
+	engine, other := start(fake), start(sleep)
+	time.Sleep(50 * time.Millisecond) // until exec has renamed them
+	exited := exec.Command("true")
+	if err := exited.Run(); err != nil {
+		t.Fatal(err)
+	}
+	cases := []struct {
+		name  string
+		pid   int
+		alive bool
+	}{
+		{"a running dockerd is alive", engine.Process.Pid, true},
+		{"a running program that is no engine is not", other.Process.Pid, false},
+		{"an exited process is not", exited.Process.Pid, false},
+		{"dinv itself is not", os.Getpid(), false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if got := (osSystem{}).Alive(c.pid); got != c.alive {
+				t.Errorf("Alive(%d) = %v", c.pid, got)
+			}
+		})
 	}
 }
 

@@ -28,8 +28,9 @@ func (st *staleStage) Run(ctx context.Context, s *core.State) error {
 
 // RemoveStale removes the engine's pid file, docker*.pid in its directory and
 // in the exec root, and in <exec root>/containerd the containerd pid files and
-// socket, each only when the process it names is gone (an unreadable pid
-// counts as gone); the socket goes when containerd's pid file there did. A
+// socket, each only when the process it names is gone (System.Alive: no such
+// process, or one that is not an engine; an unreadable pid counts as gone);
+// the socket goes when containerd's pid file there did. A
 // live engine's files, beside which dinv may run on an ordinary host, are
 // never touched.
 func RemoveStale(log hclog.Logger, sys System, pidfile, execRoot string) error {

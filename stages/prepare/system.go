@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 
@@ -61,8 +62,22 @@ func (osSystem) Alive(pid int) bool {
 	if pid <= 0 || pid == os.Getpid() {
 		return false
 	}
-	err := syscall.Kill(pid, 0)
-	return err == nil || err == syscall.EPERM
+	if err := syscall.Kill(pid, 0); err != nil && err != syscall.EPERM {
+		return false
+	}
+	comm, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/comm")
+	if err != nil {
+		return true // it exists and cannot be named: assume it is the engine
+	}
+	return isEngineProgram(strings.TrimSpace(string(comm)))
+}
+
+// isEngineProgram reports whether a process name is an engine's (dockerd,
+// containerd, docker-containerd, ...). A pid file naming another program is
+// stale: after a container restart its pid went to an unrelated process, and
+// dockerd refuses to start over a pid file of a live process.
+func isEngineProgram(comm string) bool {
+	return strings.Contains(comm, "docker") || strings.Contains(comm, "containerd")
 }
 
 func (osSystem) Output(name string, args ...string) (string, error) {

@@ -26,6 +26,7 @@ const hostStages = "stages: [network, stale, storage, pki, args, engine, ready]\
 type dinvRun struct {
 	dir, sock, pidfile, execRoot, certs string
 	port                                int
+	bridgeName                          string // made by bridge, removed by cleanup
 	cmd                                 *exec.Cmd
 	out                                 *syncBuffer
 	exited                              chan struct{}
@@ -75,7 +76,7 @@ func (r *dinvRun) start(t *testing.T, flags ...string) {
 		"-certs", r.certs, "-data-root", filepath.Join(r.dir, "data"), "-exec-root", r.execRoot,
 		"-pidfile", r.pidfile, "-socket", r.sock, "-port", strconv.Itoa(r.port), "-tls-san", "127.0.0.1"}
 	args = append(args, flags...)
-	args = append(args, "--", "--bridge=none", "--iptables=false")
+	args = append(args, "--", "--bridge="+r.bridge(t), "--iptables=false")
 	r.cmd = exec.Command(dinvBin, args...)
 	r.cmd.Stdout, r.cmd.Stderr = r.out, r.out
 	r.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -86,6 +87,25 @@ func (r *dinvRun) start(t *testing.T, flags ...string) {
 		r.err = r.cmd.Wait()
 		close(r.exited)
 	}()
+}
+
+// bridge makes a bridge of the run's own for the engine's default network.
+// Never --bridge=none: dockerd then deletes docker0, the host engine's bridge.
+func (r *dinvRun) bridge(t *testing.T) string {
+	t.Helper()
+	name := fmt.Sprintf("dinvit%d", r.port)
+	addr := fmt.Sprintf("198.18.%d.1/24", r.port%250)
+	for _, args := range [][]string{
+		{"link", "add", name, "type", "bridge"},
+		{"addr", "add", addr, "dev", name},
+		{"link", "set", name, "up"},
+	} {
+		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
+			t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+	}
+	r.bridgeName = name
+	return name
 }
 
 // waitReady waits for dinv's readiness line and fails if dinv exits first.
@@ -173,6 +193,14 @@ func (r *dinvRun) cleanup(t *testing.T) {
 	}
 	if t.Failed() {
 		t.Logf("dinv output:\n%s", r.out)
+	}
+	if r.bridgeName != "" {
+		if out, err := exec.Command("ip", "link", "del", r.bridgeName).CombinedOutput(); err != nil {
+			t.Errorf("remove bridge %s: %v: %s", r.bridgeName, err, out)
+		}
+	}
+	if _, err := net.InterfaceByName("docker0"); err != nil {
+		t.Errorf("the host engine's docker0 is gone after this test: %v", err)
 	}
 	_ = os.RemoveAll(r.dir)
 }

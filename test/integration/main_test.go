@@ -6,8 +6,9 @@
 // engine. The stage list drops cgroups, mounts and iptables: they change the
 // host (its cgroups, the propagation of /, the engine's PATH) and are unit-tested
 // with fakes and exercised for real by the end-to-end suite in containers.
-// The engine gets --bridge=none --iptables=false after -- for the same reason:
-// docker0 and the DOCKER chains belong to the host engine.
+// The engine gets a bridge of the test's own and --iptables=false after --
+// for the same reason: docker0 and the DOCKER chains belong to the host
+// engine (and --bridge=none would make dockerd delete docker0).
 package integration
 
 import (

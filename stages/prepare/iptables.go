@@ -58,7 +58,7 @@ func (i *iptablesStage) Run(ctx context.Context, s *core.State) error {
 		env = os.Environ()
 	}
 	s.EngineEnv = prependPath(env, i.dir)
-	log.Info("iptables", "variant", variant, "reason", why)
+	log.Info("chose the iptables variant", "variant", variant, "reason", why)
 	return nil
 }
 

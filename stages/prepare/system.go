@@ -56,7 +56,9 @@ func (osSystem) Mount(source, target, fstype string, flags uintptr, data string)
 	return unix.Mount(source, target, fstype, flags, data)
 }
 
-func (osSystem) Unmount(target string) error { return unix.Unmount(target, 0) }
+// Unmount detaches lazily: Go's runtime (1.25+) keeps a file of the cpu
+// hierarchy open to follow the CPU limit, and a plain unmount is then EBUSY.
+func (osSystem) Unmount(target string) error { return unix.Unmount(target, unix.MNT_DETACH) }
 
 func (osSystem) Alive(pid int) bool {
 	if pid <= 0 || pid == os.Getpid() {

@@ -4,6 +4,7 @@ package reliability
 
 import (
 	"bytes"
+	"encoding/pem"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -240,4 +241,14 @@ func atoi(t testing.TB, s string) int {
 		t.Fatalf("not a number: %q", s)
 	}
 	return n
+}
+
+// pemDER returns the DER bytes of the first PEM block.
+func pemDER(t testing.TB, b []byte) []byte {
+	t.Helper()
+	block, _ := pem.Decode(b)
+	if block == nil {
+		t.Fatal("no PEM block")
+	}
+	return block.Bytes
 }

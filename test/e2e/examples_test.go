@@ -212,9 +212,6 @@ func testDebug(t *testing.T, image string) {
 	if !strings.Contains(logs, "level=debug") {
 		t.Error("no debug line of the engine")
 	}
-	if t.Failed() {
-		t.Logf("log:\n%s", logs)
-	}
 }
 
 // Example 4: on a user-defined network, connect through the container's

@@ -117,19 +117,26 @@ func Pipe(ctx context.Context, from Client, fromArgs []string, to Client, toArgs
 	ctx, cancel := context.WithTimeout(ctx, CommandTimeout)
 	defer cancel()
 	src := exec.CommandContext(ctx, "docker", fromArgs...)
-	src.Env = from.environ()
+	src.Env, src.Dir = from.environ(), from.Dir
 	dst := exec.CommandContext(ctx, "docker", toArgs...)
-	dst.Env = to.environ()
-	r, w := io.Pipe()
-	src.Stdout = w
-	dst.Stdin = r
+	dst.Env, dst.Dir = to.environ(), to.Dir
+	// An OS pipe: when the reader dies, the writer gets EPIPE instead of
+	// blocking forever.
+	r, w, err := os.Pipe()
+	if err != nil {
+		return err
+	}
+	src.Stdout, dst.Stdin = w, r
 	var srcErr, dstErr bytes.Buffer
 	src.Stderr, dst.Stderr = &srcErr, &dstErr
 	if err := dst.Start(); err != nil {
+		r.Close()
+		w.Close()
 		return err
 	}
+	r.Close()
 	errSrc := src.Run()
-	w.CloseWithError(errSrc)
+	w.Close()
 	errDst := dst.Wait()
 	if errSrc != nil {
 		return fmt.Errorf("docker %s: %v: %s", strings.Join(fromArgs, " "), errSrc, srcErr.String())

@@ -107,7 +107,7 @@ func run(ctx context.Context, w io.Writer, image string, rounds int, subnet stri
 				progress(fmt.Sprintf("round %d/%d %-10s %s", r, rounds, c.id, ms(d)))
 			}
 		}
-		h, ref, err := helpTimes(ctx, image, r)
+		h, ref, err := helpTimes(ctx, image, s.network, r)
 		if err != nil {
 			return err
 		}
@@ -196,11 +196,12 @@ func prepare(ctx context.Context, image, subnet string, timeout time.Duration) (
 }
 
 // helpTimes is the wall time of `docker run --rm IMAGE -h` and, for scale, of
-// the same container running true instead, in alternating order.
-func helpTimes(ctx context.Context, image string, round int) (help, ref time.Duration, err error) {
+// the same container running true instead, in alternating order, on the
+// benchmark's network (a bridge, as the default one).
+func helpTimes(ctx context.Context, image, network string, round int) (help, ref time.Duration, err error) {
 	timed := func(args ...string) (time.Duration, error) {
 		start := time.Now()
-		_, err := docker(ctx, append([]string{"run", "--rm", "--name", fmt.Sprintf("dinv-bench-help-%d", round)}, args...)...)
+		_, err := docker(ctx, append([]string{"run", "--rm", "--name", fmt.Sprintf("dinv-bench-help-%d", round), "--network", network}, args...)...)
 		return time.Since(start), err
 	}
 	first, second := []string{image, "-h"}, []string{"--entrypoint", "true", image}

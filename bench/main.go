@@ -82,11 +82,11 @@ func run(ctx context.Context, w io.Writer, image string, rounds int, subnet stri
 		mem[0], mem[1], mem[2] = append(mem[0], d), append(mem[1], e), append(mem[2], c)
 		return err
 	}
-	dinvPlain := contender{id: "dinv-plain", run: []string{image}, after: settle}
+	dinvPlain := contender{id: "dinv-plain", run: []string{s.image}, after: settle}
 	barePlain := contender{id: "bare-plain", run: s.bare(plainCmd)}
-	dinvTLS := contender{id: "dinv-tls", tls: true, run: []string{image, "-tlsverify"}}
+	dinvTLS := contender{id: "dinv-tls", tls: true, run: []string{s.image, "-tlsverify"}}
 	bareTLS := contender{id: "bare-tls", tls: true, run: s.bare(tlsCmd)}
-	dinvCold := contender{id: "dinv-cold", tls: true, cold: true, run: []string{image, "-tlsverify"}}
+	dinvCold := contender{id: "dinv-cold", tls: true, cold: true, run: []string{s.image, "-tlsverify"}}
 	pairs := []pair{{dinvPlain, barePlain}, {dinvTLS, bareTLS}, {dinvCold, dinvTLS}}
 
 	got := make([][2]samples, len(pairs)) // per pair: a's, b's
@@ -107,7 +107,7 @@ func run(ctx context.Context, w io.Writer, image string, rounds int, subnet stri
 				progress(fmt.Sprintf("round %d/%d %-10s %s", r, rounds, c.id, ms(d)))
 			}
 		}
-		h, ref, err := helpTimes(ctx, image, s.network, r)
+		h, ref, err := helpTimes(ctx, s.image, s.network, r)
 		if err != nil {
 			return err
 		}
@@ -125,7 +125,7 @@ func run(ctx context.Context, w io.Writer, image string, rounds int, subnet stri
 		}
 	}
 
-	fmt.Fprintf(w, "DinV benchmark: %s, %d rounds, %s\n\n", describe(ctx, image), rounds, machine(ctx))
+	fmt.Fprintf(w, "DinV benchmark: %s, %d rounds, %s\n\n", describe(ctx, image, s.image), rounds, machine(ctx))
 	fmt.Fprintln(w, "| measurement | DinV: median (min-max) | reference: median (min-max) | DinV / reference | target |")
 	fmt.Fprintln(w, "|---|---|---|---|---|")
 	row := func(what string, a, b samples, cmp, target string) {
@@ -163,10 +163,13 @@ func prepare(ctx context.Context, image, subnet string, timeout time.Duration) (
 			undo[i]()
 		}
 	}
-	if _, err := docker(ctx, "image", "inspect", "-f", "{{.Id}}", image); err != nil {
+	// Every start uses the image's ID: a `make images` meanwhile changes nothing.
+	id, err := docker(ctx, "image", "inspect", "-f", "{{.Id}}", image)
+	if err != nil {
 		return nil, cleanup, fmt.Errorf("no image %s here (make images): %v", image, err)
 	}
-	p, err := harness.Probe(image)
+	s.image = id
+	p, err := harness.Probe(id)
 	if err != nil {
 		return nil, cleanup, err
 	}
@@ -232,11 +235,11 @@ func met(ok bool, target string) string {
 	return target + ": MISSED"
 }
 
-// describe names the image with its engine version and dinv's revision.
-func describe(ctx context.Context, image string) string {
+// describe names the image with its ID, engine version and dinv's revision.
+func describe(ctx context.Context, name, id string) string {
 	out, _ := docker(ctx, "image", "inspect", "-f",
-		`engine {{index .Config.Labels "org.dinv.engine-version"}}, dinv {{index .Config.Labels "org.opencontainers.image.version"}}`, image)
-	return fmt.Sprintf("%s (%s)", image, out)
+		`engine {{index .Config.Labels "org.dinv.engine-version"}}, dinv {{index .Config.Labels "org.opencontainers.image.version"}}`, id)
+	return fmt.Sprintf("%s (%.19s, %s)", name, id, out)
 }
 
 // machine is the host the run measured: CPUs, kernel, the host engine.

@@ -27,6 +27,7 @@ func TestExamples(t *testing.T) {
 			start := time.Now()
 			t.Cleanup(func() { t.Logf("%s: end-to-end tests took %.1f s", image, time.Since(start).Seconds()) })
 			version := engineVersion(t, image)
+			t.Run("image", func(t *testing.T) { testImage(t, image) })
 			t.Run("help", func(t *testing.T) { testHelp(t, image) })
 			t.Run("quickstart", func(t *testing.T) { testQuickstart(t, image, version) })
 			t.Run("example 1 tlsverify with the user's certificates", func(t *testing.T) { testUserCerts(t, image) })
@@ -36,6 +37,27 @@ func TestExamples(t *testing.T) {
 			t.Run("example 5 tlsverify with generated certificates", func(t *testing.T) { testGeneratedCerts(t, image) })
 			t.Run("insecure registry", func(t *testing.T) { testInsecureRegistry(t, image) })
 		})
+	}
+}
+
+// The image's configuration: entrypoint, volumes, ports, health check, labels.
+func testImage(t *testing.T, image string) {
+	want := map[string]string{
+		"{{json .Config.Entrypoint}}":                               `["/dinv"]`,
+		"{{json .Config.Volumes}}":                                  `{"/certs":{},"/var/lib/docker":{}}`,
+		"{{json .Config.ExposedPorts}}":                             `{"2375/tcp":{},"2376/tcp":{}}`,
+		"{{json .Config.Healthcheck.Test}}":                         `["CMD","/dinv","-healthcheck"]`,
+		`{{index .Config.Labels "org.opencontainers.image.title"}}`: "DinV",
+	}
+	for format, w := range want {
+		if got := (harness.Client{}).Run(t, "image", "inspect", "-f", format, image); got != w {
+			t.Errorf("%s: %s, want %s", format, got, w)
+		}
+	}
+	// The docker CLI is in the image too.
+	r := harness.Client{}.Try(t, "run", "--rm", "--entrypoint", "docker", image, "--version")
+	if r.ExitCode != 0 || !strings.HasPrefix(r.Stdout, "Docker version") {
+		t.Errorf("docker CLI in the image:\n%s", r)
 	}
 }
 
@@ -91,6 +113,10 @@ func testQuickstart(t *testing.T, image, version string) {
 	// Without DEBUG, no debug lines from dinv or the engine.
 	if logs := d.Logs(t); strings.Contains(logs, "[DEBUG]") || strings.Contains(logs, "level=debug") {
 		t.Errorf("debug lines without DEBUG:\n%s", logs)
+	}
+	// The image's health check says healthy.
+	if r := d.Exec(t, "/dinv", "-healthcheck"); r.ExitCode != 0 {
+		t.Errorf("/dinv -healthcheck on a ready engine:\n%s", r)
 	}
 	// The image's own CLI talks to the engine inside.
 	if out := d.Exec(t, "docker", "ps"); out.ExitCode != 0 || !strings.HasPrefix(out.Stdout, "CONTAINER ID") {

@@ -11,7 +11,11 @@ name=dinv-demo
 port=${PORT:-12375}
 image=${IMAGE:-dinv}
 busybox=dinv-test-busybox
-say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+if [ -t 1 ]; then
+	say() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+else
+	say() { printf '\n==> %s\n' "$*"; }
+fi
 
 scripts/engine.sh
 if ! docker image inspect "$image" "$busybox" >/dev/null 2>&1; then
@@ -50,7 +54,7 @@ docker save "$busybox" | docker -H "127.0.0.1:$port" load
 
 say "docker -H 127.0.0.1:$port run --rm $busybox ..."
 docker -H "127.0.0.1:$port" run --rm "$busybox" \
-	sh -c 'echo "hello from a container inside the DinV host $(hostname)"; ip -4 addr show eth0 | grep inet'
+	sh -c 'echo "hello from container $(hostname), inside the DinV host"; ip -4 addr show eth0 | grep inet'
 
 say "the DinV host $name is running"
 cat <<TXT
@@ -58,4 +62,6 @@ Connect:   export DOCKER_HOST=tcp://127.0.0.1:$port   (or: docker -H 127.0.0.1:$
            docker exec -it $name docker ps        (the image's own CLI)
 Log:       docker logs $name
 Stop:      docker rm -f -v $name
+Plain TCP: anyone who reaches port $port is root on this machine; for real use
+           start DinV with -tlsverify (see the README).
 TXT

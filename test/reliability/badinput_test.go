@@ -67,6 +67,8 @@ var badInputs = []badCase{
 	{name: "engine version unknown", args: []string{"-engine-version", "9.9"}, code: 2, want: []string{"engine version", "9.9"}},
 	// A tab indenting line 3: the error must point at line 3.
 	{name: "yaml syntax error reports its line", yaml: "stages:\n  - network\n\t- storage\n", code: 2, want: []string{"{config}", "line 3"}},
+	// An error yaml.v3 places right, for contrast.
+	{name: "yaml syntax error, a colon in a plain value", yaml: "stages: [network, storage]\nengine: a: b\n", code: 2, want: []string{"{config}", "line 2"}},
 	{name: "yaml unknown stage", yaml: "stages: [network, storage, nosuchstage, args, engine]\n", code: 2, want: []string{"{config}", "nosuchstage"}},
 	{name: "yaml duplicate stage", yaml: "stages: [network, storage, storage, args, engine]\n", code: 2, want: []string{"{config}", "storage", "twice"}},
 	{name: "yaml missing prerequisite", yaml: "stages: [network, storage, args, engine]\n", args: []string{"-tls"}, code: 2, want: []string{"{config}", "args", "needs", "pki"}},

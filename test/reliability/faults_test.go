@@ -77,7 +77,12 @@ func TestFaultKillThenStart(t *testing.T) {
 	if code := waitExit(t, d.Name, time.Minute); code != 137 {
 		t.Errorf("exit code %d after SIGKILL, want 137", code)
 	}
-	// The engine's pid file is left in the container's own layer.
+	// The engine's pid file is left in the container's own layer: the
+	// stale state the next start must handle.
+	left := t.TempDir()
+	if r := (harness.Client{}).Try(t, "cp", d.Name+":/var/run/docker.pid", left); r.ExitCode != 0 {
+		t.Fatalf("no /var/run/docker.pid left by the killed engine: the case would prove nothing\n%v", r)
+	}
 	harness.Client{}.Run(t, "start", d.Name)
 	a = addr(t, d, network, "2375")
 	took := d.WaitReady(t, a, nil)
@@ -206,7 +211,7 @@ func TestFaultFourAtOnceOnOneCertsVolume(t *testing.T) {
 		// Every client certificate generated belongs to the one CA: the
 		// one copied from the first container was accepted by all four.
 	}
-	figures.Note("four DinV containers on one /certs volume: one CA, all four serve a certificate chaining to it; %d of 4 serve one covering their own address (docker.crt is shared, each start re-issues it for its own addresses)", covered)
+	figures.Note("four DinV containers started at once on one /certs volume: one CA, all four serve a certificate chaining to it, %d of 4 one covering their own address (they share docker.crt: each start re-issues it for its own addresses)", covered)
 }
 
 // Fault 6: twenty restarts in a row on unchanged addresses.

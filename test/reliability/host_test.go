@@ -5,6 +5,7 @@ package reliability
 import (
 	"bytes"
 	"encoding/pem"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -12,6 +13,7 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -72,8 +74,9 @@ type hostResult struct {
 func (h *hostDirs) run(t *testing.T, timeout time.Duration, env []string, args ...string) hostResult {
 	t.Helper()
 	// An engine a case wrongly started must not touch the host engine's
-	// default bridge (docker0): it gets none.
-	args = append(append(h.flags(), args...), "--", "--bridge=none")
+	// default bridge or rules: it gets a bridge of its own (never
+	// --bridge=none: dockerd then deletes docker0) and no iptables.
+	args = append(append(h.flags(), args...), "--", "--bridge="+ownBridge(t), "--iptables=false")
 	cmd := exec.Command(dinvBin, args...)
 	cmd.Env = append(os.Environ(), env...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
@@ -251,4 +254,35 @@ func pemDER(t testing.TB, b []byte) []byte {
 		t.Fatal("no PEM block")
 	}
 	return block.Bytes
+}
+
+var (
+	bridgeOnce sync.Once
+	bridgeName string
+	bridgeErr  error
+)
+
+// ownBridge is a bridge made for the engines of the host cases (one for the
+// whole run, removed at its end by TestMain).
+func ownBridge(t testing.TB) string {
+	t.Helper()
+	bridgeOnce.Do(func() {
+		name := fmt.Sprintf("dinvrel%d", os.Getpid()%100000)
+		if out, err := exec.Command("ip", "link", "add", name, "type", "bridge").CombinedOutput(); err != nil {
+			bridgeErr = fmt.Errorf("ip link add %s: %v: %s", name, err, out)
+			return
+		}
+		bridgeName = name
+	})
+	if bridgeErr != nil {
+		t.Fatal(bridgeErr)
+	}
+	return bridgeName
+}
+
+// removeOwnBridge removes the bridge ownBridge made, if any.
+func removeOwnBridge() {
+	if bridgeName != "" {
+		exec.Command("ip", "link", "del", bridgeName).Run()
+	}
 }

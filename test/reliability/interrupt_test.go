@@ -19,6 +19,7 @@ import (
 	"time"
 
 	"github.com/dinv/dinv/stages/pki"
+	"github.com/dinv/dinv/test/harness"
 )
 
 // interruptTries is how many generations fault 7 kills.
@@ -203,4 +204,78 @@ func consistentSet(dir string) error {
 		}
 	}
 	return nil
+}
+
+// containerKillTries is how many DinV containers fault 7 kills during start-up.
+const containerKillTries = 8
+
+// Fault 7 through real containers: a DinV container generating a cold
+// -tlsverify set with RSA 3072 keys (about a second of key generation) is
+// killed with docker kill at a random moment of its first two seconds; a new
+// DinV container on the same /certs volume either serves a consistent set or
+// refuses the directory with a clear error. Most kills land in key generation
+// (nothing written yet) or after it: the write window itself is milliseconds,
+// which the host variant above widens with strace.
+func TestFaultContainerKilledDuringGeneration(t *testing.T) {
+	figures.Case(t, "fault")
+	img := image(t)
+	network := harness.Network(t, "gen-kill")
+	rng := rand.New(rand.NewSource(time.Now().UnixNano()))
+	outcomes := map[string]int{}
+	for i := 0; i < containerKillTries; i++ {
+		vol := harness.Volume(t, "certs")
+		run := []string{"-v", vol + ":/certs"}
+		d := startDinV(t, img, network, run, "-tlsverify", "-key-type", "rsa3072")
+		delay := time.Duration(rng.Intn(2000)) * time.Millisecond
+		time.Sleep(delay)
+		harness.Client{}.Try(t, "kill", d.Name)
+		dir := copyCerts(t, d)
+		present, temps := listCertDir(t, dir)
+		outcomes[fmt.Sprintf("%d files", len(present))]++
+		if temps > 0 {
+			outcomes["temp files"]++
+		}
+		for _, f := range present {
+			if err := parsesWhole(filepath.Join(dir, f)); err != nil {
+				t.Errorf("try %d (kill at %s): %s is partial: %v", i, delay, f, err)
+			}
+		}
+		d.Remove(t)
+		d2 := startDinV(t, img, network, run, "-tlsverify", "-key-type", "rsa3072")
+		if !startsOrRefuses(t, d2, network) {
+			outcomes["refused"]++
+			t.Errorf("try %d (kill at %s left %v): the next start refused the directory:\n%s", i, delay, present, tail(d2.Logs(t), 3))
+			continue
+		}
+		if err := consistentSet(copyCerts(t, d2)); err != nil {
+			t.Errorf("try %d (kill at %s left %v): the next start serves an inconsistent set: %v", i, delay, present, err)
+		}
+		d2.Remove(t)
+	}
+	figures.Note("DinV containers killed during RSA 3072 generation: %d tries, %v", containerKillTries, outcomes)
+}
+
+// startsOrRefuses waits until d serves -tlsverify with its generated client
+// certificate (true) or stops (false).
+func startsOrRefuses(t *testing.T, d *harness.DinV, network string) bool {
+	t.Helper()
+	deadline := time.Now().Add(harness.ReadyTimeout)
+	for {
+		if s := d.Inspect(t, "{{.State.Status}}"); s != "running" {
+			return false
+		}
+		dir := t.TempDir()
+		ok := true
+		for src, dst := range map[string]string{"ca.crt": "ca.pem", "docker-client.crt": "cert.pem", "docker-client.key": "key.pem"} {
+			ok = ok && (harness.Client{}).Try(t, "cp", d.Name+":/certs/"+src, filepath.Join(dir, dst)).ExitCode == 0
+		}
+		if ok {
+			d.WaitReady(t, addr(t, d, network, "2376"), harness.ClientTLSDir(t, dir))
+			return true
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s neither served nor stopped within %s", d.Name, harness.ReadyTimeout)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }

@@ -57,6 +57,7 @@ func TestMain(m *testing.M) {
 	}
 	start := time.Now()
 	code := m.Run()
+	removeOwnBridge()
 	figures.print(os.Stdout, time.Since(start))
 	os.RemoveAll(dir)
 	os.Exit(code)

@@ -294,7 +294,7 @@ func testInsecureRegistry(t *testing.T, image string) {
 	d.WaitReady(t, ip+":2375", nil)
 	host := harness.Client{Host: "tcp://" + ip + ":2375"}
 	harness.Load(t, host, busybox)
-	ref := "reg.example:5000/e2e/busybox:" + strings.TrimPrefix(image, "dinv:")
+	ref := "reg.example:5000/e2e/busybox:" + tag(image)
 	host.Run(t, "tag", busybox, ref)
 	host.Run(t, "push", ref)
 	host.Run(t, "rmi", ref)

@@ -25,7 +25,8 @@ const (
 var versionTag = regexp.MustCompile(`^dinv:[0-9]+\.[0-9]+$`)
 
 // dinvImages lists the dinv:<major.minor> images on the machine's engine,
-// oldest engine first; IMAGES (space-separated) narrows the list.
+// oldest engine first; IMAGES (space-separated, any name:<major.minor>)
+// replaces the list.
 func dinvImages(t *testing.T) []string {
 	t.Helper()
 	out := harness.Client{}.Run(t, "images", "--format", "{{.Repository}}:{{.Tag}}", "dinv")
@@ -46,7 +47,7 @@ func dinvImages(t *testing.T) []string {
 }
 
 func versionLess(a, b string) bool {
-	pa, pb := strings.Split(strings.TrimPrefix(a, "dinv:"), "."), strings.Split(strings.TrimPrefix(b, "dinv:"), ".")
+	pa, pb := strings.Split(tag(a), "."), strings.Split(tag(b), ".")
 	for i := 0; i < len(pa) && i < len(pb); i++ {
 		if len(pa[i]) != len(pb[i]) {
 			return len(pa[i]) < len(pb[i])
@@ -58,12 +59,17 @@ func versionLess(a, b string) bool {
 	return len(pa) < len(pb)
 }
 
+// tag is the part of an image reference after its last colon.
+func tag(image string) string {
+	return image[strings.LastIndex(image, ":")+1:]
+}
+
 // engineVersion is the engine version an image carries (its label), checked
 // against its tag.
 func engineVersion(t *testing.T, image string) string {
 	t.Helper()
 	v := harness.Client{}.Run(t, "image", "inspect", "-f", `{{index .Config.Labels "org.dinv.engine-version"}}`, image)
-	if v == "" || !strings.HasPrefix(v+".", strings.TrimPrefix(image, "dinv:")+".") {
+	if v == "" || !strings.HasPrefix(v+".", tag(image)+".") {
 		t.Fatalf("%s: engine version label %q does not match the tag", image, v)
 	}
 	return v

@@ -12,6 +12,10 @@ trap 'rm -rf "$dir"' EXIT
 
 if need dinv-test-busybox; then
 	bb=$(command -v busybox)
+	if ldd "$bb" >/dev/null 2>&1; then
+		echo "images: $bb is linked dynamically: install busybox-static" >&2
+		exit 1
+	fi
 	mkdir -p "$dir/bb/bin" "$dir/bb/tmp" "$dir/bb/www" "$dir/bb/etc"
 	cp "$bb" "$dir/bb/bin/busybox"
 	for applet in $("$bb" --list); do

@@ -287,6 +287,12 @@ func testInsecureRegistry(t *testing.T, image string) {
 	reg := harness.Name("registry")
 	t.Cleanup(func() { harness.Client{}.Try(t, "rm", "-f", "-v", reg) })
 	harness.Client{}.Run(t, "run", "-d", "--name", reg, "--network", network, "--network-alias", "reg.example", registry)
+	regIP := harness.Client{}.Run(t, "inspect", "-f", fmt.Sprintf(`{{(index .NetworkSettings.Networks %q).IPAddress}}`, network), reg)
+	for end := time.Now().Add(30 * time.Second); get("http://"+regIP+":5000/v2/", nil) != nil; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(end) {
+			t.Fatalf("the registry does not answer on %s:5000", regIP)
+		}
+	}
 
 	d := harness.Start(t, harness.Options{Image: image, Run: []string{"--network", network},
 		Args: []string{"-insecure-registry", "reg.example:5000"}})

@@ -173,12 +173,19 @@ func rss(ctx context.Context, container string) (dinv, dockerd, containerd int64
 	return kb["dinv"], kb["dockerd"], kb["containerd"], nil
 }
 
+// stageTime is one line of the per-stage table.
+type stageTime struct {
+	name string
+	d    time.Duration
+}
+
 // stageDurations starts one DinV container with DEBUG=true and JSON logs,
 // waits until it is ready and returns each stage's duration from the
-// runner's debug lines ("done" with "duration"), in run order.
-func (s *setup) stageDurations(ctx context.Context, c contender) ([][2]string, error) {
+// runner's debug lines ("done" with "duration"), in run order, then the sum
+// of those before the engine's start and the time to ready from outside.
+func (s *setup) stageDurations(ctx context.Context, c contender) ([]stageTime, error) {
 	c.id, c.env = "stages", []string{"DEBUG=true", "DINV_LOG_FORMAT=json"}
-	var lines [][2]string
+	var rows []stageTime
 	c.after = func(ctx context.Context, name string) error {
 		r, err := harness.Client{}.Exec(ctx, nil, "logs", name)
 		if err != nil {
@@ -186,18 +193,13 @@ func (s *setup) stageDurations(ctx context.Context, c contender) ([][2]string, e
 		}
 		for _, l := range strings.Split(r.Stdout+"\n"+r.Stderr, "\n") {
 			var e struct {
-				Module   string `json:"@module"`
-				Message  string `json:"@message"`
-				Duration any    `json:"duration"`
+				Module   string  `json:"@module"`
+				Message  string  `json:"@message"`
+				Duration float64 `json:"duration"` // hclog writes a time.Duration in ns
 			}
-			if json.Unmarshal([]byte(l), &e) != nil || e.Message != "done" || e.Duration == nil {
-				continue
+			if json.Unmarshal([]byte(l), &e) == nil && e.Message == "done" && strings.HasPrefix(e.Module, "dinv.") {
+				rows = append(rows, stageTime{strings.TrimPrefix(e.Module, "dinv."), time.Duration(e.Duration)})
 			}
-			d := fmt.Sprint(e.Duration)
-			if f, ok := e.Duration.(float64); ok {
-				d = ms(time.Duration(f))
-			}
-			lines = append(lines, [2]string{strings.TrimPrefix(e.Module, "dinv."), d})
 		}
 		return nil
 	}
@@ -205,7 +207,14 @@ func (s *setup) stageDurations(ctx context.Context, c contender) ([][2]string, e
 	if err != nil {
 		return nil, err
 	}
-	return append(lines, [2]string{"start to ready (from outside)", ms(total)}), nil
+	var before time.Duration
+	for _, r := range rows {
+		if r.name == "engine" {
+			break
+		}
+		before += r.d
+	}
+	return append(rows, stageTime{"all stages before engine", before}, stageTime{"start to ready (from outside)", total}), nil
 }
 
 // certsDigest is the content of the certificate files in dir, to tell

@@ -47,6 +47,24 @@ func ms(d time.Duration) string {
 	return fmt.Sprintf("%.0f ms", f)
 }
 
+// delta formats d in milliseconds with its sign.
+func delta(d time.Duration) string {
+	if d < 0 {
+		return "-" + ms(-d)
+	}
+	return "+" + ms(d)
+}
+
+// paired is each round's a minus b: a and b ran back to back, so the noise
+// of a busy machine cancels better than in the medians.
+func paired(a, b samples) samples {
+	var d samples
+	for i := 0; i < len(a) && i < len(b); i++ {
+		d = append(d, a[i]-b[i])
+	}
+	return d
+}
+
 // ratio is a's median over b's, "-" when either has no samples.
 func ratio(a, b samples) string {
 	if len(a) == 0 || len(b) == 0 || b.median() == 0 {

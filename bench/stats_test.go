@@ -33,3 +33,14 @@ func TestMedianSummaryAndRatio(t *testing.T) {
 		t.Errorf("kib summary = %q", got)
 	}
 }
+
+func TestPairedDifferences(t *testing.T) {
+	a := samples{110 * time.Millisecond, 300 * time.Millisecond, 205 * time.Millisecond}
+	b := samples{100 * time.Millisecond, 290 * time.Millisecond, 200 * time.Millisecond}
+	if got := delta(paired(a, b).median()); got != "+10.0 ms" {
+		t.Errorf("paired median = %q, want +10.0 ms", got)
+	}
+	if got := delta(-4 * time.Millisecond); got != "-4.0 ms" {
+		t.Errorf("delta = %q, want -4.0 ms", got)
+	}
+}

@@ -54,7 +54,7 @@ func newFlagSet(prog string, o *options) *flag.FlagSet {
 	fs.StringVar(&c.Socket, "socket", "/var/run/docker.sock", "The engine's unix socket")
 	fs.IntVar(&c.Port, "port", 0, "TCP port of the API (default 2375, or 2376 with TLS)")
 	fs.Var(listFlag{&c.TLSSANs}, "tls-san", "Extra names and IPs for the server certificate (comma-separated, repeatable)")
-	fs.StringVar(&c.KeyType, "key-type", "ecdsa", "Key type of generated certificates: ecdsa or rsa")
+	fs.StringVar(&c.KeyType, "key-type", "ecdsa", "Key type of generated certificates: ecdsa, rsa (2048 bits) or rsa3072")
 	fs.DurationVar(&c.ReadyTimeout, "ready-timeout", 60*time.Second, "How long to wait for the engine to answer before warning")
 	fs.BoolVar(&c.DryRun, "dry-run", false, "Run the stages that change nothing, print the engine's command line as JSON, exit")
 	fs.BoolVar(&o.healthcheck, "healthcheck", false, "Exit 0 when the engine answers on its socket, 1 otherwise")

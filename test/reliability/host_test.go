@@ -42,6 +42,9 @@ func newHostDirs(t *testing.T) *hostDirs {
 	if err := os.MkdirAll(filepath.Join(dir, "run"), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	// A dinv killed in the storage stage leaves its probe's overlay mount
+	// under the data root: unmount whatever is under dir before it is removed.
+	t.Cleanup(func() { unmountUnder(dir) })
 	return h
 }
 
@@ -284,5 +287,24 @@ func ownBridge(t testing.TB) string {
 func removeOwnBridge() {
 	if bridgeName != "" {
 		exec.Command("ip", "link", "del", bridgeName).Run()
+	}
+}
+
+// unmountUnder detaches every mount point under dir, deepest first.
+func unmountUnder(dir string) {
+	b, err := os.ReadFile("/proc/self/mountinfo")
+	if err != nil {
+		return
+	}
+	var points []string
+	for _, line := range strings.Split(string(b), "\n") {
+		f := strings.Fields(line)
+		if len(f) > 4 && strings.HasPrefix(f[4], dir+"/") {
+			points = append(points, f[4])
+		}
+	}
+	sort.Sort(sort.Reverse(sort.StringSlice(points)))
+	for _, p := range points {
+		syscall.Unmount(p, syscall.MNT_DETACH)
 	}
 }

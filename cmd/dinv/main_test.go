@@ -52,21 +52,9 @@ func hasInOrder(args []string, want ...string) bool {
 	return i == len(want)
 }
 
-// withoutPrepare is the default stage list minus the container fixes (cgroups,
-// mounts, iptables, stale), which are not in place yet.
-// TODO: drop it, and so test the default list, once stages/prepare lands.
-func withoutPrepare(t *testing.T, dir string) []string {
-	p := filepath.Join(dir, "stages.yaml")
-	if err := os.WriteFile(p, []byte("stages: [network, storage, pki, args, engine, ready]\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return []string{"-config", p}
-}
-
 func TestDryRunTLSVerifyEndToEnd(t *testing.T) {
 	dir := t.TempDir()
 	args := append([]string{"-dry-run", "-engine-version", "26.1", "-tlsverify", "-insecure-registry", "reg:5000"}, placed(dir)...)
-	args = append(args, withoutPrepare(t, t.TempDir())...)
 	code, stdout, stderr := runDinv(t, nil, append(args, "--", "--log-level=warn")...)
 	if code != 0 {
 		t.Fatalf("exit code %d, want 0; stderr:\n%s", code, stderr)
@@ -106,7 +94,7 @@ func TestDryRunTLSVerifyEndToEnd(t *testing.T) {
 func TestDryRun112PrintsContainerdThenTheDaemon(t *testing.T) {
 	dir := t.TempDir()
 	args := append([]string{"-dry-run", "-engine-version", "1.12", "-local", "-storage", "vfs"}, placed(dir)...)
-	code, stdout, stderr := runDinv(t, map[string]string{"DEBUG": "1"}, append(args, withoutPrepare(t, t.TempDir())...)...)
+	code, stdout, stderr := runDinv(t, map[string]string{"DEBUG": "1"}, args...)
 	if code != 0 {
 		t.Fatalf("exit code %d, want 0; stderr:\n%s", code, stderr)
 	}
@@ -115,7 +103,7 @@ func TestDryRun112PrintsContainerdThenTheDaemon(t *testing.T) {
 		!hasInOrder(cmds[1], "docker", "daemon", "--containerd=/run/containerd.sock", "--graph="+filepath.Join(dir, "data"), "--storage-driver=vfs", "--debug") {
 		t.Errorf("command lines = %q", cmds)
 	}
-	for _, line := range []string{"dinv.network: start", "dinv.args: done", "dinv.engine: skipped"} {
+	for _, line := range []string{"dinv.network: start", "dinv.cgroups: skipped", "dinv.stale: skipped", "dinv.args: done", "dinv.engine: skipped", "dinv.ready: skipped"} {
 		if !strings.Contains(stderr, line) {
 			t.Errorf("DEBUG=1 logs do not show %q:\n%s", line, stderr)
 		}

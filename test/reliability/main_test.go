@@ -5,12 +5,15 @@
 // changed, faults survived on real DinV containers with real engines, and
 // attacks on the API refused. It prints the figures of the run at the end.
 //
-// The image under test is dinv:latest, or RELIABILITY_IMAGE. Every container,
+// The image under test is dinv:latest, or RELIABILITY_IMAGE. The figures are
+// printed at the end and written to RELIABILITY_FIGURES (default
+// $TMPDIR/dinv-reliability-figures.md). Every container,
 // volume and network it makes is named dinv-rel-* and removed when its test ends.
 package reliability
 
 import (
 	"fmt"
+	"io"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -58,7 +61,18 @@ func TestMain(m *testing.M) {
 	start := time.Now()
 	code := m.Run()
 	removeOwnBridge()
-	figures.print(os.Stdout, time.Since(start))
+	// go test shows a passing package's output only with -v: the figures
+	// also go to a file (RELIABILITY_FIGURES, default in the temp dir).
+	out := os.Getenv("RELIABILITY_FIGURES")
+	if out == "" {
+		out = filepath.Join(os.TempDir(), "dinv-reliability-figures.md")
+	}
+	var buf strings.Builder
+	figures.print(&buf, time.Since(start))
+	fmt.Print(buf.String())
+	if err := os.WriteFile(out, []byte(buf.String()), 0o644); err == nil {
+		fmt.Printf("\nfigures written to %s\n", out)
+	}
 	os.RemoveAll(dir)
 	os.Exit(code)
 }
@@ -102,7 +116,7 @@ func (r *record) Note(format string, args ...interface{}) {
 	r.notes = append(r.notes, fmt.Sprintf(format, args...))
 }
 
-func (r *record) print(w *os.File, total time.Duration) {
+func (r *record) print(w io.Writer, total time.Duration) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	fmt.Fprintf(w, "\n## Reliability figures (%s, total %.0f s)\n\n", time.Now().UTC().Format("2006-01-02 15:04 MST"), total.Seconds())
@@ -141,6 +155,16 @@ func (r *record) print(w *os.File, total time.Duration) {
 	}
 	for _, n := range r.notes {
 		fmt.Fprintln(w, "- "+n)
+	}
+	for _, k := range kinds {
+		fmt.Fprintf(w, "\n| %s | result |\n|---|---|\n", k)
+		for _, c := range r.cases[k] {
+			result := "pass"
+			if !c.passed {
+				result = "**FAIL**"
+			}
+			fmt.Fprintf(w, "| %s | %s |\n", strings.ReplaceAll(c.name, "_", " "), result)
+		}
 	}
 	if len(failed) > 0 {
 		fmt.Fprintln(w, "\nfailed: "+strings.Join(failed, ", "))

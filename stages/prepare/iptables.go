@@ -15,6 +15,9 @@ import (
 // first in the engine's PATH.
 const iptablesDir = "/run/dinv/iptables"
 
+// ipTablesNames lists the legacy (x_tables) IPv4 tables of this network namespace.
+const ipTablesNames = "/proc/net/ip_tables_names"
+
 // iptablesTools are the programs the engine runs, linked to one variant.
 var iptablesTools = []string{"iptables", "iptables-save", "iptables-restore", "ip6tables", "ip6tables-save", "ip6tables-restore"}
 
@@ -79,7 +82,13 @@ func ChooseIptables(sys System, forced string) (variant, why string) {
 	case errL != nil:
 		return "nft", "the only variant installed"
 	}
-	legacy, _ := sys.Output("iptables-legacy-save")
+	// Legacy rules live in x_tables, whose tables this network namespace
+	// lists in ip_tables_names: none there, no legacy rules, and one
+	// iptables-legacy-save (about 2 ms of every start) is spared.
+	var legacy string
+	if names, err := sys.ReadFile(ipTablesNames); err != nil || len(strings.TrimSpace(string(names))) > 0 {
+		legacy, _ = sys.Output("iptables-legacy-save")
+	}
 	nft, nftErr := sys.Output("iptables-nft-save")
 	nl, nn := countRules(legacy), countRules(nft)
 	switch {

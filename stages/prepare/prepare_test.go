@@ -157,6 +157,31 @@ func TestChooseIptables(t *testing.T) {
 	}
 }
 
+func TestChooseIptablesSkipsLegacySaveWhenNoLegacyTableExists(t *testing.T) {
+	both := map[string]string{"iptables-legacy-save": "/usr/sbin/iptables-legacy-save", "iptables-nft-save": "/usr/sbin/iptables-nft-save"}
+	rules := "-A FORWARD -j ACCEPT\n"
+	cases := []struct {
+		name   string
+		tables string
+		want   string
+	}{
+		{"no legacy table: legacy holds no rules, its save output is not read", "", "nft"},
+		{"a legacy table exists: its rules are counted", "filter\nnat\n", "legacy"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFake()
+			f.programs = both
+			// Were it read, legacy's output would win.
+			f.outputs = map[string]string{"iptables-legacy-save": rules + rules, "iptables-nft-save": rules}
+			f.files[ipTablesNames] = c.tables
+			if got, _ := ChooseIptables(f, ""); got != c.want {
+				t.Errorf("got %q, want %q", got, c.want)
+			}
+		})
+	}
+}
+
 func TestIptablesStagePutsTheVariantFirstInTheEnginesPATH(t *testing.T) {
 	f := newFake()
 	for _, p := range []string{"iptables-nft", "iptables-nft-save", "iptables-nft-restore", "ip6tables-nft", "iptables-legacy-save"} {

@@ -79,6 +79,9 @@ func TestFaultInterruptedCertificateWrite(t *testing.T) {
 				continue
 			}
 			recovered++
+			if _, left := listCertDir(t, h.certs); left > 0 {
+				t.Errorf("try %d (kill at %s): the next start left %d temp files behind", i, delay, left)
+			}
 			if err := consistentSet(h.certs); err != nil {
 				t.Errorf("try %d (kill at %s, left %v): the next start accepted an inconsistent set: %v", i, delay, present, err)
 			}

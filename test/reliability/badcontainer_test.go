@@ -52,7 +52,6 @@ func TestBadInputInAContainer(t *testing.T) {
 			figures.Case(t, "bad input, container")
 			src := t.TempDir()
 			cname := harness.Name("bad")
-			t.Cleanup(func() { harness.Client{}.Try(t, "rm", "-f", "-v", cname) })
 			args := append([]string{"create", "--name", cname, "--network", network}, priv.Options...)
 			if c.certs != nil || c.ro {
 				vol := harness.Volume(t, "certs")
@@ -62,6 +61,8 @@ func TestBadInputInAContainer(t *testing.T) {
 				}
 				args = append(args, "-v", mount)
 			}
+			// Registered after the volume's removal: runs before it.
+			t.Cleanup(func() { harness.Client{}.Try(t, "rm", "-f", "-v", cname) })
 			dinvArgs := c.args
 			if c.yaml != "" {
 				y := filepath.Join(src, "stages.yaml")

@@ -175,3 +175,35 @@ func TestPing(t *testing.T) {
 		})
 	}
 }
+
+func TestPingGivesUpWhenItsContextEnds(t *testing.T) {
+	// An engine that accepts the connection but never answers (it is still
+	// starting): Ping must return when the context ends, not hang.
+	sock := filepath.Join(t.TempDir(), "d.sock")
+	l, err := net.Listen("unix", sock)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			defer c.Close()
+		}
+	}()
+	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- Ping(ctx, sock) }()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), sock) {
+			t.Fatalf("error %v, want one naming %s", err, sock)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatal("Ping did not return after its context ended")
+	}
+}

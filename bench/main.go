@@ -49,10 +49,9 @@ func main() {
 	}
 }
 
-// pair is one row of the table: a measured against b, alternating.
-type pair struct {
-	a, b contender
-}
+// pair is one row of the table: DinV (0) measured against a reference (1),
+// the two alternating.
+type pair [2]contender
 
 func run(ctx context.Context, w io.Writer, image string, rounds int, subnet string, timeout time.Duration, withStages bool) error {
 	s, cleanup, err := prepare(ctx, image, subnet, timeout)
@@ -99,7 +98,7 @@ func run(ctx context.Context, w io.Writer, image string, rounds int, subnet stri
 				order = []int{1, 0}
 			}
 			for _, j := range order {
-				c := [2]contender{p.a, p.b}[j]
+				c := p[j]
 				m, err := s.startOnce(ctx, c, r)
 				if err != nil {
 					return err

@@ -39,8 +39,10 @@ func (c *Catalogue) Names() []string {
 // configuration, and returns its stages in order. Every problem it finds is
 // reported at once, as one UsageError: unknown names (with the known ones),
 // duplicates, prerequisites missing or listed after the stage needing them, and
-// what the stages' Validate methods reject.
-func (c *Catalogue) Resolve(names []string, cfg *Config, p *Profile) ([]Stage, error) {
+// what the stages' Validate methods reject. source names where the list comes
+// from (a YAML file's path, "" for a profile's list) and prefixes the list's
+// own problems; the stages' complaints name their flags themselves.
+func (c *Catalogue) Resolve(names []string, source string, cfg *Config, p *Profile) ([]Stage, error) {
 	var problems []string
 	stages := make([]Stage, 0, len(names))
 	pos := make(map[string]int, len(names))
@@ -70,6 +72,9 @@ func (c *Catalogue) Resolve(names []string, cfg *Config, p *Profile) ([]Stage, e
 				problems = append(problems, fmt.Sprintf("stage %q needs stage %q before it", s.Name(), need))
 			}
 		}
+	}
+	if source != "" && len(problems) > 0 {
+		problems[0] = source + ": " + problems[0]
 	}
 	for _, s := range stages {
 		if v, ok := s.(Validator); ok {

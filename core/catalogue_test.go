@@ -17,7 +17,7 @@ func testCatalogue() *Catalogue {
 }
 
 func TestResolveReturnsStagesInListOrder(t *testing.T) {
-	stages, err := testCatalogue().Resolve([]string{"pki", "network", "args", "engine"}, &Config{}, nil)
+	stages, err := testCatalogue().Resolve([]string{"pki", "network", "args", "engine"}, "", &Config{}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,7 +50,7 @@ func TestResolveRejectsBadListsWhole(t *testing.T) {
 			[]string{`unknown stage "nope"`, `stage "pki" is listed twice`, `stage "engine" needs stage "args", which is not in the list`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := testCatalogue().Resolve(tc.list, &Config{}, nil)
+			_, err := testCatalogue().Resolve(tc.list, "", &Config{}, nil)
 			if err == nil {
 				t.Fatal("no error")
 			}
@@ -63,6 +63,18 @@ func TestResolveRejectsBadListsWhole(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+func TestResolveNamesTheFileOfABadListButNotOfABadFlag(t *testing.T) {
+	_, err := testCatalogue().Resolve([]string{"netwrk", "picky"}, "/etc/dinv/stages.yaml", &Config{}, nil)
+	want := `/etc/dinv/stages.yaml: unknown stage "netwrk" (known: args, engine, network, picky, pki); -storage: unknown driver "zfsx"`
+	if err == nil || err.Error() != want {
+		t.Errorf("error = %v\nwant    %s", err, want)
+	}
+	_, err = testCatalogue().Resolve([]string{"picky"}, "/etc/dinv/stages.yaml", &Config{}, nil)
+	if err == nil || strings.Contains(err.Error(), "stages.yaml") {
+		t.Errorf("a flag's problem is blamed on the file: %v", err)
 	}
 }
 

@@ -2,6 +2,7 @@ package core
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -39,7 +40,7 @@ func ParseStageFile(name string, data []byte) (*StageFile, error) {
 		if err == io.EOF {
 			return nil, Usagef("%s: empty file, want a 'stages:' list", name)
 		}
-		return nil, Usagef("%s: %s", name, yamlMessage(err))
+		return nil, Usagef("%s: %s", name, yamlMessage(err, data))
 	}
 	if len(f.Stages) == 0 {
 		return nil, Usagef("%s: no stages listed, want a 'stages:' list", name)
@@ -54,8 +55,14 @@ func ParseStageFile(name string, data []byte) (*StageFile, error) {
 
 // yamlMessage turns yaml.v3's "yaml: line 3: ..." and "yaml: unmarshal
 // errors:\n  line 2: ..." into one line: "line 3: ...".
-func yamlMessage(err error) string {
+func yamlMessage(err error, data []byte) string {
 	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	if strings.Contains(msg, "found a tab character") {
+		// yaml.v3 names the line of the enclosing block, not the tab's.
+		if n := tabIndentedLine(data); n > 0 {
+			return fmt.Sprintf("line %d: a tab in the indentation (YAML indents with spaces)", n)
+		}
+	}
 	msg = strings.ReplaceAll(msg, "not found in type core.StageFile", "is not a known key (known: engine, stages)")
 	msg = strings.TrimPrefix(msg, "unmarshal errors:\n")
 	lines := strings.Split(msg, "\n")
@@ -63,6 +70,17 @@ func yamlMessage(err error) string {
 		lines[i] = strings.TrimSpace(lines[i])
 	}
 	return strings.Join(lines, "; ")
+}
+
+// tabIndentedLine returns the number of the first line indented with a tab, or 0.
+func tabIndentedLine(data []byte) int {
+	for i, line := range strings.Split(string(data), "\n") {
+		indent := line[:len(line)-len(strings.TrimLeft(line, " \t"))]
+		if strings.Contains(indent, "\t") {
+			return i + 1
+		}
+	}
+	return 0
 }
 
 func unwrapPathError(err error) error {

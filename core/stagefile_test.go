@@ -20,6 +20,7 @@ func TestParseStageFile(t *testing.T) {
 		{"an unquoted engine version keeps its digits", "engine: 20.10\nstages: [args]\n", "20.10", []string{"args"}, ""},
 		{"a block list without an engine", "stages:\n  - network\n  - args\n", "", []string{"network", "args"}, ""},
 		{"a syntax error reports its line", "engine: \"26.1\"\nstages:\n  - network\n  - args\n bad\n", "", nil, "f.yaml: line 4: did not find expected key"},
+		{"a tab in the indentation reports the tab's line", "engine: \"26.1\"\nstages:\n  - network\n\t- args\n", "", nil, "f.yaml: line 4: a tab in the indentation"},
 		{"a wrong type reports its line", "engine: \"26.1\"\nstages: {network: 1}\n", "", nil, "f.yaml: line 2: cannot unmarshal !!map into []string"},
 		{"a stage that is not a name", "stages: [network, [args]]\n", "", nil, "f.yaml: line 1: cannot unmarshal !!seq into string"},
 		{"an unknown key names the known ones", "engine: \"26.1\"\nstagez: [args]\n", "", nil, "f.yaml: line 2: field stagez is not a known key (known: engine, stages)"},

@@ -137,7 +137,7 @@ func plan(ctx context.Context, log hclog.Logger, cat *core.Catalogue, st *core.S
 		names = file.Stages
 	}
 	log.Debug("plan", "engine", p.Version, "stages", names, "config", path)
-	return cat.Resolve(names, cfg, p)
+	return cat.Resolve(names, path, cfg, p)
 }
 
 // chooseProfile returns the profile named by version, or the one that fits

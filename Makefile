@@ -9,12 +9,14 @@ TESTFLAGS ?= -count=1
 build:
 	$(GO) build -trimpath -ldflags=-s -o bin/dinv ./cmd/dinv
 
-# Unit, integration (dinv on the host against Debian's dockerd) and
-# end-to-end tests (DinV containers of every image).
-test: unit integration e2e reliability
+# Unit, integration (dinv on the host against Debian's dockerd), end-to-end
+# (DinV containers of every image) and reliability tests. `engine` first: it
+# installs the tools the tests use (openssl, docker.io, ...) on a new machine.
+test: engine unit integration e2e reliability
 
 unit:
 	$(GO) vet ./...
+	$(GO) vet -tags 'integration e2e reliability' ./test/...
 	$(GO) test $(TESTFLAGS) ./...
 
 integration: engine build

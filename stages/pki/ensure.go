@@ -2,6 +2,7 @@ package pki
 
 import (
 	"context"
+	"crypto"
 	"crypto/rand"
 	"crypto/x509"
 	"fmt"
@@ -127,6 +128,7 @@ func incomplete(present map[string]bool, rule string) error {
 // to keep, what to report.
 type decision struct {
 	ca     *pair // the CA that signs new leaves (nil when none is needed)
+	old    *pair // docker.crt and docker.key as they are, when re-issued
 	plan   plan
 	reason string // re-issue docker.crt, and why
 	result Result
@@ -199,6 +201,9 @@ func (d *decision) checkServer(req *Request, now time.Time, caCert *x509.Certifi
 	}
 	owned := chained && d.ca != nil
 	outside := uncovered(srv.cert, req.Hosts)
+	if owned {
+		d.old = srv
+	}
 	switch {
 	case owned && (now.Before(srv.cert.NotBefore) || srv.cert.NotAfter.Sub(now) < RenewBefore) &&
 		d.ca.cert.NotAfter.After(srv.cert.NotAfter):
@@ -236,15 +241,22 @@ func (d *decision) mint(is issuer, hosts []string) ([]newFile, error) {
 	if d.plan.server != serverKeep || d.reason != "" {
 		var srv *pair
 		var err error
-		if d.plan.server == serverSelfSigned {
+		switch {
+		case d.plan.server == serverSelfSigned:
 			srv, err = is.issue(roleSelfSignedServer, hosts, nil)
-		} else {
+		case d.reason != "" && d.old != nil:
+			srv, err = d.reissue(is, hosts)
+		default:
 			srv, err = is.issue(roleServer, hosts, d.ca)
 		}
 		if err != nil {
 			return nil, errors.Wrap(err, "generate server certificate")
 		}
-		add(ServerCertFile, ServerKeyFile, srv)
+		if d.old != nil && srv.key == d.old.key {
+			files = append(files, newFile{name: ServerCertFile, data: srv.certPEM, perm: 0o644})
+		} else {
+			add(ServerCertFile, ServerKeyFile, srv)
+		}
 	}
 	if d.plan.newClient {
 		cl, err := is.issue(roleClient, nil, d.ca)
@@ -254,6 +266,26 @@ func (d *decision) mint(is issuer, hosts []string) ([]newFile, error) {
 		add(ClientCertFile, ClientKeyFile, cl)
 	}
 	return files, nil
+}
+
+// reissue re-issues docker.crt from dinv's CA.
+//
+// Several DinV hosts may share one certificate directory (a /certs volume),
+// each re-issuing the one docker.crt when it misses its own addresses. The
+// new certificate covers what the current one covers as well as hosts, so a
+// host re-issuing it never drops another host's addresses (each re-issue is
+// decided under the lock on the docker.crt the previous one wrote).
+//
+// It keeps docker.key when that is a key of the configured kind: then only
+// docker.crt changes, in a single rename, and an engine reading the two files
+// while another host re-issues them never gets a certificate with the key of
+// another. A key of another kind (-key-type changed) is replaced.
+func (d *decision) reissue(is issuer, hosts []string) (*pair, error) {
+	var key crypto.Signer
+	if is.fits(d.old.key) {
+		key = d.old.key
+	}
+	return is.issueFor(roleServer, withCovered(d.old.cert, hosts), d.ca, key)
 }
 
 // Ensure makes the certificate directory hold what the mode needs, under the

@@ -44,7 +44,7 @@ func (o Options) mint(r role, hosts []string, parent *pair) (*pair, error) {
 	if na.IsZero() {
 		na = nb.AddDate(0, 0, LeafDays)
 	}
-	return is.issueBetween(r, hosts, parent, nb, na)
+	return is.issueBetween(r, hosts, parent, nil, nb, na)
 }
 
 // CA is a certificate authority minted by NewCA or read by LoadCA: a second,

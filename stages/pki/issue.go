@@ -91,9 +91,14 @@ func (is issuer) template(r role, hosts []string, notBefore, notAfter time.Time)
 	return t, nil
 }
 
-// issue makes a certificate of role r. The parent signs it; a nil parent
-// makes it self-signed. Leaves never outlive their CA.
+// issue makes a certificate of role r with a new key. The parent signs it;
+// a nil parent makes it self-signed. Leaves never outlive their CA.
 func (is issuer) issue(r role, hosts []string, parent *pair) (*pair, error) {
+	return is.issueFor(r, hosts, parent, nil)
+}
+
+// issueFor is issue for key, an existing private key; nil makes a new one.
+func (is issuer) issueFor(r role, hosts []string, parent *pair, key crypto.Signer) (*pair, error) {
 	notBefore := is.now.Add(-backdate)
 	notAfter := is.now.AddDate(0, 0, LeafDays)
 	if r == roleCA {
@@ -102,13 +107,31 @@ func (is issuer) issue(r role, hosts []string, parent *pair) (*pair, error) {
 	if parent != nil && notAfter.After(parent.cert.NotAfter) {
 		notAfter = parent.cert.NotAfter
 	}
-	return is.issueBetween(r, hosts, parent, notBefore, notAfter)
+	return is.issueBetween(r, hosts, parent, key, notBefore, notAfter)
 }
 
-func (is issuer) issueBetween(r role, hosts []string, parent *pair, notBefore, notAfter time.Time) (*pair, error) {
-	key, err := is.newKey()
-	if err != nil {
-		return nil, err
+// fits reports whether key is of the kind the issuer generates, so that a
+// certificate re-issued for it is what a new key would have given.
+func (is issuer) fits(key crypto.Signer) bool {
+	switch k := key.Public().(type) {
+	case *ecdsa.PublicKey:
+		return !is.spec.RSA && k.Curve.Params().Name == "P-256"
+	case *rsa.PublicKey:
+		bits := is.spec.Bits
+		if bits == 0 {
+			bits = defaultRSABits
+		}
+		return is.spec.RSA && k.N.BitLen() == bits
+	}
+	return false
+}
+
+func (is issuer) issueBetween(r role, hosts []string, parent *pair, key crypto.Signer, notBefore, notAfter time.Time) (*pair, error) {
+	if key == nil {
+		var err error
+		if key, err = is.newKey(); err != nil {
+			return nil, err
+		}
 	}
 	t, err := is.template(r, hosts, notBefore, notAfter)
 	if err != nil {

@@ -149,3 +149,27 @@ func uncovered(cert *x509.Certificate, hosts []string) []string {
 	}
 	return out
 }
+
+// withCovered is hosts plus every IP and DNS name cert already covers,
+// de-duplicated (IPs in canonical form) and sorted.
+func withCovered(cert *x509.Certificate, hosts []string) []string {
+	seen := map[string]bool{}
+	var out []string
+	add := func(h string) {
+		if ip := net.ParseIP(h); ip != nil {
+			h = ip.String()
+		}
+		if h != "" && !seen[h] {
+			seen[h] = true
+			out = append(out, h)
+		}
+	}
+	for _, ip := range cert.IPAddresses {
+		add(ip.String())
+	}
+	for _, h := range append(append([]string{}, cert.DNSNames...), hosts...) {
+		add(h)
+	}
+	sort.Strings(out)
+	return out
+}

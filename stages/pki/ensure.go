@@ -308,12 +308,33 @@ func Ensure(ctx context.Context, req Request) (*Result, error) {
 		st = osStore{}
 	}
 	now := req.Now()
-	d, l, err := decide(&req, now)
-	if err != nil {
-		return nil, err
+	// A commit journal means a commit in progress or one a killed run left
+	// half done: what the directory holds now is read under the lock only,
+	// once the journal is rolled forward. A cheap check on every start; the
+	// second one sends a start whose reads met another's renames (an error
+	// on a set in the middle of changing) onto the locked path too.
+	journal := hasJournal(req.Dir)
+	var d *decision
+	var l listing
+	if !journal {
+		var err error
+		if d, l, err = decide(&req, now); err != nil {
+			if !hasJournal(req.Dir) {
+				return nil, err
+			}
+			journal = true
+		}
 	}
-	if d.writes() || len(l.temps) > 0 {
+	if journal || d.writes() || len(l.temps) > 0 {
 		unlock, err := st.lock(ctx, req.Dir)
+		if err != nil && journal {
+			// The journal cannot be rolled forward here (a read-only
+			// directory): what is there decides, checked as always.
+			var derr error
+			if d, _, derr = decide(&req, now); derr != nil {
+				return nil, derr
+			}
+		}
 		switch {
 		case err != nil && !d.writes():
 			// Leftover temp files in a directory we cannot write: harmless.
@@ -338,9 +359,13 @@ func Ensure(ctx context.Context, req Request) (*Result, error) {
 	return &d.result, nil
 }
 
-// commitLocked, with the lock held, removes leftover temp files, decides
-// again on what is there now and writes what that decision calls for.
+// commitLocked, with the lock held, finishes a commit a killed run left half
+// done, removes leftover temp files, decides again on what is there now and
+// writes what that decision calls for.
 func commitLocked(req *Request, st store, now time.Time) (*decision, error) {
+	if err := st.rollForward(req.Dir); err != nil {
+		return nil, err
+	}
 	d, l, err := decide(req, now)
 	if err != nil {
 		return nil, err

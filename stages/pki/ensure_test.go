@@ -470,6 +470,10 @@ func (s failStore) commit(string, []newFile) error {
 	s.t.Error("commit called")
 	return nil
 }
+func (s failStore) rollForward(string) error {
+	s.t.Error("rollForward called")
+	return nil
+}
 
 // roStore is a read-only directory.
 type roStore struct{}
@@ -479,6 +483,7 @@ func (roStore) lock(_ context.Context, dir string) (func(), error) {
 }
 func (roStore) clean(string, []string) error   { return syscall.EROFS }
 func (roStore) commit(string, []newFile) error { return syscall.EROFS }
+func (roStore) rollForward(string) error       { return syscall.EROFS }
 
 func TestReadOnlyDirectory(t *testing.T) {
 	set := fullSet(t)

@@ -21,7 +21,17 @@ const (
 	// only the six final names, so a temp file a killed run left behind is
 	// never taken for a certificate; the next writer removes it.
 	tempPrefix = ".dinv-tmp-"
-	lockPoll   = 5 * time.Millisecond
+	// journalFile lists, while a commit renames its temp files into place,
+	// which temp file becomes which final file. A run killed between two
+	// renames leaves it behind, and the next start, under the lock, finishes
+	// the renames (rolls forward) before anything reads the set: a commit is
+	// then all or nothing, across files too.
+	journalFile = ".dinv-commit"
+	// journalHead and journalTail start and end a journal; one without
+	// both was not written by dinv.
+	journalHead = "dinv-commit 1"
+	journalTail = "end"
+	lockPoll    = 5 * time.Millisecond
 )
 
 // newFile is a file to write into the certificate directory.
@@ -74,14 +84,28 @@ type store interface {
 	lock(ctx context.Context, dir string) (unlock func(), err error)
 	// clean removes temp files in dir; the caller holds the lock.
 	clean(dir string, temps []string) error
-	// commit writes files into dir, each whole or not at all.
+	// commit writes files into dir, all or none of them (once rollForward
+	// has run after a crash).
 	commit(dir string, files []newFile) error
+	// rollForward finishes a commit a killed run left half done; the
+	// caller holds the lock.
+	rollForward(dir string) error
 }
 
-// osStore is the real filesystem. afterTemps, when set, runs once every temp
-// file is written and before any is renamed (tests crash there).
+// osStore is the real filesystem. The hooks, when set, are where tests
+// crash: afterTemps runs once every temp file is written, before the
+// journal; atRename before each rename and once after the last, with the
+// number of renames done, the journal in place.
 type osStore struct {
 	afterTemps func()
+	atRename   func(done int)
+}
+
+// hasJournal reports whether dir holds a commit journal: a commit in
+// progress, or one a killed run left half done.
+func hasJournal(dir string) bool {
+	_, err := os.Lstat(filepath.Join(dir, journalFile))
+	return err == nil
 }
 
 func (osStore) lock(ctx context.Context, dir string) (func(), error) {
@@ -121,16 +145,25 @@ func (osStore) clean(dir string, temps []string) error {
 	return nil
 }
 
-// commit writes every file to a temp file in dir (synced), then renames them
-// into place in order and syncs the directory.
+// commit writes every file to a temp file in dir (synced), then the journal
+// of the renames to come (synced, renamed into place, the directory synced),
+// then renames them into place in order, syncs the directory and removes the
+// journal. A kill before the journal is in place leaves the old set and temp
+// files the next writer removes; a kill after it, a journal the next start
+// rolls forward.
 func (s osStore) commit(dir string, files []newFile) error {
 	temps := make([]string, len(files))
+	removeTemps := func() {
+		for _, t := range temps {
+			if t != "" {
+				os.Remove(t)
+			}
+		}
+	}
 	for i, f := range files {
 		t, err := writeTemp(dir, f)
 		if err != nil {
-			for _, done := range temps[:i] {
-				os.Remove(done)
-			}
+			removeTemps()
 			return err
 		}
 		temps[i] = t
@@ -138,11 +171,94 @@ func (s osStore) commit(dir string, files []newFile) error {
 	if s.afterTemps != nil {
 		s.afterTemps()
 	}
+	var journal strings.Builder
+	journal.WriteString(journalHead + "\n")
 	for i, f := range files {
+		journal.WriteString(filepath.Base(temps[i]) + " " + f.name + "\n")
+	}
+	journal.WriteString(journalTail + "\n")
+	jt, err := writeTemp(dir, newFile{name: journalFile, data: []byte(journal.String()), perm: 0o600})
+	if err != nil {
+		removeTemps()
+		return err
+	}
+	if err := os.Rename(jt, filepath.Join(dir, journalFile)); err != nil {
+		os.Remove(jt)
+		removeTemps()
+		return errors.Wrap(err, "rename commit journal into place")
+	}
+	if err := syncDir(dir); err != nil {
+		return err // the journal may be in place: the next start rolls forward
+	}
+	for i, f := range files {
+		if s.atRename != nil {
+			s.atRename(i)
+		}
 		if err := os.Rename(temps[i], filepath.Join(dir, f.name)); err != nil {
 			return errors.Wrapf(err, "rename into %s", f.name)
 		}
 	}
+	if s.atRename != nil {
+		s.atRename(len(files))
+	}
+	return finishJournal(dir)
+}
+
+// rollForward renames into place every temp file the journal lists that is
+// still there, then removes the journal. Without a journal it does nothing.
+func (osStore) rollForward(dir string) error {
+	path := filepath.Join(dir, journalFile)
+	data, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return errors.Wrap(err, "read commit journal")
+	}
+	renames, err := parseJournal(data)
+	if err != nil {
+		return errors.Wrapf(err, "commit journal %s (not dinv's: remove it)", path)
+	}
+	for _, r := range renames {
+		err := os.Rename(filepath.Join(dir, r[0]), filepath.Join(dir, r[1]))
+		if err != nil && !errors.Is(err, fs.ErrNotExist) { // ErrNotExist: renamed before the kill
+			return errors.Wrapf(err, "roll forward into %s", r[1])
+		}
+	}
+	return finishJournal(dir)
+}
+
+// finishJournal makes the renames durable, then removes the journal.
+func finishJournal(dir string) error {
+	if err := syncDir(dir); err != nil {
+		return err
+	}
+	if err := os.Remove(filepath.Join(dir, journalFile)); err != nil {
+		return errors.Wrap(err, "remove commit journal")
+	}
+	return syncDir(dir)
+}
+
+// parseJournal reads a journal: the head, "temp final" lines, the tail.
+// Only dinv's temp files and the six final names may appear in it.
+func parseJournal(data []byte) ([][2]string, error) {
+	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	if len(lines) < 2 || lines[0] != journalHead || lines[len(lines)-1] != journalTail {
+		return nil, errors.New("no head or tail line")
+	}
+	var out [][2]string
+	for i, l := range lines[1 : len(lines)-1] {
+		f := strings.Fields(l)
+		if len(f) != 2 || !strings.HasPrefix(f[0], tempPrefix) || strings.ContainsRune(f[0], '/') || !isCertFile(f[1]) {
+			return nil, errors.Errorf("line %d: want a temp file and a certificate file name, got %q", i+2, l)
+		}
+		out = append(out, [2]string{f[0], f[1]})
+	}
+	return out, nil
+}
+
+// syncDir makes the directory's entries (renames, removals) durable.
+func syncDir(dir string) error {
 	d, err := os.Open(dir)
 	if err != nil {
 		return errors.Wrap(err, "open certificate directory")

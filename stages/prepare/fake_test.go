@@ -16,6 +16,8 @@ type fakeSystem struct {
 	alive    map[int]bool
 	programs map[string]string // name -> path
 	outputs  map[string]string // program -> stdout; missing: fails
+	nftRules int               // rules in the nf_tables iptables shows
+	noNft    bool              // the kernel has no nf_tables
 	writeErr func(path string) error
 	mountErr error
 	calls    []string // mounts, unmounts, removals, links, writes, mkdirs
@@ -104,4 +106,11 @@ func (f *fakeSystem) Output(name string, args ...string) (string, error) {
 		return out, nil
 	}
 	return "", fmt.Errorf("%s: failed", name)
+}
+
+func (f *fakeSystem) NftRules() (int, error) {
+	if f.noNft {
+		return 0, syscall.EPROTONOSUPPORT
+	}
+	return f.nftRules, nil
 }

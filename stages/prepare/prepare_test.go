@@ -134,28 +134,40 @@ func TestChooseIptables(t *testing.T) {
 	cases := []struct {
 		name     string
 		programs map[string]string
-		outputs  map[string]string
+		legacy   *string // iptables-legacy-save's output; nil: it fails
+		nftRules int
+		noNft    bool
 		forced   string
 		want     string
 	}{
-		{"DINV_IPTABLES forces a variant", both, map[string]string{"iptables-nft-save": rules}, "legacy", "legacy"},
-		{"the variant holding rules wins: legacy", both, map[string]string{"iptables-legacy-save": rules, "iptables-nft-save": ""}, "", "legacy"},
-		{"the variant holding rules wins: nft", both, map[string]string{"iptables-legacy-save": "", "iptables-nft-save": rules}, "", "nft"},
-		{"without rules nft is chosen when the kernel has it", both, map[string]string{"iptables-legacy-save": "", "iptables-nft-save": ""}, "", "nft"},
-		{"without rules and without nf_tables legacy is chosen", both, map[string]string{"iptables-legacy-save": ""}, "", "legacy"},
-		{"a single installed variant is used", map[string]string{"iptables-legacy-save": "/x"}, nil, "", "legacy"},
-		{"no variants installed means no choice", nil, nil, "", ""},
+		{"DINV_IPTABLES forces a variant", both, nil, 2, false, "legacy", "legacy"},
+		{"the variant holding rules wins: legacy", both, &rules, 1, false, "", "legacy"},
+		{"the variant holding rules wins: nft", both, ptr(""), 2, false, "", "nft"},
+		{"the variant holding rules wins: nft over a failing legacy save", both, nil, 1, false, "", "nft"},
+		{"legacy rules win when nf_tables is unavailable", both, &rules, 0, true, "", "legacy"},
+		{"a tie in rules goes to nft when the kernel has it", both, &rules, 2, false, "", "nft"},
+		{"without rules nft is chosen when the kernel has it", both, ptr(""), 0, false, "", "nft"},
+		{"without rules and without nf_tables legacy is chosen", both, ptr(""), 0, true, "", "legacy"},
+		{"a single installed variant is used: legacy", map[string]string{"iptables-legacy-save": "/x"}, nil, 5, false, "", "legacy"},
+		{"a single installed variant is used: nft", map[string]string{"iptables-nft-save": "/x"}, &rules, 0, true, "", "nft"},
+		{"no variants installed means no choice", nil, nil, 0, false, "", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			f := newFake()
-			f.programs, f.outputs = c.programs, c.outputs
+			f.programs, f.nftRules, f.noNft = c.programs, c.nftRules, c.noNft
+			f.files[ipTablesNames] = "filter\n"
+			if c.legacy != nil {
+				f.outputs["iptables-legacy-save"] = *c.legacy
+			}
 			if got, why := ChooseIptables(f, c.forced); got != c.want || (got != "" && why == "") {
 				t.Errorf("got %q (%q), want %q", got, why, c.want)
 			}
 		})
 	}
 }
+
+func ptr(s string) *string { return &s }
 
 func TestChooseIptablesSkipsLegacySaveWhenNoLegacyTableExists(t *testing.T) {
 	both := map[string]string{"iptables-legacy-save": "/usr/sbin/iptables-legacy-save", "iptables-nft-save": "/usr/sbin/iptables-nft-save"}
@@ -173,7 +185,8 @@ func TestChooseIptablesSkipsLegacySaveWhenNoLegacyTableExists(t *testing.T) {
 			f := newFake()
 			f.programs = both
 			// Were it read, legacy's output would win.
-			f.outputs = map[string]string{"iptables-legacy-save": rules + rules, "iptables-nft-save": rules}
+			f.outputs = map[string]string{"iptables-legacy-save": rules + rules}
+			f.nftRules = 1
 			f.files[ipTablesNames] = c.tables
 			if got, _ := ChooseIptables(f, ""); got != c.want {
 				t.Errorf("got %q, want %q", got, c.want)
@@ -187,7 +200,7 @@ func TestIptablesStagePutsTheVariantFirstInTheEnginesPATH(t *testing.T) {
 	for _, p := range []string{"iptables-nft", "iptables-nft-save", "iptables-nft-restore", "ip6tables-nft", "iptables-legacy-save"} {
 		f.programs[p] = "/usr/sbin/" + p
 	}
-	f.outputs["iptables-nft-save"] = "-A X\n"
+	f.nftRules = 1
 	f.outputs["iptables-legacy-save"] = ""
 	st := &iptablesStage{sys: f, getenv: func(string) string { return "" }, dir: "/run/dinv/iptables"}
 	s := &core.State{EngineEnv: []string{"A=1", "PATH=/usr/bin:/bin"}}

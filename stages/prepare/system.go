@@ -34,6 +34,9 @@ type System interface {
 	// Output runs a program to its end and returns its stdout. Only for
 	// stages before the engine: afterwards its reaper owns every child.
 	Output(name string, args ...string) (string, error)
+	// NftRules counts the rules iptables-nft-save would show in this network
+	// namespace; an error means nf_tables cannot be used here.
+	NftRules() (int, error)
 }
 
 // osSystem is the real System.
@@ -86,6 +89,8 @@ func (osSystem) Output(name string, args ...string) (string, error) {
 	out, err := exec.Command(name, args...).Output()
 	return string(out), err
 }
+
+func (osSystem) NftRules() (int, error) { return CountNftRules() }
 
 // mount is one line of /proc/self/mountinfo.
 type mount struct {

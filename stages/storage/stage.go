@@ -45,6 +45,6 @@ func (st *Stage) Run(ctx context.Context, s *core.State) error {
 			"data_root", cfg.DataRoot, "reason", c.Reason.Error())
 	}
 	s.StorageDriver = c.Driver
-	log.Debug("chosen", "driver", c.Driver, "data_root", cfg.DataRoot)
+	log.Debug("chosen", "driver", c.Driver, "data_root", cfg.DataRoot, "probed", c.Probed)
 	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/hashicorp/go-hclog"
+	"golang.org/x/sys/unix"
 
 	"github.com/dinv/dinv/core"
 )
@@ -18,9 +19,15 @@ import (
 // when it is asked to mount them.
 type fakeMounter struct {
 	mountErr, unmountErr error
+	fsType               int64 // statfs f_type of every path; 0: unknown
+	fsErr                error
+	mayMount             bool
 	calls                []string
 	t                    *testing.T
 }
+
+func (f *fakeMounter) FSType(string) (int64, error) { return f.fsType, f.fsErr }
+func (f *fakeMounter) MayMountOverlay() bool        { return f.mayMount }
 
 func (f *fakeMounter) Mount(source, target, fstype, data string) error {
 	f.calls = append(f.calls, "mount "+fstype)
@@ -103,6 +110,90 @@ func TestChoose(t *testing.T) {
 				t.Errorf("the probe left %d entries in the data root: %v", len(left), left)
 			}
 		})
+	}
+}
+
+func TestChooseSkipsTheProbeOnlyWhereOverlayIsKnownToWork(t *testing.T) {
+	const btrfs, nfs = 0x9123683e, 0x6969
+	tests := []struct {
+		name      string
+		fsType    int64
+		fsErr     error
+		mayMount  bool
+		mountErr  error
+		want      string
+		wantCalls string
+	}{
+		{name: "ext4 is not probed", fsType: unix.EXT4_SUPER_MAGIC, mayMount: true, mountErr: errInval,
+			want: "overlay2", wantCalls: ""},
+		{name: "tmpfs is not probed", fsType: unix.TMPFS_MAGIC, mayMount: true, mountErr: errInval,
+			want: "overlay2", wantCalls: ""},
+		{name: "overlayfs (no volume on the data root) is probed and falls back", fsType: unix.OVERLAYFS_SUPER_MAGIC, mayMount: true, mountErr: errInval,
+			want: "vfs", wantCalls: "mount overlay"},
+		{name: "xfs is probed: ftype=0 (no d_type) cannot be told by statfs", fsType: unix.XFS_SUPER_MAGIC, mayMount: true,
+			want: "overlay2", wantCalls: "mount overlay,unmount"},
+		{name: "btrfs is probed", fsType: btrfs, mayMount: true,
+			want: "overlay2", wantCalls: "mount overlay,unmount"},
+		{name: "nfs is probed and falls back", fsType: nfs, mayMount: true, mountErr: errInval,
+			want: "vfs", wantCalls: "mount overlay"},
+		{name: "an unknown filesystem is probed", fsType: 0x12345678, mayMount: true,
+			want: "overlay2", wantCalls: "mount overlay,unmount"},
+		{name: "a failing statfs is probed", fsType: unix.EXT4_SUPER_MAGIC, fsErr: errInval, mayMount: true, mountErr: errInval,
+			want: "vfs", wantCalls: "mount overlay"},
+		{name: "ext4 without the right to mount overlay is probed and falls back", fsType: unix.EXT4_SUPER_MAGIC, mountErr: errInval,
+			want: "vfs", wantCalls: "mount overlay"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			m := &fakeMounter{fsType: tt.fsType, fsErr: tt.fsErr, mayMount: tt.mayMount, mountErr: tt.mountErr, t: t}
+			got, err := Choose(m, fuse(false), t.TempDir(), "overlay2", false)
+			if err != nil || got.Driver != tt.want || got.Probed != (tt.wantCalls != "") {
+				t.Errorf("Choose() = %+v, %v; want driver %q, probed %v", got, err, tt.want, tt.wantCalls != "")
+			}
+			if calls := strings.Join(m.calls, ","); calls != tt.wantCalls {
+				t.Errorf("calls = %q, want %q", calls, tt.wantCalls)
+			}
+		})
+	}
+}
+
+func TestWhatStandsBetweenDinvAndAnOverlayMount(t *testing.T) {
+	tests := []struct {
+		name string
+		got  bool
+		want bool
+	}{
+		{"overlay listed as a nodev filesystem", overlayRegistered([]byte("nodev\tsysfs\n\text4\nnodev\toverlay\n")), true},
+		{"overlay not listed (a module not loaded yet)", overlayRegistered([]byte("nodev\tsysfs\n\text4\n")), false},
+		{"a name containing overlay is not overlay", overlayRegistered([]byte("fuse.overlayfs\nnodev\toverlayx\n")), false},
+		{"the initial user namespace maps every id to itself", initialUserNS([]byte("         0          0 4294967295\n")), true},
+		{"a user namespace maps a range", initialUserNS([]byte("         0     100000      65536\n")), false},
+		{"an empty map (unmapped user namespace)", initialUserNS(nil), false},
+		{"AppArmor unconfined", unconfined([]byte("unconfined\n")), true},
+		{"no label", unconfined([]byte("\x00")), true},
+		{"AppArmor docker-default", unconfined([]byte("docker-default (enforce)\n")), false},
+		{"an SELinux label", unconfined([]byte("system_u:system_r:spc_t:s0\x00")), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if tt.got != tt.want {
+				t.Errorf("got %v, want %v", tt.got, tt.want)
+			}
+		})
+	}
+}
+
+func TestKernelMounterReadsTheDataRootsFilesystem(t *testing.T) {
+	// /dev/shm is a tmpfs on every Linux with one.
+	shm, err := kernelMounter{}.FSType("/dev/shm")
+	if err != nil {
+		t.Skip("no /dev/shm:", err)
+	}
+	if shm != unix.TMPFS_MAGIC {
+		t.Errorf("FSType(/dev/shm) = %#x, want tmpfs %#x", shm, unix.TMPFS_MAGIC)
+	}
+	if _, err := (kernelMounter{}).FSType(filepath.Join(t.TempDir(), "missing")); err == nil {
+		t.Error("FSType of a missing path: no error")
 	}
 }
 

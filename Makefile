@@ -25,8 +25,11 @@ integration: engine build
 e2e: images
 	$(GO) test $(TESTFLAGS) -tags e2e -timeout 40m ./test/e2e/
 
+# The figures of the run (cases, times) go to bin/reliability-figures.md.
 reliability: images
-	$(GO) test $(TESTFLAGS) -tags reliability -timeout 30m ./test/reliability/
+	RELIABILITY_FIGURES=$(CURDIR)/bin/reliability-figures.md \
+		$(GO) test $(TESTFLAGS) -tags reliability -timeout 30m ./test/reliability/
+	@sed -n '1,/^- DEBUG/p' bin/reliability-figures.md
 
 # A Docker engine answering on the default socket (installed when missing).
 engine:

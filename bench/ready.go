@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/dinv/dinv/test/harness"
 )
 
 // pollEvery is the pause between two GET /_ping tries.
@@ -36,16 +38,9 @@ func waitReady(ctx context.Context, addr, certDir string, stopped func() error) 
 			tr.TLSClientConfig, last = clientTLS(certDir)
 		}
 		if certDir == "" || tr.TLSClientConfig != nil {
-			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-			resp, err := hc.Do(req)
-			if err == nil {
-				resp.Body.Close()
-				if resp.StatusCode == http.StatusOK {
-					return time.Now(), nil
-				}
-				err = fmt.Errorf("GET /_ping: %s", resp.Status)
+			if last = harness.Ping(ctx, hc, url); last == nil {
+				return time.Now(), nil
 			}
-			last = err
 		}
 		if time.Since(start) > 5*time.Second && time.Since(checked) > time.Second {
 			checked = time.Now()

@@ -207,6 +207,23 @@ func (d *DinV) WaitReady(t testing.TB, addr string, tlsConfig *tls.Config) time.
 	return at.Sub(d.StartedAt(t))
 }
 
+// Ping is one GET of url (an engine's /_ping) with hc: nil when it answers 200 OK.
+func Ping(ctx context.Context, hc *http.Client, url string) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	if err != nil {
+		return err
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("GET /_ping: %s", resp.Status)
+	}
+	return nil
+}
+
 func (d *DinV) waitReady(ctx context.Context, addr string, tlsConfig *tls.Config) (time.Time, error) {
 	ctx, cancel := context.WithTimeout(ctx, ReadyTimeout)
 	defer cancel()
@@ -220,16 +237,9 @@ func (d *DinV) waitReady(ctx context.Context, addr string, tlsConfig *tls.Config
 	var last error
 	checked := time.Now()
 	for {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		resp, err := hc.Do(req)
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return time.Now(), nil
-			}
-			err = fmt.Errorf("GET /_ping: %s", resp.Status)
+		if last = Ping(ctx, hc, url); last == nil {
+			return time.Now(), nil
 		}
-		last = err
 		if time.Since(checked) > 250*time.Millisecond {
 			checked = time.Now()
 			r, err := Client{}.Exec(ctx, nil, "inspect", "-f", "{{.State.Status}} {{.State.ExitCode}}", d.Name)

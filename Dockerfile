@@ -44,10 +44,11 @@ ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 # Empty (a build without it): dinv detects the version.
 ARG ENGINE_PROFILE=
 ENV DINV_ENGINE_VERSION=${ENGINE_PROFILE}
-# /certs: TLS material (brought by the user or generated); /var/lib/docker: the
-# engine's data, kept off the container's overlayfs.
-VOLUME /certs /var/lib/docker
 EXPOSE 2375 2376
 # The 20.10 engine's builder knows no --start-interval: a short interval instead.
 HEALTHCHECK --interval=5s --timeout=3s --start-period=60s --retries=3 CMD ["/dinv", "-healthcheck"]
 ENTRYPOINT ["/dinv"]
+# /certs: TLS material (brought by the user or generated); /var/lib/docker: the
+# engine's data, kept off the container's overlayfs. Last: the legacy builder
+# leaves an anonymous volume behind for every step after a VOLUME.
+VOLUME /certs /var/lib/docker

@@ -40,9 +40,9 @@ func (st *Stage) Run(ctx context.Context, s *core.State) error {
 	}
 	log := core.Log(ctx)
 	if c.Reason != nil {
-		log.Warn("storage driver "+cfg.Storage+" cannot work on the data root, using "+c.Driver+" (slower); "+
-			"to fix, mount a volume at the data root, e.g. docker run -v "+cfg.DataRoot+" ...",
-			"data_root", cfg.DataRoot, "reason", c.Reason.Error())
+		log.Warn("storage driver cannot work on the data root, using a slower one; mount a volume at the data root to fix it",
+			"driver", cfg.Storage, "using", c.Driver, "data_root", cfg.DataRoot,
+			"fix", "docker run -v "+cfg.DataRoot+" ...", "reason", c.Reason.Error())
 	}
 	s.StorageDriver = c.Driver
 	log.Debug("chosen", "driver", c.Driver, "data_root", cfg.DataRoot, "probed", c.Probed)

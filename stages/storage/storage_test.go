@@ -258,7 +258,7 @@ func TestRunMakesTheDataRootAndWarnsOnFallback(t *testing.T) {
 	if s.StorageDriver != "vfs" {
 		t.Errorf("StorageDriver = %q, want vfs", s.StorageDriver)
 	}
-	for _, part := range []string{"[WARN]", "cannot work on the data root, using vfs", "docker run -v " + root, "invalid argument"} {
+	for _, part := range []string{"[WARN]", "cannot work on the data root", "driver=overlay2 using=vfs", `fix="docker run -v ` + root + ` ..."`, "invalid argument"} {
 		if !strings.Contains(logs.String(), part) {
 			t.Errorf("logs do not say %q:\n%s", part, logs.String())
 		}

@@ -76,10 +76,10 @@ func planFor(present map[string]bool, verify bool) (plan, error) {
 			return plan{server: serverKeep, loadCA: hasCA && hasCAKey}, nil
 		case hasCA && hasCAKey:
 			return plan{server: serverFromCA, loadCA: true}, nil
-		case !hasCA && !hasCAKey:
-			return plan{server: serverSelfSigned}, nil
 		}
-		return plan{}, incomplete(present, "-tls needs docker.crt + docker.key, or ca.crt + ca-key.pem to issue them from, or neither to self-sign")
+		// Both server files absent: self-signed, as issue 2 says; a lone
+		// ca.crt or ca-key.pem is left alone.
+		return plan{server: serverSelfSigned}, nil
 	}
 	none := true
 	for _, f := range allFiles {

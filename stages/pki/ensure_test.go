@@ -99,7 +99,7 @@ func TestPresenceRules(t *testing.T) {
 		{"tls with the CA pair issues the server pair from it", false, caPair, []string{ServerKeyFile, ServerCertFile}, ""},
 		{"tls with only docker.crt is an error", false, []string{ServerCertFile}, nil, "docker.crt and docker.key go together"},
 		{"tls with only docker.key is an error", false, []string{ServerKeyFile}, nil, "docker.crt and docker.key go together"},
-		{"tls with only ca.crt is an error", false, []string{CACertFile}, nil, "present ca.crt;"},
+		{"tls with only ca.crt self-signs and leaves ca.crt alone", false, []string{CACertFile}, []string{ServerKeyFile, ServerCertFile}, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

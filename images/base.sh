@@ -17,7 +17,7 @@ pkgs=docker.io,iptables,ca-certificates,iproute2
 # From trixie on, the docker CLI is a package of its own.
 [ "$suite" = bookworm ] || pkgs=$pkgs,docker-cli
 root=$(mktemp -d /var/tmp/dinv-base.XXXXXX)
-trap 'rm -rf "$root" "$root.log"' EXIT
+trap 'rm -rf --one-file-system "$root" "$root.log"' EXIT
 echo "base: debootstrap $suite"
 debootstrap --variant=minbase --include="$pkgs" "$suite" "$root" >"$root.log" 2>&1 ||
 	{ tail -20 "$root.log"; exit 1; }

@@ -5,10 +5,12 @@
 set -euo pipefail
 need=()
 for pair in dockerd:docker.io iptables:iptables debootstrap:debootstrap \
-	busybox:busybox-static docker-registry:docker-registry jq:jq openssl:openssl \
-	curl:curl ip:iproute2; do
+	docker-registry:docker-registry jq:jq openssl:openssl curl:curl ip:iproute2 \
+	strace:strace; do
 	command -v "${pair%%:*}" >/dev/null 2>&1 || need+=("${pair#*:}")
 done
+# The test image needs the static busybox; Debian's default busybox is dynamic.
+dpkg-query -W -f '${Status}' busybox-static 2>/dev/null | grep -q 'ok installed' || need+=(busybox-static)
 if [ ${#need[@]} -gt 0 ]; then
 	echo "engine: installing ${need[*]}"
 	apt-get update -qq

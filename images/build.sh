@@ -29,15 +29,9 @@ for suite in $SUITES; do
 	*) echo "images: $base has no engine version label (REBUILD=1 images/base.sh $suite)" >&2; exit 1 ;;
 	esac
 	tag=dinv:$(echo "$version" | cut -d. -f1,2)
-	# The profile baked into the image (DINV_ENGINE_VERSION) spares dinv a
-	# `dockerd --version` at every start (~40 ms); only when dinv has that exact
-	# profile (core/profile.go), else dinv detects and takes the nearest older.
-	profile=${tag#dinv:}
-	grep -q "\"$profile\"" core/profile.go || profile=
 	# (The output is shown only on failure: the legacy builder's deprecation
 	# notice would otherwise drown the rest.)
 	if ! out=$(docker build --build-arg BASE="$base" --build-arg ENGINE_VERSION="$version" \
-		--build-arg ENGINE_PROFILE="$profile" \
 		--build-arg DINV_VERSION="$revision" -t "$tag" . 2>&1); then
 		echo "$out" >&2
 		exit 1

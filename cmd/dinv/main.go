@@ -80,7 +80,7 @@ func run(argv []string, env func(string) string, stdout, stderr io.Writer) int {
 
 	ctx := context.Background()
 	st := &core.State{Config: *cfg, Started: started}
-	stages, err := plan(ctx, log, catalogue(signals), st)
+	stages, err := plan(ctx, log, env, catalogue(signals), st)
 	if err != nil {
 		log.Error("bad configuration", "error", err)
 		return exitCode(err)
@@ -108,7 +108,7 @@ func run(argv []string, env func(string) string, stdout, stderr io.Writer) int {
 }
 
 // plan reads the stage file, chooses the profile and resolves the stage list.
-func plan(ctx context.Context, log hclog.Logger, cat *core.Catalogue, st *core.State) ([]core.Stage, error) {
+func plan(ctx context.Context, log hclog.Logger, env func(string) string, cat *core.Catalogue, st *core.State) ([]core.Stage, error) {
 	cfg := &st.Config
 	path := cfg.ConfigFile
 	if path == "" {
@@ -127,7 +127,7 @@ func plan(ctx context.Context, log hclog.Logger, cat *core.Catalogue, st *core.S
 			cfg.EngineVersion = f.Engine
 		}
 	}
-	p, err := chooseProfile(ctx, log, cfg.EngineVersion)
+	p, err := chooseProfile(ctx, log, cfg.EngineVersion, env(imageEngineVersion))
 	if err != nil {
 		return nil, err
 	}
@@ -140,15 +140,24 @@ func plan(ctx context.Context, log hclog.Logger, cat *core.Catalogue, st *core.S
 	return cat.Resolve(names, path, cfg, p)
 }
 
-// chooseProfile returns the profile named by version, or the one that fits
-// the engine binary's own --version when version is empty.
-func chooseProfile(ctx context.Context, log hclog.Logger, version string) (*core.Profile, error) {
+// imageEngineVersion names the engine version an image was built with (see
+// the Dockerfile): it replaces detection, not the user's choices.
+const imageEngineVersion = "DINV_IMAGE_ENGINE_VERSION"
+
+// chooseProfile returns the profile named by version, else the one that fits
+// the engine's version as the image reports it (imageVersion) or as the
+// engine binary's own --version does.
+func chooseProfile(ctx context.Context, log hclog.Logger, version, imageVersion string) (*core.Profile, error) {
 	if version != "" {
 		return core.FindProfile(version)
 	}
-	reported, err := engine.DetectVersion(ctx)
-	if err != nil {
-		return nil, core.Usagef("cannot detect the engine version (%v): give -engine-version", err)
+	reported := imageVersion
+	if reported == "" {
+		v, err := engine.DetectVersion(ctx)
+		if err != nil {
+			return nil, core.Usagef("cannot detect the engine version (%v): give -engine-version", err)
+		}
+		reported = v
 	}
 	p, exact, err := core.MatchProfile(reported)
 	if err != nil {

@@ -186,3 +186,45 @@ func TestBadInputExitsTwoNamingTheProblem(t *testing.T) {
 		})
 	}
 }
+
+func TestTheImagesEngineVersionStandsInForDetectionOnly(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		vars   map[string]string
+		yaml   string
+		code   int
+		engine string
+		warn   bool
+	}{
+		{"the image's version picks its profile", map[string]string{"DINV_IMAGE_ENGINE_VERSION": "28.5.2"}, "", 0, "28.5", false},
+		{"a version without a profile takes the nearest older, with a warning", map[string]string{"DINV_IMAGE_ENGINE_VERSION": "27.3.1"}, "", 0, "26.1", true},
+		{"DINV_ENGINE_VERSION comes first", map[string]string{"DINV_IMAGE_ENGINE_VERSION": "28.5.2", "DINV_ENGINE_VERSION": "20.10"}, "", 0, "20.10", false},
+		{"the YAML file's engine comes first", map[string]string{"DINV_IMAGE_ENGINE_VERSION": "28.5.2"}, "engine: \"1.13\"\nstages: [storage, args]\n", 0, "1.13", false},
+		{"a version older than every profile is a usage error", map[string]string{"DINV_IMAGE_ENGINE_VERSION": "1.11.2"}, "", 2, "", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			vars := map[string]string{"DEBUG": "1"}
+			for k, v := range tc.vars {
+				vars[k] = v
+			}
+			args := append([]string{"-dry-run", "-local"}, placed(t.TempDir())...)
+			if tc.yaml != "" {
+				p := filepath.Join(t.TempDir(), "stages.yaml")
+				if err := os.WriteFile(p, []byte(tc.yaml), 0o644); err != nil {
+					t.Fatal(err)
+				}
+				args = append(args, "-config", p)
+			}
+			code, _, stderr := runDinv(t, vars, args...)
+			if code != tc.code {
+				t.Fatalf("exit code %d, want %d; stderr:\n%s", code, tc.code, stderr)
+			}
+			if tc.engine != "" && !strings.Contains(stderr, "dinv: plan: engine="+tc.engine+" ") {
+				t.Errorf("profile is not %s:\n%s", tc.engine, stderr)
+			}
+			if got := strings.Contains(stderr, "nearest older"); got != tc.warn {
+				t.Errorf("warning given = %v, want %v:\n%s", got, tc.warn, stderr)
+			}
+		})
+	}
+}

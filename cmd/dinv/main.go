@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"github.com/pkg/errors"
 
 	"github.com/dinv/dinv/core"
 	"github.com/dinv/dinv/stages/engine"
@@ -87,12 +88,19 @@ func run(argv []string, env func(string) string, stdout, stderr io.Writer) int {
 	}
 	runner := &core.Runner{Log: log}
 	if err := runner.Run(ctx, stages, st); err != nil {
-		log.Error("start-up failed", "error", err)
-		if st.Engine != nil {
-			st.Engine.Stop()
-			<-st.Engine.Done()
+		if st.Engine == nil || running(st.Engine) {
+			log.Error("start-up failed", "error", err)
+			if st.Engine != nil {
+				st.Engine.Stop()
+				<-st.Engine.Done()
+			}
+			return exitCode(err)
 		}
-		return exitCode(err)
+		// The engine itself ended the start-up (a signal, or a crash): its
+		// status is dinv's, as after any other end of the engine.
+		if st.Engine.ExitCode() != 0 {
+			log.Error("start-up failed", "error", err)
+		}
 	}
 	if cfg.DryRun {
 		return printCommands(stdout, log, st.Commands)
@@ -187,9 +195,24 @@ func printCommands(w io.Writer, log hclog.Logger, cmds []core.Command) int {
 	return 0
 }
 
+// running reports whether the engine has not exited yet.
+func running(e core.Engine) bool {
+	select {
+	case <-e.Done():
+		return false
+	default:
+		return true
+	}
+}
+
+// exitCode is 2 for a usage error, the error's own code when it has one
+// (a stop before the engine started: 128+N), else 1.
 func exitCode(err error) int {
 	if core.IsUsage(err) {
 		return 2
+	}
+	if ec, ok := errors.Cause(err).(interface{ ExitCode() int }); ok {
+		return ec.ExitCode()
 	}
 	return 1
 }

@@ -130,11 +130,10 @@ func (s *Supervisor) ExitCode() int { <-s.done; return s.code }
 // after Done.
 func (s *Supervisor) Reason() string { <-s.done; return s.reason }
 
-// Stop asks the engine to shut down with SIGTERM; Done tells when it has.
+// Stop asks the engine to shut down with SIGTERM, and kills it after the
+// grace period; Done tells when it has gone.
 func (s *Supervisor) Stop() {
-	if err := s.engine.Signal(syscall.SIGTERM); err != nil {
-		s.log.Warn("cannot stop the engine", "error", err)
-	}
+	go terminate([]Proc{s.engine}, s.grace)
 }
 
 // LastError is the engine's stderr line that best explains its exit.

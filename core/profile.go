@@ -3,7 +3,6 @@ package core
 import (
 	"fmt"
 	"regexp"
-	"sort"
 	"strconv"
 	"strings"
 )
@@ -131,27 +130,17 @@ func MatchProfile(version string) (p *Profile, exact bool, err error) {
 	if !ok {
 		return nil, false, fmt.Errorf("no version number in %q", version)
 	}
-	byVersion := append([]*Profile(nil), Profiles...)
-	sort.Slice(byVersion, func(i, j int) bool {
-		return lessVersion(byVersion[j], byVersion[i]) // newest first
-	})
-	for _, p := range byVersion {
-		have, _ := parseVersion(p.Version)
+	for i := len(Profiles) - 1; i >= 0; i-- { // Profiles are oldest first
+		have, _ := parseVersion(Profiles[i].Version)
 		if have == want {
-			return p, true, nil
+			return Profiles[i], true, nil
 		}
 		if have[0] < want[0] || have[0] == want[0] && have[1] < want[1] {
-			return p, false, nil
+			return Profiles[i], false, nil
 		}
 	}
 	return nil, false, fmt.Errorf("engine version %d.%d is older than every profile (known: %s)",
 		want[0], want[1], strings.Join(Versions(), ", "))
-}
-
-func lessVersion(a, b *Profile) bool {
-	va, _ := parseVersion(a.Version)
-	vb, _ := parseVersion(b.Version)
-	return va[0] < vb[0] || va[0] == vb[0] && va[1] < vb[1]
 }
 
 func parseVersion(s string) ([2]int, bool) {

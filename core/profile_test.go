@@ -76,3 +76,13 @@ func TestProfilesSpellTheirEngines(t *testing.T) {
 		}
 	}
 }
+
+func TestProfilesAreListedOldestFirst(t *testing.T) {
+	for i := 1; i < len(Profiles); i++ {
+		a, _ := parseVersion(Profiles[i-1].Version)
+		b, _ := parseVersion(Profiles[i].Version)
+		if !(a[0] < b[0] || a[0] == b[0] && a[1] < b[1]) {
+			t.Errorf("profile %s comes after %s", Profiles[i].Version, Profiles[i-1].Version)
+		}
+	}
+}

@@ -2,6 +2,8 @@ package prepare
 
 import (
 	"context"
+	"io/fs"
+	"path"
 	"strconv"
 	"strings"
 	"syscall"
@@ -9,6 +11,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/pkg/errors"
+	"golang.org/x/sys/unix"
 
 	"github.com/dinv/dinv/core"
 )
@@ -32,11 +35,15 @@ func (c *cgroupsStage) Run(ctx context.Context, s *core.State) error {
 	return FixCgroups(core.Log(ctx), c.sys, c.sleep)
 }
 
-// FixCgroups makes cgroup v1 hierarchies mounted read-only writable (each is
-// unmounted and mounted again: a remount is refused as busy), and on a pure
-// cgroup v2 host moves dinv's cgroup's processes into a child cgroup ("init")
-// and enables every controller for the children, retrying while a concurrent
-// process (a docker exec) joins the root cgroup and makes the write EBUSY.
+// cgroupStaging is where a read-only v1 hierarchy is mounted again before
+// the container's own subtree of it is bound back over the original mount.
+const cgroupStaging = "/run/dinv/cgroup"
+
+// FixCgroups makes cgroup v1 hierarchies mounted read-only under
+// /sys/fs/cgroup writable (fixCgroupV1), and on a pure cgroup v2 host moves
+// dinv's cgroup's processes into a child cgroup ("init") and enables every
+// controller for the children, retrying while a concurrent process (a docker
+// exec) joins the root cgroup and makes the write EBUSY.
 func FixCgroups(log hclog.Logger, sys System, sleep func(time.Duration)) error {
 	mounts, err := readMounts(sys)
 	if err != nil {
@@ -48,10 +55,29 @@ func FixCgroups(log hclog.Logger, sys System, sleep func(time.Duration)) error {
 		}
 	}
 	for _, m := range mounts {
-		if m.FSType != "cgroup" || !has(m.Opts, "ro") {
+		if m.FSType != "cgroup" || !has(m.Opts, "ro") || !strings.HasPrefix(m.Point, cgroupRoot+"/") {
 			continue
 		}
-		data := cgroupV1Data(m.Super)
+		if err := fixCgroupV1(log, sys, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// fixCgroupV1 replaces the read-only mount m of a v1 hierarchy by a writable
+// one of the same subtree. A remount is refused as busy, and a new cgroup
+// mount shows the whole hierarchy from the cgroup namespace's root: with the
+// host's namespace (cgroupns=host, Root /docker/<id>) the engine would then
+// create its cgroups beside the host engine's containers, outside this
+// container's limits. So the hierarchy is mounted on a staging directory,
+// its subtree m.Root bound over the mount point, and the staging mount
+// detached. A Root of "/" (a private cgroup namespace) is the whole mount:
+// it is mounted in place. Unmounts are lazy (System.Unmount): Go's runtime
+// keeps a file of the cpu hierarchy open.
+func fixCgroupV1(log hclog.Logger, sys System, m mount) error {
+	data := cgroupV1Data(m.Super)
+	if m.Root == "/" {
 		if err := sys.Unmount(m.Point); err != nil {
 			return errors.Wrapf(err, "unmount read-only cgroup %s", m.Point)
 		}
@@ -59,7 +85,30 @@ func FixCgroups(log hclog.Logger, sys System, sleep func(time.Duration)) error {
 			return errors.Wrapf(err, "mount cgroup %s with %s", m.Point, data)
 		}
 		log.Debug("mounted cgroup read-write", "path", m.Point, "options", data)
+		return nil
 	}
+	staging := path.Join(cgroupStaging, strings.TrimPrefix(m.Point, cgroupRoot+"/"))
+	source := path.Join(staging, m.Root)
+	if !strings.HasPrefix(source, staging+"/") || !strings.HasPrefix(staging, cgroupStaging+"/") {
+		return errors.Errorf("cgroup %s: unexpected subtree %q", m.Point, m.Root)
+	}
+	if err := sys.MkdirAll(staging); err != nil {
+		return errors.Wrapf(err, "create %s", staging)
+	}
+	if err := sys.Mount("cgroup", staging, "cgroup", 0, data); err != nil {
+		return errors.Wrapf(err, "mount cgroup %s on %s", data, staging)
+	}
+	if err := sys.Unmount(m.Point); err != nil {
+		return errors.Wrapf(err, "unmount read-only cgroup %s", m.Point)
+	}
+	if err := sys.Mount(source, m.Point, "", unix.MS_BIND, ""); err != nil {
+		return errors.Wrapf(err, "bind cgroup %s on %s", source, m.Point)
+	}
+	if err := sys.Unmount(staging); err != nil {
+		return errors.Wrapf(err, "unmount %s", staging)
+	}
+	_ = sys.Remove(staging) // an empty directory left behind is harmless
+	log.Debug("mounted cgroup read-write", "path", m.Point, "root", m.Root, "options", data)
 	return nil
 }
 
@@ -97,6 +146,15 @@ func fixCgroupV2(log hclog.Logger, sys System, sleep func(time.Duration)) error 
 		// the processes there are not ours to move.
 		log.Debug("cgroup v2, not at the namespace root: nothing to do", "cgroup", strings.TrimSpace(string(self)))
 		return nil
+	}
+	// The real root cgroup of a host (one without systemd, say) shows 0::/
+	// as well, and its processes are the host's: only a non-root cgroup has
+	// a cgroup.type file.
+	if _, err := sys.ReadFile(cgroupRoot + "/cgroup.type"); errors.Is(err, fs.ErrNotExist) {
+		log.Debug("cgroup v2, in the host's root cgroup: nothing to do")
+		return nil
+	} else if err != nil {
+		return errors.Wrap(err, "read cgroup type")
 	}
 	ctrl, err := sys.ReadFile(cgroupRoot + "/cgroup.controllers")
 	if err != nil {

@@ -53,10 +53,11 @@ func (f *fakeSystem) MkdirAll(p string) error {
 }
 
 func (f *fakeSystem) Remove(p string) error {
-	if _, ok := f.files[p]; !ok {
+	if _, ok := f.files[p]; !ok && !f.dirs[p] {
 		return &os.PathError{Op: "remove", Path: p, Err: syscall.ENOENT}
 	}
 	delete(f.files, p)
+	delete(f.dirs, p)
 	f.calls = append(f.calls, "remove "+p)
 	return nil
 }

@@ -2,7 +2,6 @@ package prepare
 
 import (
 	"encoding/binary"
-	"os"
 
 	"github.com/pkg/errors"
 	"golang.org/x/sys/unix"
@@ -93,7 +92,7 @@ func parseRuleDump(b []byte, seq uint32) (done bool, n int, err error) {
 				return false, 0, errors.New("read nf_tables rule dump: short netlink error")
 			}
 			if code := int32(ne.Uint32(body)); code != 0 {
-				return false, 0, errors.Wrap(os.NewSyscallError("nf_tables rule dump", unix.Errno(-code)), "read nf_tables rule dump")
+				return false, 0, errors.Wrap(unix.Errno(-code), "read nf_tables rule dump")
 			}
 		case unix.NFNL_SUBSYS_NFTABLES<<8 | unix.NFT_MSG_NEWRULE:
 			if len(body) >= sizeofNfgenmsg && iptablesNftTables[ruleTable(body[sizeofNfgenmsg:])] {

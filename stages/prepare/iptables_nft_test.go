@@ -81,3 +81,10 @@ func TestParseRuleDump(t *testing.T) {
 
 // errMalformed stands for any error in TestParseRuleDump.
 var errMalformed = errors.New("any error")
+
+func TestParseRuleDumpWrapsTheKernelsErrorOnce(t *testing.T) {
+	_, _, err := parseRuleDump(errMsg(1, syscall.EPERM), 1)
+	if want := "read nf_tables rule dump: operation not permitted"; err == nil || err.Error() != want {
+		t.Errorf("error %v, want %q", err, want)
+	}
+}

@@ -25,9 +25,13 @@ const (
 	cgTmpfs     = "110 100 0:60 / /sys/fs/cgroup rw,nosuid - tmpfs tmpfs rw,mode=755\n"
 	cgCPURo     = "111 110 0:29 /docker/abc /sys/fs/cgroup/cpu,cpuacct ro,nosuid master:10 - cgroup cgroup rw,cpu,cpuacct\n"
 	cgSystemdRo = "112 110 0:37 /docker/abc /sys/fs/cgroup/systemd ro,nosuid - cgroup cgroup rw,xattr,release_agent=/lib/systemd/x,name=systemd\n"
-	cgMemRw     = "113 110 0:32 / /sys/fs/cgroup/memory rw,nosuid - cgroup cgroup rw,memory\n"
-	cgV2        = "110 100 0:60 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup rw,nsdelegate\n"
-	secfs       = "120 100 0:7 / /sys/kernel/security rw - securityfs securityfs rw\n"
+	// The same with a private cgroup namespace: the mount is the namespace's root.
+	cgCPURoot     = "111 110 0:29 / /sys/fs/cgroup/cpu,cpuacct ro,nosuid - cgroup cgroup rw,cpu,cpuacct\n"
+	cgSystemdRoot = "112 110 0:37 / /sys/fs/cgroup/systemd ro,nosuid - cgroup cgroup rw,xattr,name=systemd\n"
+	cgElsewhereRo = "114 100 0:29 /docker/abc /mnt/cpu ro,nosuid - cgroup cgroup rw,cpu\n"
+	cgMemRw       = "113 110 0:32 / /sys/fs/cgroup/memory rw,nosuid - cgroup cgroup rw,memory\n"
+	cgV2          = "110 100 0:60 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup rw,nsdelegate\n"
+	secfs         = "120 100 0:7 / /sys/kernel/security rw - securityfs securityfs rw\n"
 )
 
 func TestFixCgroups(t *testing.T) {
@@ -39,32 +43,46 @@ func TestFixCgroups(t *testing.T) {
 		wantErr bool
 	}{
 		{name: "read-only v1 hierarchies are mounted again read-write, systemd as a named one",
-			files: map[string]string{"/proc/self/mountinfo": rootShared + cgTmpfs + cgCPURo + cgSystemdRo + cgMemRw},
+			files: map[string]string{"/proc/self/mountinfo": rootShared + cgTmpfs + cgCPURoot + cgSystemdRoot + cgMemRw},
 			want: []string{"umount /sys/fs/cgroup/cpu,cpuacct", "mount cgroup cgroup /sys/fs/cgroup/cpu,cpuacct 0x0 cpu,cpuacct",
 				"umount /sys/fs/cgroup/systemd", "mount cgroup cgroup /sys/fs/cgroup/systemd 0x0 none,name=systemd"}},
+		{name: "read-only v1 hierarchies of the host's cgroup namespace show only the container's subtree again, writable",
+			files: map[string]string{"/proc/self/mountinfo": rootShared + cgTmpfs + cgCPURo + cgSystemdRo + cgMemRw},
+			want: []string{
+				"mkdir /run/dinv/cgroup/cpu,cpuacct", "mount cgroup cgroup /run/dinv/cgroup/cpu,cpuacct 0x0 cpu,cpuacct",
+				"umount /sys/fs/cgroup/cpu,cpuacct", "mount /run/dinv/cgroup/cpu,cpuacct/docker/abc /sys/fs/cgroup/cpu,cpuacct 0x1000",
+				"umount /run/dinv/cgroup/cpu,cpuacct", "remove /run/dinv/cgroup/cpu,cpuacct",
+				"mkdir /run/dinv/cgroup/systemd", "mount cgroup cgroup /run/dinv/cgroup/systemd 0x0 none,name=systemd",
+				"umount /sys/fs/cgroup/systemd", "mount /run/dinv/cgroup/systemd/docker/abc /sys/fs/cgroup/systemd 0x1000",
+				"umount /run/dinv/cgroup/systemd", "remove /run/dinv/cgroup/systemd"}},
 		{name: "writable v1 hierarchies are left alone",
 			files: map[string]string{"/proc/self/mountinfo": rootShared + cgTmpfs + cgMemRw}},
+		{name: "read-only v1 hierarchies outside /sys/fs/cgroup are left alone",
+			files: map[string]string{"/proc/self/mountinfo": rootShared + cgTmpfs + cgElsewhereRo}},
 		{name: "v2 at the namespace root moves the processes to init and enables the missing controllers",
-			files: map[string]string{"/proc/self/mountinfo": rootShared + cgV2, "/proc/self/cgroup": "0::/\n",
+			files: map[string]string{"/proc/self/mountinfo": rootShared + cgV2, "/proc/self/cgroup": "0::/\n", "/sys/fs/cgroup/cgroup.type": "domain\n",
 				"/sys/fs/cgroup/cgroup.controllers": "cpu io memory pids\n", "/sys/fs/cgroup/cgroup.subtree_control": "io\n",
 				"/sys/fs/cgroup/cgroup.procs": "1\n23\n"},
 			want: []string{"mkdir /sys/fs/cgroup/init", "write /sys/fs/cgroup/init/cgroup.procs 1", "write /sys/fs/cgroup/init/cgroup.procs 23",
 				"write /sys/fs/cgroup/cgroup.subtree_control +cpu +memory +pids"}},
 		{name: "v2 retries while a concurrent process makes the write busy",
 			busy: 2,
-			files: map[string]string{"/proc/self/mountinfo": cgV2, "/proc/self/cgroup": "0::/\n",
+			files: map[string]string{"/proc/self/mountinfo": cgV2, "/proc/self/cgroup": "0::/\n", "/sys/fs/cgroup/cgroup.type": "domain\n",
 				"/sys/fs/cgroup/cgroup.controllers": "memory\n", "/sys/fs/cgroup/cgroup.procs": "1\n"},
 			want: []string{"mkdir /sys/fs/cgroup/init", "write /sys/fs/cgroup/init/cgroup.procs 1", "write /sys/fs/cgroup/init/cgroup.procs 1",
 				"write /sys/fs/cgroup/init/cgroup.procs 1", "write /sys/fs/cgroup/cgroup.subtree_control +memory"}},
 		{name: "v2 with every controller enabled is left alone",
-			files: map[string]string{"/proc/self/mountinfo": cgV2, "/proc/self/cgroup": "0::/\n",
+			files: map[string]string{"/proc/self/mountinfo": cgV2, "/proc/self/cgroup": "0::/\n", "/sys/fs/cgroup/cgroup.type": "domain\n",
 				"/sys/fs/cgroup/cgroup.controllers": "cpu memory\n", "/sys/fs/cgroup/cgroup.subtree_control": "memory cpu\n"}},
+		{name: "v2 in the host's real root cgroup (no cgroup.type: a host without systemd) is left alone",
+			files: map[string]string{"/proc/self/mountinfo": cgV2, "/proc/self/cgroup": "0::/\n",
+				"/sys/fs/cgroup/cgroup.controllers": "cpu memory\n", "/sys/fs/cgroup/cgroup.procs": "1\n23\n"}},
 		{name: "v2 outside the namespace root (the host's cgroups) is left alone",
 			files: map[string]string{"/proc/self/mountinfo": cgV2, "/proc/self/cgroup": "0::/system.slice/docker-1.scope\n",
 				"/sys/fs/cgroup/cgroup.controllers": "cpu memory\n", "/sys/fs/cgroup/cgroup.procs": "1\n"}},
 		{name: "v2 that stays busy fails after its retries",
 			busy: 1000,
-			files: map[string]string{"/proc/self/mountinfo": cgV2, "/proc/self/cgroup": "0::/\n",
+			files: map[string]string{"/proc/self/mountinfo": cgV2, "/proc/self/cgroup": "0::/\n", "/sys/fs/cgroup/cgroup.type": "domain\n",
 				"/sys/fs/cgroup/cgroup.controllers": "memory\n", "/sys/fs/cgroup/cgroup.procs": ""},
 			want:    []string{"mkdir /sys/fs/cgroup/init"},
 			wantErr: true},

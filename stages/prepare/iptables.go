@@ -2,6 +2,7 @@ package prepare
 
 import (
 	"context"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -52,6 +53,11 @@ func (i *iptablesStage) Run(ctx context.Context, s *core.State) error {
 	if variant == "" {
 		log.Debug("no iptables variants installed: nothing to choose")
 		return nil
+	}
+	// The engine runs iptables: a variant without it (DINV_IPTABLES naming
+	// one that is not installed) would leave the engine without a firewall.
+	if prog := "iptables-" + variant; !installed(i.sys, prog) {
+		return errors.Errorf("iptables variant %s (%s): %s is not installed", variant, why, prog)
 	}
 	if err := linkIptables(i.sys, i.dir, variant); err != nil {
 		return err
@@ -128,6 +134,15 @@ func linkIptables(sys System, dir, variant string) error {
 	if err := sys.MkdirAll(dir); err != nil {
 		return errors.Wrapf(err, "create %s", dir)
 	}
+	// The links of an earlier start (/run survives a container restart) go
+	// first, all of them: one of another variant left beside this one's
+	// would mix the two.
+	for _, tool := range iptablesTools {
+		link := filepath.Join(dir, tool)
+		if err := sys.Remove(link); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return errors.Wrapf(err, "remove %s", link)
+		}
+	}
 	for _, tool := range iptablesTools {
 		base, suffix, _ := strings.Cut(tool, "-")
 		name := base + "-" + variant
@@ -139,12 +154,16 @@ func linkIptables(sys System, dir, variant string) error {
 			continue
 		}
 		link := filepath.Join(dir, tool)
-		_ = sys.Remove(link)
 		if err := sys.Symlink(target, link); err != nil {
 			return errors.Wrapf(err, "link %s", link)
 		}
 	}
 	return nil
+}
+
+func installed(sys System, name string) bool {
+	_, err := sys.LookPath(name)
+	return err == nil
 }
 
 // prependPath returns env with dir first in its PATH.

@@ -238,6 +238,59 @@ func TestIptablesStagePutsTheVariantFirstInTheEnginesPATH(t *testing.T) {
 	}
 }
 
+func TestIptablesStageReplacesEveryLinkOfAnEarlierStart(t *testing.T) {
+	f := newFake()
+	for _, tool := range iptablesTools {
+		f.files["/run/dinv/iptables/"+tool] = "" // legacy links of the last start
+	}
+	for _, p := range []string{"iptables-nft", "iptables-nft-save", "iptables-nft-restore"} {
+		f.programs[p] = "/usr/sbin/" + p
+	}
+	st := &iptablesStage{sys: f, getenv: func(string) string { return "nft" }, dir: "/run/dinv/iptables"}
+	if err := st.Run(core.WithLog(context.Background(), nolog), &core.State{}); err != nil {
+		t.Fatal(err)
+	}
+	want := []string{"mkdir /run/dinv/iptables",
+		"remove /run/dinv/iptables/iptables", "remove /run/dinv/iptables/iptables-save", "remove /run/dinv/iptables/iptables-restore",
+		"remove /run/dinv/iptables/ip6tables", "remove /run/dinv/iptables/ip6tables-save", "remove /run/dinv/iptables/ip6tables-restore",
+		"link /run/dinv/iptables/iptables -> /usr/sbin/iptables-nft",
+		"link /run/dinv/iptables/iptables-save -> /usr/sbin/iptables-nft-save",
+		"link /run/dinv/iptables/iptables-restore -> /usr/sbin/iptables-nft-restore"}
+	if !reflect.DeepEqual(f.calls, want) {
+		t.Errorf("calls\n%q\nwant\n%q", f.calls, want)
+	}
+}
+
+func TestIptablesStageFailsWhenTheForcedVariantIsNotInstalled(t *testing.T) {
+	cases := []struct {
+		name     string
+		forced   string
+		programs []string
+		missing  string
+	}{
+		{"legacy forced where only nft is installed", "legacy", []string{"iptables-nft", "iptables-nft-save", "iptables-legacy-save"}, "iptables-legacy"},
+		{"nft forced where only legacy is installed", "nft", []string{"iptables-legacy", "iptables-legacy-save"}, "iptables-nft"},
+		{"legacy forced where no iptables is installed", "legacy", nil, "iptables-legacy"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFake()
+			for _, p := range c.programs {
+				f.programs[p] = "/usr/sbin/" + p
+			}
+			st := &iptablesStage{sys: f, getenv: func(string) string { return c.forced }, dir: "/run/dinv/iptables"}
+			s := &core.State{EngineEnv: []string{"PATH=/usr/bin"}}
+			err := st.Run(core.WithLog(context.Background(), nolog), s)
+			if err == nil || !strings.Contains(err.Error(), c.missing+" is not installed") {
+				t.Errorf("error %v, want one naming %s", err, c.missing)
+			}
+			if len(f.calls) != 0 || !reflect.DeepEqual(s.EngineEnv, []string{"PATH=/usr/bin"}) {
+				t.Errorf("calls %q, env %q: want nothing changed", f.calls, s.EngineEnv)
+			}
+		})
+	}
+}
+
 func TestIptablesStageRejectsAnUnknownDINV_IPTABLES(t *testing.T) {
 	for _, v := range []string{"legacy", "nft", ""} {
 		st := &iptablesStage{getenv: func(string) string { return v }}

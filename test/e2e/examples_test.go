@@ -4,9 +4,8 @@ package e2e
 
 import (
 	"bytes"
-	"crypto/tls"
+	"context"
 	"fmt"
-	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -175,7 +174,8 @@ func testUserCerts(t *testing.T, image string) {
 		t.Error("docker version over TLS printed no server version")
 	}
 	// Without a client certificate: refused.
-	if err := get("https://127.0.0.1:"+port+"/_ping", harness.ClientTLS(t, ca.CertPEM, nil, nil)); err == nil {
+	noCert := harness.HTTPClient(harness.ClientTLS(t, ca.CertPEM, nil, nil), 5*time.Second)
+	if err := harness.Ping(context.Background(), noCert, "https://127.0.0.1:"+port+"/_ping"); err == nil {
 		t.Error("a client without a certificate was served")
 	}
 
@@ -203,7 +203,7 @@ func testVolumes(t *testing.T, image string) {
 	opts := harness.Options{Image: image, Args: []string{"-tlsverify"},
 		Run: []string{"-p", port + ":2376", "-v", certsVol + ":/certs", "-v", dataVol + ":/var/lib/docker"}}
 	first := harness.Start(t, opts)
-	certs := copyClientCerts(t, first)
+	certs := first.ClientCerts(t)
 	first.WaitReady(t, "127.0.0.1:"+port, harness.ClientTLSDir(t, certs))
 	host := harness.Client{Host: "tcp://127.0.0.1:" + port, Dir: certs, CertPath: "."}
 	harness.Load(t, host, busybox)
@@ -268,14 +268,15 @@ func testNetwork(t *testing.T, image string) {
 func testGeneratedCerts(t *testing.T, image string) {
 	port := strconv.Itoa(harness.FreePort(t))
 	d := harness.Start(t, harness.Options{Image: image, Run: []string{"-p", port + ":2376"}, Args: []string{"-tlsverify"}})
-	certs := copyClientCerts(t, d)
+	certs := d.ClientCerts(t)
 	d.WaitReady(t, "127.0.0.1:"+port, harness.ClientTLSDir(t, certs))
 	// As the user types it: DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=. docker info
 	info := harness.Client{Dir: certs, CertPath: "."}.Run(t, "-H", "127.0.0.1:"+port, "info")
 	if !strings.Contains(info, "Server Version:") {
 		t.Errorf("docker info over TLS:\n%s", info)
 	}
-	if err := get("https://127.0.0.1:"+port+"/_ping", harness.ClientTLS(t, mustRead(t, certs, "ca.pem"), nil, nil)); err == nil {
+	noCert := harness.HTTPClient(harness.ClientTLS(t, harness.ReadFile(t, filepath.Join(certs, "ca.pem")), nil, nil), 5*time.Second)
+	if err := harness.Ping(context.Background(), noCert, "https://127.0.0.1:"+port+"/_ping"); err == nil {
 		t.Error("a client without a certificate was served")
 	}
 }
@@ -288,7 +289,8 @@ func testInsecureRegistry(t *testing.T, image string) {
 	t.Cleanup(func() { harness.Client{}.Try(t, "rm", "-f", "-v", reg) })
 	harness.Client{}.Run(t, "run", "-d", "--name", reg, "--network", network, "--network-alias", "reg.example", registry)
 	regIP := harness.Client{}.Run(t, "inspect", "-f", fmt.Sprintf(`{{(index .NetworkSettings.Networks %q).IPAddress}}`, network), reg)
-	for end := time.Now().Add(30 * time.Second); get("http://"+regIP+":5000/v2/", nil) != nil; time.Sleep(20 * time.Millisecond) {
+	hc := harness.HTTPClient(nil, 5*time.Second)
+	for end := time.Now().Add(30 * time.Second); harness.Ping(context.Background(), hc, "http://"+regIP+":5000/v2/") != nil; time.Sleep(20 * time.Millisecond) {
 		if time.Now().After(end) {
 			t.Fatalf("the registry does not answer on %s:5000", regIP)
 		}
@@ -327,29 +329,6 @@ func testInsecureRegistry(t *testing.T, image string) {
 	})
 }
 
-// copyClientCerts waits until dinv has written the client's files, copies
-// ca.crt, docker-client.crt and docker-client.key out of the container and
-// names them as the docker CLI expects in DOCKER_CERT_PATH.
-func copyClientCerts(t *testing.T, d *harness.DinV) string {
-	t.Helper()
-	dir := t.TempDir()
-	files := map[string]string{"ca.crt": "ca.pem", "docker-client.crt": "cert.pem", "docker-client.key": "key.pem"}
-	deadline := time.Now().Add(30 * time.Second)
-	for from, to := range files {
-		for {
-			r := harness.Client{}.Try(t, "cp", d.Name+":/certs/"+from, filepath.Join(dir, to))
-			if r.ExitCode == 0 {
-				break
-			}
-			if time.Now().After(deadline) {
-				t.Fatalf("%s: no /certs/%s: %s\nlog:\n%s", d.Name, from, r.Stderr, d.Logs(t))
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}
-	return dir
-}
-
 // clientDir writes a client's files as the docker CLI expects them.
 func clientDir(t *testing.T, ca, cert, key []byte) string {
 	dir := t.TempDir()
@@ -371,19 +350,6 @@ func waitLogs(t *testing.T, d *harness.DinV, want string) string {
 	return logs
 }
 
-func get(url string, tlsConfig *tls.Config) error {
-	c := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: tlsConfig}}
-	resp, err := c.Get(url)
-	if err != nil {
-		return err
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("%s", resp.Status)
-	}
-	return nil
-}
-
 func dirNames(t *testing.T, dir string) []string {
 	t.Helper()
 	entries, err := os.ReadDir(dir)
@@ -396,13 +362,4 @@ func dirNames(t *testing.T, dir string) []string {
 	}
 	sort.Strings(names)
 	return names
-}
-
-func mustRead(t *testing.T, dir, name string) []byte {
-	t.Helper()
-	b, err := os.ReadFile(filepath.Join(dir, name))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return b
 }

@@ -119,6 +119,16 @@ func WriteFile(t testing.TB, dir, name string, data []byte, mode os.FileMode) st
 	return path
 }
 
+// ReadFile reads the file at path, failing the test on error.
+func ReadFile(t testing.TB, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
 // ClientTLS is the TLS configuration of a docker client holding caPEM, certPEM
 // and keyPEM (no client certificate when certPEM is nil).
 func ClientTLS(t testing.TB, caPEM, certPEM, keyPEM []byte) *tls.Config {
@@ -142,13 +152,7 @@ func ClientTLS(t testing.TB, caPEM, certPEM, keyPEM []byte) *tls.Config {
 // DOCKER_CERT_PATH: ca.pem, cert.pem and key.pem.
 func ClientTLSDir(t testing.TB, dir string) *tls.Config {
 	t.Helper()
-	read := func(name string) []byte {
-		b, err := os.ReadFile(filepath.Join(dir, name))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return b
-	}
+	read := func(name string) []byte { return ReadFile(t, filepath.Join(dir, name)) }
 	return ClientTLS(t, read("ca.pem"), read("cert.pem"), read("key.pem"))
 }
 

@@ -6,8 +6,10 @@ import (
 	"crypto/tls"
 	"encoding/hex"
 	"fmt"
+	"io"
 	"net"
 	"net/http"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -174,6 +176,43 @@ func (d *DinV) CopyFrom(t testing.TB, src, dst string) {
 	Client{}.Run(t, "cp", d.Name+":"+src, dst)
 }
 
+// ClientCerts waits until dinv has written the client's files into /certs
+// (ca.crt, docker-client.crt, docker-client.key), copies them into a new
+// directory named as the docker CLI expects in DOCKER_CERT_PATH (ca.pem,
+// cert.pem, key.pem) and returns it. It fails the test when the container
+// stops first or ReadyTimeout passes.
+func (d *DinV) ClientCerts(t testing.TB) string {
+	t.Helper()
+	dir := t.TempDir()
+	deadline := time.Now().Add(ReadyTimeout)
+	for !d.TryClientCerts(t, dir) {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: no client certificates in /certs after %s", d.Name, ReadyTimeout)
+		}
+		if s := d.Inspect(t, "{{.State.Status}}"); s != "running" {
+			t.Fatalf("%s stopped (%s) before writing the client certificates", d.Name, s)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	return dir
+}
+
+// clientCertFiles maps the client's files in /certs to the names the docker
+// CLI reads from DOCKER_CERT_PATH.
+var clientCertFiles = [][2]string{{"ca.crt", "ca.pem"}, {"docker-client.crt", "cert.pem"}, {"docker-client.key", "key.pem"}}
+
+// TryClientCerts is one attempt of ClientCerts into dir: false when one of
+// the files is not there (yet).
+func (d *DinV) TryClientCerts(t testing.TB, dir string) bool {
+	t.Helper()
+	for _, f := range clientCertFiles {
+		if (Client{}).Try(t, "cp", d.Name+":/certs/"+f[0], filepath.Join(dir, f[1])).ExitCode != 0 {
+			return false
+		}
+	}
+	return true
+}
+
 // Exec runs a command in the container (`docker exec`).
 func (d *DinV) Exec(t testing.TB, cmd ...string) Result {
 	t.Helper()
@@ -207,19 +246,36 @@ func (d *DinV) WaitReady(t testing.TB, addr string, tlsConfig *tls.Config) time.
 	return at.Sub(d.StartedAt(t))
 }
 
-// Ping is one GET of url (an engine's /_ping) with hc: nil when it answers 200 OK.
-func Ping(ctx context.Context, hc *http.Client, url string) error {
+// HTTPClient is an HTTP client without keep-alives that gives up after
+// timeout; with tlsConfig it speaks TLS with that configuration.
+func HTTPClient(tlsConfig *tls.Config, timeout time.Duration) *http.Client {
+	return &http.Client{Transport: &http.Transport{DisableKeepAlives: true, TLSClientConfig: tlsConfig}, Timeout: timeout}
+}
+
+// Get is one GET of url with hc: the status code and the body's first 4 KiB,
+// or the error that stopped it.
+func Get(ctx context.Context, hc *http.Client, url string) (int, string, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
 	if err != nil {
-		return err
+		return 0, "", err
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
+		return 0, "", err
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+	return resp.StatusCode, string(b), nil
+}
+
+// Ping is one GET of url (an engine's /_ping) with hc: nil when it answers 200 OK.
+func Ping(ctx context.Context, hc *http.Client, url string) error {
+	code, _, err := Get(ctx, hc, url)
+	if err != nil {
 		return err
 	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET /_ping: %s", resp.Status)
+	if code != http.StatusOK {
+		return fmt.Errorf("GET %s: %d %s", url, code, http.StatusText(code))
 	}
 	return nil
 }
@@ -228,12 +284,10 @@ func (d *DinV) waitReady(ctx context.Context, addr string, tlsConfig *tls.Config
 	ctx, cancel := context.WithTimeout(ctx, ReadyTimeout)
 	defer cancel()
 	url := "http://" + addr + "/_ping"
-	tr := &http.Transport{DisableKeepAlives: true}
 	if tlsConfig != nil {
 		url = "https://" + addr + "/_ping"
-		tr.TLSClientConfig = tlsConfig
 	}
-	hc := &http.Client{Transport: tr, Timeout: time.Second}
+	hc := HTTPClient(tlsConfig, time.Second)
 	var last error
 	checked := time.Now()
 	for {

@@ -73,12 +73,13 @@ func probe(ctx context.Context, c Client, image string) (Privileges, error) {
 			p.Options = opts
 			return p, nil
 		}
-		p.Refused = append(p.Refused, fmt.Sprintf("%s: %s", strings.Join(opts, " "), firstLine(r.Stderr)))
+		p.Refused = append(p.Refused, fmt.Sprintf("%s: %s", strings.Join(opts, " "), FirstLine(r.Stderr)))
 	}
 	return p, fmt.Errorf("the engine runs %s with none of the option sets:\n%s", image, strings.Join(p.Refused, "\n"))
 }
 
-func firstLine(s string) string {
+// FirstLine is the first line of s without surrounding space.
+func FirstLine(s string) string {
 	s = strings.TrimSpace(s)
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		return s[:i]

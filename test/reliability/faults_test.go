@@ -125,7 +125,7 @@ func TestFaultAddressChange(t *testing.T) {
 	vols := []string{"-v", certs + ":/certs"}
 
 	d1 := startDinV(t, img, netA, vols, "-tlsverify")
-	clientDir := clientCerts(t, d1)
+	clientDir := d1.ClientCerts(t)
 	cfg := harness.ClientTLSDir(t, clientDir)
 	a1 := addr(t, d1, netA, "2376")
 	d1.WaitReady(t, a1, cfg)
@@ -141,15 +141,15 @@ func TestFaultAddressChange(t *testing.T) {
 	d2.WaitReady(t, a2, cfg)
 	after := copyCerts(t, d2)
 	for _, f := range []string{"ca.crt", "ca-key.pem", "docker-client.crt", "docker-client.key"} {
-		if !bytes.Equal(readFile(t, before+"/"+f), readFile(t, after+"/"+f)) {
+		if !bytes.Equal(harness.ReadFile(t, before+"/"+f), harness.ReadFile(t, after+"/"+f)) {
 			t.Errorf("%s changed with the address: it must stay", f)
 		}
 	}
-	if bytes.Equal(readFile(t, before+"/docker.crt"), readFile(t, after+"/docker.crt")) {
+	if bytes.Equal(harness.ReadFile(t, before+"/docker.crt"), harness.ReadFile(t, after+"/docker.crt")) {
 		t.Error("docker.crt was not re-issued for the new address")
 	}
-	srv := parseCert(t, readFile(t, after+"/docker.crt"))
-	if err := chainsTo(srv, readFile(t, before+"/ca.crt")); err != nil {
+	srv := parseCert(t, harness.ReadFile(t, after+"/docker.crt"))
+	if err := chainsTo(srv, harness.ReadFile(t, before+"/ca.crt")); err != nil {
 		t.Errorf("the new docker.crt does not chain to the old ca.crt: %v", err)
 	}
 	ip := strings.Split(a2, ":")[0]
@@ -194,9 +194,9 @@ func TestFaultFourAtOnceOnOneCertsVolume(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		cfg := harness.ClientTLSDir(t, clientCerts(t, ds[0]))
+		cfg := harness.ClientTLSDir(t, ds[0].ClientCerts(t))
 		dir := copyCerts(t, ds[0])
-		caPEM := readFile(t, dir+"/ca.crt")
+		caPEM := harness.ReadFile(t, dir+"/ca.crt")
 		if n := bytes.Count(caPEM, []byte("BEGIN CERTIFICATE")); n != 1 {
 			t.Errorf("ca.crt holds %d certificates, want 1", n)
 		}
@@ -253,7 +253,7 @@ func TestFaultTwentyRestartsNoChurn(t *testing.T) {
 	img := image(t)
 	network := harness.Network(t, "restarts")
 	d := startDinV(t, img, network, nil, "-tlsverify")
-	cfg := harness.ClientTLSDir(t, clientCerts(t, d))
+	cfg := harness.ClientTLSDir(t, d.ClientCerts(t))
 	a := addr(t, d, network, "2376")
 	d.WaitReady(t, a, cfg)
 	stamp := func() string {

@@ -268,11 +268,7 @@ func startsOrRefuses(t *testing.T, d *harness.DinV, network string) bool {
 			return false
 		}
 		dir := t.TempDir()
-		ok := true
-		for src, dst := range map[string]string{"ca.crt": "ca.pem", "docker-client.crt": "cert.pem", "docker-client.key": "key.pem"} {
-			ok = ok && (harness.Client{}).Try(t, "cp", d.Name+":/certs/"+src, filepath.Join(dir, dst)).ExitCode == 0
-		}
-		if ok {
+		if d.TryClientCerts(t, dir) {
 			d.WaitReady(t, addr(t, d, network, "2376"), harness.ClientTLSDir(t, dir))
 			return true
 		}

@@ -3,6 +3,7 @@
 package reliability
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/rsa"
 	"crypto/tls"
@@ -10,8 +11,6 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"encoding/pem"
-	"io"
-	"net/http"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -25,19 +24,11 @@ import (
 // get does GET path on address over TLS with cfg (plain HTTP when nil) and
 // returns the status and body, or the error that stopped it.
 func get(address, path string, cfg *tls.Config) (int, string, error) {
-	tr := &http.Transport{DisableKeepAlives: true, TLSClientConfig: cfg}
 	scheme := "http"
 	if cfg != nil {
 		scheme = "https"
 	}
-	hc := &http.Client{Transport: tr, Timeout: 10 * time.Second}
-	resp, err := hc.Get(scheme + "://" + address + path)
-	if err != nil {
-		return 0, "", err
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
-	return resp.StatusCode, string(b), nil
+	return harness.Get(context.Background(), harness.HTTPClient(cfg, 10*time.Second), scheme+"://"+address+path)
 }
 
 // TestSecurityTLSVerify: clients without a certificate, with one from
@@ -46,11 +37,11 @@ func TestSecurityTLSVerify(t *testing.T) {
 	img := image(t)
 	network := harness.Network(t, "tlsverify")
 	d := startDinV(t, img, network, nil, "-tlsverify")
-	dir := clientCerts(t, d)
+	dir := d.ClientCerts(t)
 	good := harness.ClientTLSDir(t, dir)
 	a := addr(t, d, network, "2376")
 	figures.Time("start to ready, -tlsverify, cold (certificates generated)", d.WaitReady(t, a, good))
-	caPEM := readFile(t, filepath.Join(dir, "ca.pem"))
+	caPEM := harness.ReadFile(t, filepath.Join(dir, "ca.pem"))
 
 	t.Run("the generated client certificate is served", func(t *testing.T) {
 		figures.Case(t, "attack control")
@@ -92,7 +83,7 @@ func TestSecurityTLSVerify(t *testing.T) {
 		figures.Case(t, "attack refused")
 		kdir := t.TempDir()
 		d.CopyFrom(t, "/certs/ca-key.pem", filepath.Join(kdir, "ca-key.pem"))
-		ca, err := pki.LoadCA(caPEM, readFile(t, filepath.Join(kdir, "ca-key.pem")))
+		ca, err := pki.LoadCA(caPEM, harness.ReadFile(t, filepath.Join(kdir, "ca-key.pem")))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -144,7 +135,7 @@ func TestSecurityTLSVerify(t *testing.T) {
 		figures.Case(t, "attack refused")
 		kdir := t.TempDir()
 		d.CopyFrom(t, "/certs/ca-key.pem", filepath.Join(kdir, "ca-key.pem"))
-		body := pemBody(t, readFile(t, filepath.Join(kdir, "ca-key.pem")))
+		body := pemBody(t, harness.ReadFile(t, filepath.Join(kdir, "ca-key.pem")))
 		// One line of the key's base64, searched through the container's
 		// whole filesystem, the engine's command line and the log.
 		needle := body[len(body)/2-20 : len(body)/2+20]
@@ -194,7 +185,7 @@ func TestSecurityTLSPlainHTTPGetsNoAPI(t *testing.T) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	cfg := harness.ClientTLS(t, readFile(t, filepath.Join(certDir, "docker.crt")), nil, nil)
+	cfg := harness.ClientTLS(t, harness.ReadFile(t, filepath.Join(certDir, "docker.crt")), nil, nil)
 	d.WaitReady(t, a, cfg)
 	if code, body, err := get(a, "/_ping", cfg); err != nil || code != 200 || body != "OK" {
 		t.Fatalf("control: GET /_ping over TLS: %d %q %v", code, body, err)
@@ -204,7 +195,7 @@ func TestSecurityTLSPlainHTTPGetsNoAPI(t *testing.T) {
 		if err == nil && (code == 200 || strings.Contains(body, "ApiVersion") || body == "OK") {
 			t.Errorf("plain HTTP GET %s was served: %d %q", path, code, body)
 		}
-		t.Logf("plain HTTP GET %s: %d %q %v", path, code, firstLine(body), err)
+		t.Logf("plain HTTP GET %s: %d %q %v", path, code, harness.FirstLine(body), err)
 	}
 }
 
@@ -290,11 +281,11 @@ func TestSecurityDebugLogsHoldNoKeyMaterial(t *testing.T) {
 	img := image(t)
 	network := harness.Network(t, "debug")
 	d := startDinV(t, img, network, []string{"-e", "DEBUG=true"}, "-tlsverify")
-	cfg := harness.ClientTLSDir(t, clientCerts(t, d))
+	cfg := harness.ClientTLSDir(t, d.ClientCerts(t))
 	a := addr(t, d, network, "2376")
 	d.WaitReady(t, a, cfg)
 	// Some API traffic, so that the engine's debug log has requests in it.
-	harness.Client{Host: "tcp://" + a, CertPath: clientCertsDir(t, d)}.Run(t, "info")
+	harness.Client{Host: "tcp://" + a, CertPath: d.ClientCerts(t)}.Run(t, "info")
 	certs := copyCerts(t, d)
 	log := d.Logs(t)
 	if !strings.Contains(log, "[DEBUG]") || !strings.Contains(log, "level=debug") {
@@ -305,7 +296,7 @@ func TestSecurityDebugLogsHoldNoKeyMaterial(t *testing.T) {
 	}
 	checked := 0
 	for _, f := range []string{"ca-key.pem", "docker.key", "docker-client.key"} {
-		b := readFile(t, filepath.Join(certs, f))
+		b := harness.ReadFile(t, filepath.Join(certs, f))
 		for _, line := range strings.Split(string(b), "\n") {
 			if len(line) >= 16 && !strings.HasPrefix(line, "-----") {
 				checked++
@@ -336,9 +327,6 @@ func TestSecurityDebugLogsHoldNoKeyMaterial(t *testing.T) {
 	}
 	figures.Note("DEBUG=true log of a cold -tlsverify start: %d lines, searched for %d pieces of key material", strings.Count(log, "\n"), checked)
 }
-
-// clientCertsDir is clientCerts under another name, for a second client.
-func clientCertsDir(t *testing.T, d *harness.DinV) string { return clientCerts(t, d) }
 
 // secretBytes is a private key's secret: the ECDSA scalar or RSA's D.
 func secretBytes(t *testing.T, key interface{}) []byte {

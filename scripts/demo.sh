@@ -24,7 +24,7 @@ fi
 
 probe=$(mktemp)
 trap 'rm -f "$probe"' EXIT
-opts=$(scripts/privileges.sh "$image" 2>"$probe") || { cat "$probe" >&2; exit 1; }
+opts=$(go run ./test/harness/cmd/privileges "$image" 2>"$probe") || { cat "$probe" >&2; exit 1; }
 mapfile -t priv <<<"$opts"
 if [ "${priv[0]}" != --privileged ]; then
 	say "this engine refuses --privileged: using the explicit equivalent"

@@ -48,6 +48,5 @@ EXPOSE 2375 2376
 HEALTHCHECK --interval=5s --timeout=3s --start-period=60s --retries=3 CMD ["/dinv", "-healthcheck"]
 ENTRYPOINT ["/dinv"]
 # /certs: TLS material (brought by the user or generated); /var/lib/docker: the
-# engine's data, kept off the container's overlayfs. Last: the legacy builder
-# leaves an anonymous volume behind for every step after a VOLUME.
+# engine's data, kept off the container's overlayfs.
 VOLUME /certs /var/lib/docker

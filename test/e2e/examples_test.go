@@ -72,7 +72,7 @@ var seedUsage = []string{
 // docker run IMAGE -h: the usage on stdout, nothing else, exit 0.
 func testHelp(t *testing.T, image string) {
 	name := harness.Name("help")
-	t.Cleanup(func() { harness.Client{}.Try(t, "rm", "-f", name) })
+	t.Cleanup(func() { harness.Client{}.Try(t, "rm", "-f", "-v", name) })
 	r := harness.Client{}.Try(t, "run", "--name", name, image, "-h")
 	if r.ExitCode != 0 {
 		t.Fatalf("exit %d, want 0\n%s", r.ExitCode, r)

@@ -66,7 +66,7 @@ func FixCgroups(log hclog.Logger, sys System, sleep func(time.Duration)) error {
 }
 
 // fixCgroupV1 replaces the read-only mount m of a v1 hierarchy by a writable
-// one of the same subtree. A remount is refused as busy, and a new cgroup
+// one of the same subtree. A plain remount is refused as busy, and a new cgroup
 // mount shows the whole hierarchy from the cgroup namespace's root: with the
 // host's namespace (cgroupns=host, Root /docker/<id>) the engine would then
 // create its cgroups beside the host engine's containers, outside this
@@ -76,6 +76,15 @@ func FixCgroups(log hclog.Logger, sys System, sleep func(time.Duration)) error {
 // it is mounted in place. Unmounts are lazy (System.Unmount): Go's runtime
 // keeps a file of the cpu hierarchy open.
 func fixCgroupV1(log hclog.Logger, sys System, m mount) error {
+	// First a bind remount: it clears this mount's read-only flag alone, in
+	// one system call, on the same subtree. Where it is refused (a mount
+	// locked read-only), the hierarchy is mounted again as below.
+	err := sys.Mount("", m.Point, "", unix.MS_REMOUNT|unix.MS_BIND|mountFlags(m.Opts), "")
+	if err == nil {
+		log.Debug("remounted cgroup read-write", "path", m.Point)
+		return nil
+	}
+	log.Debug("bind remount refused, mounting the cgroup again", "path", m.Point, "error", err)
 	data := cgroupV1Data(m.Super)
 	if m.Root == "/" {
 		if err := sys.Unmount(m.Point); err != nil {
@@ -110,6 +119,18 @@ func fixCgroupV1(log hclog.Logger, sys System, m mount) error {
 	_ = sys.Remove(staging) // an empty directory left behind is harmless
 	log.Debug("mounted cgroup read-write", "path", m.Point, "root", m.Root, "options", data)
 	return nil
+}
+
+// mountFlags are the flags of per-mount options other than ro, which a bind
+// remount must pass again to keep them.
+func mountFlags(opts []string) uintptr {
+	flags := map[string]uintptr{"nosuid": unix.MS_NOSUID, "nodev": unix.MS_NODEV, "noexec": unix.MS_NOEXEC,
+		"relatime": unix.MS_RELATIME, "noatime": unix.MS_NOATIME, "nodiratime": unix.MS_NODIRATIME}
+	var f uintptr
+	for _, o := range opts {
+		f |= flags[o]
+	}
+	return f
 }
 
 // cgroupV1Data is the mount data for a v1 hierarchy from its superblock

@@ -7,20 +7,23 @@ import (
 	"sort"
 	"strings"
 	"syscall"
+
+	"golang.org/x/sys/unix"
 )
 
 // fakeSystem is an in-memory System that records what was changed.
 type fakeSystem struct {
-	files    map[string]string
-	dirs     map[string]bool
-	alive    map[int]bool
-	programs map[string]string // name -> path
-	outputs  map[string]string // program -> stdout; missing: fails
-	nftRules int               // rules in the nf_tables iptables shows
-	noNft    bool              // the kernel has no nf_tables
-	writeErr func(path string) error
-	mountErr error
-	calls    []string // mounts, unmounts, removals, links, writes, mkdirs
+	files      map[string]string
+	dirs       map[string]bool
+	alive      map[int]bool
+	programs   map[string]string // name -> path
+	outputs    map[string]string // program -> stdout; missing: fails
+	nftRules   int               // rules in the nf_tables iptables shows
+	noNft      bool              // the kernel has no nf_tables
+	writeErr   func(path string) error
+	mountErr   error
+	remountErr error    // returned for a remount only
+	calls      []string // mounts, unmounts, removals, links, writes, mkdirs
 }
 
 func newFake() *fakeSystem {
@@ -83,6 +86,9 @@ func (f *fakeSystem) IsDir(p string) bool { return f.dirs[p] }
 func (f *fakeSystem) Mount(source, target, fstype string, flags uintptr, data string) error {
 	if f.mountErr != nil {
 		return f.mountErr
+	}
+	if f.remountErr != nil && flags&unix.MS_REMOUNT != 0 {
+		return f.remountErr
 	}
 	f.calls = append(f.calls, strings.Join(strings.Fields(fmt.Sprintf("mount %s %s %s %#x %s", fstype, source, target, flags, data)), " "))
 	return nil

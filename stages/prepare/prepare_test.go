@@ -36,18 +36,24 @@ const (
 
 func TestFixCgroups(t *testing.T) {
 	cases := []struct {
-		name    string
-		files   map[string]string
-		busy    int // subtree_control writes that fail with EBUSY
-		want    []string
-		wantErr bool
+		name      string
+		files     map[string]string
+		busy      int  // subtree_control writes that fail with EBUSY
+		noRemount bool // the bind remount is refused
+		want      []string
+		wantErr   bool
 	}{
-		{name: "read-only v1 hierarchies are mounted again read-write, systemd as a named one",
-			files: map[string]string{"/proc/self/mountinfo": rootShared + cgTmpfs + cgCPURoot + cgSystemdRoot + cgMemRw},
+		{name: "read-only v1 hierarchies are bind-remounted read-write, keeping their other flags",
+			files: map[string]string{"/proc/self/mountinfo": rootShared + cgTmpfs + cgCPURo + cgSystemdRo + cgMemRw},
+			want:  []string{"mount /sys/fs/cgroup/cpu,cpuacct 0x1022", "mount /sys/fs/cgroup/systemd 0x1022"}},
+		{name: "where the bind remount is refused, read-only v1 hierarchies are mounted again read-write, systemd as a named one",
+			noRemount: true,
+			files:     map[string]string{"/proc/self/mountinfo": rootShared + cgTmpfs + cgCPURoot + cgSystemdRoot + cgMemRw},
 			want: []string{"umount /sys/fs/cgroup/cpu,cpuacct", "mount cgroup cgroup /sys/fs/cgroup/cpu,cpuacct 0x0 cpu,cpuacct",
 				"umount /sys/fs/cgroup/systemd", "mount cgroup cgroup /sys/fs/cgroup/systemd 0x0 none,name=systemd"}},
-		{name: "read-only v1 hierarchies of the host's cgroup namespace show only the container's subtree again, writable",
-			files: map[string]string{"/proc/self/mountinfo": rootShared + cgTmpfs + cgCPURo + cgSystemdRo + cgMemRw},
+		{name: "where the bind remount is refused, read-only v1 hierarchies of the host's cgroup namespace show only the container's subtree again, writable",
+			noRemount: true,
+			files:     map[string]string{"/proc/self/mountinfo": rootShared + cgTmpfs + cgCPURo + cgSystemdRo + cgMemRw},
 			want: []string{
 				"mkdir /run/dinv/cgroup/cpu,cpuacct", "mount cgroup cgroup /run/dinv/cgroup/cpu,cpuacct 0x0 cpu,cpuacct",
 				"umount /sys/fs/cgroup/cpu,cpuacct", "mount /run/dinv/cgroup/cpu,cpuacct/docker/abc /sys/fs/cgroup/cpu,cpuacct 0x1000",
@@ -91,6 +97,9 @@ func TestFixCgroups(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			f := newFake()
 			f.files = c.files
+			if c.noRemount {
+				f.remountErr = syscall.EPERM
+			}
 			busy := c.busy
 			f.writeErr = func(p string) error {
 				if strings.HasSuffix(p, "subtree_control") && busy > 0 {

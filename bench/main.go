@@ -140,7 +140,7 @@ func run(ctx context.Context, w io.Writer, image string, rounds int, subnet stri
 	row("cold `-tlsverify` (empty /certs) vs warm `-tlsverify`, both DinV", got[2],
 		met(cold < 50*time.Millisecond, "difference of medians "+delta(cold)+" < +50 ms"))
 	fmt.Fprintf(w, "| RSS while supervising a ready engine: dinv (PID 1) vs dockerd (containerd: %s) | %s | %s | - | - | %s |\n",
-		mem[2].summary(), mem[0].summary(), mem[1].summary(), met(mem[0].median() < 10*1024, "< 10 MiB"))
+		mem[2].summary(), mem[0].summary(), mem[1].summary(), met(median(mem[0]) < 10*1024, "< 10 MiB"))
 	row("`docker run IMAGE -h` wall time vs `docker run --entrypoint true IMAGE`", [2]samples{help, helpRef}, "-")
 	fmt.Fprintln(w, "\nTimes run from the container's StartedAt to the first GET /_ping answered from the host "+
 		"(the engine's first log line: its \"Starting up\"); the paired difference is the median of each round's "+

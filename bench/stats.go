@@ -2,39 +2,23 @@ package main
 
 import (
 	"fmt"
-	"sort"
+	"slices"
 	"time"
 )
 
 // samples are the measurements of one contender, one per round.
 type samples []time.Duration
 
-func (s samples) sorted() samples {
-	c := append(samples(nil), s...)
-	sort.Slice(c, func(i, j int) bool { return c[i] < c[j] })
-	return c
-}
-
 // median is the middle sample (the mean of the two middle ones for an even
 // count); 0 without samples.
-func (s samples) median() time.Duration {
-	c := s.sorted()
-	switch n := len(c); {
-	case n == 0:
-		return 0
-	case n%2 == 1:
-		return c[n/2]
-	default:
-		return (c[n/2-1] + c[n/2]) / 2
-	}
-}
+func (s samples) median() time.Duration { return median(s) }
 
 // summary is "median (min-max)" in milliseconds, or "-" without samples.
 func (s samples) summary() string {
 	if len(s) == 0 {
 		return "-"
 	}
-	c := s.sorted()
+	c := sorted(s)
 	return fmt.Sprintf("%s (%s-%s)", ms(s.median()), ms(c[0]), ms(c[len(c)-1]))
 }
 
@@ -80,18 +64,23 @@ func (k kib) summary() string {
 	if len(k) == 0 {
 		return "-"
 	}
-	c := k.sorted()
-	return fmt.Sprintf("%s (%s-%s)", mib(k.median()), mib(c[0]), mib(c[len(c)-1]))
+	c := sorted(k)
+	return fmt.Sprintf("%s (%s-%s)", mib(median(k)), mib(c[0]), mib(c[len(c)-1]))
 }
 
-func (k kib) sorted() kib {
-	c := append(kib(nil), k...)
-	sort.Slice(c, func(i, j int) bool { return c[i] < c[j] })
+func mib(k int64) string { return fmt.Sprintf("%.1f MiB", float64(k)/1024) }
+
+// sorted returns a sorted copy of s.
+func sorted[T time.Duration | int64](s []T) []T {
+	c := slices.Clone(s)
+	slices.Sort(c)
 	return c
 }
 
-func (k kib) median() int64 {
-	c := k.sorted()
+// median is the middle value of s (the mean of the two middle ones for an
+// even count); 0 when s is empty.
+func median[T time.Duration | int64](s []T) T {
+	c := sorted(s)
 	switch n := len(c); {
 	case n == 0:
 		return 0
@@ -101,5 +90,3 @@ func (k kib) median() int64 {
 		return (c[n/2-1] + c[n/2]) / 2
 	}
 }
-
-func mib(k int64) string { return fmt.Sprintf("%.1f MiB", float64(k)/1024) }

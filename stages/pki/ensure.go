@@ -1,6 +1,7 @@
 package pki
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/rand"
@@ -200,16 +201,19 @@ func (d *decision) checkServer(req *Request, now time.Time, caCert *x509.Certifi
 		chained = err == nil
 	}
 	owned := chained && d.ca != nil
+	// dinv's own self-signed -tls certificate: its clients trust that very
+	// certificate, so it is renewed (same key, same names) only near expiry,
+	// where keeping it would stop the host from starting at all.
+	selfOwned := !req.Verify && !chained && ownSelfSigned(srv.cert)
 	outside := uncovered(srv.cert, req.Hosts)
-	if owned {
-		d.old = srv
-	}
+	expiring := now.Before(srv.cert.NotBefore) || srv.cert.NotAfter.Sub(now) < RenewBefore
 	switch {
-	case owned && (now.Before(srv.cert.NotBefore) || srv.cert.NotAfter.Sub(now) < RenewBefore) &&
-		d.ca.cert.NotAfter.After(srv.cert.NotAfter):
-		d.reason = "expiry"
+	case owned && expiring && d.ca.cert.NotAfter.After(srv.cert.NotAfter):
+		d.old, d.reason = srv, "expiry"
 	case owned && len(outside) > 0:
-		d.reason = "addresses"
+		d.old, d.reason = srv, "addresses"
+	case selfOwned && expiring:
+		d.old, d.reason = srv, "expiry"
 	default:
 		if err := checkTime(certPath, srv.cert, now); err != nil {
 			return err
@@ -285,7 +289,19 @@ func (d *decision) reissue(is issuer, hosts []string) (*pair, error) {
 	if is.fits(d.old.key) {
 		key = d.old.key
 	}
-	return is.issueFor(roleServer, withCovered(d.old.cert, hosts), d.ca, key)
+	role := roleServer
+	if d.ca == nil { // dinv's own self-signed certificate
+		role = roleSelfSignedServer
+	}
+	return is.issueFor(role, withCovered(d.old.cert, hosts), d.ca, key)
+}
+
+// ownSelfSigned reports whether c is a self-signed server certificate dinv
+// made (-tls with nothing given), as opposed to one a user brought.
+func ownSelfSigned(c *x509.Certificate) bool {
+	return c.Subject.CommonName == "DinV server" && len(c.Subject.Organization) == 1 &&
+		c.Subject.Organization[0] == "DinV" && bytes.Equal(c.RawIssuer, c.RawSubject) &&
+		c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature) == nil
 }
 
 // Ensure makes the certificate directory hold what the mode needs, under the

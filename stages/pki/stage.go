@@ -68,7 +68,7 @@ func (st *stage) Run(ctx context.Context, s *core.State) error {
 			"file", res.Files.ServerCert, "uncovered", res.Uncovered)
 	}
 	if res.Expiring {
-		log.Warn("server certificate expires within 30 days and dinv cannot re-issue it (no ca-key.pem)", "file", res.Files.ServerCert)
+		log.Warn("server certificate expires within 30 days and is not dinv's to renew (brought by you, or signed by a CA whose key is not here)", "file", res.Files.ServerCert)
 	}
 	s.TLSFiles = res.Files
 	return nil

@@ -6,17 +6,17 @@
 //
 //	dinv
 //	├── network   addresses, hostname, MTU              (State.Addrs, ...)
-//	├── cgroups   writable cgroups for nested containers (mutator)
-//	├── mounts    securityfs, shared /                  (mutator)
-//	├── iptables  legacy or nf_tables                   (State.EngineEnv, mutator)
-//	├── stale     pid files of a killed engine          (mutator)
+//	├── cgroups   writable cgroups for nested containers (skipped by -dry-run)
+//	├── mounts    securityfs, shared /                  (skipped by -dry-run)
+//	├── iptables  legacy or nf_tables                   (State.EngineEnv, skipped by -dry-run)
+//	├── stale     pid files of a killed engine          (skipped by -dry-run)
 //	├── storage   driver check and probe, data root     (State.StorageDriver)
 //	├── pki       certificates kept, made or re-issued  (State.TLSFiles)
 //	├── args      the engine's command line             (State.Commands)
-//	├── engine    start and supervise the engine        (State.Engine, mutator)
-//	└── ready     wait for /_ping, say how to connect   (mutator)
+//	├── engine    start and supervise the engine        (State.Engine, skipped by -dry-run)
+//	└── ready     wait for /_ping, say how to connect   (skipped by -dry-run)
 //
 // The list is resolved whole before anything runs (Catalogue.Resolve): unknown
 // names, duplicates, missing prerequisites and bad configuration are reported
-// together as one UsageError. -dry-run skips the mutators.
+// together as one UsageError. -dry-run skips the DryRunSkippers; the other stages write nothing under it.
 package core

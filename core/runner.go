@@ -10,7 +10,7 @@ import (
 
 // Runner runs a resolved stage list in order. It alone owns what cuts across
 // stages: each stage's logger (dinv.<name>), its start and finish with the
-// duration at debug level, skipping Mutators under -dry-run, and the one wrap
+// duration at debug level, skipping DryRunSkippers under -dry-run, and the one wrap
 // of a failure with the stage's name.
 type Runner struct {
 	Log hclog.Logger     // the root logger, named "dinv"
@@ -26,7 +26,7 @@ func (r *Runner) Run(ctx context.Context, stages []Stage, s *State) error {
 	}
 	for _, st := range stages {
 		log := r.Log.Named(st.Name())
-		if m, ok := st.(Mutator); ok && s.Config.DryRun && m.Mutates() {
+		if _, skip := st.(DryRunSkipper); skip && s.Config.DryRun {
 			log.Debug("skipped", "reason", "dry-run")
 			continue
 		}

@@ -11,11 +11,10 @@ import (
 	"github.com/pkg/errors"
 )
 
-// fakeStage records its runs in a caller's closure and can fail or mutate.
+// fakeStage records its runs in a caller's closure and can fail.
 type fakeStage struct {
 	name    string
 	err     error
-	mutates bool
 	needs   []string
 	invalid error
 	run     func(ctx context.Context, name string)
@@ -29,9 +28,9 @@ func (f *fakeStage) Run(ctx context.Context, s *State) error {
 	return f.err
 }
 
-type mutatingStage struct{ *fakeStage }
+type skippedStage struct{ *fakeStage }
 
-func (m mutatingStage) Mutates() bool { return m.mutates }
+func (skippedStage) SkipsDryRun() {}
 
 type requiringStage struct{ *fakeStage }
 
@@ -106,22 +105,22 @@ func TestRunnerLogsNothingAtInfoLevelForAQuietStage(t *testing.T) {
 	}
 }
 
-func TestRunnerSkipsMutatorsUnderDryRunOnly(t *testing.T) {
+func TestRunnerSkipsDryRunSkippersUnderDryRunOnly(t *testing.T) {
 	for _, tc := range []struct {
 		name   string
 		dryRun bool
 		want   string
 	}{
-		{"a real start runs every stage", false, "plain,mutator,passive"},
-		{"a dry run skips the stage that mutates", true, "plain,passive"},
+		{"a real start runs every stage", false, "plain,skipped,last"},
+		{"a dry run skips the DryRunSkipper", true, "plain,last"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			var ran []string
 			record := func(_ context.Context, name string) { ran = append(ran, name) }
 			stages := []Stage{
 				&fakeStage{name: "plain", run: record},
-				mutatingStage{&fakeStage{name: "mutator", run: record, mutates: true}},
-				mutatingStage{&fakeStage{name: "passive", run: record, mutates: false}},
+				skippedStage{&fakeStage{name: "skipped", run: record}},
+				&fakeStage{name: "last", run: record},
 			}
 			r := &Runner{Log: hclog.NewNullLogger()}
 			if err := r.Run(context.Background(), stages, &State{Config: Config{DryRun: tc.dryRun}}); err != nil {

@@ -41,10 +41,12 @@ type Requirer interface {
 	Requires(cfg *Config) []string
 }
 
-// Mutator is implemented by stages that start processes or change the
-// container's mounts or files outside dinv's own; -dry-run skips them.
-type Mutator interface {
-	Mutates() bool
+// DryRunSkipper is implemented by stages that -dry-run skips: those that start
+// processes, change the container (mounts, cgroups, firewall, run files) or
+// need a running engine. Every other stage runs under -dry-run too and must
+// then write nothing (Config.DryRun): it reports what a real start would do.
+type DryRunSkipper interface {
+	SkipsDryRun()
 }
 
 // Log returns the logger the runner put in ctx for the running stage, or

@@ -28,7 +28,7 @@ type Config struct {
 	TLSSANs  []string // -tls-san: extra names and IPs for the server certificate
 
 	ReadyTimeout time.Duration // -ready-timeout
-	DryRun       bool          // -dry-run: skip Mutators, print the command line
+	DryRun       bool          // -dry-run: write nothing, skip DryRunSkippers, print the command line
 	Debug        bool          // DEBUG=true: debug logs, engine in debug mode
 	ExtraArgs    []string      // arguments after --, appended to the engine's
 }

@@ -695,8 +695,8 @@ func TestArgsStageFillsCommands(t *testing.T) {
 	if got := lines(s.Commands); !reflect.DeepEqual(got, want) {
 		t.Errorf("Commands = %q, want %q", got, want)
 	}
-	if _, ok := NewArgs().(core.Mutator); ok {
-		t.Error("args is a Mutator; -dry-run would skip it")
+	if _, ok := NewArgs().(core.DryRunSkipper); ok {
+		t.Error("args is a DryRunSkipper; -dry-run would skip it")
 	}
 }
 

@@ -27,7 +27,7 @@ func New(signals <-chan os.Signal) core.Stage {
 }
 
 func (*engineStage) Name() string                   { return "engine" }
-func (*engineStage) Mutates() bool                  { return true }
+func (*engineStage) SkipsDryRun()                   {}
 func (*engineStage) Requires(*core.Config) []string { return []string{"args"} }
 
 func (e *engineStage) Run(ctx context.Context, s *core.State) error {

@@ -43,7 +43,7 @@ func NewReady() core.Stage {
 }
 
 func (*readyStage) Name() string                   { return "ready" }
-func (*readyStage) Mutates() bool                  { return true }
+func (*readyStage) SkipsDryRun()                   {}
 func (*readyStage) Requires(*core.Config) []string { return []string{"engine"} }
 
 func (r *readyStage) Run(ctx context.Context, s *core.State) error {

@@ -9,7 +9,7 @@ import (
 )
 
 // stage is the "pki" stage: Ensure over the configuration and the network
-// stage's addresses. It is not a Mutator: -dry-run makes and checks
+// stage's addresses. It is not a DryRunSkipper: -dry-run checks
 // certificates as a real start does.
 type stage struct {
 	now func() time.Time
@@ -19,6 +19,15 @@ type stage struct {
 func New() core.Stage { return &stage{now: time.Now} }
 
 func (*stage) Name() string { return "pki" }
+
+// Requires the network stage when TLS is served: the server certificate must
+// cover the addresses it finds, which the ready line then advertises.
+func (*stage) Requires(cfg *core.Config) []string {
+	if cfg.UsesTLS() {
+		return []string{"network"}
+	}
+	return nil
+}
 
 // Validate checks -key-type and every -tls-san entry.
 func (*stage) Validate(cfg *core.Config, _ *core.Profile) error {

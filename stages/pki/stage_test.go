@@ -44,8 +44,8 @@ func TestValidate(t *testing.T) {
 }
 
 func TestStageIsNotSkippedByDryRun(t *testing.T) {
-	if m, ok := New().(core.Mutator); ok && m.Mutates() {
-		t.Error("pki is a Mutator: -dry-run would skip making certificates")
+	if _, ok := New().(core.DryRunSkipper); ok {
+		t.Error("pki is a DryRunSkipper: -dry-run would not report the certificates")
 	}
 	if New().Name() != "pki" {
 		t.Errorf("Name = %q", New().Name())

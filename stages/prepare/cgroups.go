@@ -28,8 +28,8 @@ type cgroupsStage struct {
 // NewCgroups returns the cgroups stage.
 func NewCgroups() core.Stage { return &cgroupsStage{sys: osSystem{}, sleep: time.Sleep} }
 
-func (*cgroupsStage) Name() string  { return "cgroups" }
-func (*cgroupsStage) Mutates() bool { return true }
+func (*cgroupsStage) Name() string { return "cgroups" }
+func (*cgroupsStage) SkipsDryRun() {}
 
 func (c *cgroupsStage) Run(ctx context.Context, s *core.State) error {
 	return FixCgroups(core.Log(ctx), c.sys, c.sleep)

@@ -34,8 +34,8 @@ func NewIptables() core.Stage {
 	return &iptablesStage{sys: osSystem{}, getenv: os.Getenv, dir: iptablesDir}
 }
 
-func (*iptablesStage) Name() string  { return "iptables" }
-func (*iptablesStage) Mutates() bool { return true }
+func (*iptablesStage) Name() string { return "iptables" }
+func (*iptablesStage) SkipsDryRun() {}
 
 // Validate checks DINV_IPTABLES before anything runs.
 func (i *iptablesStage) Validate(*core.Config, *core.Profile) error {

@@ -19,8 +19,8 @@ type mountsStage struct{ sys System }
 // NewMounts returns the mounts stage.
 func NewMounts() core.Stage { return &mountsStage{sys: osSystem{}} }
 
-func (*mountsStage) Name() string  { return "mounts" }
-func (*mountsStage) Mutates() bool { return true }
+func (*mountsStage) Name() string { return "mounts" }
+func (*mountsStage) SkipsDryRun() {}
 
 func (m *mountsStage) Run(ctx context.Context, s *core.State) error {
 	return FixMounts(core.Log(ctx), m.sys)

@@ -19,8 +19,8 @@ type staleStage struct{ sys System }
 // NewStale returns the stale stage.
 func NewStale() core.Stage { return &staleStage{sys: osSystem{}} }
 
-func (*staleStage) Name() string  { return "stale" }
-func (*staleStage) Mutates() bool { return true }
+func (*staleStage) Name() string { return "stale" }
+func (*staleStage) SkipsDryRun() {}
 
 func (st *staleStage) Run(ctx context.Context, s *core.State) error {
 	return RemoveStale(core.Log(ctx), st.sys, s.Config.Pidfile, s.Config.ExecRoot)

@@ -10,7 +10,7 @@ import (
 )
 
 // Stage checks -storage against the profile, makes sure the data root exists
-// and fills State.StorageDriver. It is not a Mutator: -dry-run must print the
+// and fills State.StorageDriver. It is not a DryRunSkipper: -dry-run must print the
 // driver a real start uses, so its probe leaves nothing behind.
 type Stage struct {
 	Mounter Mounter

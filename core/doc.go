@@ -2,21 +2,31 @@
 // the stages share, the Runner, the Catalogue of stages by name and the engine
 // Profiles.
 //
-// A start runs one ordered stage list, the profile's default or a YAML file's:
+// A start runs one ordered stage list, the profile's default or a YAML file's
+// (S: skipped by -dry-run; the others write nothing under it):
 //
 //	dinv
-//	├── network   addresses, hostname, MTU              (State.Addrs, ...)
-//	├── cgroups   writable cgroups for nested containers (skipped by -dry-run)
-//	├── mounts    securityfs, shared /                  (skipped by -dry-run)
-//	├── iptables  legacy or nf_tables                   (State.EngineEnv, skipped by -dry-run)
-//	├── stale     pid files of a killed engine          (skipped by -dry-run)
-//	├── storage   driver check and probe, data root     (State.StorageDriver)
-//	├── pki       certificates kept, made or re-issued  (State.TLSFiles)
-//	├── args      the engine's command line             (State.Commands)
-//	├── engine    start and supervise the engine        (State.Engine, skipped by -dry-run)
-//	└── ready     wait for /_ping, say how to connect   (skipped by -dry-run)
+//	├── network   addresses, hostname, MTU               (State.Addrs, ...)
+//	├── cgroups   writable cgroups for nested containers  S
+//	├── mounts    securityfs, shared /                    S
+//	├── iptables  legacy or nf_tables                    (State.EngineEnv) S
+//	├── stale     pid files of a killed engine            S
+//	├── storage   driver check and probe, data root      (State.StorageDriver)
+//	├── pki       certificates kept, made or re-issued   (State.TLSFiles)
+//	├── args      the engine's command line              (State.Commands)
+//	├── engine    start and supervise the engine         (State.Engine, State.Exec) S
+//	├── ready     wait for /_ping, say how to connect    (State.ReadyAt) S
+//	└── ...       stages after ready: the engine answers, their context
+//	              ends with it, State.Exec runs their programs
 //
 // The list is resolved whole before anything runs (Catalogue.Resolve): unknown
 // names, duplicates, missing prerequisites and bad configuration are reported
-// together as one UsageError. -dry-run skips the DryRunSkippers; the other stages write nothing under it.
+// together as one UsageError.
+//
+// The Runner then runs it, and watches the engine for the rest of dinv's life
+// (Runner.Catch, Runner.Run): the first stop signal ends the stages' context
+// (dinv exits 128+N if the engine has not started), and once the engine runs
+// it gets every signal; when its life ends, by a stop signal, its own exit or
+// a failed stage, the stop hooks (Stopper) run in reverse list order, before
+// the engine is told to stop when there is still an engine to tell.
 package core

@@ -51,7 +51,7 @@ func TestRunnerRunsInListOrderAndStopsAtFirstFailure(t *testing.T) {
 		&fakeStage{name: "d", run: record},
 	}
 	r := &Runner{Log: hclog.NewNullLogger()}
-	err := r.Run(context.Background(), stages, &State{})
+	err := r.Run(context.Background(), stages, &State{}).Err
 	if got := strings.Join(ran, ","); got != "c,a,b" {
 		t.Errorf("ran %q, want c,a,b", got)
 	}
@@ -74,7 +74,7 @@ func TestRunnerNamesEachStageLoggerAndLogsDurationsAtDebug(t *testing.T) {
 	clock := time.Unix(0, 0)
 	r := &Runner{Log: root, Now: func() time.Time { clock = clock.Add(250 * time.Millisecond); return clock }}
 	stages := []Stage{&fakeStage{name: "pki", run: record}, &fakeStage{name: "args", run: record}}
-	if err := r.Run(context.Background(), stages, &State{}); err != nil {
+	if err := r.Run(context.Background(), stages, &State{}).Err; err != nil {
 		t.Fatal(err)
 	}
 	if got := strings.Join(names, ","); got != "dinv.pki,dinv.args" {
@@ -97,7 +97,7 @@ func TestRunnerLogsNothingAtInfoLevelForAQuietStage(t *testing.T) {
 	var buf bytes.Buffer
 	root := hclog.New(&hclog.LoggerOptions{Name: "dinv", Level: hclog.Info, Output: &buf})
 	r := &Runner{Log: root}
-	if err := r.Run(context.Background(), []Stage{&fakeStage{name: "quiet"}}, &State{}); err != nil {
+	if err := r.Run(context.Background(), []Stage{&fakeStage{name: "quiet"}}, &State{}).Err; err != nil {
 		t.Fatal(err)
 	}
 	if buf.Len() != 0 {
@@ -123,7 +123,7 @@ func TestRunnerSkipsDryRunSkippersUnderDryRunOnly(t *testing.T) {
 				&fakeStage{name: "last", run: record},
 			}
 			r := &Runner{Log: hclog.NewNullLogger()}
-			if err := r.Run(context.Background(), stages, &State{Config: Config{DryRun: tc.dryRun}}); err != nil {
+			if err := r.Run(context.Background(), stages, &State{Config: Config{DryRun: tc.dryRun}}).Err; err != nil {
 				t.Fatal(err)
 			}
 			if got := strings.Join(ran, ","); got != tc.want {

@@ -59,3 +59,14 @@ func Log(ctx context.Context) hclog.Logger {
 func WithLog(ctx context.Context, l hclog.Logger) context.Context {
 	return hclog.WithContext(ctx, l)
 }
+
+// Stopper is implemented by stages that must act when the engine's life ends.
+// The runner calls Stop on every stage that ran, once, in reverse list order:
+// on a stop signal before it tells the engine to stop (the engine's API still
+// answers then), after the engine ended on its own, when a stage failed (then
+// before the engine is stopped), or when a stop came before the engine
+// started. Never under -dry-run. ctx bounds all stop hooks together
+// (Runner.StopTimeout); an error is logged and the rest goes on.
+type Stopper interface {
+	Stop(ctx context.Context, s *State) error
+}

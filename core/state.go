@@ -1,7 +1,9 @@
 package core
 
 import (
+	"context"
 	"net"
+	"syscall"
 	"time"
 )
 
@@ -75,6 +77,14 @@ type State struct {
 	// engine: the running engine, supervised in the background; nil until it
 	// has started (and under -dry-run).
 	Engine Engine
+	// engine: runs programs for the stages after it. The engine stage's
+	// reaper collects every child of dinv, so exec.Cmd.Wait would lose the
+	// status to it: stages that run a program once the engine runs use this.
+	Exec Exec
+
+	// ready: when the engine first answered; zero until then. Stages after
+	// ready may count on the engine's API.
+	ReadyAt time.Time
 }
 
 // TLSFiles are the paths the engine's TLS flags point at.
@@ -91,13 +101,23 @@ type Command struct {
 
 // Engine is the engine process tree as the engine stage leaves it running.
 type Engine interface {
-	// Done is closed when the engine has exited and dinv's other children
-	// have been stopped.
+	// Done is closed when the engine has exited and everything else it or
+	// dinv started has been ended.
 	Done() <-chan struct{}
 	// ExitCode is dinv's exit status after Done: the engine's own, or 128+N
 	// when a signal N ended it. Reason says why, in a few words.
 	ExitCode() int
 	Reason() string
-	// Stop asks the engine to shut down (SIGTERM); Done tells when it has.
+	// Signal passes a signal dinv caught on to the engine.
+	Signal(sig syscall.Signal) error
+	// Stop asks the engine to shut down (SIGTERM), killing it after a grace
+	// period; Done tells when it has gone.
 	Stop()
+}
+
+// Exec runs a program to its end under dinv's reaper: args[0] is looked up
+// in the engine's PATH. A status other than 0 is an error that carries the
+// program's last line on standard error; ctx ending kills the program.
+type Exec interface {
+	Output(ctx context.Context, args ...string) (stdout []byte, err error)
 }

@@ -76,8 +76,13 @@ func parseFlags(prog string, args []string, env func(string) string) (*options, 
 		return nil, core.Usagef("%v", err)
 	}
 	c := &o.cfg
-	c.ExtraArgs = fs.Args()
+	rest := fs.Args()
+	if n := len(args) - len(rest); len(rest) > 0 && (n == 0 || args[n-1] != "--") {
+		return nil, core.Usagef("unexpected argument %q: dinv takes flags; the engine's own arguments go after --", rest[0])
+	}
+	c.ExtraArgs = rest
 	portSet := false
+	var empty []string
 	fs.Visit(func(f *flag.Flag) {
 		switch f.Name {
 		case "storage":
@@ -85,7 +90,15 @@ func parseFlags(prog string, args []string, env func(string) string) (*options, 
 		case "port":
 			portSet = true
 		}
+		if g, ok := f.Value.(flag.Getter); ok {
+			if v, isString := g.Get().(string); isString && strings.TrimSpace(v) == "" {
+				empty = append(empty, "-"+f.Name)
+			}
+		}
 	})
+	if len(empty) > 0 {
+		return nil, core.Usagef("%s: empty value", strings.Join(empty, ", "))
+	}
 	if c.TLSVerify {
 		c.TLS = true
 	}

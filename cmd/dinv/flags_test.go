@@ -27,7 +27,7 @@ func TestHelpPrintsTheSeedsUsage(t *testing.T) {
 	for _, args := range [][]string{{"/dinv", "-h"}, {"/dinv", "--help"}, {"/dinv", "-help"}, {"/dinv", "-tls", "-h"}} {
 		t.Run(strings.Join(args, " "), func(t *testing.T) {
 			var stdout, stderr bytes.Buffer
-			code := run(args, env(nil), &stdout, &stderr)
+			code := run(args, env(nil), &stdout, &stderr, nil)
 			if code != 0 {
 				t.Errorf("exit code %d, want 0 (stderr %q)", code, stderr.String())
 			}
@@ -52,7 +52,7 @@ func TestHelpPrintsTheSeedsUsage(t *testing.T) {
 
 func TestHelpNamesTheProgramAsInvoked(t *testing.T) {
 	var stdout bytes.Buffer
-	run([]string{"./bin/dinv", "-h"}, env(nil), &stdout, &bytes.Buffer{})
+	run([]string{"./bin/dinv", "-h"}, env(nil), &stdout, &bytes.Buffer{}, nil)
 	if !strings.HasPrefix(stdout.String(), "Usage of ./bin/dinv:\n") {
 		t.Errorf("usage starts %q", strings.SplitN(stdout.String(), "\n", 2)[0])
 	}
@@ -150,6 +150,13 @@ func TestParseFlagsRejects(t *testing.T) {
 		{"port 65536", []string{"-port", "65536"}, "-port 65536: out of range 1-65535"},
 		{"a port that is not a number", []string{"-port", "http"}, `invalid value "http" for flag -port`},
 		{"a flag missing its value", []string{"-storage"}, "flag needs an argument: -storage"},
+		{"a stray word, and the flags after it are not silently passed on", []string{"-tls-san", "a", "b", "-local"},
+			`unexpected argument "b": dinv takes flags; the engine's own arguments go after --`},
+		{"a stray word first", []string{"sh"}, `unexpected argument "sh"`},
+		{"an empty -socket", []string{"-socket", ""}, "-socket: empty value"},
+		{"an empty -certs and -data-root, both named", []string{"-certs=", "-data-root", " "}, "-certs, -data-root: empty value"},
+		{"an empty -config", []string{"-config", ""}, "-config: empty value"},
+		{"an empty -storage", []string{"-storage="}, "-storage: empty value"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

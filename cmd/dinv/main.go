@@ -15,10 +15,12 @@ import (
 	"github.com/pkg/errors"
 
 	"github.com/dinv/dinv/core"
+	"github.com/dinv/dinv/stages/args"
 	"github.com/dinv/dinv/stages/engine"
 	"github.com/dinv/dinv/stages/network"
 	"github.com/dinv/dinv/stages/pki"
 	"github.com/dinv/dinv/stages/prepare"
+	"github.com/dinv/dinv/stages/ready"
 	"github.com/dinv/dinv/stages/storage"
 )
 
@@ -26,12 +28,16 @@ import (
 const defaultStageFile = "/etc/dinv/stages.yaml"
 
 func main() {
-	os.Exit(run(os.Args, os.Getenv, os.Stdout, os.Stderr))
+	// Signals first, as the engine itself does: a SIGTERM at any moment from
+	// here on ends dinv promptly with 128+N (or goes to the engine).
+	signals := make(chan os.Signal, 16)
+	signal.Notify(signals, core.Signals...)
+	os.Exit(run(os.Args, os.Getenv, os.Stdout, os.Stderr, signals))
 }
 
 // catalogue lists every stage dinv has. The profiles and YAML files choose
 // which of them run, and in what order.
-func catalogue(signals <-chan os.Signal) *core.Catalogue {
+func catalogue() *core.Catalogue {
 	return core.NewCatalogue(
 		network.New(),
 		prepare.NewCgroups(),
@@ -40,15 +46,17 @@ func catalogue(signals <-chan os.Signal) *core.Catalogue {
 		prepare.NewStale(),
 		storage.New(),
 		pki.New(),
-		engine.NewArgs(),
-		engine.New(signals),
-		engine.NewReady(),
+		args.New(),
+		engine.New(),
+		ready.New(),
 	)
 }
 
 // run is dinv from the command line to its exit code: 0 success, 2 usage or
-// configuration error, 1 any other failure.
-func run(argv []string, env func(string) string, stdout, stderr io.Writer) int {
+// configuration error, 128+N stopped by signal N before the engine started,
+// the engine's own status once it has, 1 any other failure. signals are those
+// main caught (core.Signals).
+func run(argv []string, env func(string) string, stdout, stderr io.Writer, signals <-chan os.Signal) int {
 	started := time.Now()
 	prog := argv[0]
 	opts, err := parseFlags(prog, argv[1:], env)
@@ -66,53 +74,38 @@ func run(argv []string, env func(string) string, stdout, stderr io.Writer) int {
 	if opts.healthcheck {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
-		if err := engine.Ping(ctx, cfg.Socket); err != nil {
+		if err := ready.Ping(ctx, cfg.Socket); err != nil {
 			fmt.Fprintln(stderr, "unhealthy:", err)
 			return 1
 		}
 		return 0
 	}
 
-	// Signals are caught from the start: one that arrives before the engine
-	// runs is forwarded to it as soon as it does.
-	signals := make(chan os.Signal, 16)
-	signal.Notify(signals, engine.ForwardedSignals...)
-	defer signal.Stop(signals)
-
-	ctx := context.Background()
-	st := &core.State{Config: *cfg, Started: started}
-	stages, err := plan(ctx, log, env, catalogue(signals), st)
-	if err != nil {
-		log.Error("bad configuration", "error", err)
-		return exitCode(err)
-	}
 	runner := &core.Runner{Log: log}
-	if err := runner.Run(ctx, stages, st); err != nil {
-		if st.Engine == nil || running(st.Engine) {
-			log.Error("start-up failed", "error", err)
-			if st.Engine != nil {
-				st.Engine.Stop()
-				<-st.Engine.Done()
-			}
-			return exitCode(err)
+	ctx := runner.Catch(context.Background(), signals)
+	defer runner.Release()
+	st := &core.State{Config: *cfg, Started: started}
+	stages, err := plan(ctx, log, env, catalogue(), st)
+	if err != nil {
+		var stop *core.StopError
+		if errors.As(context.Cause(ctx), &stop) {
+			log.Info("exiting", "reason", stop.Error()+" before the engine started", "code", stop.ExitCode())
+			return stop.ExitCode()
 		}
-		// The engine itself ended the start-up (a signal, or a crash): its
-		// status is dinv's, as after any other end of the engine.
-		if st.Engine.ExitCode() != 0 {
-			log.Error("start-up failed", "error", err)
-		}
+		log.Error("bad configuration", "error", err)
+		return core.ExitCode(err)
 	}
-	if cfg.DryRun {
+	exit := runner.Run(ctx, stages, st)
+	if exit.Err != nil {
+		log.Error("start-up failed", "error", exit.Err)
+	}
+	if cfg.DryRun && exit.Err == nil && exit.Code == 0 {
 		return printCommands(stdout, log, st.Commands)
 	}
-	if st.Engine == nil {
-		log.Info("exiting", "reason", "no engine stage in the list")
-		return 0
+	if exit.Err == nil || st.Engine != nil {
+		log.Info("exiting", "reason", exit.Reason, "code", exit.Code)
 	}
-	<-st.Engine.Done()
-	code := st.Engine.ExitCode()
-	log.Info("exiting", "reason", st.Engine.Reason(), "code", code)
-	return code
+	return exit.Code
 }
 
 // plan reads the stage file, chooses the profile and resolves the stage list.
@@ -193,28 +186,6 @@ func printCommands(w io.Writer, log hclog.Logger, cmds []core.Command) int {
 		fmt.Fprintln(w, string(line))
 	}
 	return 0
-}
-
-// running reports whether the engine has not exited yet.
-func running(e core.Engine) bool {
-	select {
-	case <-e.Done():
-		return false
-	default:
-		return true
-	}
-}
-
-// exitCode is 2 for a usage error, the error's own code when it has one
-// (a stop before the engine started: 128+N), else 1.
-func exitCode(err error) int {
-	if core.IsUsage(err) {
-		return 2
-	}
-	if ec, ok := errors.Cause(err).(interface{ ExitCode() int }); ok {
-		return ec.ExitCode()
-	}
-	return 1
 }
 
 // newLogger returns dinv's root logger: info level, debug with DEBUG=true, JSON

@@ -23,7 +23,7 @@ func placed(dir string) []string {
 func runDinv(t *testing.T, vars map[string]string, args ...string) (code int, stdout, stderr string) {
 	t.Helper()
 	var out, errOut bytes.Buffer
-	code = run(append([]string{"/dinv"}, args...), env(vars), &out, &errOut)
+	code = run(append([]string{"/dinv"}, args...), env(vars), &out, &errOut, nil)
 	return code, out.String(), errOut.String()
 }
 

@@ -1,12 +1,20 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"os"
 	"os/exec"
+	"os/signal"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
+	"syscall"
 	"testing"
+	"time"
+
+	"github.com/dinv/dinv/core"
 )
 
 // TestMain lets a test run the whole of dinv in a child process (the
@@ -18,7 +26,9 @@ func TestMain(m *testing.M) {
 		if err := json.Unmarshal([]byte(args), &argv); err != nil {
 			panic(err)
 		}
-		os.Exit(run(append([]string{"/dinv"}, argv...), os.Getenv, os.Stdout, os.Stderr))
+		signals := make(chan os.Signal, 16)
+		signal.Notify(signals, core.Signals...)
+		os.Exit(run(append([]string{"/dinv"}, argv...), os.Getenv, os.Stdout, os.Stderr, signals))
 	}
 	os.Exit(m.Run())
 }
@@ -69,5 +79,176 @@ func TestAnEngineThatEndsBeforeAnsweringGivesDinvItsStatus(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// lockedBuffer collects a child's output while the test reads it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
+// startDinv runs dinv (this test binary) with a fake dockerd of script on its
+// PATH and $MARK set to a file the script may write; it is killed when the
+// test ends.
+func startDinv(t *testing.T, script string, args ...string) (cmd *exec.Cmd, out *lockedBuffer, mark string) {
+	t.Helper()
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "bin")
+	if err := os.Mkdir(bin, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(bin, "dockerd"), []byte("#!/bin/sh\n"+script+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	mark = filepath.Join(dir, "mark")
+	argv, _ := json.Marshal(append(args, placed(dir)...))
+	cmd = exec.Command(os.Args[0], "-test.run=^$")
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "DINV_") {
+			cmd.Env = append(cmd.Env, kv)
+		}
+	}
+	cmd.Env = append(cmd.Env, "DINV_TEST_ARGS="+string(argv), "PATH="+bin+":"+os.Getenv("PATH"), "MARK="+mark)
+	out = &lockedBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+	})
+	return cmd, out, mark
+}
+
+// waitFor polls until cond holds, failing the test after 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// markedPid waits for the script to write its mark and returns the pid in it.
+func markedPid(t *testing.T, mark string) int {
+	t.Helper()
+	var pid int
+	waitFor(t, "the script's mark", func() bool {
+		b, err := os.ReadFile(mark)
+		if err != nil {
+			return false
+		}
+		pid, err = strconv.Atoi(strings.TrimSpace(string(b)))
+		return err == nil
+	})
+	return pid
+}
+
+// exitOf waits for dinv to exit and returns its code and how long it took.
+func exitOf(t *testing.T, cmd *exec.Cmd) (int, time.Duration) {
+	t.Helper()
+	start := time.Now()
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		t.Fatal("dinv did not exit within 20 s")
+	}
+	return cmd.ProcessState.ExitCode(), time.Since(start)
+}
+
+func gone(pid int) bool {
+	st, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	return err != nil || strings.Contains(string(st), ") Z ")
+}
+
+func TestAStopSignalWhileTheEngineVersionIsDetectedEndsDinvAt143(t *testing.T) {
+	// No -engine-version: dinv asks dockerd --version, which hangs.
+	cmd, out, mark := startDinv(t, `[ "$1" = --version ] && { echo $$ > "$MARK"; exec sleep 100; }; exit 9`, "-local")
+	detector := markedPid(t, mark)
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	code, took := exitOf(t, cmd)
+	if code != 143 {
+		t.Errorf("exit code %d, want 143; output:\n%s", code, out)
+	}
+	if took > 5*time.Second {
+		t.Errorf("took %v to stop", took)
+	}
+	if !strings.Contains(out.String(), "SIGTERM before the engine started") {
+		t.Errorf("output lacks the reason:\n%s", out)
+	}
+	waitFor(t, "the version detector to be killed", func() bool { return gone(detector) })
+}
+
+func TestASignalBeforeTheEngineIsDroppedAndSaid(t *testing.T) {
+	cmd, out, mark := startDinv(t, `[ "$1" = --version ] && { echo $$ > "$MARK"; exec sleep 100; }; exit 9`, "-local")
+	markedPid(t, mark)
+	if err := cmd.Process.Signal(syscall.SIGHUP); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the dropped-signal warning", func() bool {
+		return strings.Contains(out.String(), "signal before the engine started: dropped: signal=SIGHUP")
+	})
+	if err := cmd.Process.Signal(syscall.SIGINT); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := exitOf(t, cmd); code != 130 {
+		t.Errorf("exit code %d, want 130 for SIGINT; output:\n%s", code, out)
+	}
+}
+
+func TestAStopSignalOnceTheEngineRunsGoesToItAndDinvExitsWithItsStatus(t *testing.T) {
+	list := filepath.Join(t.TempDir(), "stages.yaml")
+	if err := os.WriteFile(list, []byte("stages: [args, engine, ready]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd, out, mark := startDinv(t, `trap 'echo engine got TERM >&2; exit 0' TERM; echo $$ > "$MARK"; while :; do sleep 0.05; done`,
+		"-engine-version", "26.1", "-config", list, "-local")
+	markedPid(t, mark)
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	code, _ := exitOf(t, cmd)
+	if code != 0 || !strings.Contains(out.String(), "engine got TERM") ||
+		!strings.Contains(out.String(), `exiting: reason="engine exited with status 0" code=0`) {
+		t.Errorf("exit code %d, want the engine's 0 after it got SIGTERM; output:\n%s", code, out)
+	}
+}
+
+func TestNothingTheEngineStartedOutlivesIt(t *testing.T) {
+	list := filepath.Join(t.TempDir(), "stages.yaml")
+	if err := os.WriteFile(list, []byte("stages: [args, engine, ready]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The child keeps dinv's output open: a leak would hold go test's pipe.
+	cmd, out, mark := startDinv(t, `sleep 100 & echo $! > "$MARK"; sleep 0.2; exit 3`,
+		"-engine-version", "26.1", "-config", list, "-local")
+	child := markedPid(t, mark)
+	t.Cleanup(func() { _ = syscall.Kill(child, syscall.SIGKILL) })
+	if code, _ := exitOf(t, cmd); code != 3 {
+		t.Errorf("exit code %d, want the engine's 3; output:\n%s", code, out)
+	}
+	if !gone(child) {
+		t.Errorf("the engine's child %d outlived dinv", child)
 	}
 }

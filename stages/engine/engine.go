@@ -1,29 +1,30 @@
+// Package engine is the engine stage: it starts the command lines the args
+// stage built and leaves them supervised (Supervisor) for the rest of dinv's
+// life. Processes are started and reaped by the reaper package.
 package engine
 
 import (
 	"context"
 	"io"
 	"os"
-	"syscall"
 	"time"
 
 	"github.com/dinv/dinv/core"
+	"github.com/dinv/dinv/stages/engine/reaper"
 )
 
-// stopGrace is how long a process dinv stops gets between SIGTERM and SIGKILL.
+// stopGrace is how long a process dinv ends gets between SIGTERM and SIGKILL.
 const stopGrace = 5 * time.Second
 
 // engineStage starts State.Commands and leaves them supervised in State.Engine.
 type engineStage struct {
-	signals <-chan os.Signal
-	procs   func() Procs
-	stderr  io.Writer
+	procs  func() (reaper.Procs, error)
+	stderr io.Writer
 }
 
-// New returns the engine stage; signals are those dinv caught (see
-// ForwardedSignals), forwarded to the engine for as long as it runs.
-func New(signals <-chan os.Signal) core.Stage {
-	return &engineStage{signals: signals, procs: realProcs, stderr: os.Stderr}
+// New returns the engine stage.
+func New() core.Stage {
+	return &engineStage{procs: reaper.Default, stderr: os.Stderr}
 }
 
 func (*engineStage) Name() string                   { return "engine" }
@@ -31,45 +32,29 @@ func (*engineStage) SkipsDryRun()                   {}
 func (*engineStage) Requires(*core.Config) []string { return []string{"args"} }
 
 func (e *engineStage) Run(ctx context.Context, s *core.State) error {
+	if err := ctx.Err(); err != nil {
+		return context.Cause(ctx) // stopped before the engine started: start nothing
+	}
 	log := core.Log(ctx)
-	procs := e.procs()
-	if subreaperErr != nil {
-		log.Debug("not a child subreaper", "error", subreaperErr)
+	procs, err := e.procs()
+	if err != nil {
+		log.Debug("not a child subreaper", "error", err)
 	}
-	if sig := pendingStop(e.signals); sig != nil {
-		return &StoppedError{Signal: *sig}
-	}
-	sup, err := Supervise(log, procs, s.Commands, s.EngineEnv, e.signals, e.stderr, stopGrace)
+	sup, err := Supervise(log, procs, s.Commands, s.EngineEnv, e.stderr, stopGrace)
 	if err != nil {
 		return err
 	}
 	s.Engine = sup
+	s.Exec = execer{procs: procs, env: s.EngineEnv}
 	return nil
 }
 
-// StoppedError is the engine stage's answer to a SIGTERM, SIGINT or SIGQUIT
-// that came before the engine started: it does not start it at all.
-type StoppedError struct{ Signal syscall.Signal }
-
-func (e *StoppedError) Error() string {
-	return e.Signal.String() + " before the engine started: not starting it"
+// execer is core.Exec over the reaper, with the engine's environment.
+type execer struct {
+	procs reaper.Procs
+	env   []string
 }
 
-// ExitCode is 128+N, as if the signal had ended the engine.
-func (e *StoppedError) ExitCode() int { return 128 + int(e.Signal) }
-
-// pendingStop drains the signals caught so far and returns the first that
-// asks dinv to stop; the others (HUP, USR1, USR2) have no engine to go to yet.
-func pendingStop(signals <-chan os.Signal) (stop *syscall.Signal) {
-	for {
-		select {
-		case sig := <-signals:
-			ss, ok := sig.(syscall.Signal)
-			if stop == nil && ok && (ss == syscall.SIGTERM || ss == syscall.SIGINT || ss == syscall.SIGQUIT) {
-				stop = &ss
-			}
-		default:
-			return stop
-		}
-	}
+func (x execer) Output(ctx context.Context, args ...string) ([]byte, error) {
+	return reaper.Output(ctx, x.procs, args, x.env)
 }

@@ -9,30 +9,28 @@ import (
 	"github.com/pkg/errors"
 
 	"github.com/dinv/dinv/core"
+	"github.com/dinv/dinv/stages/engine/reaper"
 )
 
-func TestEngineStageHonoursAStopCaughtBeforeTheEngineStarted(t *testing.T) {
+func TestEngineStageStartsNothingOnceAStopHasEndedItsContext(t *testing.T) {
 	for _, tc := range []struct {
 		name    string
-		pending []os.Signal
 		stopped bool
-		code    int
 	}{
-		{"no signal: the engine starts", nil, false, 0},
-		{"SIGHUP alone: the engine starts", []os.Signal{syscall.SIGHUP}, false, 0},
-		{"SIGTERM: nothing starts, exit 143", []os.Signal{syscall.SIGHUP, syscall.SIGTERM}, true, 143},
-		{"SIGINT: nothing starts, exit 130", []os.Signal{syscall.SIGINT, syscall.SIGTERM}, true, 130},
+		{"no stop: the engine starts and stages after it can run programs", false},
+		{"a stop before it: nothing starts, the stop is the error", true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			signals := make(chan os.Signal, len(tc.pending))
-			for _, s := range tc.pending {
-				signals <- s
+			ctx, cancel := context.WithCancelCause(context.Background())
+			defer cancel(nil)
+			if tc.stopped {
+				cancel(&core.StopError{Signal: syscall.SIGTERM})
 			}
 			fake := &fakeProcs{}
-			st := &engineStage{signals: signals, procs: func() Procs { return fake }, stderr: os.Stderr}
+			st := &engineStage{procs: func() (reaper.Procs, error) { return fake, nil }, stderr: os.Stderr}
 			s := &core.State{Commands: []core.Command{{Args: []string{"dockerd"}}}}
-			err := st.Run(context.Background(), s)
-			var stop *StoppedError
+			err := st.Run(ctx, s)
+			var stop *core.StopError
 			if got := errors.As(err, &stop); got != tc.stopped {
 				t.Fatalf("error = %v, want stopped=%v", err, tc.stopped)
 			}
@@ -40,14 +38,13 @@ func TestEngineStageHonoursAStopCaughtBeforeTheEngineStarted(t *testing.T) {
 				if len(fake.started) != 0 || s.Engine != nil {
 					t.Errorf("started %d processes after a stop", len(fake.started))
 				}
-				if stop.ExitCode() != tc.code {
-					t.Errorf("exit code %d, want %d", stop.ExitCode(), tc.code)
-				}
 				return
 			}
-			if err != nil || len(fake.started) != 1 || s.Engine == nil {
-				t.Errorf("err %v, started %d, engine %v", err, len(fake.started), s.Engine)
+			if err != nil || len(fake.started) != 1 || s.Engine == nil || s.Exec == nil {
+				t.Errorf("err %v, started %d, engine %v, exec %v", err, len(fake.started), s.Engine, s.Exec)
 			}
+			fake.started[0].exit(reaper.Status{})
+			<-s.Engine.Done()
 		})
 	}
 }

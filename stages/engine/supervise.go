@@ -2,7 +2,6 @@ package engine
 
 import (
 	"io"
-	"os"
 	"syscall"
 	"time"
 
@@ -10,17 +9,19 @@ import (
 	"github.com/pkg/errors"
 
 	"github.com/dinv/dinv/core"
+	"github.com/dinv/dinv/stages/engine/reaper"
 )
 
 // Supervisor is the engine's process tree while dinv looks after it: it
-// forwards signals to the engine and, when the engine exits, stops the other
-// processes it started and records why. It implements core.Engine.
+// passes signals to the engine and, when the engine exits, ends everything
+// else it started and records why. It implements core.Engine.
 type Supervisor struct {
 	log    hclog.Logger
-	engine Proc
-	names  []string // the program of each process, the engine last
-	procs  []Proc   // every started process, the engine last
-	tail   *tail    // the engine's last stderr lines
+	procs  reaper.Procs
+	engine reaper.Proc
+	names  []string      // the program of each process, the engine last
+	all    []reaper.Proc // every started process, the engine last
+	tail   *tail         // the engine's last stderr lines
 	grace  time.Duration
 
 	done   chan struct{}
@@ -29,38 +30,38 @@ type Supervisor struct {
 }
 
 // Supervise starts cmds in order (the last is the engine) with env, passing
-// their stderr through to stderr, and supervises them in the background:
-// every signal from signals goes to the engine. If one cannot be started, the
-// ones already running are stopped and the error returned. grace is how long
-// a process gets between SIGTERM and SIGKILL when dinv stops it.
-func Supervise(log hclog.Logger, procs Procs, cmds []core.Command, env []string,
-	signals <-chan os.Signal, stderr io.Writer, grace time.Duration) (*Supervisor, error) {
+// their stderr through to stderr, and supervises them in the background. If
+// one cannot be started, the ones already running are ended and the error
+// returned. grace is how long a process gets between SIGTERM and SIGKILL
+// when dinv ends it.
+func Supervise(log hclog.Logger, procs reaper.Procs, cmds []core.Command, env []string,
+	stderr io.Writer, grace time.Duration) (*Supervisor, error) {
 	if len(cmds) == 0 {
 		return nil, errors.New("no command to start: the args stage left none")
 	}
-	s := &Supervisor{log: log, tail: newTail(stderr), grace: grace, done: make(chan struct{})}
+	s := &Supervisor{log: log, procs: procs, tail: newTail(stderr), grace: grace, done: make(chan struct{})}
 	for i, c := range cmds {
 		out := stderr
 		if i == len(cmds)-1 {
 			out = s.tail
 		}
-		p, err := procs.Start(c.Args, env, out)
+		p, err := procs.Start(c.Args, env, nil, out)
 		if err != nil {
-			terminate(s.procs, grace)
+			s.endAll()
 			return nil, err
 		}
 		log.Debug("started", "pid", p.Pid(), "args", c.Args)
 		s.names = append(s.names, c.Args[0])
-		s.procs = append(s.procs, p)
+		s.all = append(s.all, p)
 	}
-	s.engine = s.procs[len(s.procs)-1]
-	go s.run(signals)
+	s.engine = s.all[len(s.all)-1]
+	go s.run()
 	return s, nil
 }
 
-// run forwards signals until the engine exits, then stops the others.
-func (s *Supervisor) run(signals <-chan os.Signal) {
-	others := s.procs[:len(s.procs)-1]
+// run waits for the engine to exit, then ends everything else.
+func (s *Supervisor) run() {
+	others := s.all[:len(s.all)-1]
 	exited := make(chan int, len(others))
 	for i, p := range others {
 		go func() {
@@ -70,20 +71,11 @@ func (s *Supervisor) run(signals <-chan os.Signal) {
 	}
 	for {
 		select {
-		case sig := <-signals:
-			ss, ok := sig.(syscall.Signal)
-			if !ok {
-				continue
-			}
-			s.log.Debug("forward signal", "signal", sig.String())
-			if err := s.engine.Signal(ss); err != nil {
-				s.log.Warn("cannot forward signal", "signal", sig.String(), "error", err)
-			}
 		case i := <-exited:
 			s.log.Warn("process exited before the engine", "program", s.names[i], "status", others[i].Status().String())
 		case <-s.engine.Done():
 			st := s.engine.Status()
-			terminate(others, s.grace)
+			s.endAll()
 			s.code = st.ExitCode()
 			s.reason = "engine " + st.String()
 			close(s.done)
@@ -92,35 +84,77 @@ func (s *Supervisor) run(signals <-chan os.Signal) {
 	}
 }
 
-// terminate stops every process still running: SIGTERM, then SIGKILL to those
-// still there after grace.
-func terminate(procs []Proc, grace time.Duration) {
-	for _, p := range procs {
-		_ = p.Signal(syscall.SIGTERM)
+// endAll ends what dinv started and what those left behind: the processes
+// themselves, every member of their process groups and dinv's stray children
+// (orphans reparented to it). SIGTERM first; SIGKILL to whatever is left
+// after the grace period. Nothing may survive holding dinv's output.
+func (s *Supervisor) endAll() {
+	if !s.signalAll(syscall.SIGTERM) {
+		return
 	}
-	if !waitAll(procs, grace) {
-		for _, p := range procs {
-			_ = p.Signal(syscall.SIGKILL)
-		}
-		waitAll(procs, 5*time.Second)
+	if s.waitGone(s.grace) {
+		return
+	}
+	s.log.Debug("processes still there after the grace period: killing them", "grace", s.grace)
+	s.signalAll(syscall.SIGKILL)
+	if !s.waitGone(5 * time.Second) {
+		s.log.Warn("processes still there after SIGKILL")
 	}
 }
 
-// waitAll waits up to d for every process to exit and reports whether they did.
-func waitAll(procs []Proc, d time.Duration) bool {
-	timer := time.NewTimer(d)
-	defer timer.Stop()
-	for _, p := range procs {
+// signalAll sends sig to every process of the tree and reports whether any
+// was there to get it.
+func (s *Supervisor) signalAll(sig syscall.Signal) bool {
+	any := false
+	for _, p := range s.all {
+		if p.SignalGroup(sig) {
+			any = true
+		}
 		select {
 		case <-p.Done():
-		case <-timer.C:
-			return false
+		default:
+			_ = p.Signal(sig) // it exits meanwhile: nothing to do
+			any = true
 		}
 	}
-	return true
+	for _, pid := range s.procs.Strays() {
+		if syscall.Kill(pid, sig) == nil {
+			any = true
+		}
+	}
+	return any
 }
 
-// Done is closed when the engine has exited and the others are stopped.
+// waitGone waits up to d for the tree to be gone and reports whether it is.
+func (s *Supervisor) waitGone(d time.Duration) bool {
+	deadline := time.Now().Add(d)
+	for {
+		if !s.alive() {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
+
+// alive reports whether any process of the tree is still there.
+func (s *Supervisor) alive() bool {
+	for _, p := range s.all {
+		select {
+		case <-p.Done():
+		default:
+			return true
+		}
+		if p.SignalGroup(0) {
+			return true
+		}
+	}
+	return len(s.procs.Strays()) > 0
+}
+
+// Done is closed when the engine has exited and the others are gone.
 func (s *Supervisor) Done() <-chan struct{} { return s.done }
 
 // ExitCode is the engine's exit status, 128+N for signal N; valid after Done.
@@ -130,10 +164,20 @@ func (s *Supervisor) ExitCode() int { <-s.done; return s.code }
 // after Done.
 func (s *Supervisor) Reason() string { <-s.done; return s.reason }
 
+// Signal passes sig on to the engine.
+func (s *Supervisor) Signal(sig syscall.Signal) error { return s.engine.Signal(sig) }
+
 // Stop asks the engine to shut down with SIGTERM, and kills it after the
 // grace period; Done tells when it has gone.
 func (s *Supervisor) Stop() {
-	go terminate([]Proc{s.engine}, s.grace)
+	go func() {
+		_ = s.engine.Signal(syscall.SIGTERM)
+		select {
+		case <-s.engine.Done():
+		case <-time.After(s.grace):
+			_ = s.engine.Signal(syscall.SIGKILL)
+		}
+	}()
 }
 
 // LastError is the engine's stderr line that best explains its exit.

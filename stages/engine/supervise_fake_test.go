@@ -4,6 +4,8 @@ import (
 	"io"
 	"sync"
 	"syscall"
+
+	"github.com/dinv/dinv/stages/engine/reaper"
 )
 
 // fakeProcs records what was started; each fake process ends when the test
@@ -13,37 +15,56 @@ type fakeProcs struct {
 	started []*fakeProc
 	envs    [][]string
 	failAt  int // Start fails for the process with this 1-based index
-	exitOn  map[string]map[syscall.Signal]Status
+	exitOn  map[string]map[syscall.Signal]reaper.Status
+	// groupLeft is how many members each process's group keeps after its
+	// leader exits, until they get a signal in groupDiesOn.
+	groupLeft   int
+	groupDiesOn map[syscall.Signal]bool
+	strays      map[int]bool // stray children; a signal in groupDiesOn ends them
+	straySigs   []syscall.Signal
 }
 
-func (f *fakeProcs) Start(args, env []string, stderr io.Writer) (Proc, error) {
+func (f *fakeProcs) Start(args, env []string, stdout, stderr io.Writer) (reaper.Proc, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.failAt == len(f.started)+1 {
 		return nil, syscall.ENOENT
 	}
-	p := &fakeProc{pid: 100 + len(f.started), args: args, stderr: stderr, done: make(chan struct{}),
-		exitOn: f.exitOn[args[0]]}
+	p := &fakeProc{f: f, pid: 100 + len(f.started), args: args, stderr: stderr, done: make(chan struct{}),
+		exitOn: f.exitOn[args[0]], group: f.groupLeft}
 	f.started = append(f.started, p)
 	f.envs = append(f.envs, env)
 	return p, nil
 }
 
+func (f *fakeProcs) Strays() []int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []int
+	for pid := range f.strays {
+		out = append(out, pid)
+	}
+	return out
+}
+
 type fakeProc struct {
-	mu      sync.Mutex
-	pid     int
-	args    []string
-	stderr  io.Writer
-	signals []syscall.Signal
-	exitOn  map[syscall.Signal]Status
-	status  Status
-	done    chan struct{}
-	closed  bool
+	f        *fakeProcs
+	mu       sync.Mutex
+	pid      int
+	args     []string
+	stderr   io.Writer
+	signals  []syscall.Signal
+	groupGot []syscall.Signal
+	group    int // members of its group besides itself
+	exitOn   map[syscall.Signal]reaper.Status
+	status   reaper.Status
+	done     chan struct{}
+	closed   bool
 }
 
 func (p *fakeProc) Pid() int              { return p.pid }
 func (p *fakeProc) Done() <-chan struct{} { return p.done }
-func (p *fakeProc) Status() Status        { <-p.done; return p.status }
+func (p *fakeProc) Status() reaper.Status { <-p.done; return p.status }
 
 func (p *fakeProc) Signal(sig syscall.Signal) error {
 	p.mu.Lock()
@@ -60,7 +81,22 @@ func (p *fakeProc) Signal(sig syscall.Signal) error {
 	return nil
 }
 
-func (p *fakeProc) exit(st Status) {
+func (p *fakeProc) SignalGroup(sig syscall.Signal) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.closed || p.group > 0 {
+		if sig != 0 {
+			p.groupGot = append(p.groupGot, sig)
+		}
+		if p.f.groupDiesOn[sig] {
+			p.group = 0
+		}
+		return true
+	}
+	return false
+}
+
+func (p *fakeProc) exit(st reaper.Status) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.closed {
@@ -75,4 +111,10 @@ func (p *fakeProc) got() []syscall.Signal {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return append([]syscall.Signal(nil), p.signals...)
+}
+
+func (p *fakeProc) gotGroup() []syscall.Signal {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]syscall.Signal(nil), p.groupGot...)
 }

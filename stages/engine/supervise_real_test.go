@@ -12,10 +12,34 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/dinv/dinv/core"
+	"github.com/dinv/dinv/stages/engine/reaper"
 )
 
 // These tests run real tiny processes through the reaper. Nothing else in
 // this test binary may wait for a child (exec.Command.Run) once it runs.
+
+// realProcs is the process-wide reaper; every process a test leaves behind
+// is killed when the test ends.
+func realProcs(t *testing.T) reaper.Procs {
+	t.Helper()
+	procs, _ := reaper.Default()
+	t.Cleanup(func() {
+		for _, pid := range procs.Strays() {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
+	return procs
+}
+
+// alive reports whether pid is a process that has not exited (a zombie has).
+func alive(pid int) bool {
+	st, err := os.ReadFile("/proc/" + strconv.Itoa(pid) + "/stat")
+	if err != nil {
+		return false
+	}
+	i := strings.LastIndexByte(string(st), ')')
+	return i > 0 && !strings.HasPrefix(string(st[i+1:]), " Z")
+}
 
 func sh(script string, args ...string) []core.Command {
 	return []core.Command{{Args: append([]string{"sh", "-c", script}, args...)}}
@@ -34,7 +58,7 @@ func TestRealEngineExitStatus(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			s, err := Supervise(hclog.NewNullLogger(), realProcs(), sh(c.script), nil, nil, os.Stderr, time.Second)
+			s, err := Supervise(hclog.NewNullLogger(), realProcs(t), sh(c.script), nil, os.Stderr, time.Second)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -51,7 +75,7 @@ func TestRealEngineGetsExactlyItsArgvAndEnv(t *testing.T) {
 	script := `tr '\0' '|' < /proc/$$/cmdline > "$1"; echo "$DINV_T" >> "$1"`
 	cmd := sh(script, "x", out, "a b", "")
 	env := []string{"PATH=/usr/bin:/bin", "DINV_T=env ok"}
-	s, err := Supervise(hclog.NewNullLogger(), realProcs(), cmd, env, nil, os.Stderr, time.Second)
+	s, err := Supervise(hclog.NewNullLogger(), realProcs(t), cmd, env, os.Stderr, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -63,17 +87,18 @@ func TestRealEngineGetsExactlyItsArgvAndEnv(t *testing.T) {
 	}
 }
 
-func TestRealEngineGetsForwardedSignalsEveryTime(t *testing.T) {
-	sigs := make(chan os.Signal, 8)
+func TestRealEngineGetsSignalsEveryTime(t *testing.T) {
 	ready := filepath.Join(t.TempDir(), "ready")
 	script := `n=0; trap 'n=$((n+1)); [ $n -ge 3 ] && exit 7' USR1; trap 'exit 0' TERM; touch "$1"; while :; do sleep 0.01; done`
-	s, err := Supervise(hclog.NewNullLogger(), realProcs(), sh(script, "x", ready), nil, sigs, os.Stderr, time.Second)
+	s, err := Supervise(hclog.NewNullLogger(), realProcs(t), sh(script, "x", ready), nil, os.Stderr, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	waitFile(t, ready)
 	for range 3 {
-		sigs <- syscall.SIGUSR1
+		if err := s.Signal(syscall.SIGUSR1); err != nil {
+			t.Fatal(err)
+		}
 		time.Sleep(50 * time.Millisecond) // sh runs one trap per wake-up
 	}
 	waitDone(t, s)
@@ -82,25 +107,44 @@ func TestRealEngineGetsForwardedSignalsEveryTime(t *testing.T) {
 	}
 }
 
-func TestRealEngineThatTrapsSIGTERMExitsCleanlyOnStop(t *testing.T) {
-	ready := filepath.Join(t.TempDir(), "ready")
-	script := `trap 'kill $!; exit 0' TERM; touch "$1"; sleep 100 & wait`
-	s, err := Supervise(hclog.NewNullLogger(), realProcs(), sh(script, "x", ready), nil, nil, os.Stderr, time.Second)
+func TestRealEngineThatTrapsSIGTERMExitsCleanlyOnStopAndTakesItsChildren(t *testing.T) {
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	// The engine leaves its child behind: the supervisor must end it.
+	script := `trap 'exit 0' TERM; sleep 100 & echo $! > "$1"; wait`
+	s, err := Supervise(hclog.NewNullLogger(), realProcs(t), sh(script, "x", pidFile), nil, os.Stderr, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFile(t, ready)
+	child := readPid(t, pidFile)
 	s.Stop()
 	waitDone(t, s)
 	if s.ExitCode() != 0 {
 		t.Errorf("exit code %d, %s", s.ExitCode(), s.Reason())
 	}
+	if alive(child) {
+		t.Errorf("the engine's child %d outlived it", child)
+	}
+}
+
+func TestRealStrayThatLeftTheGroupAndIgnoresSIGTERMIsKilled(t *testing.T) {
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	// setsid: a group (and session) of its own, so only dinv's stray list finds it.
+	script := `setsid sh -c 'trap "" TERM; echo $$ > "$1"; while :; do sleep 0.05; done' x "$1" & while [ ! -s "$1" ]; do sleep 0.01; done; exit 0`
+	s, err := Supervise(hclog.NewNullLogger(), realProcs(t), sh(script, "x", pidFile), nil, os.Stderr, 100*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	stray := readPid(t, pidFile)
+	waitDone(t, s)
+	if alive(stray) {
+		t.Errorf("stray %d that ignores SIGTERM outlived the engine", stray)
+	}
 }
 
 func TestRealEngineLastErrorLineIsCaptured(t *testing.T) {
-	s, err := Supervise(hclog.NewNullLogger(), realProcs(),
+	s, err := Supervise(hclog.NewNullLogger(), realProcs(t),
 		sh(`echo 'level=info msg="starting"' >&2; echo 'failed to start daemon: bad flag' >&2; exit 1`),
-		nil, nil, os.Stderr, time.Second)
+		nil, os.Stderr, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -117,7 +161,7 @@ func TestRealOtherChildIsKilledWhenItIgnoresSIGTERM(t *testing.T) {
 		{Args: []string{"sh", "-c", `trap '' TERM; echo $$ > "$1"; while :; do sleep 0.01; done`, "x", pidFile}},
 		{Args: []string{"sh", "-c", `touch "$1"; sleep 0.2`, "x", ready}},
 	}
-	s, err := Supervise(hclog.NewNullLogger(), realProcs(), cmds, nil, nil, os.Stderr, 100*time.Millisecond)
+	s, err := Supervise(hclog.NewNullLogger(), realProcs(t), cmds, nil, os.Stderr, 100*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,8 +174,8 @@ func TestRealOtherChildIsKilledWhenItIgnoresSIGTERM(t *testing.T) {
 
 func TestRealOrphansAreReaped(t *testing.T) {
 	pidFile := filepath.Join(t.TempDir(), "pid")
-	s, err := Supervise(hclog.NewNullLogger(), realProcs(),
-		sh(`sleep 0.2 & echo $! > "$1"; exit 0`, "x", pidFile), nil, nil, os.Stderr, time.Second)
+	s, err := Supervise(hclog.NewNullLogger(), realProcs(t),
+		sh(`sleep 0.2 & echo $! > "$1"; exit 0`, "x", pidFile), nil, os.Stderr, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -152,33 +196,10 @@ func TestRealOrphansAreReaped(t *testing.T) {
 }
 
 func TestRealStartOfAMissingProgramFails(t *testing.T) {
-	_, err := Supervise(hclog.NewNullLogger(), realProcs(),
-		[]core.Command{{Args: []string{"dinv-no-such-program"}}}, nil, nil, os.Stderr, time.Second)
+	_, err := Supervise(hclog.NewNullLogger(), realProcs(t),
+		[]core.Command{{Args: []string{"dinv-no-such-program"}}}, nil, os.Stderr, time.Second)
 	if err == nil || !strings.Contains(err.Error(), "dinv-no-such-program") {
 		t.Fatalf("error %v", err)
-	}
-}
-
-func TestLookPathUsesTheEnginesPATH(t *testing.T) {
-	dir := t.TempDir()
-	prog := filepath.Join(dir, "iptables")
-	os.WriteFile(prog, []byte("#!/bin/sh\n"), 0o755)
-	cases := []struct {
-		name string
-		env  []string
-		want string
-	}{
-		{"the env's PATH is searched first to last", []string{"PATH=" + dir + ":/usr/sbin"}, prog},
-		{"the last PATH entry of the env counts", []string{"PATH=/nonexistent", "PATH=" + dir}, prog},
-		{"a name not on the env's PATH is not found", []string{"PATH=/nonexistent"}, ""},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			got, err := lookPath("iptables", c.env)
-			if got != c.want || (c.want == "") != (err != nil) {
-				t.Errorf("got %q, %v; want %q", got, err, c.want)
-			}
-		})
 	}
 }
 

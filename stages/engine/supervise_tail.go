@@ -81,10 +81,14 @@ func (t *tail) Lines() []string {
 
 // lastError picks the line that best says why the engine stopped: the last one
 // logged at error level or above, or printed without a log level (dockerd
-// prints its fatal error plainly as it exits); else the last line.
+// prints its fatal error plainly as it exits), but not the hint that follows
+// a refused command line ("See 'dockerd --help'."); else the last line.
 func lastError(lines []string) string {
 	for i := len(lines) - 1; i >= 0; i-- {
 		l := lines[i]
+		if isHelpHint(l) {
+			continue
+		}
 		if !strings.Contains(l, "level=") || strings.Contains(l, "level=error") ||
 			strings.Contains(l, "level=fatal") || strings.Contains(l, "level=panic") {
 			return l
@@ -94,4 +98,11 @@ func lastError(lines []string) string {
 		return lines[len(lines)-1]
 	}
 	return ""
+}
+
+// isHelpHint reports whether l is the engine's pointer to its usage, printed
+// after the line that names what it refused.
+func isHelpHint(l string) bool {
+	l = strings.TrimSpace(l)
+	return strings.HasPrefix(l, "See '") && strings.HasSuffix(strings.TrimSuffix(l, "."), "--help'")
 }

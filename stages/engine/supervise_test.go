@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/dinv/dinv/core"
+	"github.com/dinv/dinv/stages/engine/reaper"
 )
 
 func cmds(progs ...string) []core.Command {
@@ -31,9 +32,9 @@ func waitDone(t *testing.T, s *Supervisor) {
 }
 
 func TestSuperviseStartsCommandsInOrderWithTheirArgsAndEnv(t *testing.T) {
-	f := &fakeProcs{exitOn: map[string]map[syscall.Signal]Status{"containerd": {syscall.SIGTERM: {}}}}
+	f := &fakeProcs{exitOn: map[string]map[syscall.Signal]reaper.Status{"containerd": {syscall.SIGTERM: {}}}}
 	env := []string{"PATH=/x", "A=1"}
-	s, err := Supervise(hclog.NewNullLogger(), f, cmds("containerd", "dockerd"), env, nil, os.Stderr, time.Second)
+	s, err := Supervise(hclog.NewNullLogger(), f, cmds("containerd", "dockerd"), env, os.Stderr, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -49,14 +50,14 @@ func TestSuperviseStartsCommandsInOrderWithTheirArgsAndEnv(t *testing.T) {
 	if f.started[1].stderr != s.tail || f.started[0].stderr != os.Stderr {
 		t.Error("the engine's stderr is not kept, or another's is")
 	}
-	f.started[1].exit(Status{})
+	f.started[1].exit(reaper.Status{})
 	waitDone(t, s)
 }
 
 func TestSuperviseStopsTheStartedOnesWhenOneCannotStart(t *testing.T) {
-	f := &fakeProcs{failAt: 2, exitOn: map[string]map[syscall.Signal]Status{
+	f := &fakeProcs{failAt: 2, exitOn: map[string]map[syscall.Signal]reaper.Status{
 		"containerd": {syscall.SIGTERM: {Signal: syscall.SIGTERM}}}}
-	_, err := Supervise(hclog.NewNullLogger(), f, cmds("containerd", "dockerd"), nil, nil, os.Stderr, time.Second)
+	_, err := Supervise(hclog.NewNullLogger(), f, cmds("containerd", "dockerd"), nil, os.Stderr, time.Second)
 	if err == nil {
 		t.Fatal("no error")
 	}
@@ -65,53 +66,76 @@ func TestSuperviseStopsTheStartedOnesWhenOneCannotStart(t *testing.T) {
 	}
 }
 
-func TestSuperviseForwardsEverySignalEveryTime(t *testing.T) {
+func TestSupervisePassesSignalsOnToTheEngine(t *testing.T) {
 	f := &fakeProcs{}
-	sigs := make(chan os.Signal, 32)
-	var want []syscall.Signal
-	for range 2 {
-		for _, s := range ForwardedSignals {
-			sigs <- s // including those caught before the engine started
-			want = append(want, s.(syscall.Signal))
-		}
-	}
-	s, err := Supervise(hclog.NewNullLogger(), f, cmds("dockerd"), nil, sigs, os.Stderr, time.Second)
+	s, err := Supervise(hclog.NewNullLogger(), f, cmds("dockerd"), nil, os.Stderr, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
-	eng := f.started[0]
-	deadline := time.Now().Add(5 * time.Second)
-	for len(eng.got()) < len(want) && time.Now().Before(deadline) {
-		time.Sleep(time.Millisecond)
+	for _, sig := range []syscall.Signal{syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGHUP} {
+		if err := s.Signal(sig); err != nil {
+			t.Fatal(err)
+		}
 	}
-	if got := eng.got(); !reflect.DeepEqual(got, want) {
-		t.Errorf("forwarded %v, want %v", got, want)
+	want := []syscall.Signal{syscall.SIGHUP, syscall.SIGUSR1, syscall.SIGHUP}
+	if got := f.started[0].got(); !reflect.DeepEqual(got, want) {
+		t.Errorf("engine got %v, want %v", got, want)
 	}
-	eng.exit(Status{})
+	f.started[0].exit(reaper.Status{})
 	waitDone(t, s)
+}
+
+func TestWhenTheEngineExitsItsGroupAndStrayChildrenAreEnded(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		diesOn    map[syscall.Signal]bool
+		wantGroup []syscall.Signal
+	}{
+		{"members that stop on SIGTERM get nothing more", map[syscall.Signal]bool{syscall.SIGTERM: true, syscall.SIGKILL: true},
+			[]syscall.Signal{syscall.SIGTERM}},
+		{"members that ignore SIGTERM are killed after the grace", map[syscall.Signal]bool{syscall.SIGKILL: true},
+			[]syscall.Signal{syscall.SIGTERM, syscall.SIGKILL}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &fakeProcs{groupLeft: 1, groupDiesOn: tc.diesOn, strays: map[int]bool{}}
+			s, err := Supervise(hclog.NewNullLogger(), f, cmds("dockerd"), nil, os.Stderr, 20*time.Millisecond)
+			if err != nil {
+				t.Fatal(err)
+			}
+			eng := f.started[0]
+			eng.exit(reaper.Status{Code: 1})
+			waitDone(t, s)
+			if got := eng.gotGroup(); !reflect.DeepEqual(got, tc.wantGroup) {
+				t.Errorf("the engine's group got %v, want %v", got, tc.wantGroup)
+			}
+			if s.alive() {
+				t.Error("Done before the engine's group was gone")
+			}
+		})
+	}
 }
 
 func TestSuperviseEndsWithTheEnginesStatus(t *testing.T) {
 	cases := []struct {
 		name     string
-		status   Status
+		status   reaper.Status
 		code     int
 		reason   string
 		ignoreTE bool // containerd ignores SIGTERM
 	}{
-		{"an engine that exits 0 gives 0", Status{}, 0, "engine exited with status 0", false},
-		{"an engine that exits 1 gives 1", Status{Code: 1}, 1, "engine exited with status 1", false},
-		{"an engine killed by SIGKILL gives 137", Status{Signal: syscall.SIGKILL}, 137, "engine killed by signal 9", false},
-		{"a child that ignores SIGTERM is killed after the grace", Status{Code: 2}, 2, "engine exited with status 2", true},
+		{"an engine that exits 0 gives 0", reaper.Status{}, 0, "engine exited with status 0", false},
+		{"an engine that exits 1 gives 1", reaper.Status{Code: 1}, 1, "engine exited with status 1", false},
+		{"an engine killed by SIGKILL gives 137", reaper.Status{Signal: syscall.SIGKILL}, 137, "engine killed by signal 9", false},
+		{"a child that ignores SIGTERM is killed after the grace", reaper.Status{Code: 2}, 2, "engine exited with status 2", true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			exits := map[syscall.Signal]Status{syscall.SIGKILL: {Signal: syscall.SIGKILL}}
+			exits := map[syscall.Signal]reaper.Status{syscall.SIGKILL: {Signal: syscall.SIGKILL}}
 			if !c.ignoreTE {
-				exits[syscall.SIGTERM] = Status{Signal: syscall.SIGTERM}
+				exits[syscall.SIGTERM] = reaper.Status{Signal: syscall.SIGTERM}
 			}
-			f := &fakeProcs{exitOn: map[string]map[syscall.Signal]Status{"containerd": exits}}
-			s, err := Supervise(hclog.NewNullLogger(), f, cmds("containerd", "dockerd"), nil, nil, os.Stderr, 20*time.Millisecond)
+			f := &fakeProcs{exitOn: map[string]map[syscall.Signal]reaper.Status{"containerd": exits}}
+			s, err := Supervise(hclog.NewNullLogger(), f, cmds("containerd", "dockerd"), nil, os.Stderr, 20*time.Millisecond)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -132,8 +156,8 @@ func TestSuperviseEndsWithTheEnginesStatus(t *testing.T) {
 }
 
 func TestSuperviseStopSendsSIGTERMToTheEngine(t *testing.T) {
-	f := &fakeProcs{exitOn: map[string]map[syscall.Signal]Status{"dockerd": {syscall.SIGTERM: {}}}}
-	s, err := Supervise(hclog.NewNullLogger(), f, cmds("dockerd"), nil, nil, os.Stderr, time.Second)
+	f := &fakeProcs{exitOn: map[string]map[syscall.Signal]reaper.Status{"dockerd": {syscall.SIGTERM: {}}}}
+	s, err := Supervise(hclog.NewNullLogger(), f, cmds("dockerd"), nil, os.Stderr, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -145,28 +169,8 @@ func TestSuperviseStopSendsSIGTERMToTheEngine(t *testing.T) {
 }
 
 func TestSuperviseWithoutCommandsFails(t *testing.T) {
-	if _, err := Supervise(hclog.NewNullLogger(), &fakeProcs{}, nil, nil, nil, os.Stderr, time.Second); err == nil {
+	if _, err := Supervise(hclog.NewNullLogger(), &fakeProcs{}, nil, nil, os.Stderr, time.Second); err == nil {
 		t.Fatal("no error")
-	}
-}
-
-func TestStatusReadsAsAShellWould(t *testing.T) {
-	cases := []struct {
-		name string
-		st   Status
-		code int
-		text string
-	}{
-		{"a clean exit is 0", Status{}, 0, "exited with status 0"},
-		{"an exit code is kept", Status{Code: 3}, 3, "exited with status 3"},
-		{"a signal is 128 plus its number", Status{Signal: syscall.SIGTERM}, 143, "killed by signal 15"},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			if c.st.ExitCode() != c.code || c.st.String() != c.text {
-				t.Errorf("got %d %q", c.st.ExitCode(), c.st.String())
-			}
-		})
 	}
 }
 
@@ -204,6 +208,9 @@ func TestLastErrorPicksTheLineThatSaysWhy(t *testing.T) {
 			`level=fatal msg="bad flag"`},
 		{"only info lines give the last one",
 			[]string{`level=info msg="a"`, `level=info msg="b"`}, `level=info msg="b"`},
+		{"the usage hint after a refused flag gives the line before it",
+			[]string{`level=info msg="Starting up"`, "unknown flag: --no-such-flag", "See 'dockerd --help'."},
+			"unknown flag: --no-such-flag"},
 		{"no lines give nothing", nil, ""},
 	}
 	for _, c := range cases {

@@ -1,4 +1,4 @@
-package engine
+package ready
 
 import (
 	"bytes"
@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -42,11 +43,12 @@ type fakeEngine struct {
 	lastErr string
 }
 
-func (e *fakeEngine) Done() <-chan struct{} { return e.done }
-func (e *fakeEngine) ExitCode() int         { return 1 }
-func (e *fakeEngine) Reason() string        { return e.reason }
-func (e *fakeEngine) Stop()                 {}
-func (e *fakeEngine) LastError() string     { return e.lastErr }
+func (e *fakeEngine) Done() <-chan struct{}       { return e.done }
+func (e *fakeEngine) ExitCode() int               { return 1 }
+func (e *fakeEngine) Reason() string              { return e.reason }
+func (e *fakeEngine) Stop()                       {}
+func (e *fakeEngine) Signal(syscall.Signal) error { return nil }
+func (e *fakeEngine) LastError() string           { return e.lastErr }
 
 func TestReadyStage(t *testing.T) {
 	cases := []struct {
@@ -114,6 +116,9 @@ func TestReadyStage(t *testing.T) {
 			err := r.Run(core.WithLog(context.Background(), log), st)
 			if c.wantErr == "" && err != nil || c.wantErr != "" && (err == nil || err.Error() != c.wantErr) {
 				t.Fatalf("error %v, want %q", err, c.wantErr)
+			}
+			if answered := c.answerAt > 0; answered != !st.ReadyAt.IsZero() || answered && !st.ReadyAt.Equal(clock.now) {
+				t.Errorf("ReadyAt = %v, want the time of the answer only when the engine answered", st.ReadyAt)
 			}
 			out := buf.String()
 			for _, w := range c.wantLog {

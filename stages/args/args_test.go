@@ -1,4 +1,4 @@
-package engine
+package args
 
 import (
 	"context"
@@ -654,7 +654,7 @@ func TestArgsValidate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := NewArgs().(core.Validator).Validate(&core.Config{InsecureRegistries: tt.registries}, profile(t, "26.1"))
+			err := New().(core.Validator).Validate(&core.Config{InsecureRegistries: tt.registries}, profile(t, "26.1"))
 			switch {
 			case tt.want == "" && err != nil:
 				t.Errorf("Validate() = %v, want nil", err)
@@ -678,7 +678,7 @@ func TestArgsRequires(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := NewArgs().(core.Requirer).Requires(&tt.cfg); !reflect.DeepEqual(got, tt.want) {
+			if got := New().(core.Requirer).Requires(&tt.cfg); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("Requires() = %q, want %q", got, tt.want)
 			}
 		})
@@ -688,14 +688,14 @@ func TestArgsRequires(t *testing.T) {
 func TestArgsStageFillsCommands(t *testing.T) {
 	cfg, s := defaults(core.Config{Local: true}, core.State{})
 	s.Config, s.Profile = cfg, profile(t, "26.1")
-	if err := NewArgs().Run(context.Background(), &s); err != nil {
+	if err := New().Run(context.Background(), &s); err != nil {
 		t.Fatal(err)
 	}
 	want := []string{"dockerd --host=unix:///var/run/docker.sock --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2"}
 	if got := lines(s.Commands); !reflect.DeepEqual(got, want) {
 		t.Errorf("Commands = %q, want %q", got, want)
 	}
-	if _, ok := NewArgs().(core.DryRunSkipper); ok {
+	if _, ok := New().(core.DryRunSkipper); ok {
 		t.Error("args is a DryRunSkipper; -dry-run would skip it")
 	}
 }

@@ -1,4 +1,4 @@
-package engine
+package args
 
 import (
 	"context"
@@ -166,8 +166,8 @@ func validHostname(h string) bool {
 // argsStage fills State.Commands. It changes nothing.
 type argsStage struct{}
 
-// NewArgs returns the "args" stage.
-func NewArgs() core.Stage { return argsStage{} }
+// New returns the "args" stage.
+func New() core.Stage { return argsStage{} }
 
 func (argsStage) Name() string { return "args" }
 

@@ -1,4 +1,4 @@
-package engine
+package ready
 
 import (
 	"context"
@@ -30,15 +30,16 @@ type realClock struct{}
 func (realClock) Now() time.Time                         { return time.Now() }
 func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
-// readyStage waits for the engine to answer and says how to connect.
+// readyStage waits for the engine to answer, records when (State.ReadyAt)
+// and says how to connect.
 type readyStage struct {
 	ping  func(ctx context.Context, socket string) error
 	clock Clock
 	every time.Duration
 }
 
-// NewReady returns the ready stage.
-func NewReady() core.Stage {
+// New returns the ready stage.
+func New() core.Stage {
 	return &readyStage{ping: Ping, clock: realClock{}, every: pollEvery}
 }
 
@@ -60,7 +61,8 @@ func (r *readyStage) Run(ctx context.Context, s *core.State) error {
 	if err != nil {
 		return err
 	}
-	after := r.clock.Now().Sub(s.Started).Round(time.Millisecond)
+	s.ReadyAt = r.clock.Now()
+	after := s.ReadyAt.Sub(s.Started).Round(time.Millisecond)
 	log.Info("engine ready", append([]interface{}{"after", after}, Connect(s)...)...)
 	if w := PlainWarning(&s.Config); w != "" {
 		log.Warn(w, "port", s.Config.Port)

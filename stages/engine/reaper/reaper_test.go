@@ -1,0 +1,150 @@
+package reaper
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// These tests run real processes through the process-wide reaper: nothing
+// else in this test binary may wait for a child.
+
+func procs(t *testing.T) Procs {
+	t.Helper()
+	p, _ := Default()
+	t.Cleanup(func() {
+		for _, pid := range p.Strays() {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
+	return p
+}
+
+func TestOutputRunsAProgramUnderTheReaper(t *testing.T) {
+	for _, tc := range []struct {
+		name    string
+		script  string
+		out     string
+		wantErr string
+	}{
+		{"its standard output is returned", `echo hello; echo to-stderr >&2`, "hello\n", ""},
+		{"a failure carries the status and the last stderr line", `echo partial; echo first >&2; echo "Error: not a swarm manager" >&2; exit 3`,
+			"partial\n", "sh exited with status 3: Error: not a swarm manager"},
+		{"a signal is reported as such", `kill -9 $$`, "", "sh killed by signal 9"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			out, err := Output(context.Background(), procs(t), []string{"sh", "-c", tc.script}, nil)
+			if string(out) != tc.out {
+				t.Errorf("stdout %q, want %q", out, tc.out)
+			}
+			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || err.Error() != tc.wantErr) {
+				t.Errorf("error %v, want %q", err, tc.wantErr)
+			}
+		})
+	}
+}
+
+func TestOutputKillsTheProgramWhenItsContextEnds(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := Output(ctx, procs(t), []string{"sleep", "100"}, nil)
+	if err == nil || !strings.Contains(err.Error(), "deadline exceeded") {
+		t.Errorf("error %v, want the context's", err)
+	}
+	if d := time.Since(start); d > 5*time.Second {
+		t.Errorf("took %v", d)
+	}
+}
+
+func TestStraysAreTheChildrenTheReaperDidNotStart(t *testing.T) {
+	p := procs(t)
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	// sh starts sleep and exits: sleep is reparented to this process (a
+	// child subreaper), which did not start it.
+	proc, err := p.Start([]string{"sh", "-c", `sleep 100 & echo $! > "$1"`, "x", pidFile}, nil, nil, os.Stderr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	<-proc.Done()
+	b, _ := os.ReadFile(pidFile)
+	var pid int
+	for _, c := range strings.TrimSpace(string(b)) {
+		pid = pid*10 + int(c-'0')
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for !contains(p.Strays(), pid) {
+		if time.Now().After(deadline) {
+			t.Fatalf("stray %d not listed: %v", pid, p.Strays())
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if !proc.SignalGroup(syscall.SIGKILL) {
+		t.Error("the exited shell's group, where sleep still is, got nothing")
+	}
+	for contains(p.Strays(), pid) {
+		if time.Now().After(deadline) {
+			t.Fatalf("stray %d still there after SIGKILL to its group", pid)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	if proc.SignalGroup(0) {
+		t.Error("the group is still there once its last member is gone")
+	}
+}
+
+func contains(pids []int, pid int) bool {
+	for _, p := range pids {
+		if p == pid {
+			return true
+		}
+	}
+	return false
+}
+
+func TestStatusReadsAsAShellWould(t *testing.T) {
+	cases := []struct {
+		name string
+		st   Status
+		code int
+		text string
+	}{
+		{"a clean exit is 0", Status{}, 0, "exited with status 0"},
+		{"an exit code is kept", Status{Code: 3}, 3, "exited with status 3"},
+		{"a signal is 128 plus its number", Status{Signal: syscall.SIGTERM}, 143, "killed by signal 15"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			if c.st.ExitCode() != c.code || c.st.String() != c.text {
+				t.Errorf("got %d %q", c.st.ExitCode(), c.st.String())
+			}
+		})
+	}
+}
+
+func TestLookPathUsesTheEnginesPATH(t *testing.T) {
+	dir := t.TempDir()
+	prog := filepath.Join(dir, "iptables")
+	os.WriteFile(prog, []byte("#!/bin/sh\n"), 0o755)
+	cases := []struct {
+		name string
+		env  []string
+		want string
+	}{
+		{"the env's PATH is searched first to last", []string{"PATH=" + dir + ":/usr/sbin"}, prog},
+		{"the last PATH entry of the env counts", []string{"PATH=/nonexistent", "PATH=" + dir}, prog},
+		{"a name not on the env's PATH is not found", []string{"PATH=/nonexistent"}, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := lookPath("iptables", c.env)
+			if got != c.want || (c.want == "") != (err != nil) {
+				t.Errorf("got %q, %v; want %q", got, err, c.want)
+			}
+		})
+	}
+}

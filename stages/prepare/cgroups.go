@@ -181,7 +181,10 @@ func fixCgroupV2(log hclog.Logger, sys System, sleep func(time.Duration)) error 
 	if err != nil {
 		return errors.Wrap(err, "read cgroup controllers")
 	}
-	enabled, _ := sys.ReadFile(cgroupRoot + "/cgroup.subtree_control")
+	enabled, err := sys.ReadFile(cgroupRoot + "/cgroup.subtree_control")
+	if err != nil {
+		return errors.Wrap(err, "read enabled cgroup controllers")
+	}
 	var want []string
 	for _, c := range strings.Fields(string(ctrl)) {
 		if !has(strings.Fields(string(enabled)), c) {
@@ -197,24 +200,58 @@ func fixCgroupV2(log hclog.Logger, sys System, sleep func(time.Duration)) error 
 	}
 	const tries = 100
 	for i := 1; ; i++ {
-		procs, err := sys.ReadFile(cgroupRoot + "/cgroup.procs")
-		if err != nil {
-			return errors.Wrap(err, "read root cgroup processes")
-		}
-		for _, pid := range strings.Fields(string(procs)) {
-			if _, err := strconv.Atoi(pid); err == nil {
-				// A process that exited meanwhile cannot be moved: ignored.
-				_ = sys.WriteFile(cgroupRoot+"/init/cgroup.procs", []byte(pid))
-			}
+		if err := moveToInit(sys); err != nil {
+			return err
 		}
 		err = sys.WriteFile(cgroupRoot+"/cgroup.subtree_control", []byte(strings.Join(want, " ")))
 		if err == nil {
 			log.Debug("cgroup v2 controllers enabled", "controllers", want, "tries", i)
 			return nil
 		}
-		if !errors.Is(err, syscall.EBUSY) || i == tries {
+		if !errors.Is(err, syscall.EBUSY) {
 			return errors.Wrapf(err, "enable cgroup controllers %s", strings.Join(want, " "))
+		}
+		if i == tries {
+			return stillBusy(sys, err, want, tries)
 		}
 		sleep(10 * time.Millisecond)
 	}
+}
+
+// moveToInit moves the processes of the root cgroup into /init. One that
+// exited since cgroup.procs was read (ESRCH) is skipped; any other failure is
+// returned naming the process.
+func moveToInit(sys System) error {
+	procs, err := sys.ReadFile(cgroupRoot + "/cgroup.procs")
+	if err != nil {
+		return errors.Wrap(err, "read root cgroup processes")
+	}
+	for _, pid := range strings.Fields(string(procs)) {
+		if _, err := strconv.Atoi(pid); err != nil {
+			continue // not a pid: nothing to move
+		}
+		err := sys.WriteFile(cgroupRoot+"/init/cgroup.procs", []byte(pid))
+		if err != nil && !errors.Is(err, syscall.ESRCH) {
+			return errors.Wrapf(err, "move process %s to cgroup /init", pid)
+		}
+	}
+	return nil
+}
+
+// stillBusy is the error of enabling controllers that stayed busy (err)
+// through every try: it names the processes still in the root cgroup, which
+// is what makes the write busy, read once more.
+func stillBusy(sys System, err error, want []string, tries int) error {
+	ctrl := strings.Join(want, " ")
+	procs, rerr := sys.ReadFile(cgroupRoot + "/cgroup.procs")
+	if rerr != nil {
+		return errors.Wrapf(err, "enable cgroup controllers %s: still busy after %d tries (root cgroup processes unreadable: %v)",
+			ctrl, tries, rerr)
+	}
+	left := strings.Join(strings.Fields(string(procs)), " ")
+	if left == "" {
+		left = "none"
+	}
+	return errors.Wrapf(err, "enable cgroup controllers %s: still busy after %d tries, processes left in the root cgroup: %s",
+		ctrl, tries, left)
 }

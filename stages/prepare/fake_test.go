@@ -20,7 +20,7 @@ type fakeSystem struct {
 	outputs    map[string]string // program -> stdout; missing: fails
 	nftRules   int               // rules in the nf_tables iptables shows
 	noNft      bool              // the kernel has no nf_tables
-	writeErr   func(path string) error
+	writeErr   func(path, data string) error
 	mountErr   error
 	remountErr error    // returned for a remount only
 	calls      []string // mounts, unmounts, removals, links, writes, mkdirs
@@ -41,7 +41,7 @@ func (f *fakeSystem) ReadFile(p string) ([]byte, error) {
 
 func (f *fakeSystem) WriteFile(p string, data []byte) error {
 	if f.writeErr != nil {
-		if err := f.writeErr(p); err != nil {
+		if err := f.writeErr(p, string(data)); err != nil {
 			return err
 		}
 	}

@@ -74,7 +74,7 @@ func TestFixCgroups(t *testing.T) {
 		{name: "v2 retries while a concurrent process makes the write busy",
 			busy: 2,
 			files: map[string]string{"/proc/self/mountinfo": cgV2, "/proc/self/cgroup": "0::/\n", "/sys/fs/cgroup/cgroup.type": "domain\n",
-				"/sys/fs/cgroup/cgroup.controllers": "memory\n", "/sys/fs/cgroup/cgroup.procs": "1\n"},
+				"/sys/fs/cgroup/cgroup.controllers": "memory\n", "/sys/fs/cgroup/cgroup.subtree_control": "", "/sys/fs/cgroup/cgroup.procs": "1\n"},
 			want: []string{"mkdir /sys/fs/cgroup/init", "write /sys/fs/cgroup/init/cgroup.procs 1", "write /sys/fs/cgroup/init/cgroup.procs 1",
 				"write /sys/fs/cgroup/init/cgroup.procs 1", "write /sys/fs/cgroup/cgroup.subtree_control +memory"}},
 		{name: "v2 with every controller enabled is left alone",
@@ -89,7 +89,7 @@ func TestFixCgroups(t *testing.T) {
 		{name: "v2 that stays busy fails after its retries",
 			busy: 1000,
 			files: map[string]string{"/proc/self/mountinfo": cgV2, "/proc/self/cgroup": "0::/\n", "/sys/fs/cgroup/cgroup.type": "domain\n",
-				"/sys/fs/cgroup/cgroup.controllers": "memory\n", "/sys/fs/cgroup/cgroup.procs": ""},
+				"/sys/fs/cgroup/cgroup.controllers": "memory\n", "/sys/fs/cgroup/cgroup.subtree_control": "", "/sys/fs/cgroup/cgroup.procs": ""},
 			want:    []string{"mkdir /sys/fs/cgroup/init"},
 			wantErr: true},
 	}
@@ -101,7 +101,7 @@ func TestFixCgroups(t *testing.T) {
 				f.remountErr = syscall.EPERM
 			}
 			busy := c.busy
-			f.writeErr = func(p string) error {
+			f.writeErr = func(p, _ string) error {
 				if strings.HasSuffix(p, "subtree_control") && busy > 0 {
 					busy--
 					return syscall.EBUSY
@@ -114,6 +114,69 @@ func TestFixCgroups(t *testing.T) {
 			}
 			if !reflect.DeepEqual(f.calls, c.want) {
 				t.Errorf("calls\n%q\nwant\n%q", f.calls, c.want)
+			}
+		})
+	}
+}
+
+func TestFixCgroupV2KeepsItsErrors(t *testing.T) {
+	v2 := func(procs string) map[string]string {
+		return map[string]string{"/proc/self/mountinfo": cgV2, "/proc/self/cgroup": "0::/\n", "/sys/fs/cgroup/cgroup.type": "domain\n",
+			"/sys/fs/cgroup/cgroup.controllers": "memory pids\n", "/sys/fs/cgroup/cgroup.subtree_control": "", "/sys/fs/cgroup/cgroup.procs": procs}
+	}
+	cases := []struct {
+		name     string
+		files    map[string]string
+		pidErr   map[string]error // writing this pid to init/cgroup.procs fails
+		busy     bool             // subtree_control stays busy
+		noEnable bool             // subtree_control is unreadable
+		wantErr  []string         // parts of the error; nil: none
+	}{
+		{name: "a process that exited before it could be moved is skipped",
+			files: v2("1\n23\n"), pidErr: map[string]error{"23": syscall.ESRCH}},
+		{name: "a process that cannot be moved fails naming its pid",
+			files: v2("1\n23\n"), pidErr: map[string]error{"23": syscall.EACCES},
+			wantErr: []string{"move process 23 to cgroup /init", "permission denied"}},
+		{name: "controllers still busy after the retries name the processes left in the root cgroup and the tries",
+			files: v2("1\n23\n"), busy: true,
+			wantErr: []string{"enable cgroup controllers +memory +pids", "after 100 tries", "processes left in the root cgroup: 1 23", "device or resource busy"}},
+		{name: "controllers still busy with no process left say so",
+			files: v2(""), busy: true,
+			wantErr: []string{"after 100 tries", "processes left in the root cgroup: none"}},
+		{name: "unreadable enabled controllers fail instead of enabling every controller blind",
+			files: v2("1\n"), noEnable: true,
+			wantErr: []string{"read enabled cgroup controllers"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFake()
+			f.files = c.files
+			if c.noEnable {
+				delete(f.files, "/sys/fs/cgroup/cgroup.subtree_control")
+			}
+			f.writeErr = func(p, data string) error {
+				if p == "/sys/fs/cgroup/init/cgroup.procs" {
+					return c.pidErr[data]
+				}
+				if c.busy {
+					return syscall.EBUSY
+				}
+				return nil
+			}
+			err := FixCgroups(nolog, f, func(time.Duration) {})
+			if c.wantErr == nil {
+				if err != nil {
+					t.Fatalf("error %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("no error; calls %q", f.calls)
+			}
+			for _, part := range c.wantErr {
+				if !strings.Contains(err.Error(), part) {
+					t.Errorf("error %q does not say %q", err, part)
+				}
 			}
 		})
 	}

@@ -2,6 +2,7 @@ package prepare
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -233,7 +234,6 @@ func TestChooseIptables(t *testing.T) {
 		{"DINV_IPTABLES forces a variant", both, nil, 2, false, "legacy", "legacy"},
 		{"the variant holding rules wins: legacy", both, &rules, 1, false, "", "legacy"},
 		{"the variant holding rules wins: nft", both, ptr(""), 2, false, "", "nft"},
-		{"the variant holding rules wins: nft over a failing legacy save", both, nil, 1, false, "", "nft"},
 		{"legacy rules win when nf_tables is unavailable", both, &rules, 0, true, "", "legacy"},
 		{"a tie in rules goes to nft when the kernel has it", both, &rules, 2, false, "", "nft"},
 		{"without rules nft is chosen when the kernel has it", both, ptr(""), 0, false, "", "nft"},
@@ -250,8 +250,9 @@ func TestChooseIptables(t *testing.T) {
 			if c.legacy != nil {
 				f.outputs["iptables-legacy-save"] = *c.legacy
 			}
-			if got, why := ChooseIptables(f, c.forced); got != c.want || (got != "" && why == "") {
-				t.Errorf("got %q (%q), want %q", got, why, c.want)
+			got, why, err := ChooseIptables(f, c.forced)
+			if err != nil || got != c.want || (got != "" && why == "") {
+				t.Errorf("got %q (%q), %v; want %q", got, why, err, c.want)
 			}
 		})
 	}
@@ -278,10 +279,88 @@ func TestChooseIptablesSkipsLegacySaveWhenNoLegacyTableExists(t *testing.T) {
 			f.outputs = map[string]string{"iptables-legacy-save": rules + rules}
 			f.nftRules = 1
 			f.files[ipTablesNames] = c.tables
-			if got, _ := ChooseIptables(f, ""); got != c.want {
-				t.Errorf("got %q, want %q", got, c.want)
+			if got, _, err := ChooseIptables(f, ""); err != nil || got != c.want {
+				t.Errorf("got %q, %v; want %q", got, err, c.want)
 			}
 		})
+	}
+}
+
+func TestChooseIptablesFailsWhenLegacyRulesCannotBeCounted(t *testing.T) {
+	both := map[string]string{"iptables-legacy-save": "/usr/sbin/iptables-legacy-save", "iptables-nft-save": "/usr/sbin/iptables-nft-save"}
+	cases := []struct {
+		name   string
+		tables *string // ip_tables_names; nil: unreadable
+	}{
+		{"a failing legacy save where legacy tables exist is an error naming the program", ptr("filter\n")},
+		{"a failing legacy save where the legacy tables cannot be listed is an error naming the program", nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFake()
+			f.programs, f.nftRules = both, 1 // iptables-legacy-save has no output: it fails
+			if c.tables != nil {
+				f.files[ipTablesNames] = *c.tables
+			}
+			got, _, err := ChooseIptables(f, "")
+			if err == nil || got != "" {
+				t.Fatalf("got %q, %v; want an error and no variant", got, err)
+			}
+			for _, part := range []string{"count legacy iptables rules", "iptables-legacy-save: failed", "DINV_IPTABLES"} {
+				if !strings.Contains(err.Error(), part) {
+					t.Errorf("error %q does not say %q", err, part)
+				}
+			}
+		})
+	}
+}
+
+func TestIptablesStageFailsWhenLegacyRulesCannotBeCountedUnlessAVariantIsForced(t *testing.T) {
+	cases := []struct {
+		name    string
+		forced  string
+		wantErr bool
+	}{
+		{"without DINV_IPTABLES the stage fails and changes nothing", "", true},
+		{"DINV_IPTABLES=nft chooses without counting", "nft", false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFake()
+			for _, p := range []string{"iptables-nft", "iptables-nft-save", "iptables-legacy", "iptables-legacy-save"} {
+				f.programs[p] = "/usr/sbin/" + p
+			}
+			f.files[ipTablesNames] = "filter\n" // and iptables-legacy-save fails
+			st := &iptablesStage{sys: f, getenv: func(string) string { return c.forced }, dir: "/run/dinv/iptables"}
+			s := &core.State{EngineEnv: []string{"PATH=/usr/bin"}}
+			err := st.Run(core.WithLog(context.Background(), nolog), s)
+			if !c.wantErr {
+				if err != nil || !reflect.DeepEqual(s.EngineEnv, []string{"PATH=/run/dinv/iptables:/usr/bin"}) {
+					t.Errorf("error %v, env %q", err, s.EngineEnv)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), "iptables-legacy-save") {
+				t.Errorf("error %v, want one naming iptables-legacy-save", err)
+			}
+			if len(f.calls) != 0 || !reflect.DeepEqual(s.EngineEnv, []string{"PATH=/usr/bin"}) {
+				t.Errorf("calls %q, env %q: want nothing changed", f.calls, s.EngineEnv)
+			}
+		})
+	}
+}
+
+func TestOSSystemOutputNamesAFailingProgramAndItsStderr(t *testing.T) {
+	_, err := (osSystem{}).Output("sh", "-c", "echo 'Table does not exist' >&2; exit 3")
+	if err == nil || err.Error() != "run sh: exit status 3: Table does not exist" {
+		t.Errorf("error %v", err)
+	}
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) {
+		t.Errorf("error %v does not wrap the exit error", err)
+	}
+	if out, err := (osSystem{}).Output("sh", "-c", "echo ok"); err != nil || out != "ok\n" {
+		t.Errorf("Output() = %q, %v", out, err)
 	}
 }
 

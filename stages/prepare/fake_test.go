@@ -13,17 +13,19 @@ import (
 
 // fakeSystem is an in-memory System that records what was changed.
 type fakeSystem struct {
-	files      map[string]string
-	dirs       map[string]bool
-	alive      map[int]bool
-	programs   map[string]string // name -> path
-	outputs    map[string]string // program -> stdout; missing: fails
-	nftRules   int               // rules in the nf_tables iptables shows
-	noNft      bool              // the kernel has no nf_tables
-	writeErr   func(path, data string) error
-	mountErr   error
-	remountErr error    // returned for a remount only
-	calls      []string // mounts, unmounts, removals, links, writes, mkdirs
+	files        map[string]string
+	dirs         map[string]bool
+	alive        map[int]bool
+	programs     map[string]string // name -> path
+	outputs      map[string]string // program -> stdout; missing: fails
+	nftRules     int               // rules in the nf_tables iptables shows
+	noNft        bool              // the kernel has no nf_tables
+	writeErr     func(path, data string) error
+	mountErr     error
+	remountErr   error            // returned for a remount only
+	mountErrOn   map[string]error // by target, for any mount but a remount
+	unmountErrOn map[string]error // by target
+	calls        []string         // mounts, unmounts, removals, links, writes, mkdirs
 }
 
 func newFake() *fakeSystem {
@@ -90,11 +92,17 @@ func (f *fakeSystem) Mount(source, target, fstype string, flags uintptr, data st
 	if f.remountErr != nil && flags&unix.MS_REMOUNT != 0 {
 		return f.remountErr
 	}
+	if err := f.mountErrOn[target]; err != nil && flags&unix.MS_REMOUNT == 0 {
+		return err
+	}
 	f.calls = append(f.calls, strings.Join(strings.Fields(fmt.Sprintf("mount %s %s %s %#x %s", fstype, source, target, flags, data)), " "))
 	return nil
 }
 
 func (f *fakeSystem) Unmount(target string) error {
+	if err := f.unmountErrOn[target]; err != nil {
+		return err
+	}
 	f.calls = append(f.calls, "umount "+target)
 	return nil
 }

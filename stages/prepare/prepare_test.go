@@ -29,6 +29,8 @@ const (
 	// The same with a private cgroup namespace: the mount is the namespace's root.
 	cgCPURoot     = "111 110 0:29 / /sys/fs/cgroup/cpu,cpuacct ro,nosuid - cgroup cgroup rw,cpu,cpuacct\n"
 	cgSystemdRoot = "112 110 0:37 / /sys/fs/cgroup/systemd ro,nosuid - cgroup cgroup rw,xattr,name=systemd\n"
+	// A writable mount of cgCPURo's subtree stacked on it.
+	cgCPUStacked  = "115 111 0:29 /docker/abc /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n"
 	cgElsewhereRo = "114 100 0:29 /docker/abc /mnt/cpu ro,nosuid - cgroup cgroup rw,cpu\n"
 	cgMemRw       = "113 110 0:32 / /sys/fs/cgroup/memory rw,nosuid - cgroup cgroup rw,memory\n"
 	cgV2          = "110 100 0:60 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup rw,nsdelegate\n"
@@ -50,18 +52,26 @@ func TestFixCgroups(t *testing.T) {
 		{name: "where the bind remount is refused, read-only v1 hierarchies are mounted again read-write, systemd as a named one",
 			noRemount: true,
 			files:     map[string]string{"/proc/self/mountinfo": rootShared + cgTmpfs + cgCPURoot + cgSystemdRoot + cgMemRw},
-			want: []string{"umount /sys/fs/cgroup/cpu,cpuacct", "mount cgroup cgroup /sys/fs/cgroup/cpu,cpuacct 0x0 cpu,cpuacct",
-				"umount /sys/fs/cgroup/systemd", "mount cgroup cgroup /sys/fs/cgroup/systemd 0x0 none,name=systemd"}},
+			want: []string{
+				"mkdir /run/dinv/cgroup/cpu,cpuacct", "mount cgroup cgroup /run/dinv/cgroup/cpu,cpuacct 0x0 cpu,cpuacct",
+				"mount /run/dinv/cgroup/cpu,cpuacct /sys/fs/cgroup/cpu,cpuacct 0x1000",
+				"umount /run/dinv/cgroup/cpu,cpuacct", "remove /run/dinv/cgroup/cpu,cpuacct",
+				"mkdir /run/dinv/cgroup/systemd", "mount cgroup cgroup /run/dinv/cgroup/systemd 0x0 none,name=systemd",
+				"mount /run/dinv/cgroup/systemd /sys/fs/cgroup/systemd 0x1000",
+				"umount /run/dinv/cgroup/systemd", "remove /run/dinv/cgroup/systemd"}},
 		{name: "where the bind remount is refused, read-only v1 hierarchies of the host's cgroup namespace show only the container's subtree again, writable",
 			noRemount: true,
 			files:     map[string]string{"/proc/self/mountinfo": rootShared + cgTmpfs + cgCPURo + cgSystemdRo + cgMemRw},
 			want: []string{
 				"mkdir /run/dinv/cgroup/cpu,cpuacct", "mount cgroup cgroup /run/dinv/cgroup/cpu,cpuacct 0x0 cpu,cpuacct",
-				"umount /sys/fs/cgroup/cpu,cpuacct", "mount /run/dinv/cgroup/cpu,cpuacct/docker/abc /sys/fs/cgroup/cpu,cpuacct 0x1000",
+				"mount /run/dinv/cgroup/cpu,cpuacct/docker/abc /sys/fs/cgroup/cpu,cpuacct 0x1000",
 				"umount /run/dinv/cgroup/cpu,cpuacct", "remove /run/dinv/cgroup/cpu,cpuacct",
 				"mkdir /run/dinv/cgroup/systemd", "mount cgroup cgroup /run/dinv/cgroup/systemd 0x0 none,name=systemd",
-				"umount /sys/fs/cgroup/systemd", "mount /run/dinv/cgroup/systemd/docker/abc /sys/fs/cgroup/systemd 0x1000",
+				"mount /run/dinv/cgroup/systemd/docker/abc /sys/fs/cgroup/systemd 0x1000",
 				"umount /run/dinv/cgroup/systemd", "remove /run/dinv/cgroup/systemd"}},
+		{name: "a read-only v1 hierarchy under a writable one stacked on it (an earlier start's) is left alone",
+			noRemount: true,
+			files:     map[string]string{"/proc/self/mountinfo": rootShared + cgTmpfs + cgCPURo + cgCPUStacked}},
 		{name: "writable v1 hierarchies are left alone",
 			files: map[string]string{"/proc/self/mountinfo": rootShared + cgTmpfs + cgMemRw}},
 		{name: "read-only v1 hierarchies outside /sys/fs/cgroup are left alone",
@@ -177,6 +187,67 @@ func TestFixCgroupV2KeepsItsErrors(t *testing.T) {
 			for _, part := range c.wantErr {
 				if !strings.Contains(err.Error(), part) {
 					t.Errorf("error %q does not say %q", err, part)
+				}
+			}
+		})
+	}
+}
+
+func TestFixCgroupV1NeverLeavesAHierarchyUnmounted(t *testing.T) {
+	const point, staging = "/sys/fs/cgroup/cpu,cpuacct", "/run/dinv/cgroup/cpu,cpuacct"
+	cases := []struct {
+		name       string
+		line       string
+		failMount  string // the mount target that fails
+		failUmount bool   // unmounting the staging mount fails too
+		wantErr    []string
+		want       []string
+	}{
+		{name: "a whole hierarchy whose staging mount fails is left mounted read-only",
+			line: cgCPURoot, failMount: staging,
+			wantErr: []string{"mount cgroup cpu,cpuacct on " + staging},
+			want:    []string{"mkdir " + staging}},
+		{name: "a whole hierarchy whose bind fails is left mounted read-only and the staging mount goes",
+			line: cgCPURoot, failMount: point,
+			wantErr: []string{"bind cgroup " + staging + " on " + point},
+			want:    []string{"mkdir " + staging, "mount cgroup cgroup " + staging + " 0x0 cpu,cpuacct", "umount " + staging}},
+		{name: "a subtree whose staging mount fails is left mounted read-only",
+			line: cgCPURo, failMount: staging,
+			wantErr: []string{"mount cgroup cpu,cpuacct on " + staging},
+			want:    []string{"mkdir " + staging}},
+		{name: "a subtree whose bind fails is left mounted read-only and the staging mount goes",
+			line: cgCPURo, failMount: point,
+			wantErr: []string{"bind cgroup " + staging + "/docker/abc on " + point},
+			want:    []string{"mkdir " + staging, "mount cgroup cgroup " + staging + " 0x0 cpu,cpuacct", "umount " + staging}},
+		{name: "a bind that fails with a staging mount that cannot go says both",
+			line: cgCPURo, failMount: point, failUmount: true,
+			wantErr: []string{"staging mount " + staging + " left behind (unmount: device or resource busy)", "bind cgroup", "operation not permitted"},
+			want:    []string{"mkdir " + staging, "mount cgroup cgroup " + staging + " 0x0 cpu,cpuacct"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFake()
+			f.files["/proc/self/mountinfo"] = rootShared + cgTmpfs + c.line
+			f.remountErr = syscall.EPERM
+			f.mountErrOn = map[string]error{c.failMount: syscall.EPERM}
+			if c.failUmount {
+				f.unmountErrOn = map[string]error{staging: syscall.EBUSY}
+			}
+			err := FixCgroups(nolog, f, func(time.Duration) {})
+			if err == nil {
+				t.Fatalf("no error; calls %q", f.calls)
+			}
+			for _, part := range c.wantErr {
+				if !strings.Contains(err.Error(), part) {
+					t.Errorf("error %q does not say %q", err, part)
+				}
+			}
+			if !reflect.DeepEqual(f.calls, c.want) {
+				t.Errorf("calls\n%q\nwant\n%q", f.calls, c.want)
+			}
+			for _, call := range f.calls {
+				if call == "umount "+point {
+					t.Errorf("%s was unmounted", point)
 				}
 			}
 		})

@@ -25,7 +25,10 @@ type fakeSystem struct {
 	remountErr   error            // returned for a remount only
 	mountErrOn   map[string]error // by target, for any mount but a remount
 	unmountErrOn map[string]error // by target
-	calls        []string         // mounts, unmounts, removals, links, writes, mkdirs
+	readErrOn    map[string]error // by path
+	removeErrOn  map[string]error // by path
+	globErr      error
+	calls        []string // mounts, unmounts, removals, links, writes, mkdirs
 }
 
 func newFake() *fakeSystem {
@@ -34,6 +37,9 @@ func newFake() *fakeSystem {
 }
 
 func (f *fakeSystem) ReadFile(p string) ([]byte, error) {
+	if err := f.readErrOn[p]; err != nil {
+		return nil, &os.PathError{Op: "open", Path: p, Err: err}
+	}
 	s, ok := f.files[p]
 	if !ok {
 		return nil, &os.PathError{Op: "open", Path: p, Err: syscall.ENOENT}
@@ -58,6 +64,9 @@ func (f *fakeSystem) MkdirAll(p string) error {
 }
 
 func (f *fakeSystem) Remove(p string) error {
+	if err := f.removeErrOn[p]; err != nil {
+		return &os.PathError{Op: "remove", Path: p, Err: err}
+	}
 	if _, ok := f.files[p]; !ok && !f.dirs[p] {
 		return &os.PathError{Op: "remove", Path: p, Err: syscall.ENOENT}
 	}
@@ -73,6 +82,9 @@ func (f *fakeSystem) Symlink(target, link string) error {
 }
 
 func (f *fakeSystem) Glob(pattern string) ([]string, error) {
+	if f.globErr != nil {
+		return nil, f.globErr
+	}
 	var out []string
 	for p := range f.files {
 		if ok, _ := filepath.Match(pattern, p); ok {

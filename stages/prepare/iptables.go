@@ -169,7 +169,7 @@ func linkIptables(sys System, dir, variant string) error {
 		}
 		target, err := sys.LookPath(name)
 		if err != nil {
-			continue
+			continue // this variant lacks the tool (ip6tables, say): no link, the engine's PATH finds what the image has
 		}
 		link := filepath.Join(dir, tool)
 		if err := sys.Symlink(target, link); err != nil {

@@ -571,6 +571,50 @@ func TestRemoveStale(t *testing.T) {
 	}
 }
 
+func TestRemoveStaleKeepsItsErrors(t *testing.T) {
+	dead := map[string]string{"/run/docker.pid": "41", "/run/docker/containerd/containerd.pid": "42",
+		"/run/docker/containerd/containerd.sock": ""}
+	cases := []struct {
+		name     string
+		setup    func(f *fakeSystem)
+		wantErr  []string
+		keptFile string // a file that must be left
+	}{
+		{name: "a pid file that cannot be read fails naming it",
+			setup:   func(f *fakeSystem) { f.readErrOn = map[string]error{"/run/docker.pid": syscall.EACCES} },
+			wantErr: []string{"read pid file /run/docker.pid", "permission denied"}, keptFile: "/run/docker.pid"},
+		{name: "a stale socket that cannot be removed fails naming it",
+			setup: func(f *fakeSystem) {
+				f.removeErrOn = map[string]error{"/run/docker/containerd/containerd.sock": syscall.EACCES}
+			},
+			wantErr: []string{"remove stale socket /run/docker/containerd/containerd.sock", "permission denied"}},
+		{name: "pid files that cannot be listed fail naming their directory",
+			setup:   func(f *fakeSystem) { f.globErr = filepath.ErrBadPattern },
+			wantErr: []string{"list pid files in /run", "syntax error in pattern"}, keptFile: "/run/docker.pid"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFake()
+			for p, data := range dead {
+				f.files[p] = data
+			}
+			c.setup(f)
+			err := RemoveStale(nolog, f, "/run/docker.pid", "/run/docker")
+			if err == nil {
+				t.Fatalf("no error; calls %q", f.calls)
+			}
+			for _, part := range c.wantErr {
+				if !strings.Contains(err.Error(), part) {
+					t.Errorf("error %q does not say %q", err, part)
+				}
+			}
+			if _, ok := f.files[c.keptFile]; c.keptFile != "" && !ok {
+				t.Errorf("%s was removed", c.keptFile)
+			}
+		})
+	}
+}
+
 func TestParseMountInfoUnescapesPaths(t *testing.T) {
 	ms := parseMountInfo([]byte(`36 35 98:0 /a\040b /mnt\040x rw,noatime shared:1 master:2 - ext3 /dev/root rw,errors=continue` + "\nbad line\n"))
 	want := []mount{{Root: "/a b", Point: "/mnt x", Opts: []string{"rw", "noatime"}, Optional: []string{"shared:1", "master:2"},
@@ -586,7 +630,10 @@ func TestOSSystemAliveCountsOnlyRunningEngines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, _ := os.ReadFile(sleep)
+	data, err := os.ReadFile(sleep)
+	if err != nil {
+		t.Fatal(err)
+	}
 	fake := filepath.Join(dir, "dockerd")
 	if err := os.WriteFile(fake, data, 0o755); err != nil {
 		t.Fatal(err)

@@ -48,8 +48,13 @@ func ProbeOverlay(m Mounter, dir string) (err error) {
 		return errors.Wrap(err, "make probe directory")
 	}
 	defer func() {
-		if rmErr := os.RemoveAll(tmp); rmErr != nil && err == nil {
+		rmErr := os.RemoveAll(tmp)
+		switch {
+		case rmErr == nil:
+		case err == nil:
 			err = errors.Wrap(rmErr, "remove probe directory")
+		default: // the probe's failure is the reason; the leftover is said too
+			err = errors.Wrapf(err, "probe directory %s left behind (%v)", tmp, rmErr)
 		}
 	}()
 	var paths [4]string

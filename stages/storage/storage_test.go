@@ -116,9 +116,9 @@ func TestChoose(t *testing.T) {
 			if calls := strings.Join(m.calls, ","); calls != tt.wantCalls {
 				t.Errorf("calls = %q, want %q", calls, tt.wantCalls)
 			}
-			left, _ := os.ReadDir(root)
-			if len(left) != 0 {
-				t.Errorf("the probe left %d entries in the data root: %v", len(left), left)
+			left, err := os.ReadDir(root)
+			if err != nil || len(left) != 0 {
+				t.Errorf("the probe left %d entries in the data root: %v (%v)", len(left), left, err)
 			}
 		})
 	}

@@ -36,7 +36,7 @@ func (c *cgroupsStage) Run(ctx context.Context, s *core.State) error {
 }
 
 // cgroupStaging is where a read-only v1 hierarchy is mounted again before
-// the container's own subtree of it is bound back over the original mount.
+// the container's own subtree of it is bound over the original mount.
 const cgroupStaging = "/run/dinv/cgroup"
 
 // FixCgroups makes cgroup v1 hierarchies mounted read-only under
@@ -54,8 +54,8 @@ func FixCgroups(log hclog.Logger, sys System, sleep func(time.Duration)) error {
 			return fixCgroupV2(log, sys, sleep)
 		}
 	}
-	for _, m := range mounts {
-		if m.FSType != "cgroup" || !has(m.Opts, "ro") || !strings.HasPrefix(m.Point, cgroupRoot+"/") {
+	for i, m := range mounts {
+		if m.FSType != "cgroup" || !has(m.Opts, "ro") || !strings.HasPrefix(m.Point, cgroupRoot+"/") || hidden(mounts, i) {
 			continue
 		}
 		if err := fixCgroupV1(log, sys, m); err != nil {
@@ -65,40 +65,56 @@ func FixCgroups(log hclog.Logger, sys System, sleep func(time.Duration)) error {
 	return nil
 }
 
-// fixCgroupV1 replaces the read-only mount m of a v1 hierarchy by a writable
-// one of the same subtree. A plain remount is refused as busy, and a new cgroup
-// mount shows the whole hierarchy from the cgroup namespace's root: with the
-// host's namespace (cgroupns=host, Root /docker/<id>) the engine would then
-// create its cgroups beside the host engine's containers, outside this
-// container's limits. So the hierarchy is mounted on a staging directory,
-// its subtree m.Root bound over the mount point, and the staging mount
-// detached. A Root of "/" (a private cgroup namespace) is the whole mount:
-// it is mounted in place. Unmounts are lazy (System.Unmount): Go's runtime
-// keeps a file of the cpu hierarchy open.
+// hidden reports whether another mount on the same point comes after
+// mounts[i]: stacked on it, it hides it (a writable cgroup mount an earlier
+// fixCgroupV1 left over a read-only one).
+func hidden(mounts []mount, i int) bool {
+	for _, later := range mounts[i+1:] {
+		if later.Point == mounts[i].Point {
+			return true
+		}
+	}
+	return false
+}
+
+// fixCgroupV1 makes the read-only mount m of a v1 hierarchy writable, on the
+// same subtree. First a bind remount: it clears this mount's read-only flag
+// alone, in one system call. Where it is refused (a mount locked read-only),
+// a writable mount of the hierarchy is stacked over m (stackCgroupV1).
 func fixCgroupV1(log hclog.Logger, sys System, m mount) error {
-	// First a bind remount: it clears this mount's read-only flag alone, in
-	// one system call, on the same subtree. Where it is refused (a mount
-	// locked read-only), the hierarchy is mounted again as below.
 	err := sys.Mount("", m.Point, "", unix.MS_REMOUNT|unix.MS_BIND|mountFlags(m.Opts), "")
 	if err == nil {
 		log.Debug("remounted cgroup read-write", "path", m.Point)
 		return nil
 	}
 	log.Debug("bind remount refused, mounting the cgroup again", "path", m.Point, "error", err)
+	return stackCgroupV1(log, sys, m)
+}
+
+// stackCgroupV1 mounts m's hierarchy again, writable, and binds its subtree
+// m.Root over m.Point.
+//
+// The subtree, not the whole hierarchy: a new cgroup mount shows the
+// hierarchy from the cgroup namespace's root, and with the host's namespace
+// (cgroupns=host, Root /docker/<id>) the engine would then create its
+// cgroups beside the host engine's containers, outside this container's
+// limits. A Root of "/" (a private cgroup namespace) is the whole of it.
+//
+// The order keeps m.Point mounted whatever fails. The new mount cannot go
+// straight onto m.Point: the kernel refuses a filesystem mounted again on its
+// own mount point ("already mounted", EBUSY), and a v1 hierarchy is one
+// filesystem however often it is mounted. A bind of it can. So the hierarchy
+// is mounted on a staging directory, its subtree bound over m.Point, and the
+// staging mount detached. The bind stacks on the read-only mount, which is
+// never unmounted: it stays below, hidden, and every path under m.Point
+// reaches the writable mount on top (an unmount of m.Point now would detach
+// the top one). Until the bind succeeds m.Point is untouched, so a failure
+// leaves it as it was.
+func stackCgroupV1(log hclog.Logger, sys System, m mount) error {
 	data := cgroupV1Data(m.Super)
-	if m.Root == "/" {
-		if err := sys.Unmount(m.Point); err != nil {
-			return errors.Wrapf(err, "unmount read-only cgroup %s", m.Point)
-		}
-		if err := sys.Mount("cgroup", m.Point, "cgroup", 0, data); err != nil {
-			return errors.Wrapf(err, "mount cgroup %s with %s", m.Point, data)
-		}
-		log.Debug("mounted cgroup read-write", "path", m.Point, "options", data)
-		return nil
-	}
 	staging := path.Join(cgroupStaging, strings.TrimPrefix(m.Point, cgroupRoot+"/"))
 	source := path.Join(staging, m.Root)
-	if !strings.HasPrefix(source, staging+"/") || !strings.HasPrefix(staging, cgroupStaging+"/") {
+	if !strings.HasPrefix(staging, cgroupStaging+"/") || source != staging && !strings.HasPrefix(source, staging+"/") {
 		return errors.Errorf("cgroup %s: unexpected subtree %q", m.Point, m.Root)
 	}
 	if err := sys.MkdirAll(staging); err != nil {
@@ -107,11 +123,12 @@ func fixCgroupV1(log hclog.Logger, sys System, m mount) error {
 	if err := sys.Mount("cgroup", staging, "cgroup", 0, data); err != nil {
 		return errors.Wrapf(err, "mount cgroup %s on %s", data, staging)
 	}
-	if err := sys.Unmount(m.Point); err != nil {
-		return errors.Wrapf(err, "unmount read-only cgroup %s", m.Point)
-	}
 	if err := sys.Mount(source, m.Point, "", unix.MS_BIND, ""); err != nil {
-		return errors.Wrapf(err, "bind cgroup %s on %s", source, m.Point)
+		err = errors.Wrapf(err, "bind cgroup %s on %s", source, m.Point)
+		if uerr := sys.Unmount(staging); uerr != nil {
+			return errors.Wrapf(err, "staging mount %s left behind (unmount: %v)", staging, uerr)
+		}
+		return err
 	}
 	if err := sys.Unmount(staging); err != nil {
 		return errors.Wrapf(err, "unmount %s", staging)
@@ -181,7 +198,10 @@ func fixCgroupV2(log hclog.Logger, sys System, sleep func(time.Duration)) error 
 	if err != nil {
 		return errors.Wrap(err, "read cgroup controllers")
 	}
-	enabled, _ := sys.ReadFile(cgroupRoot + "/cgroup.subtree_control")
+	enabled, err := sys.ReadFile(cgroupRoot + "/cgroup.subtree_control")
+	if err != nil {
+		return errors.Wrap(err, "read enabled cgroup controllers")
+	}
 	var want []string
 	for _, c := range strings.Fields(string(ctrl)) {
 		if !has(strings.Fields(string(enabled)), c) {
@@ -197,24 +217,58 @@ func fixCgroupV2(log hclog.Logger, sys System, sleep func(time.Duration)) error 
 	}
 	const tries = 100
 	for i := 1; ; i++ {
-		procs, err := sys.ReadFile(cgroupRoot + "/cgroup.procs")
-		if err != nil {
-			return errors.Wrap(err, "read root cgroup processes")
-		}
-		for _, pid := range strings.Fields(string(procs)) {
-			if _, err := strconv.Atoi(pid); err == nil {
-				// A process that exited meanwhile cannot be moved: ignored.
-				_ = sys.WriteFile(cgroupRoot+"/init/cgroup.procs", []byte(pid))
-			}
+		if err := moveToInit(sys); err != nil {
+			return err
 		}
 		err = sys.WriteFile(cgroupRoot+"/cgroup.subtree_control", []byte(strings.Join(want, " ")))
 		if err == nil {
 			log.Debug("cgroup v2 controllers enabled", "controllers", want, "tries", i)
 			return nil
 		}
-		if !errors.Is(err, syscall.EBUSY) || i == tries {
+		if !errors.Is(err, syscall.EBUSY) {
 			return errors.Wrapf(err, "enable cgroup controllers %s", strings.Join(want, " "))
+		}
+		if i == tries {
+			return stillBusy(sys, err, want, tries)
 		}
 		sleep(10 * time.Millisecond)
 	}
+}
+
+// moveToInit moves the processes of the root cgroup into /init. One that
+// exited since cgroup.procs was read (ESRCH) is skipped; any other failure is
+// returned naming the process.
+func moveToInit(sys System) error {
+	procs, err := sys.ReadFile(cgroupRoot + "/cgroup.procs")
+	if err != nil {
+		return errors.Wrap(err, "read root cgroup processes")
+	}
+	for _, pid := range strings.Fields(string(procs)) {
+		if _, err := strconv.Atoi(pid); err != nil {
+			continue // not a pid: nothing to move
+		}
+		err := sys.WriteFile(cgroupRoot+"/init/cgroup.procs", []byte(pid))
+		if err != nil && !errors.Is(err, syscall.ESRCH) {
+			return errors.Wrapf(err, "move process %s to cgroup /init", pid)
+		}
+	}
+	return nil
+}
+
+// stillBusy is the error of enabling controllers that stayed busy (err)
+// through every try: it names the processes still in the root cgroup, which
+// is what makes the write busy, read once more.
+func stillBusy(sys System, err error, want []string, tries int) error {
+	ctrl := strings.Join(want, " ")
+	procs, rerr := sys.ReadFile(cgroupRoot + "/cgroup.procs")
+	if rerr != nil {
+		return errors.Wrapf(err, "enable cgroup controllers %s: still busy after %d tries (root cgroup processes unreadable: %v)",
+			ctrl, tries, rerr)
+	}
+	left := strings.Join(strings.Fields(string(procs)), " ")
+	if left == "" {
+		left = "none"
+	}
+	return errors.Wrapf(err, "enable cgroup controllers %s: still busy after %d tries, processes left in the root cgroup: %s",
+		ctrl, tries, left)
 }

@@ -13,17 +13,22 @@ import (
 
 // fakeSystem is an in-memory System that records what was changed.
 type fakeSystem struct {
-	files      map[string]string
-	dirs       map[string]bool
-	alive      map[int]bool
-	programs   map[string]string // name -> path
-	outputs    map[string]string // program -> stdout; missing: fails
-	nftRules   int               // rules in the nf_tables iptables shows
-	noNft      bool              // the kernel has no nf_tables
-	writeErr   func(path string) error
-	mountErr   error
-	remountErr error    // returned for a remount only
-	calls      []string // mounts, unmounts, removals, links, writes, mkdirs
+	files        map[string]string
+	dirs         map[string]bool
+	alive        map[int]bool
+	programs     map[string]string // name -> path
+	outputs      map[string]string // program -> stdout; missing: fails
+	nftRules     int               // rules in the nf_tables iptables shows
+	noNft        bool              // the kernel has no nf_tables
+	writeErr     func(path, data string) error
+	mountErr     error
+	remountErr   error            // returned for a remount only
+	mountErrOn   map[string]error // by target, for any mount but a remount
+	unmountErrOn map[string]error // by target
+	readErrOn    map[string]error // by path
+	removeErrOn  map[string]error // by path
+	globErr      error
+	calls        []string // mounts, unmounts, removals, links, writes, mkdirs
 }
 
 func newFake() *fakeSystem {
@@ -32,6 +37,9 @@ func newFake() *fakeSystem {
 }
 
 func (f *fakeSystem) ReadFile(p string) ([]byte, error) {
+	if err := f.readErrOn[p]; err != nil {
+		return nil, &os.PathError{Op: "open", Path: p, Err: err}
+	}
 	s, ok := f.files[p]
 	if !ok {
 		return nil, &os.PathError{Op: "open", Path: p, Err: syscall.ENOENT}
@@ -41,7 +49,7 @@ func (f *fakeSystem) ReadFile(p string) ([]byte, error) {
 
 func (f *fakeSystem) WriteFile(p string, data []byte) error {
 	if f.writeErr != nil {
-		if err := f.writeErr(p); err != nil {
+		if err := f.writeErr(p, string(data)); err != nil {
 			return err
 		}
 	}
@@ -56,6 +64,9 @@ func (f *fakeSystem) MkdirAll(p string) error {
 }
 
 func (f *fakeSystem) Remove(p string) error {
+	if err := f.removeErrOn[p]; err != nil {
+		return &os.PathError{Op: "remove", Path: p, Err: err}
+	}
 	if _, ok := f.files[p]; !ok && !f.dirs[p] {
 		return &os.PathError{Op: "remove", Path: p, Err: syscall.ENOENT}
 	}
@@ -71,6 +82,9 @@ func (f *fakeSystem) Symlink(target, link string) error {
 }
 
 func (f *fakeSystem) Glob(pattern string) ([]string, error) {
+	if f.globErr != nil {
+		return nil, f.globErr
+	}
 	var out []string
 	for p := range f.files {
 		if ok, _ := filepath.Match(pattern, p); ok {
@@ -90,11 +104,17 @@ func (f *fakeSystem) Mount(source, target, fstype string, flags uintptr, data st
 	if f.remountErr != nil && flags&unix.MS_REMOUNT != 0 {
 		return f.remountErr
 	}
+	if err := f.mountErrOn[target]; err != nil && flags&unix.MS_REMOUNT == 0 {
+		return err
+	}
 	f.calls = append(f.calls, strings.Join(strings.Fields(fmt.Sprintf("mount %s %s %s %#x %s", fstype, source, target, flags, data)), " "))
 	return nil
 }
 
 func (f *fakeSystem) Unmount(target string) error {
+	if err := f.unmountErrOn[target]; err != nil {
+		return err
+	}
 	f.calls = append(f.calls, "umount "+target)
 	return nil
 }

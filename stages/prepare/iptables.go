@@ -49,7 +49,10 @@ func (i *iptablesStage) Validate(*core.Config, *core.Profile) error {
 
 func (i *iptablesStage) Run(ctx context.Context, s *core.State) error {
 	log := core.Log(ctx)
-	variant, why := ChooseIptables(i.sys, i.getenv("DINV_IPTABLES"))
+	variant, why, err := ChooseIptables(i.sys, i.getenv("DINV_IPTABLES"))
+	if err != nil {
+		return err
+	}
 	if variant == "" {
 		log.Debug("no iptables variants installed: nothing to choose")
 		return nil
@@ -74,45 +77,60 @@ func (i *iptablesStage) Run(ctx context.Context, s *core.State) error {
 // ChooseIptables picks "legacy" or "nft" and says why: forced (legacy|nft),
 // else the variant whose tables hold more rules (the host or an earlier
 // engine chose it; mixing both breaks networking), else nft when the kernel
-// supports it, else legacy. It returns "" when neither variant is installed.
-func ChooseIptables(sys System, forced string) (variant, why string) {
+// supports it, else legacy. It returns "" when neither variant is installed,
+// and an error when the legacy rules cannot be counted: choosing without them
+// could pick the variant the rules are not in.
+func ChooseIptables(sys System, forced string) (variant, why string, err error) {
 	_, errL := sys.LookPath("iptables-legacy-save")
 	_, errN := sys.LookPath("iptables-nft-save")
 	switch {
 	case forced != "":
-		return forced, "DINV_IPTABLES"
+		return forced, "DINV_IPTABLES", nil
 	case errL != nil && errN != nil:
-		return "", ""
+		return "", "", nil
 	case errN != nil:
-		return "legacy", "the only variant installed"
+		return "legacy", "the only variant installed", nil
 	case errL != nil:
-		return "nft", "the only variant installed"
+		return "nft", "the only variant installed", nil
 	}
-	// Legacy rules live in x_tables, whose tables this network namespace
-	// lists in ip_tables_names: none there, no legacy rules, and one
-	// iptables-legacy-save (about 2 ms of every start) is spared.
-	var legacy string
-	if names, err := sys.ReadFile(ipTablesNames); err != nil || len(strings.TrimSpace(string(names))) > 0 {
-		legacy, _ = sys.Output("iptables-legacy-save")
+	nl, err := countLegacyRules(sys)
+	if err != nil {
+		return "", "", err
 	}
 	// nf_tables is asked over netlink rather than by iptables-nft-save
 	// (an exec of ~3 ms): the same count, and the same failure when the
 	// kernel has no nf_tables.
 	nn, nftErr := sys.NftRules()
 	if nftErr != nil {
-		nn = 0
+		nn = 0 // nf_tables unusable here: it holds no rules, and nftErr decides a tie below
 	}
-	nl := countRules(legacy)
 	switch {
 	case nl > nn:
-		return "legacy", "its tables hold rules"
+		return "legacy", "its tables hold rules", nil
 	case nn > nl:
-		return "nft", "its tables hold rules"
+		return "nft", "its tables hold rules", nil
 	case nftErr == nil:
-		return "nft", "no rules yet, the kernel supports nf_tables"
+		return "nft", "no rules yet, the kernel supports nf_tables", nil
 	default:
-		return "legacy", "no rules yet, nf_tables unavailable"
+		return "legacy", "no rules yet, nf_tables unavailable", nil
 	}
+}
+
+// countLegacyRules counts the rules of the legacy (x_tables) iptables.
+// Legacy rules live in x_tables, whose tables this network namespace lists
+// in ip_tables_names: none there, no legacy rules, and one
+// iptables-legacy-save (about 2 ms of every start) is spared. Where the list
+// cannot be read, tables may exist and iptables-legacy-save is run.
+func countLegacyRules(sys System) (int, error) {
+	names, err := sys.ReadFile(ipTablesNames)
+	if err == nil && len(strings.TrimSpace(string(names))) == 0 {
+		return 0, nil
+	}
+	save, err := sys.Output("iptables-legacy-save")
+	if err != nil {
+		return 0, errors.Wrap(err, "count legacy iptables rules (DINV_IPTABLES=legacy or nft chooses without counting)")
+	}
+	return countRules(save), nil
 }
 
 // countRules counts the rules in iptables-save output.
@@ -151,7 +169,7 @@ func linkIptables(sys System, dir, variant string) error {
 		}
 		target, err := sys.LookPath(name)
 		if err != nil {
-			continue
+			continue // this variant lacks the tool (ip6tables, say): no link, the engine's PATH finds what the image has
 		}
 		link := filepath.Join(dir, tool)
 		if err := sys.Symlink(target, link); err != nil {

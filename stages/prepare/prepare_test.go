@@ -2,6 +2,7 @@ package prepare
 
 import (
 	"context"
+	"errors"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -28,6 +29,8 @@ const (
 	// The same with a private cgroup namespace: the mount is the namespace's root.
 	cgCPURoot     = "111 110 0:29 / /sys/fs/cgroup/cpu,cpuacct ro,nosuid - cgroup cgroup rw,cpu,cpuacct\n"
 	cgSystemdRoot = "112 110 0:37 / /sys/fs/cgroup/systemd ro,nosuid - cgroup cgroup rw,xattr,name=systemd\n"
+	// A writable mount of cgCPURo's subtree stacked on it.
+	cgCPUStacked  = "115 111 0:29 /docker/abc /sys/fs/cgroup/cpu,cpuacct rw - cgroup cgroup rw,cpu,cpuacct\n"
 	cgElsewhereRo = "114 100 0:29 /docker/abc /mnt/cpu ro,nosuid - cgroup cgroup rw,cpu\n"
 	cgMemRw       = "113 110 0:32 / /sys/fs/cgroup/memory rw,nosuid - cgroup cgroup rw,memory\n"
 	cgV2          = "110 100 0:60 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup rw,nsdelegate\n"
@@ -49,18 +52,26 @@ func TestFixCgroups(t *testing.T) {
 		{name: "where the bind remount is refused, read-only v1 hierarchies are mounted again read-write, systemd as a named one",
 			noRemount: true,
 			files:     map[string]string{"/proc/self/mountinfo": rootShared + cgTmpfs + cgCPURoot + cgSystemdRoot + cgMemRw},
-			want: []string{"umount /sys/fs/cgroup/cpu,cpuacct", "mount cgroup cgroup /sys/fs/cgroup/cpu,cpuacct 0x0 cpu,cpuacct",
-				"umount /sys/fs/cgroup/systemd", "mount cgroup cgroup /sys/fs/cgroup/systemd 0x0 none,name=systemd"}},
+			want: []string{
+				"mkdir /run/dinv/cgroup/cpu,cpuacct", "mount cgroup cgroup /run/dinv/cgroup/cpu,cpuacct 0x0 cpu,cpuacct",
+				"mount /run/dinv/cgroup/cpu,cpuacct /sys/fs/cgroup/cpu,cpuacct 0x1000",
+				"umount /run/dinv/cgroup/cpu,cpuacct", "remove /run/dinv/cgroup/cpu,cpuacct",
+				"mkdir /run/dinv/cgroup/systemd", "mount cgroup cgroup /run/dinv/cgroup/systemd 0x0 none,name=systemd",
+				"mount /run/dinv/cgroup/systemd /sys/fs/cgroup/systemd 0x1000",
+				"umount /run/dinv/cgroup/systemd", "remove /run/dinv/cgroup/systemd"}},
 		{name: "where the bind remount is refused, read-only v1 hierarchies of the host's cgroup namespace show only the container's subtree again, writable",
 			noRemount: true,
 			files:     map[string]string{"/proc/self/mountinfo": rootShared + cgTmpfs + cgCPURo + cgSystemdRo + cgMemRw},
 			want: []string{
 				"mkdir /run/dinv/cgroup/cpu,cpuacct", "mount cgroup cgroup /run/dinv/cgroup/cpu,cpuacct 0x0 cpu,cpuacct",
-				"umount /sys/fs/cgroup/cpu,cpuacct", "mount /run/dinv/cgroup/cpu,cpuacct/docker/abc /sys/fs/cgroup/cpu,cpuacct 0x1000",
+				"mount /run/dinv/cgroup/cpu,cpuacct/docker/abc /sys/fs/cgroup/cpu,cpuacct 0x1000",
 				"umount /run/dinv/cgroup/cpu,cpuacct", "remove /run/dinv/cgroup/cpu,cpuacct",
 				"mkdir /run/dinv/cgroup/systemd", "mount cgroup cgroup /run/dinv/cgroup/systemd 0x0 none,name=systemd",
-				"umount /sys/fs/cgroup/systemd", "mount /run/dinv/cgroup/systemd/docker/abc /sys/fs/cgroup/systemd 0x1000",
+				"mount /run/dinv/cgroup/systemd/docker/abc /sys/fs/cgroup/systemd 0x1000",
 				"umount /run/dinv/cgroup/systemd", "remove /run/dinv/cgroup/systemd"}},
+		{name: "a read-only v1 hierarchy under a writable one stacked on it (an earlier start's) is left alone",
+			noRemount: true,
+			files:     map[string]string{"/proc/self/mountinfo": rootShared + cgTmpfs + cgCPURo + cgCPUStacked}},
 		{name: "writable v1 hierarchies are left alone",
 			files: map[string]string{"/proc/self/mountinfo": rootShared + cgTmpfs + cgMemRw}},
 		{name: "read-only v1 hierarchies outside /sys/fs/cgroup are left alone",
@@ -74,7 +85,7 @@ func TestFixCgroups(t *testing.T) {
 		{name: "v2 retries while a concurrent process makes the write busy",
 			busy: 2,
 			files: map[string]string{"/proc/self/mountinfo": cgV2, "/proc/self/cgroup": "0::/\n", "/sys/fs/cgroup/cgroup.type": "domain\n",
-				"/sys/fs/cgroup/cgroup.controllers": "memory\n", "/sys/fs/cgroup/cgroup.procs": "1\n"},
+				"/sys/fs/cgroup/cgroup.controllers": "memory\n", "/sys/fs/cgroup/cgroup.subtree_control": "", "/sys/fs/cgroup/cgroup.procs": "1\n"},
 			want: []string{"mkdir /sys/fs/cgroup/init", "write /sys/fs/cgroup/init/cgroup.procs 1", "write /sys/fs/cgroup/init/cgroup.procs 1",
 				"write /sys/fs/cgroup/init/cgroup.procs 1", "write /sys/fs/cgroup/cgroup.subtree_control +memory"}},
 		{name: "v2 with every controller enabled is left alone",
@@ -89,7 +100,7 @@ func TestFixCgroups(t *testing.T) {
 		{name: "v2 that stays busy fails after its retries",
 			busy: 1000,
 			files: map[string]string{"/proc/self/mountinfo": cgV2, "/proc/self/cgroup": "0::/\n", "/sys/fs/cgroup/cgroup.type": "domain\n",
-				"/sys/fs/cgroup/cgroup.controllers": "memory\n", "/sys/fs/cgroup/cgroup.procs": ""},
+				"/sys/fs/cgroup/cgroup.controllers": "memory\n", "/sys/fs/cgroup/cgroup.subtree_control": "", "/sys/fs/cgroup/cgroup.procs": ""},
 			want:    []string{"mkdir /sys/fs/cgroup/init"},
 			wantErr: true},
 	}
@@ -101,7 +112,7 @@ func TestFixCgroups(t *testing.T) {
 				f.remountErr = syscall.EPERM
 			}
 			busy := c.busy
-			f.writeErr = func(p string) error {
+			f.writeErr = func(p, _ string) error {
 				if strings.HasSuffix(p, "subtree_control") && busy > 0 {
 					busy--
 					return syscall.EBUSY
@@ -114,6 +125,130 @@ func TestFixCgroups(t *testing.T) {
 			}
 			if !reflect.DeepEqual(f.calls, c.want) {
 				t.Errorf("calls\n%q\nwant\n%q", f.calls, c.want)
+			}
+		})
+	}
+}
+
+func TestFixCgroupV2KeepsItsErrors(t *testing.T) {
+	v2 := func(procs string) map[string]string {
+		return map[string]string{"/proc/self/mountinfo": cgV2, "/proc/self/cgroup": "0::/\n", "/sys/fs/cgroup/cgroup.type": "domain\n",
+			"/sys/fs/cgroup/cgroup.controllers": "memory pids\n", "/sys/fs/cgroup/cgroup.subtree_control": "", "/sys/fs/cgroup/cgroup.procs": procs}
+	}
+	cases := []struct {
+		name     string
+		files    map[string]string
+		pidErr   map[string]error // writing this pid to init/cgroup.procs fails
+		busy     bool             // subtree_control stays busy
+		noEnable bool             // subtree_control is unreadable
+		wantErr  []string         // parts of the error; nil: none
+	}{
+		{name: "a process that exited before it could be moved is skipped",
+			files: v2("1\n23\n"), pidErr: map[string]error{"23": syscall.ESRCH}},
+		{name: "a process that cannot be moved fails naming its pid",
+			files: v2("1\n23\n"), pidErr: map[string]error{"23": syscall.EACCES},
+			wantErr: []string{"move process 23 to cgroup /init", "permission denied"}},
+		{name: "controllers still busy after the retries name the processes left in the root cgroup and the tries",
+			files: v2("1\n23\n"), busy: true,
+			wantErr: []string{"enable cgroup controllers +memory +pids", "after 100 tries", "processes left in the root cgroup: 1 23", "device or resource busy"}},
+		{name: "controllers still busy with no process left say so",
+			files: v2(""), busy: true,
+			wantErr: []string{"after 100 tries", "processes left in the root cgroup: none"}},
+		{name: "unreadable enabled controllers fail instead of enabling every controller blind",
+			files: v2("1\n"), noEnable: true,
+			wantErr: []string{"read enabled cgroup controllers"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFake()
+			f.files = c.files
+			if c.noEnable {
+				delete(f.files, "/sys/fs/cgroup/cgroup.subtree_control")
+			}
+			f.writeErr = func(p, data string) error {
+				if p == "/sys/fs/cgroup/init/cgroup.procs" {
+					return c.pidErr[data]
+				}
+				if c.busy {
+					return syscall.EBUSY
+				}
+				return nil
+			}
+			err := FixCgroups(nolog, f, func(time.Duration) {})
+			if c.wantErr == nil {
+				if err != nil {
+					t.Fatalf("error %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("no error; calls %q", f.calls)
+			}
+			for _, part := range c.wantErr {
+				if !strings.Contains(err.Error(), part) {
+					t.Errorf("error %q does not say %q", err, part)
+				}
+			}
+		})
+	}
+}
+
+func TestFixCgroupV1NeverLeavesAHierarchyUnmounted(t *testing.T) {
+	const point, staging = "/sys/fs/cgroup/cpu,cpuacct", "/run/dinv/cgroup/cpu,cpuacct"
+	cases := []struct {
+		name       string
+		line       string
+		failMount  string // the mount target that fails
+		failUmount bool   // unmounting the staging mount fails too
+		wantErr    []string
+		want       []string
+	}{
+		{name: "a whole hierarchy whose staging mount fails is left mounted read-only",
+			line: cgCPURoot, failMount: staging,
+			wantErr: []string{"mount cgroup cpu,cpuacct on " + staging},
+			want:    []string{"mkdir " + staging}},
+		{name: "a whole hierarchy whose bind fails is left mounted read-only and the staging mount goes",
+			line: cgCPURoot, failMount: point,
+			wantErr: []string{"bind cgroup " + staging + " on " + point},
+			want:    []string{"mkdir " + staging, "mount cgroup cgroup " + staging + " 0x0 cpu,cpuacct", "umount " + staging}},
+		{name: "a subtree whose staging mount fails is left mounted read-only",
+			line: cgCPURo, failMount: staging,
+			wantErr: []string{"mount cgroup cpu,cpuacct on " + staging},
+			want:    []string{"mkdir " + staging}},
+		{name: "a subtree whose bind fails is left mounted read-only and the staging mount goes",
+			line: cgCPURo, failMount: point,
+			wantErr: []string{"bind cgroup " + staging + "/docker/abc on " + point},
+			want:    []string{"mkdir " + staging, "mount cgroup cgroup " + staging + " 0x0 cpu,cpuacct", "umount " + staging}},
+		{name: "a bind that fails with a staging mount that cannot go says both",
+			line: cgCPURo, failMount: point, failUmount: true,
+			wantErr: []string{"staging mount " + staging + " left behind (unmount: device or resource busy)", "bind cgroup", "operation not permitted"},
+			want:    []string{"mkdir " + staging, "mount cgroup cgroup " + staging + " 0x0 cpu,cpuacct"}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFake()
+			f.files["/proc/self/mountinfo"] = rootShared + cgTmpfs + c.line
+			f.remountErr = syscall.EPERM
+			f.mountErrOn = map[string]error{c.failMount: syscall.EPERM}
+			if c.failUmount {
+				f.unmountErrOn = map[string]error{staging: syscall.EBUSY}
+			}
+			err := FixCgroups(nolog, f, func(time.Duration) {})
+			if err == nil {
+				t.Fatalf("no error; calls %q", f.calls)
+			}
+			for _, part := range c.wantErr {
+				if !strings.Contains(err.Error(), part) {
+					t.Errorf("error %q does not say %q", err, part)
+				}
+			}
+			if !reflect.DeepEqual(f.calls, c.want) {
+				t.Errorf("calls\n%q\nwant\n%q", f.calls, c.want)
+			}
+			for _, call := range f.calls {
+				if call == "umount "+point {
+					t.Errorf("%s was unmounted", point)
+				}
 			}
 		})
 	}
@@ -170,7 +305,6 @@ func TestChooseIptables(t *testing.T) {
 		{"DINV_IPTABLES forces a variant", both, nil, 2, false, "legacy", "legacy"},
 		{"the variant holding rules wins: legacy", both, &rules, 1, false, "", "legacy"},
 		{"the variant holding rules wins: nft", both, ptr(""), 2, false, "", "nft"},
-		{"the variant holding rules wins: nft over a failing legacy save", both, nil, 1, false, "", "nft"},
 		{"legacy rules win when nf_tables is unavailable", both, &rules, 0, true, "", "legacy"},
 		{"a tie in rules goes to nft when the kernel has it", both, &rules, 2, false, "", "nft"},
 		{"without rules nft is chosen when the kernel has it", both, ptr(""), 0, false, "", "nft"},
@@ -187,8 +321,9 @@ func TestChooseIptables(t *testing.T) {
 			if c.legacy != nil {
 				f.outputs["iptables-legacy-save"] = *c.legacy
 			}
-			if got, why := ChooseIptables(f, c.forced); got != c.want || (got != "" && why == "") {
-				t.Errorf("got %q (%q), want %q", got, why, c.want)
+			got, why, err := ChooseIptables(f, c.forced)
+			if err != nil || got != c.want || (got != "" && why == "") {
+				t.Errorf("got %q (%q), %v; want %q", got, why, err, c.want)
 			}
 		})
 	}
@@ -215,10 +350,88 @@ func TestChooseIptablesSkipsLegacySaveWhenNoLegacyTableExists(t *testing.T) {
 			f.outputs = map[string]string{"iptables-legacy-save": rules + rules}
 			f.nftRules = 1
 			f.files[ipTablesNames] = c.tables
-			if got, _ := ChooseIptables(f, ""); got != c.want {
-				t.Errorf("got %q, want %q", got, c.want)
+			if got, _, err := ChooseIptables(f, ""); err != nil || got != c.want {
+				t.Errorf("got %q, %v; want %q", got, err, c.want)
 			}
 		})
+	}
+}
+
+func TestChooseIptablesFailsWhenLegacyRulesCannotBeCounted(t *testing.T) {
+	both := map[string]string{"iptables-legacy-save": "/usr/sbin/iptables-legacy-save", "iptables-nft-save": "/usr/sbin/iptables-nft-save"}
+	cases := []struct {
+		name   string
+		tables *string // ip_tables_names; nil: unreadable
+	}{
+		{"a failing legacy save where legacy tables exist is an error naming the program", ptr("filter\n")},
+		{"a failing legacy save where the legacy tables cannot be listed is an error naming the program", nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFake()
+			f.programs, f.nftRules = both, 1 // iptables-legacy-save has no output: it fails
+			if c.tables != nil {
+				f.files[ipTablesNames] = *c.tables
+			}
+			got, _, err := ChooseIptables(f, "")
+			if err == nil || got != "" {
+				t.Fatalf("got %q, %v; want an error and no variant", got, err)
+			}
+			for _, part := range []string{"count legacy iptables rules", "iptables-legacy-save: failed", "DINV_IPTABLES"} {
+				if !strings.Contains(err.Error(), part) {
+					t.Errorf("error %q does not say %q", err, part)
+				}
+			}
+		})
+	}
+}
+
+func TestIptablesStageFailsWhenLegacyRulesCannotBeCountedUnlessAVariantIsForced(t *testing.T) {
+	cases := []struct {
+		name    string
+		forced  string
+		wantErr bool
+	}{
+		{"without DINV_IPTABLES the stage fails and changes nothing", "", true},
+		{"DINV_IPTABLES=nft chooses without counting", "nft", false},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFake()
+			for _, p := range []string{"iptables-nft", "iptables-nft-save", "iptables-legacy", "iptables-legacy-save"} {
+				f.programs[p] = "/usr/sbin/" + p
+			}
+			f.files[ipTablesNames] = "filter\n" // and iptables-legacy-save fails
+			st := &iptablesStage{sys: f, getenv: func(string) string { return c.forced }, dir: "/run/dinv/iptables"}
+			s := &core.State{EngineEnv: []string{"PATH=/usr/bin"}}
+			err := st.Run(core.WithLog(context.Background(), nolog), s)
+			if !c.wantErr {
+				if err != nil || !reflect.DeepEqual(s.EngineEnv, []string{"PATH=/run/dinv/iptables:/usr/bin"}) {
+					t.Errorf("error %v, env %q", err, s.EngineEnv)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), "iptables-legacy-save") {
+				t.Errorf("error %v, want one naming iptables-legacy-save", err)
+			}
+			if len(f.calls) != 0 || !reflect.DeepEqual(s.EngineEnv, []string{"PATH=/usr/bin"}) {
+				t.Errorf("calls %q, env %q: want nothing changed", f.calls, s.EngineEnv)
+			}
+		})
+	}
+}
+
+func TestOSSystemOutputNamesAFailingProgramAndItsStderr(t *testing.T) {
+	_, err := (osSystem{}).Output("sh", "-c", "echo 'Table does not exist' >&2; exit 3")
+	if err == nil || err.Error() != "run sh: exit status 3: Table does not exist" {
+		t.Errorf("error %v", err)
+	}
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) {
+		t.Errorf("error %v does not wrap the exit error", err)
+	}
+	if out, err := (osSystem{}).Output("sh", "-c", "echo ok"); err != nil || out != "ok\n" {
+		t.Errorf("Output() = %q, %v", out, err)
 	}
 }
 
@@ -358,6 +571,50 @@ func TestRemoveStale(t *testing.T) {
 	}
 }
 
+func TestRemoveStaleKeepsItsErrors(t *testing.T) {
+	dead := map[string]string{"/run/docker.pid": "41", "/run/docker/containerd/containerd.pid": "42",
+		"/run/docker/containerd/containerd.sock": ""}
+	cases := []struct {
+		name     string
+		setup    func(f *fakeSystem)
+		wantErr  []string
+		keptFile string // a file that must be left
+	}{
+		{name: "a pid file that cannot be read fails naming it",
+			setup:   func(f *fakeSystem) { f.readErrOn = map[string]error{"/run/docker.pid": syscall.EACCES} },
+			wantErr: []string{"read pid file /run/docker.pid", "permission denied"}, keptFile: "/run/docker.pid"},
+		{name: "a stale socket that cannot be removed fails naming it",
+			setup: func(f *fakeSystem) {
+				f.removeErrOn = map[string]error{"/run/docker/containerd/containerd.sock": syscall.EACCES}
+			},
+			wantErr: []string{"remove stale socket /run/docker/containerd/containerd.sock", "permission denied"}},
+		{name: "pid files that cannot be listed fail naming their directory",
+			setup:   func(f *fakeSystem) { f.globErr = filepath.ErrBadPattern },
+			wantErr: []string{"list pid files in /run", "syntax error in pattern"}, keptFile: "/run/docker.pid"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFake()
+			for p, data := range dead {
+				f.files[p] = data
+			}
+			c.setup(f)
+			err := RemoveStale(nolog, f, "/run/docker.pid", "/run/docker")
+			if err == nil {
+				t.Fatalf("no error; calls %q", f.calls)
+			}
+			for _, part := range c.wantErr {
+				if !strings.Contains(err.Error(), part) {
+					t.Errorf("error %q does not say %q", err, part)
+				}
+			}
+			if _, ok := f.files[c.keptFile]; c.keptFile != "" && !ok {
+				t.Errorf("%s was removed", c.keptFile)
+			}
+		})
+	}
+}
+
 func TestParseMountInfoUnescapesPaths(t *testing.T) {
 	ms := parseMountInfo([]byte(`36 35 98:0 /a\040b /mnt\040x rw,noatime shared:1 master:2 - ext3 /dev/root rw,errors=continue` + "\nbad line\n"))
 	want := []mount{{Root: "/a b", Point: "/mnt x", Opts: []string{"rw", "noatime"}, Optional: []string{"shared:1", "master:2"},
@@ -373,7 +630,10 @@ func TestOSSystemAliveCountsOnlyRunningEngines(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	data, _ := os.ReadFile(sleep)
+	data, err := os.ReadFile(sleep)
+	if err != nil {
+		t.Fatal(err)
+	}
 	fake := filepath.Join(dir, "dockerd")
 	if err := os.WriteFile(fake, data, 0o755); err != nil {
 		t.Fatal(err)

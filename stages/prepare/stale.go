@@ -2,6 +2,7 @@ package prepare
 
 import (
 	"context"
+	"io/fs"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -29,7 +30,7 @@ func (st *staleStage) Run(ctx context.Context, s *core.State) error {
 // RemoveStale removes the engine's pid file, docker*.pid in its directory and
 // in the exec root, and in <exec root>/containerd the containerd pid files and
 // socket, each only when the process it names is gone (System.Alive: no such
-// process, or one that is not an engine; an unreadable pid counts as gone);
+// process, or one that is not an engine; a file naming no number counts as gone);
 // the socket goes when containerd's pid file there did. A
 // live engine's files, beside which dinv may run on an ordinary host, are
 // never touched.
@@ -42,7 +43,10 @@ func RemoveStale(log hclog.Logger, sys System, pidfile, execRoot string) error {
 		if dir == "" || dir == "." {
 			continue
 		}
-		matches, _ := sys.Glob(filepath.Join(dir, "docker*.pid"))
+		matches, err := sys.Glob(filepath.Join(dir, "docker*.pid"))
+		if err != nil { // a malformed pattern: dir holds [ or \
+			return errors.Wrapf(err, "list pid files in %s", dir)
+		}
 		for _, m := range matches {
 			set[m] = true
 		}
@@ -72,7 +76,12 @@ func RemoveStale(log hclog.Logger, sys System, pidfile, execRoot string) error {
 	if gone {
 		for _, name := range []string{"containerd.sock", "containerd.sock.ttrpc", "containerd-debug.sock"} {
 			p := filepath.Join(cdir, name)
-			if err := sys.Remove(p); err == nil {
+			err := sys.Remove(p)
+			switch {
+			case errors.Is(err, fs.ErrNotExist):
+			case err != nil:
+				return errors.Wrapf(err, "remove stale socket %s", p)
+			default:
 				log.Debug("removed stale socket", "path", p)
 			}
 		}
@@ -81,11 +90,14 @@ func RemoveStale(log hclog.Logger, sys System, pidfile, execRoot string) error {
 }
 
 // removeIfStale removes the pid file at path when its process is gone, and
-// reports whether it did; a missing file is not an error.
+// reports whether it did; a missing file is not an error, an unreadable one is.
 func removeIfStale(log hclog.Logger, sys System, path string) (bool, error) {
 	data, err := sys.ReadFile(path)
-	if err != nil {
+	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil
+	}
+	if err != nil {
+		return false, errors.Wrapf(err, "read pid file %s", path)
 	}
 	pid, perr := strconv.Atoi(strings.TrimSpace(string(data)))
 	if perr == nil && sys.Alive(pid) {

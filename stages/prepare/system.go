@@ -5,6 +5,9 @@
 package prepare
 
 import (
+	"bytes"
+	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -85,9 +88,24 @@ func isEngineProgram(comm string) bool {
 	return strings.Contains(comm, "docker") || strings.Contains(comm, "containerd")
 }
 
+// Output's error names the program and carries what it wrote to stderr:
+// the exit status alone does not say why it failed.
 func (osSystem) Output(name string, args ...string) (string, error) {
 	out, err := exec.Command(name, args...).Output()
-	return string(out), err
+	if err != nil {
+		return string(out), fmt.Errorf("run %s: %w%s", name, err, stderrOf(err))
+	}
+	return string(out), nil
+}
+
+// stderrOf returns ": " and the trimmed stderr of a program that exited
+// with an error, "" when there is none.
+func stderrOf(err error) string {
+	var exit *exec.ExitError
+	if !errors.As(err, &exit) || len(bytes.TrimSpace(exit.Stderr)) == 0 {
+		return ""
+	}
+	return ": " + string(bytes.TrimSpace(exit.Stderr))
 }
 
 func (osSystem) NftRules() (int, error) { return CountNftRules() }

@@ -4,14 +4,16 @@ import (
 	"context"
 	"os"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/pkg/errors"
 
 	"github.com/dinv/dinv/core"
 )
 
 // Stage checks -storage against the profile, makes sure the data root exists
-// and fills State.StorageDriver. It is not a DryRunSkipper: -dry-run must print the
-// driver a real start uses, so its probe leaves nothing behind.
+// and fills State.StorageDriver. It is not a DryRunSkipper: -dry-run must print
+// the driver a real start uses. It then writes nothing: no data root, and no
+// overlay probe where overlay is not known to work (runDry).
 type Stage struct {
 	Mounter Mounter
 	HasFuse func() bool
@@ -28,9 +30,14 @@ func (*Stage) Validate(cfg *core.Config, p *core.Profile) error {
 	return CheckName(cfg.Storage, p)
 }
 
-// Run makes the data root and chooses the driver.
+// Run makes the data root and chooses the driver; under -dry-run, runDry.
 func (st *Stage) Run(ctx context.Context, s *core.State) error {
 	cfg := &s.Config
+	log := core.Log(ctx)
+	if cfg.DryRun {
+		s.StorageDriver = st.runDry(log, cfg)
+		return nil
+	}
 	if err := os.MkdirAll(cfg.DataRoot, 0o711); err != nil {
 		return errors.Wrap(err, "make data root")
 	}
@@ -38,7 +45,6 @@ func (st *Stage) Run(ctx context.Context, s *core.State) error {
 	if err != nil {
 		return err
 	}
-	log := core.Log(ctx)
 	if c.Reason != nil {
 		log.Warn("storage driver cannot work on the data root, using a slower one; mount a volume at the data root to fix it",
 			"driver", cfg.Storage, "using", c.Driver, "data_root", cfg.DataRoot,
@@ -47,4 +53,24 @@ func (st *Stage) Run(ctx context.Context, s *core.State) error {
 	s.StorageDriver = c.Driver
 	log.Debug("chosen", "driver", c.Driver, "data_root", cfg.DataRoot, "probed", c.Probed)
 	return nil
+}
+
+// runDry returns the driver asked for, writing nothing: the data root is not
+// made, and overlay is not probed, since the probe mounts in a directory it
+// makes there. Where overlay is not known to work (needsProbe), it says what
+// a real start does instead: probe, then fall back, or fail when -storage
+// named the driver.
+func (st *Stage) runDry(log hclog.Logger, cfg *core.Config) string {
+	if !needsProbe(st.Mounter, cfg.DataRoot, cfg.Storage) {
+		log.Debug("chosen", "driver", cfg.Storage, "data_root", cfg.DataRoot, "probed", false)
+		return cfg.Storage
+	}
+	if cfg.StorageSet {
+		log.Info("overlay not probed under -dry-run: a real start probes it on the data root and fails if it cannot mount there",
+			"driver", cfg.Storage, "data_root", cfg.DataRoot, "fallback", "none (-storage names the driver)")
+	} else {
+		log.Info("overlay not probed under -dry-run: a real start probes it on the data root and may fall back",
+			"driver", cfg.Storage, "data_root", cfg.DataRoot, "fallback", fallbackDriver(st.HasFuse))
+	}
+	return cfg.Storage
 }

@@ -4,6 +4,7 @@ package storage
 
 import (
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -47,8 +48,13 @@ func ProbeOverlay(m Mounter, dir string) (err error) {
 		return errors.Wrap(err, "make probe directory")
 	}
 	defer func() {
-		if rmErr := os.RemoveAll(tmp); rmErr != nil && err == nil {
+		rmErr := os.RemoveAll(tmp)
+		switch {
+		case rmErr == nil:
+		case err == nil:
 			err = errors.Wrap(rmErr, "remove probe directory")
+		default: // the probe's failure is the reason; the leftover is said too
+			err = errors.Wrapf(err, "probe directory %s left behind (%v)", tmp, rmErr)
 		}
 	}()
 	var paths [4]string
@@ -73,14 +79,11 @@ type Choice struct {
 }
 
 // Choose returns the driver to use on dataRoot. Overlay drivers are probed
-// first: when the probe fails and the user named the driver (named), that is
-// an error explaining the fix; otherwise dinv falls back to fuse-overlayfs
-// when fuse is there (hasFuse), else vfs, and says why in Reason.
+// first, unless known to work there: when the probe fails and the user named
+// the driver (named), that is an error explaining the fix; otherwise dinv
+// falls back (fallbackDriver) and says why in Reason.
 func Choose(m Mounter, hasFuse func() bool, dataRoot, driver string, named bool) (Choice, error) {
-	if driver != "overlay2" && driver != "overlay" {
-		return Choice{Driver: driver}, nil
-	}
-	if overlayKnownToWork(m, dataRoot) {
+	if !needsProbe(m, dataRoot, driver) {
 		return Choice{Driver: driver}, nil
 	}
 	probeErr := ProbeOverlay(m, dataRoot)
@@ -91,10 +94,22 @@ func Choose(m Mounter, hasFuse func() bool, dataRoot, driver string, named bool)
 		return Choice{}, errors.Wrapf(probeErr, "storage driver %s cannot work on %s (is it on overlayfs itself? "+
 			"mount a volume there, e.g. docker run -v %s ..., or choose another -storage)", driver, dataRoot, dataRoot)
 	}
+	return Choice{Driver: fallbackDriver(hasFuse), Reason: probeErr, Probed: true}, nil
+}
+
+// needsProbe reports whether Choose would probe overlay on dataRoot for
+// driver: an overlay driver not known to work there. It writes nothing.
+func needsProbe(m Mounter, dataRoot, driver string) bool {
+	return (driver == "overlay2" || driver == "overlay") && !overlayKnownToWork(m, dataRoot)
+}
+
+// fallbackDriver is the driver an overlay driver that cannot work falls back to:
+// fuse-overlayfs when fuse is there (hasFuse), else vfs.
+func fallbackDriver(hasFuse func() bool) string {
 	if hasFuse() {
-		return Choice{Driver: "fuse-overlayfs", Reason: probeErr, Probed: true}, nil
+		return "fuse-overlayfs"
 	}
-	return Choice{Driver: "vfs", Reason: probeErr, Probed: true}, nil
+	return "vfs"
 }
 
 // upperFilesystems are the filesystems an overlay upper (and work) directory
@@ -117,10 +132,23 @@ var upperFilesystems = map[int64]string{
 // kernel, and the right to mount it (MayMountOverlay). Where any of that is
 // unknown the probe runs.
 func overlayKnownToWork(m Mounter, dataRoot string) bool {
-	t, err := m.FSType(dataRoot)
+	t, err := nearestFSType(m, dataRoot)
 	if err != nil {
 		return false
 	}
 	_, ok := upperFilesystems[t]
 	return ok && m.MayMountOverlay()
+}
+
+// nearestFSType returns the filesystem type of path or, while it does not
+// exist (a data root not made yet, under -dry-run), of its nearest existing
+// parent: the filesystem it will be made on.
+func nearestFSType(m Mounter, p string) (int64, error) {
+	for {
+		t, err := m.FSType(p)
+		if !errors.Is(err, fs.ErrNotExist) || filepath.Dir(p) == p {
+			return t, err
+		}
+		p = filepath.Dir(p)
+	}
 }

@@ -4,8 +4,10 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 
@@ -23,11 +25,20 @@ type fakeMounter struct {
 	fsErr                error
 	mayMount             bool
 	calls                []string
+	fsPaths              []string // the paths FSType was asked about
 	t                    *testing.T
 }
 
-func (f *fakeMounter) FSType(string) (int64, error) { return f.fsType, f.fsErr }
-func (f *fakeMounter) MayMountOverlay() bool        { return f.mayMount }
+// FSType fails for a path that does not exist, as statfs does.
+func (f *fakeMounter) FSType(p string) (int64, error) {
+	f.fsPaths = append(f.fsPaths, p)
+	if _, err := os.Stat(p); err != nil {
+		return 0, err
+	}
+	return f.fsType, f.fsErr
+}
+
+func (f *fakeMounter) MayMountOverlay() bool { return f.mayMount }
 
 func (f *fakeMounter) Mount(source, target, fstype, data string) error {
 	f.calls = append(f.calls, "mount "+fstype)
@@ -105,9 +116,9 @@ func TestChoose(t *testing.T) {
 			if calls := strings.Join(m.calls, ","); calls != tt.wantCalls {
 				t.Errorf("calls = %q, want %q", calls, tt.wantCalls)
 			}
-			left, _ := os.ReadDir(root)
-			if len(left) != 0 {
-				t.Errorf("the probe left %d entries in the data root: %v", len(left), left)
+			left, err := os.ReadDir(root)
+			if err != nil || len(left) != 0 {
+				t.Errorf("the probe left %d entries in the data root: %v (%v)", len(left), left, err)
 			}
 		})
 	}
@@ -192,8 +203,8 @@ func TestKernelMounterReadsTheDataRootsFilesystem(t *testing.T) {
 	if shm != unix.TMPFS_MAGIC {
 		t.Errorf("FSType(/dev/shm) = %#x, want tmpfs %#x", shm, unix.TMPFS_MAGIC)
 	}
-	if _, err := (kernelMounter{}).FSType(filepath.Join(t.TempDir(), "missing")); err == nil {
-		t.Error("FSType of a missing path: no error")
+	if _, err := (kernelMounter{}).FSType(filepath.Join(t.TempDir(), "missing")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("FSType of a missing path: %v, want one that is fs.ErrNotExist", err)
 	}
 }
 
@@ -271,4 +282,104 @@ func TestRunFailsWhenTheNamedDriverCannotWork(t *testing.T) {
 	if err := st.Run(context.Background(), s); err == nil || s.StorageDriver != "" {
 		t.Errorf("Run() = %v with driver %q, want an error and no driver", err, s.StorageDriver)
 	}
+}
+
+func TestRunUnderDryRunWritesNothing(t *testing.T) {
+	tests := []struct {
+		name      string
+		driver    string
+		named     bool
+		fuse      bool
+		fsType    int64
+		rootExist bool
+		want      string
+		wantLog   []string // parts of the INFO line; nil: none
+	}{
+		{name: "overlay2 known to work on the missing data root's nearest parent is used without a probe",
+			driver: "overlay2", fsType: unix.EXT4_SUPER_MAGIC, want: "overlay2"},
+		{name: "overlay2 not known to work is kept unprobed, saying a real start probes it and may fall back to vfs",
+			driver: "overlay2", fsType: unix.OVERLAYFS_SUPER_MAGIC, want: "overlay2",
+			wantLog: []string{"[INFO]", "a real start probes it on the data root and may fall back", "driver=overlay2", "fallback=vfs"}},
+		{name: "overlay2 not known to work names fuse-overlayfs as the fallback where fuse is there",
+			driver: "overlay2", fuse: true, fsType: unix.OVERLAYFS_SUPER_MAGIC, want: "overlay2",
+			wantLog: []string{"[INFO]", "may fall back", "fallback=fuse-overlayfs"}},
+		{name: "overlay2 named by the user and not known to work is kept, saying a real start fails if it cannot mount",
+			driver: "overlay2", named: true, fsType: unix.OVERLAYFS_SUPER_MAGIC, want: "overlay2",
+			wantLog: []string{"[INFO]", "fails if it cannot mount there", `fallback="none (-storage names the driver)"`}},
+		{name: "an existing data root on overlayfs is not probed either",
+			driver: "overlay2", fsType: unix.OVERLAYFS_SUPER_MAGIC, rootExist: true, want: "overlay2",
+			wantLog: []string{"[INFO]", "may fall back"}},
+		{name: "vfs is used as asked", driver: "vfs", want: "vfs"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			root := filepath.Join(dir, "var", "lib", "docker")
+			if tt.rootExist {
+				if err := os.MkdirAll(root, 0o711); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before := tree(t, dir)
+			var logs bytes.Buffer
+			ctx := core.WithLog(context.Background(), hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Info}))
+			m := &fakeMounter{fsType: tt.fsType, mayMount: true, t: t}
+			st := &Stage{Mounter: m, HasFuse: fuse(tt.fuse)}
+			s := &core.State{Config: core.Config{DataRoot: root, Storage: tt.driver, StorageSet: tt.named, DryRun: true}}
+			if err := st.Run(ctx, s); err != nil {
+				t.Fatal(err)
+			}
+			if s.StorageDriver != tt.want {
+				t.Errorf("StorageDriver = %q, want %q", s.StorageDriver, tt.want)
+			}
+			if after := tree(t, dir); after != before {
+				t.Errorf("the dry run changed the files: before %q, after %q", before, after)
+			}
+			if len(m.calls) != 0 {
+				t.Errorf("mounter calls %q, want none", m.calls)
+			}
+			if tt.wantLog == nil {
+				if logs.Len() > 0 {
+					t.Errorf("logs: %s", logs.String())
+				}
+				return
+			}
+			for _, part := range append([]string{"data_root=" + root}, tt.wantLog...) {
+				if !strings.Contains(logs.String(), part) {
+					t.Errorf("logs do not say %q:\n%s", part, logs.String())
+				}
+			}
+		})
+	}
+}
+
+func TestOverlayIsKnownToWorkByTheNearestExistingParentOfAMissingDataRoot(t *testing.T) {
+	dir := t.TempDir()
+	m := &fakeMounter{fsType: unix.EXT4_SUPER_MAGIC, mayMount: true, t: t}
+	if !overlayKnownToWork(m, filepath.Join(dir, "var", "lib", "docker")) {
+		t.Error("overlay on ext4 not known to work")
+	}
+	if want := []string{filepath.Join(dir, "var", "lib", "docker"), filepath.Join(dir, "var", "lib"), filepath.Join(dir, "var"), dir}; !reflect.DeepEqual(m.fsPaths, want) {
+		t.Errorf("statfs of %q, want %q", m.fsPaths, want)
+	}
+}
+
+// tree lists every path under dir with its mode, one a line.
+func tree(t *testing.T, dir string) string {
+	var b strings.Builder
+	err := filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		fi, err := d.Info()
+		if err != nil {
+			return err
+		}
+		b.WriteString(p + " " + fi.Mode().String() + "\n")
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return b.String()
 }

@@ -3,6 +3,7 @@ package core
 import (
 	"context"
 	"net"
+	"os"
 	"syscall"
 	"time"
 )
@@ -29,6 +30,10 @@ type Config struct {
 	Port     int      // -port: the TCP port (2375, or 2376 with TLS)
 	TLSSANs  []string // -tls-san: extra names and IPs for the server certificate
 
+	// -socket-activation (default true): dinv binds the API's TCP port and
+	// the engine gets it as --host=fd://; false: the engine binds it itself.
+	SocketActivation bool
+
 	ReadyTimeout time.Duration // -ready-timeout
 	DryRun       bool          // -dry-run: write nothing, skip DryRunSkippers, print the command line
 	Debug        bool          // DEBUG=true: debug logs, engine in debug mode
@@ -50,6 +55,10 @@ type State struct {
 	Config  Config    // cmd/dinv, before the pipeline
 	Profile *Profile  // cmd/dinv: the engine profile chosen for this run
 	Started time.Time // cmd/dinv: when dinv started, for the readiness report
+	// cmd/dinv: the API's TCP socket, bound before any stage and handed to
+	// the engine (socket activation); the engine stage closes dinv's copy.
+	// nil without TCP, without SocketActivation and under -dry-run.
+	Listener *os.File
 
 	// network: the container's global-scope addresses on interfaces that are
 	// up; the first IPv4 of the default-route interface (ContainerIP); the

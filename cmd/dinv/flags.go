@@ -56,6 +56,7 @@ func newFlagSet(prog string, o *options) *flag.FlagSet {
 	fs.Var(listFlag{&c.TLSSANs}, "tls-san", "Extra names and IPs for the server certificate (comma-separated, repeatable)")
 	fs.StringVar(&c.KeyType, "key-type", "ecdsa", "Key type of generated certificates: ecdsa, rsa (2048 bits) or rsa3072")
 	fs.DurationVar(&c.ReadyTimeout, "ready-timeout", 60*time.Second, "How long to wait for the engine to answer before warning")
+	fs.BoolVar(&c.SocketActivation, "socket-activation", true, "Bind the API's TCP port before anything else and hand it to the engine (false: the engine binds it)")
 	fs.BoolVar(&c.DryRun, "dry-run", false, "Run the stages that change nothing, print the engine's command line as JSON, exit")
 	fs.BoolVar(&o.healthcheck, "healthcheck", false, "Exit 0 when the engine answers on its socket, 1 otherwise")
 	fs.Usage = func() {}

@@ -63,7 +63,7 @@ func TestParseFlags(t *testing.T) {
 	base := core.Config{
 		Storage: "overlay2", KeyType: "ecdsa", CertDir: "/certs", DataRoot: "/var/lib/docker",
 		ExecRoot: "/var/run/docker", Pidfile: "/var/run/docker.pid", Socket: "/var/run/docker.sock",
-		Port: 2375, ReadyTimeout: 60e9,
+		Port: 2375, ReadyTimeout: 60e9, SocketActivation: true,
 	}
 	tests := []struct {
 		name string
@@ -96,6 +96,8 @@ func TestParseFlags(t *testing.T) {
 				c.CertDir, c.DataRoot, c.ExecRoot, c.Pidfile, c.Socket, c.ConfigFile = "/c", "/d", "/e", "/p.pid", "/s.sock", "/x.yaml"
 			}},
 		{"-dry-run", []string{"-dry-run"}, nil, func(c *core.Config) { c.DryRun = true }},
+		{"-socket-activation=false lets the engine bind the port", []string{"-socket-activation=false"}, nil,
+			func(c *core.Config) { c.SocketActivation = false }},
 		{"DEBUG=true turns debug on", nil, map[string]string{"DEBUG": "true"}, func(c *core.Config) { c.Debug = true }},
 		{"DEBUG=1 turns debug on", nil, map[string]string{"DEBUG": "1"}, func(c *core.Config) { c.Debug = true }},
 		{"DEBUG=yes turns debug on", nil, map[string]string{"DEBUG": "yes"}, func(c *core.Config) { c.Debug = true }},

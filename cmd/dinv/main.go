@@ -28,6 +28,9 @@ import (
 const defaultStageFile = "/etc/dinv/stages.yaml"
 
 func main() {
+	if len(os.Args) > 1 && os.Args[0] == engine.LauncherName {
+		engine.Launch(os.Args[1:]) // dinv re-executed to start the engine: never returns
+	}
 	// Signals first, as the engine itself does: a SIGTERM at any moment from
 	// here on ends dinv promptly with 128+N (or goes to the engine).
 	signals := make(chan os.Signal, 16)
@@ -81,10 +84,22 @@ func run(argv []string, env func(string) string, stdout, stderr io.Writer, signa
 		return 0
 	}
 
+	st := &core.State{Config: *cfg, Started: started}
+	if cfg.SocketActivation && cfg.ServesTCP() && !cfg.DryRun {
+		// The API port first: a client that calls before the engine is
+		// ready waits for its answer instead of being refused.
+		l, err := engine.ListenTCP(cfg.Port)
+		if err != nil {
+			log.Error("start-up failed", "error", err, "port", cfg.Port,
+				"fix", "free the port, or choose another with -port")
+			return 1
+		}
+		defer l.Close()
+		st.Listener = l
+	}
 	runner := &core.Runner{Log: log}
 	ctx := runner.Catch(context.Background(), signals)
 	defer runner.Release()
-	st := &core.State{Config: *cfg, Started: started}
 	stages, err := plan(ctx, log, env, catalogue(), st)
 	if err != nil {
 		var stop *core.StopError

@@ -3,6 +3,9 @@ package main
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"os/signal"
@@ -15,12 +18,19 @@ import (
 	"time"
 
 	"github.com/dinv/dinv/core"
+	"github.com/dinv/dinv/stages/engine"
 )
 
 // TestMain lets a test run the whole of dinv in a child process (the
 // supervisor reaps every child of its process, which a test binary must not
 // share): DINV_TEST_ARGS holds the JSON arguments.
 func TestMain(m *testing.M) {
+	if len(os.Args) > 1 && os.Args[0] == engine.LauncherName {
+		engine.Launch(os.Args[1:]) // the engine's launcher is this binary too
+	}
+	if os.Getenv("DINV_TEST_FAKE_ENGINE") != "" {
+		os.Exit(fakeActivatedEngine())
+	}
 	if args := os.Getenv("DINV_TEST_ARGS"); args != "" {
 		var argv []string
 		if err := json.Unmarshal([]byte(args), &argv); err != nil {
@@ -251,4 +261,87 @@ func TestNothingTheEngineStartedOutlivesIt(t *testing.T) {
 	if !gone(child) {
 		t.Errorf("the engine's child %d outlived dinv", child)
 	}
+}
+
+// fakeActivatedEngine is an engine started by socket activation, as dockerd
+// takes it (go-systemd's activation package): LISTEN_PID must be its own pid,
+// LISTEN_FDS 1, the socket fd 3. It waits a moment (an engine starting up),
+// then answers one connection with "hello" and exits.
+func fakeActivatedEngine() int {
+	if os.Getenv("LISTEN_PID") != strconv.Itoa(os.Getpid()) || os.Getenv("LISTEN_FDS") != "1" {
+		fmt.Fprintf(os.Stderr, "not activated: LISTEN_PID=%q (pid %d) LISTEN_FDS=%q\n",
+			os.Getenv("LISTEN_PID"), os.Getpid(), os.Getenv("LISTEN_FDS"))
+		return 4
+	}
+	l, err := net.FileListener(os.NewFile(3, "activated"))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "fd 3:", err)
+		return 5
+	}
+	time.Sleep(300 * time.Millisecond)
+	c, err := l.Accept()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "accept:", err)
+		return 6
+	}
+	fmt.Fprint(c, "hello")
+	c.Close()
+	return 0
+}
+
+func TestTheEngineGetsDinvsSocketAndAnEarlyClientWaitsForItsAnswer(t *testing.T) {
+	list := filepath.Join(t.TempDir(), "stages.yaml")
+	if err := os.WriteFile(list, []byte("stages: [args, engine]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	port := freePort(t)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd, out, _ := startDinv(t, "DINV_TEST_FAKE_ENGINE=1 exec "+self,
+		"-engine-version", "26.1", "-config", list, "-port", strconv.Itoa(port))
+	// The client comes before the engine has even started: it is not refused.
+	var conn net.Conn
+	waitFor(t, "the port to be bound", func() bool {
+		conn, err = net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		return err == nil
+	})
+	defer conn.Close()
+	conn.SetDeadline(time.Now().Add(10 * time.Second))
+	got, err := io.ReadAll(conn)
+	if err != nil || string(got) != "hello" {
+		t.Errorf("read %q, %v; want the engine's hello; dinv's output:\n%s", got, err, out)
+	}
+	if code, _ := exitOf(t, cmd); code != 0 {
+		t.Errorf("exit code %d, want 0; output:\n%s", code, out)
+	}
+}
+
+func TestATakenPortStopsDinvBeforeAnyStage(t *testing.T) {
+	l, err := net.Listen("tcp4", "0.0.0.0:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	port := l.Addr().(*net.TCPAddr).Port
+	dir := t.TempDir()
+	code, _, stderr := runDinv(t, nil, append([]string{"-engine-version", "26.1", "-tlsverify", "-port", strconv.Itoa(port)}, placed(dir)...)...)
+	if code != 1 || !strings.Contains(stderr, "bind the API port") || !strings.Contains(stderr, "address already in use") ||
+		!strings.Contains(stderr, "-port") {
+		t.Errorf("exit code %d, stderr:\n%s\nwant 1 naming the port and the fix", code, stderr)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
+		t.Errorf("a stage ran: %s holds %v", dir, entries)
+	}
+}
+
+func freePort(t *testing.T) int {
+	t.Helper()
+	l, err := net.Listen("tcp4", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
 }

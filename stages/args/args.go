@@ -19,7 +19,8 @@ import (
 // Every flag is spelled --name=value (booleans bare), in this order: program,
 // [--containerd], hosts, TLS, data root, exec root, pid file, storage driver,
 // [--mtu], [--debug], insecure registries, then the user's extra arguments
-// verbatim.
+// verbatim. The TCP host is --host=fd:// with Config.SocketActivation (dinv
+// binds the port and hands it over), else --host=tcp://0.0.0.0:PORT.
 //
 // TLS, with the moby sources that decide it (cmd/dockerd/daemon.go):
 //   - plain TCP: --tls=false on profiles with ArgRules.TLSFalse (20.10 on),
@@ -50,8 +51,12 @@ func BuildCommands(cfg *core.Config, p *core.Profile, s *core.State) []core.Comm
 		args = append(args, "--containerd="+rules.ContainerdSocket)
 	}
 	args = append(args, "--host=unix://"+cfg.Socket)
-	if cfg.ServesTCP() {
+	if cfg.ServesTCP() && cfg.SocketActivation {
+		args = append(args, "--host=fd://") // dinv's socket (stages/engine/activation.go)
+	} else if cfg.ServesTCP() {
 		args = append(args, "--host=tcp://0.0.0.0:"+strconv.Itoa(cfg.Port))
+	}
+	if cfg.ServesTCP() {
 		tls := tlsFiles(cfg, s)
 		switch {
 		case cfg.TLSVerify:

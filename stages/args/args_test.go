@@ -583,6 +583,44 @@ func TestBuildCommandsEdges(t *testing.T) {
 	}
 }
 
+// TestBuildCommandsWithSocketActivation: dinv's socket replaces the engine's
+// own TCP listener on every profile and in every TLS mode; -local has none.
+func TestBuildCommandsWithSocketActivation(t *testing.T) {
+	placed := core.Config{
+		Socket: "/s.sock", DataRoot: "/d", ExecRoot: "/e", Pidfile: "/p.pid", CertDir: "/c",
+		Storage: "vfs", Port: 2375, SocketActivation: true,
+	}
+	tests := []struct {
+		name    string
+		profile string
+		mode    func(c *core.Config)
+		want    string
+	}{
+		{"plain on 1.12: fd:// and no --tls=false (the flag is not needed there)", "1.12", func(c *core.Config) {},
+			"docker daemon --containerd=/run/containerd.sock --host=unix:///s.sock --host=fd:// --graph=/d --exec-root=/e --pidfile=/p.pid --storage-driver=vfs"},
+		{"plain on 1.13", "1.13", func(c *core.Config) {},
+			"dockerd --host=unix:///s.sock --host=fd:// --graph=/d --exec-root=/e --pidfile=/p.pid --storage-driver=vfs"},
+		{"plain on 20.10 keeps --tls=false", "20.10", func(c *core.Config) {},
+			"dockerd --host=unix:///s.sock --host=fd:// --tls=false --data-root=/d --exec-root=/e --pidfile=/p.pid --storage-driver=vfs"},
+		{"-tls on 26.1: the engine serves TLS on dinv's socket", "26.1", func(c *core.Config) { c.TLS, c.Port = true, 2376 },
+			"dockerd --host=unix:///s.sock --host=fd:// --tls --tlsverify=false --tlscert=/c/docker.crt --tlskey=/c/docker.key --data-root=/d --exec-root=/e --pidfile=/p.pid --storage-driver=vfs"},
+		{"-tlsverify on 28.5", "28.5", func(c *core.Config) { c.TLS, c.TLSVerify, c.Port = true, true, 2376 },
+			"dockerd --host=unix:///s.sock --host=fd:// --tlsverify --tlscacert=/c/ca.crt --tlscert=/c/docker.crt --tlskey=/c/docker.key --data-root=/d --exec-root=/e --pidfile=/p.pid --storage-driver=vfs"},
+		{"-local: no socket at all", "28.5", func(c *core.Config) { c.Local = true },
+			"dockerd --host=unix:///s.sock --data-root=/d --exec-root=/e --pidfile=/p.pid --storage-driver=vfs"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := placed
+			tt.mode(&cfg)
+			got := lines(BuildCommands(&cfg, profile(t, tt.profile), &core.State{}))
+			if engine := got[len(got)-1]; engine != tt.want {
+				t.Errorf("engine command line\n got %q\nwant %q", engine, tt.want)
+			}
+		})
+	}
+}
+
 func TestBuildCommandsDoesNotShareTheProfilesSlices(t *testing.T) {
 	p := profile(t, "1.12")
 	cfg, s := defaults(core.Config{}, core.State{})

@@ -40,7 +40,22 @@ func (e *engineStage) Run(ctx context.Context, s *core.State) error {
 	if err != nil {
 		log.Debug("not a child subreaper", "error", err)
 	}
-	sup, err := Supervise(log, procs, s.Commands, s.EngineEnv, e.stderr, stopGrace)
+	cmds := make([]reaper.Cmd, len(s.Commands))
+	for i, c := range s.Commands {
+		cmds[i] = reaper.Cmd{Args: c.Args, Env: s.EngineEnv, Stderr: e.stderr}
+	}
+	if s.Listener != nil {
+		last := &cmds[len(cmds)-1]
+		if *last, err = activated(*last, s.Listener); err != nil {
+			return err
+		}
+		log.Debug("socket activation", "fd", listenFD)
+	}
+	sup, err := Supervise(log, procs, cmds, stopGrace)
+	if s.Listener != nil {
+		s.Listener.Close() // the engine has its own copy now
+		s.Listener = nil
+	}
 	if err != nil {
 		return err
 	}

@@ -1,14 +1,13 @@
 package engine
 
 import (
-	"io"
+	"os"
 	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/pkg/errors"
 
-	"github.com/dinv/dinv/core"
 	"github.com/dinv/dinv/stages/engine/reaper"
 )
 
@@ -29,23 +28,25 @@ type Supervisor struct {
 	reason string
 }
 
-// Supervise starts cmds in order (the last is the engine) with env, passing
-// their stderr through to stderr, and supervises them in the background. If
-// one cannot be started, the ones already running are ended and the error
+// Supervise starts cmds in order (the last is the engine, whose stderr is
+// also kept for LastError) and supervises them in the background. If one
+// cannot be started, the ones already running are ended and the error
 // returned. grace is how long a process gets between SIGTERM and SIGKILL
 // when dinv ends it.
-func Supervise(log hclog.Logger, procs reaper.Procs, cmds []core.Command, env []string,
-	stderr io.Writer, grace time.Duration) (*Supervisor, error) {
+func Supervise(log hclog.Logger, procs reaper.Procs, cmds []reaper.Cmd, grace time.Duration) (*Supervisor, error) {
 	if len(cmds) == 0 {
 		return nil, errors.New("no command to start: the args stage left none")
 	}
-	s := &Supervisor{log: log, procs: procs, tail: newTail(stderr), grace: grace, done: make(chan struct{})}
+	out := cmds[len(cmds)-1].Stderr
+	if out == nil {
+		out = os.Stderr
+	}
+	s := &Supervisor{log: log, procs: procs, tail: newTail(out), grace: grace, done: make(chan struct{})}
 	for i, c := range cmds {
-		out := stderr
 		if i == len(cmds)-1 {
-			out = s.tail
+			c.Stderr = s.tail
 		}
-		p, err := procs.Start(c.Args, env, nil, out)
+		p, err := procs.Start(c)
 		if err != nil {
 			s.endAll()
 			return nil, err

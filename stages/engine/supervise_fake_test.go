@@ -24,7 +24,8 @@ type fakeProcs struct {
 	straySigs   []syscall.Signal
 }
 
-func (f *fakeProcs) Start(args, env []string, stdout, stderr io.Writer) (reaper.Proc, error) {
+func (f *fakeProcs) Start(c reaper.Cmd) (reaper.Proc, error) {
+	args, env, stderr := c.Args, c.Env, c.Stderr
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.failAt == len(f.started)+1 {

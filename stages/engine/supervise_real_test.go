@@ -11,7 +11,6 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/dinv/dinv/core"
 	"github.com/dinv/dinv/stages/engine/reaper"
 )
 
@@ -41,8 +40,8 @@ func alive(pid int) bool {
 	return i > 0 && !strings.HasPrefix(string(st[i+1:]), " Z")
 }
 
-func sh(script string, args ...string) []core.Command {
-	return []core.Command{{Args: append([]string{"sh", "-c", script}, args...)}}
+func sh(script string, args ...string) []reaper.Cmd {
+	return []reaper.Cmd{{Args: append([]string{"sh", "-c", script}, args...), Stderr: os.Stderr}}
 }
 
 func TestRealEngineExitStatus(t *testing.T) {
@@ -58,7 +57,7 @@ func TestRealEngineExitStatus(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			s, err := Supervise(hclog.NewNullLogger(), realProcs(t), sh(c.script), nil, os.Stderr, time.Second)
+			s, err := Supervise(hclog.NewNullLogger(), realProcs(t), sh(c.script), time.Second)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -75,7 +74,8 @@ func TestRealEngineGetsExactlyItsArgvAndEnv(t *testing.T) {
 	script := `tr '\0' '|' < /proc/$$/cmdline > "$1"; echo "$DINV_T" >> "$1"`
 	cmd := sh(script, "x", out, "a b", "")
 	env := []string{"PATH=/usr/bin:/bin", "DINV_T=env ok"}
-	s, err := Supervise(hclog.NewNullLogger(), realProcs(t), cmd, env, os.Stderr, time.Second)
+	cmd[0].Env = env
+	s, err := Supervise(hclog.NewNullLogger(), realProcs(t), cmd, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -90,7 +90,7 @@ func TestRealEngineGetsExactlyItsArgvAndEnv(t *testing.T) {
 func TestRealEngineGetsSignalsEveryTime(t *testing.T) {
 	ready := filepath.Join(t.TempDir(), "ready")
 	script := `n=0; trap 'n=$((n+1)); [ $n -ge 3 ] && exit 7' USR1; trap 'exit 0' TERM; touch "$1"; while :; do sleep 0.01; done`
-	s, err := Supervise(hclog.NewNullLogger(), realProcs(t), sh(script, "x", ready), nil, os.Stderr, time.Second)
+	s, err := Supervise(hclog.NewNullLogger(), realProcs(t), sh(script, "x", ready), time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -111,7 +111,7 @@ func TestRealEngineThatTrapsSIGTERMExitsCleanlyOnStopAndTakesItsChildren(t *test
 	pidFile := filepath.Join(t.TempDir(), "pid")
 	// The engine leaves its child behind: the supervisor must end it.
 	script := `trap 'exit 0' TERM; sleep 100 & echo $! > "$1"; wait`
-	s, err := Supervise(hclog.NewNullLogger(), realProcs(t), sh(script, "x", pidFile), nil, os.Stderr, time.Second)
+	s, err := Supervise(hclog.NewNullLogger(), realProcs(t), sh(script, "x", pidFile), time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -130,7 +130,7 @@ func TestRealStrayThatLeftTheGroupAndIgnoresSIGTERMIsKilled(t *testing.T) {
 	pidFile := filepath.Join(t.TempDir(), "pid")
 	// setsid: a group (and session) of its own, so only dinv's stray list finds it.
 	script := `setsid sh -c 'trap "" TERM; echo $$ > "$1"; while :; do sleep 0.05; done' x "$1" & while [ ! -s "$1" ]; do sleep 0.01; done; exit 0`
-	s, err := Supervise(hclog.NewNullLogger(), realProcs(t), sh(script, "x", pidFile), nil, os.Stderr, 100*time.Millisecond)
+	s, err := Supervise(hclog.NewNullLogger(), realProcs(t), sh(script, "x", pidFile), 100*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -144,7 +144,7 @@ func TestRealStrayThatLeftTheGroupAndIgnoresSIGTERMIsKilled(t *testing.T) {
 func TestRealEngineLastErrorLineIsCaptured(t *testing.T) {
 	s, err := Supervise(hclog.NewNullLogger(), realProcs(t),
 		sh(`echo 'level=info msg="starting"' >&2; echo 'failed to start daemon: bad flag' >&2; exit 1`),
-		nil, os.Stderr, time.Second)
+		time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -157,11 +157,11 @@ func TestRealEngineLastErrorLineIsCaptured(t *testing.T) {
 func TestRealOtherChildIsKilledWhenItIgnoresSIGTERM(t *testing.T) {
 	dir := t.TempDir()
 	pidFile, ready := filepath.Join(dir, "pid"), filepath.Join(dir, "ready")
-	cmds := []core.Command{
+	cmds := []reaper.Cmd{
 		{Args: []string{"sh", "-c", `trap '' TERM; echo $$ > "$1"; while :; do sleep 0.01; done`, "x", pidFile}},
 		{Args: []string{"sh", "-c", `touch "$1"; sleep 0.2`, "x", ready}},
 	}
-	s, err := Supervise(hclog.NewNullLogger(), realProcs(t), cmds, nil, os.Stderr, 100*time.Millisecond)
+	s, err := Supervise(hclog.NewNullLogger(), realProcs(t), cmds, 100*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +175,7 @@ func TestRealOtherChildIsKilledWhenItIgnoresSIGTERM(t *testing.T) {
 func TestRealOrphansAreReaped(t *testing.T) {
 	pidFile := filepath.Join(t.TempDir(), "pid")
 	s, err := Supervise(hclog.NewNullLogger(), realProcs(t),
-		sh(`sleep 0.2 & echo $! > "$1"; exit 0`, "x", pidFile), nil, os.Stderr, time.Second)
+		sh(`sleep 0.2 & echo $! > "$1"; exit 0`, "x", pidFile), time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -197,7 +197,7 @@ func TestRealOrphansAreReaped(t *testing.T) {
 
 func TestRealStartOfAMissingProgramFails(t *testing.T) {
 	_, err := Supervise(hclog.NewNullLogger(), realProcs(t),
-		[]core.Command{{Args: []string{"dinv-no-such-program"}}}, nil, os.Stderr, time.Second)
+		[]reaper.Cmd{{Args: []string{"dinv-no-such-program"}}}, time.Second)
 	if err == nil || !strings.Contains(err.Error(), "dinv-no-such-program") {
 		t.Fatalf("error %v", err)
 	}

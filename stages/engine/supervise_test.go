@@ -10,14 +10,21 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
-	"github.com/dinv/dinv/core"
 	"github.com/dinv/dinv/stages/engine/reaper"
 )
 
-func cmds(progs ...string) []core.Command {
-	var cs []core.Command
+func cmds(progs ...string) []reaper.Cmd {
+	var cs []reaper.Cmd
 	for _, p := range progs {
-		cs = append(cs, core.Command{Args: []string{p, "--flag", "a b"}})
+		cs = append(cs, reaper.Cmd{Args: []string{p, "--flag", "a b"}, Stderr: os.Stderr})
+	}
+	return cs
+}
+
+// withEnv sets env on every command.
+func withEnv(cs []reaper.Cmd, env []string) []reaper.Cmd {
+	for i := range cs {
+		cs[i].Env = env
 	}
 	return cs
 }
@@ -34,7 +41,7 @@ func waitDone(t *testing.T, s *Supervisor) {
 func TestSuperviseStartsCommandsInOrderWithTheirArgsAndEnv(t *testing.T) {
 	f := &fakeProcs{exitOn: map[string]map[syscall.Signal]reaper.Status{"containerd": {syscall.SIGTERM: {}}}}
 	env := []string{"PATH=/x", "A=1"}
-	s, err := Supervise(hclog.NewNullLogger(), f, cmds("containerd", "dockerd"), env, os.Stderr, time.Second)
+	s, err := Supervise(hclog.NewNullLogger(), f, withEnv(cmds("containerd", "dockerd"), env), time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -57,7 +64,7 @@ func TestSuperviseStartsCommandsInOrderWithTheirArgsAndEnv(t *testing.T) {
 func TestSuperviseStopsTheStartedOnesWhenOneCannotStart(t *testing.T) {
 	f := &fakeProcs{failAt: 2, exitOn: map[string]map[syscall.Signal]reaper.Status{
 		"containerd": {syscall.SIGTERM: {Signal: syscall.SIGTERM}}}}
-	_, err := Supervise(hclog.NewNullLogger(), f, cmds("containerd", "dockerd"), nil, os.Stderr, time.Second)
+	_, err := Supervise(hclog.NewNullLogger(), f, withEnv(cmds("containerd", "dockerd"), nil), time.Second)
 	if err == nil {
 		t.Fatal("no error")
 	}
@@ -68,7 +75,7 @@ func TestSuperviseStopsTheStartedOnesWhenOneCannotStart(t *testing.T) {
 
 func TestSupervisePassesSignalsOnToTheEngine(t *testing.T) {
 	f := &fakeProcs{}
-	s, err := Supervise(hclog.NewNullLogger(), f, cmds("dockerd"), nil, os.Stderr, time.Second)
+	s, err := Supervise(hclog.NewNullLogger(), f, withEnv(cmds("dockerd"), nil), time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +105,7 @@ func TestWhenTheEngineExitsItsGroupAndStrayChildrenAreEnded(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := &fakeProcs{groupLeft: 1, groupDiesOn: tc.diesOn, strays: map[int]bool{}}
-			s, err := Supervise(hclog.NewNullLogger(), f, cmds("dockerd"), nil, os.Stderr, 20*time.Millisecond)
+			s, err := Supervise(hclog.NewNullLogger(), f, withEnv(cmds("dockerd"), nil), 20*time.Millisecond)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -135,7 +142,7 @@ func TestSuperviseEndsWithTheEnginesStatus(t *testing.T) {
 				exits[syscall.SIGTERM] = reaper.Status{Signal: syscall.SIGTERM}
 			}
 			f := &fakeProcs{exitOn: map[string]map[syscall.Signal]reaper.Status{"containerd": exits}}
-			s, err := Supervise(hclog.NewNullLogger(), f, cmds("containerd", "dockerd"), nil, os.Stderr, 20*time.Millisecond)
+			s, err := Supervise(hclog.NewNullLogger(), f, withEnv(cmds("containerd", "dockerd"), nil), 20*time.Millisecond)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -157,7 +164,7 @@ func TestSuperviseEndsWithTheEnginesStatus(t *testing.T) {
 
 func TestSuperviseStopSendsSIGTERMToTheEngine(t *testing.T) {
 	f := &fakeProcs{exitOn: map[string]map[syscall.Signal]reaper.Status{"dockerd": {syscall.SIGTERM: {}}}}
-	s, err := Supervise(hclog.NewNullLogger(), f, cmds("dockerd"), nil, os.Stderr, time.Second)
+	s, err := Supervise(hclog.NewNullLogger(), f, withEnv(cmds("dockerd"), nil), time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -169,7 +176,7 @@ func TestSuperviseStopSendsSIGTERMToTheEngine(t *testing.T) {
 }
 
 func TestSuperviseWithoutCommandsFails(t *testing.T) {
-	if _, err := Supervise(hclog.NewNullLogger(), &fakeProcs{}, nil, nil, os.Stderr, time.Second); err == nil {
+	if _, err := Supervise(hclog.NewNullLogger(), &fakeProcs{}, withEnv(nil, nil), time.Second); err == nil {
 		t.Fatal("no error")
 	}
 }

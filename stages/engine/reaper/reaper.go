@@ -28,14 +28,22 @@ import (
 // the supervisor and the operating system. The real one is the reaper; the
 // supervisor's unit tests use a fake.
 type Procs interface {
-	// Start runs args (args[0] looked up in env's PATH) with env (nil: dinv's
-	// own), stdin from /dev/null, stdout written to stdout (nil: dinv's own)
-	// and stderr to stderr, in a process group of its own so that a
-	// terminal's Ctrl-C reaches it only through dinv.
-	Start(args, env []string, stdout, stderr io.Writer) (Proc, error)
+	// Start runs c with stdin from /dev/null, in a process group of its own
+	// so that a terminal's Ctrl-C reaches it only through dinv.
+	Start(c Cmd) (Proc, error)
 	// Strays returns the pids of dinv's children it did not start: orphans
 	// of its processes, reparented to it.
 	Strays() []int
+}
+
+// Cmd is a process to start.
+type Cmd struct {
+	Path   string     // the program; "" looks Args[0] up in Env's PATH
+	Args   []string   // its argv, Args[0] included
+	Env    []string   // nil: dinv's own
+	Stdout io.Writer  // nil: dinv's own
+	Stderr io.Writer  // nil: dinv's own
+	Files  []*os.File // open files it gets as fd 3, 4, ...
 }
 
 // Proc is one started process.
@@ -85,14 +93,18 @@ func Default() (Procs, error) {
 	return theReaper, subreaperErr
 }
 
-func (r *reaper) Start(args, env []string, stdout, stderr io.Writer) (Proc, error) {
-	if len(args) == 0 {
+func (r *reaper) Start(c Cmd) (Proc, error) {
+	if len(c.Args) == 0 {
 		return nil, errors.New("empty command line")
 	}
-	path, err := lookPath(args[0], env)
-	if err != nil {
-		return nil, err
+	path := c.Path
+	if path == "" {
+		var err error
+		if path, err = LookPath(c.Args[0], c.Env); err != nil {
+			return nil, err
+		}
 	}
+	env, stdout, stderr := c.Env, c.Stdout, c.Stderr
 	if env == nil {
 		env = os.Environ()
 	}
@@ -104,6 +116,9 @@ func (r *reaper) Start(args, env []string, stdout, stderr io.Writer) (Proc, erro
 	if stdout == nil {
 		stdout = os.Stdout
 	}
+	if stderr == nil {
+		stderr = os.Stderr
+	}
 	outFile, outCopy, err := outputFile(stdout)
 	if err != nil {
 		return nil, err
@@ -113,16 +128,16 @@ func (r *reaper) Start(args, env []string, stdout, stderr io.Writer) (Proc, erro
 		outCopy.abandon()
 		return nil, err
 	}
-	attr := &syscall.ProcAttr{
-		Env:   env,
-		Files: []uintptr{devNull.Fd(), outFile.Fd(), errFile.Fd()},
-		Sys:   &syscall.SysProcAttr{Setpgid: true},
+	files := []uintptr{devNull.Fd(), outFile.Fd(), errFile.Fd()}
+	for _, f := range c.Files {
+		files = append(files, f.Fd())
 	}
+	attr := &syscall.ProcAttr{Env: env, Files: files, Sys: &syscall.SysProcAttr{Setpgid: true}}
 	p := &proc{r: r, done: make(chan struct{}), output: []*copier{outCopy, errCopy}}
 	// Registered under the lock the reap loop takes, so a child that exits at
 	// once is never mistaken for an orphan.
 	r.mu.Lock()
-	pid, err := syscall.ForkExec(path, args, attr)
+	pid, err := syscall.ForkExec(path, c.Args, attr)
 	if err == nil {
 		p.pid = pid
 		r.waiting[pid] = p
@@ -292,7 +307,7 @@ func (p *proc) SignalGroup(sig syscall.Signal) bool {
 // standard error; ctx ending kills the program.
 func Output(ctx context.Context, procs Procs, args, env []string) ([]byte, error) {
 	var stdout, stderr buffer
-	p, err := procs.Start(args, env, &stdout, &stderr)
+	p, err := procs.Start(Cmd{Args: args, Env: env, Stdout: &stdout, Stderr: &stderr})
 	if err != nil {
 		return nil, err
 	}
@@ -334,9 +349,9 @@ func (b *buffer) Bytes() []byte {
 	return append([]byte(nil), b.b.Bytes()...)
 }
 
-// lookPath finds name in the PATH of env (dinv's own PATH when env is nil),
+// LookPath finds name in the PATH of env (dinv's own PATH when env is nil),
 // as a shell would; a name with a slash is used as it is.
-func lookPath(name string, env []string) (string, error) {
+func LookPath(name string, env []string) (string, error) {
 	if strings.Contains(name, "/") {
 		return name, nil
 	}

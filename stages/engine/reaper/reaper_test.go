@@ -66,7 +66,7 @@ func TestStraysAreTheChildrenTheReaperDidNotStart(t *testing.T) {
 	pidFile := filepath.Join(t.TempDir(), "pid")
 	// sh starts sleep and exits: sleep is reparented to this process (a
 	// child subreaper), which did not start it.
-	proc, err := p.Start([]string{"sh", "-c", `sleep 100 & echo $! > "$1"`, "x", pidFile}, nil, nil, os.Stderr)
+	proc, err := p.Start(Cmd{Args: []string{"sh", "-c", `sleep 100 & echo $! > "$1"`, "x", pidFile}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,7 +141,7 @@ func TestLookPathUsesTheEnginesPATH(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := lookPath("iptables", c.env)
+			got, err := LookPath("iptables", c.env)
 			if got != c.want || (c.want == "") != (err != nil) {
 				t.Errorf("got %q, %v; want %q", got, err, c.want)
 			}

@@ -13,10 +13,14 @@ import (
 // StageFile is the YAML file given with -config:
 //
 //	engine: "26.1"   # optional: the profile
-//	stages: [network, storage, pki, args, engine]
+//	stages: [network, storage, pki, args, engine]   # optional: the profile's list
+//	swarm:           # optional: as the -swarm-* flags, which win
+//	  join: manager1:2377
+//	  role: manager
 type StageFile struct {
 	Engine string   `yaml:"engine"`
 	Stages []string `yaml:"stages"`
+	Swarm  *Swarm   `yaml:"swarm"`
 }
 
 // ReadStageFile reads and parses the stage file at path. Every error is a
@@ -42,7 +46,7 @@ func ParseStageFile(name string, data []byte) (*StageFile, error) {
 		}
 		return nil, Usagef("%s: %s", name, yamlMessage(err, data))
 	}
-	if len(f.Stages) == 0 {
+	if len(f.Stages) == 0 && f.Swarm == nil {
 		return nil, Usagef("%s: no stages listed, want a 'stages:' list", name)
 	}
 	for i, s := range f.Stages {
@@ -63,7 +67,8 @@ func yamlMessage(err error, data []byte) string {
 			return fmt.Sprintf("line %d: a tab in the indentation (YAML indents with spaces)", n)
 		}
 	}
-	msg = strings.ReplaceAll(msg, "not found in type core.StageFile", "is not a known key (known: engine, stages)")
+	msg = strings.ReplaceAll(msg, "not found in type core.StageFile", "is not a known key (known: engine, stages, swarm)")
+	msg = strings.ReplaceAll(msg, "not found in type core.Swarm", "is not a known swarm key (known: init, join, role, advertise, token-file, timeout)")
 	msg = strings.TrimPrefix(msg, "unmarshal errors:\n")
 	lines := strings.Split(msg, "\n")
 	for i := range lines {

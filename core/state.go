@@ -34,6 +34,8 @@ type Config struct {
 	// the engine gets it as --host=fd://; false: the engine binds it itself.
 	SocketActivation bool
 
+	Swarm Swarm // -swarm-* flags and the YAML file's swarm: keys
+
 	ReadyTimeout time.Duration // -ready-timeout
 	DryRun       bool          // -dry-run: write nothing, skip DryRunSkippers, print the command line
 	Debug        bool          // DEBUG=true: debug logs, engine in debug mode

@@ -16,6 +16,7 @@ type options struct {
 	cfg         core.Config
 	help        bool
 	healthcheck bool
+	given       map[string]bool // the flags on the command line, by name
 }
 
 // listFlag is a repeatable flag whose values may also be comma-separated.
@@ -59,6 +60,13 @@ func newFlagSet(prog string, o *options) *flag.FlagSet {
 	fs.BoolVar(&c.SocketActivation, "socket-activation", true, "Bind the API's TCP port before anything else and hand it to the engine (false: the engine binds it)")
 	fs.BoolVar(&c.DryRun, "dry-run", false, "Run the stages that change nothing, print the engine's command line as JSON, exit")
 	fs.BoolVar(&o.healthcheck, "healthcheck", false, "Exit 0 when the engine answers on its socket, 1 otherwise")
+	sw := &c.Swarm
+	fs.BoolVar(&sw.Init, "swarm-init", false, "Create a swarm with this host as its first manager (nothing if it already manages one)")
+	fs.StringVar(&sw.Join, "swarm-join", "", "Join the swarm that the manager at ADDR[:PORT] belongs to")
+	fs.StringVar(&sw.Role, "swarm-role", "worker", "Role when joining: manager or worker")
+	fs.StringVar(&sw.Advertise, "swarm-advertise", "", "Address other swarm nodes reach this host at (default: the container's address)")
+	fs.StringVar(&sw.TokenFile, "swarm-token-file", "", "File holding the join token (default: $DINV_SWARM_TOKEN, else swarm/ROLE.token in -certs)")
+	fs.DurationVar(&sw.Timeout, "swarm-timeout", 2*time.Minute, "How long joining retries before it gives up")
 	fs.Usage = func() {}
 	fs.SetOutput(io.Discard)
 	return fs
@@ -84,7 +92,9 @@ func parseFlags(prog string, args []string, env func(string) string) (*options, 
 	c.ExtraArgs = rest
 	portSet := false
 	var empty []string
+	o.given = map[string]bool{}
 	fs.Visit(func(f *flag.Flag) {
+		o.given[f.Name] = true
 		switch f.Name {
 		case "storage":
 			c.StorageSet = true
@@ -116,6 +126,7 @@ func parseFlags(prog string, args []string, env func(string) string) (*options, 
 		c.EngineVersion = env("DINV_ENGINE_VERSION")
 	}
 	c.Debug = isTrue(env("DEBUG"))
+	c.Swarm.Token = core.Secret(env("DINV_SWARM_TOKEN"))
 	return o, nil
 }
 
@@ -152,5 +163,44 @@ func printUsage(w io.Writer, prog string) {
 			}
 		}
 		fmt.Fprintln(w, line)
+	})
+}
+
+// mergeSwarm fills the swarm settings the command line did not give from the
+// YAML file's swarm: keys.
+func mergeSwarm(c *core.Swarm, given map[string]bool, file *core.Swarm) {
+	if file == nil {
+		return
+	}
+	take := func(flag string, set func()) {
+		if !given[flag] {
+			set()
+		}
+	}
+	take("swarm-init", func() { c.Init = c.Init || file.Init })
+	take("swarm-join", func() {
+		if file.Join != "" {
+			c.Join = file.Join
+		}
+	})
+	take("swarm-role", func() {
+		if file.Role != "" {
+			c.Role = file.Role
+		}
+	})
+	take("swarm-advertise", func() {
+		if file.Advertise != "" {
+			c.Advertise = file.Advertise
+		}
+	})
+	take("swarm-token-file", func() {
+		if file.TokenFile != "" {
+			c.TokenFile = file.TokenFile
+		}
+	})
+	take("swarm-timeout", func() {
+		if file.Timeout != 0 {
+			c.Timeout = file.Timeout
+		}
 	})
 }

@@ -5,6 +5,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dinv/dinv/core"
 )
@@ -64,6 +65,7 @@ func TestParseFlags(t *testing.T) {
 		Storage: "overlay2", KeyType: "ecdsa", CertDir: "/certs", DataRoot: "/var/lib/docker",
 		ExecRoot: "/var/run/docker", Pidfile: "/var/run/docker.pid", Socket: "/var/run/docker.sock",
 		Port: 2375, ReadyTimeout: 60e9, SocketActivation: true,
+		Swarm: core.Swarm{Role: "worker", Timeout: 2 * time.Minute},
 	}
 	tests := []struct {
 		name string
@@ -98,6 +100,12 @@ func TestParseFlags(t *testing.T) {
 		{"-dry-run", []string{"-dry-run"}, nil, func(c *core.Config) { c.DryRun = true }},
 		{"-socket-activation=false lets the engine bind the port", []string{"-socket-activation=false"}, nil,
 			func(c *core.Config) { c.SocketActivation = false }},
+		{"the swarm flags", []string{"-swarm-join", "mgr:2377", "-swarm-role", "manager", "-swarm-advertise", "10.0.0.5", "-swarm-token-file", "/t", "-swarm-timeout", "30s"}, nil,
+			func(c *core.Config) {
+				c.Swarm = core.Swarm{Join: "mgr:2377", Role: "manager", Advertise: "10.0.0.5", TokenFile: "/t", Timeout: 30 * time.Second}
+			}},
+		{"DINV_SWARM_TOKEN is the join token", []string{"-swarm-init"}, map[string]string{"DINV_SWARM_TOKEN": "SWMTKN-1-x"},
+			func(c *core.Config) { c.Swarm.Init, c.Swarm.Token = true, "SWMTKN-1-x" }},
 		{"DEBUG=true turns debug on", nil, map[string]string{"DEBUG": "true"}, func(c *core.Config) { c.Debug = true }},
 		{"DEBUG=1 turns debug on", nil, map[string]string{"DEBUG": "1"}, func(c *core.Config) { c.Debug = true }},
 		{"DEBUG=yes turns debug on", nil, map[string]string{"DEBUG": "yes"}, func(c *core.Config) { c.Debug = true }},
@@ -167,5 +175,18 @@ func TestParseFlagsRejects(t *testing.T) {
 				t.Errorf("parseFlags() = %v, want a usage error containing %q", err, tt.want)
 			}
 		})
+	}
+}
+
+func TestTheYAMLFileFillsTheSwarmSettingsTheFlagsDidNotGive(t *testing.T) {
+	file := &core.Swarm{Join: "file-mgr:2377", Role: "manager", Timeout: time.Minute, Advertise: "10.9.9.9"}
+	o, err := parseFlags("/dinv", []string{"-swarm-join", "flag-mgr", "-swarm-timeout", "5s"}, env(nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mergeSwarm(&o.cfg.Swarm, o.given, file)
+	want := core.Swarm{Join: "flag-mgr", Role: "manager", Timeout: 5 * time.Second, Advertise: "10.9.9.9"}
+	if o.cfg.Swarm != want {
+		t.Errorf("merged %+v, want %+v", o.cfg.Swarm, want)
 	}
 }

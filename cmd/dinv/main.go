@@ -100,7 +100,7 @@ func run(argv []string, env func(string) string, stdout, stderr io.Writer, signa
 	runner := &core.Runner{Log: log}
 	ctx := runner.Catch(context.Background(), signals)
 	defer runner.Release()
-	stages, err := plan(ctx, log, env, catalogue(), st)
+	stages, err := plan(ctx, log, env, opts.given, catalogue(), st)
 	if err != nil {
 		var stop *core.StopError
 		if errors.As(context.Cause(ctx), &stop) {
@@ -123,8 +123,9 @@ func run(argv []string, env func(string) string, stdout, stderr io.Writer, signa
 	return exit.Code
 }
 
-// plan reads the stage file, chooses the profile and resolves the stage list.
-func plan(ctx context.Context, log hclog.Logger, env func(string) string, cat *core.Catalogue, st *core.State) ([]core.Stage, error) {
+// plan reads the stage file (its swarm: keys fill what the flags, given by
+// name, did not), chooses the profile and resolves the stage list.
+func plan(ctx context.Context, log hclog.Logger, env func(string) string, given map[string]bool, cat *core.Catalogue, st *core.State) ([]core.Stage, error) {
 	cfg := &st.Config
 	path := cfg.ConfigFile
 	if path == "" {
@@ -142,6 +143,7 @@ func plan(ctx context.Context, log hclog.Logger, env func(string) string, cat *c
 		if cfg.EngineVersion == "" {
 			cfg.EngineVersion = f.Engine
 		}
+		mergeSwarm(&cfg.Swarm, given, f.Swarm)
 	}
 	p, err := chooseProfile(ctx, log, cfg.EngineVersion, env(imageEngineVersion))
 	if err != nil {
@@ -149,7 +151,7 @@ func plan(ctx context.Context, log hclog.Logger, env func(string) string, cat *c
 	}
 	st.Profile = p
 	names := p.Stages
-	if file != nil {
+	if file != nil && len(file.Stages) > 0 {
 		names = file.Stages
 	}
 	log.Debug("plan", "engine", p.Version, "stages", names, "config", path)

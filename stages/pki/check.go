@@ -7,12 +7,16 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/pkg/errors"
+	"golang.org/x/sys/unix"
 
 	"github.com/dinv/dinv/core"
 )
@@ -23,10 +27,23 @@ func badFile(path, format string, args ...interface{}) error {
 	return core.Usagef("%s: %s", path, fmt.Sprintf(format, args...))
 }
 
-// readFile reads one of the directory's files; a directory or other
-// non-regular file in its place is a bad file.
+// readFile reads one of the directory's six files. It may be a link (a
+// Kubernetes secret mounts them so) to a regular file: a FIFO (opened
+// without blocking), device, socket or directory in its place, or more than
+// maxCertBytes, is a bad file.
 func readFile(path string) ([]byte, error) {
-	fi, err := os.Stat(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, badFile(path, "is a symbolic link to a missing file")
+	}
+	if errors.Is(err, syscall.ENXIO) {
+		return nil, badFile(path, "is not a regular file (a socket)")
+	}
+	if err != nil {
+		return nil, errors.Wrap(err, "read certificate file")
+	}
+	defer f.Close()
+	fi, err := f.Stat()
 	if err != nil {
 		return nil, errors.Wrap(err, "read certificate file")
 	}
@@ -34,10 +51,19 @@ func readFile(path string) ([]byte, error) {
 		return nil, badFile(path, "is a directory, not a file")
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, badFile(path, "is not a regular file")
+		return nil, badFile(path, "is not a regular file (%s)", kind(fi.Mode()))
 	}
-	b, err := os.ReadFile(path)
-	return b, errors.Wrap(err, "read certificate file")
+	if fi.Size() > maxCertBytes {
+		return nil, badFile(path, "larger than %d KiB: not a certificate or key", maxCertBytes>>10)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxCertBytes+1))
+	if err != nil {
+		return nil, errors.Wrap(err, "read certificate file")
+	}
+	if len(b) > maxCertBytes {
+		return nil, badFile(path, "larger than %d KiB: not a certificate or key", maxCertBytes>>10)
+	}
+	return b, nil
 }
 
 // parseCertPEM parses a certificate file: the certificate first, then any

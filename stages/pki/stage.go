@@ -76,6 +76,9 @@ func (st *stage) Run(ctx context.Context, s *core.State) error {
 		log.Warn("server certificate does not cover these addresses; clients must connect by a name it covers",
 			"file", res.Files.ServerCert, "uncovered", res.Uncovered)
 	}
+	if res.ClientRefused != "" {
+		log.Warn("the engine will refuse client certificates; clients using them cannot connect", "reason", res.ClientRefused)
+	}
 	if res.Expiring {
 		log.Warn("server certificate expires within 30 days and is not dinv's to renew (brought by you, or signed by a CA whose key is not here)", "file", res.Files.ServerCert)
 	}

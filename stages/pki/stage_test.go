@@ -163,3 +163,27 @@ func TestRunNormalisesTLSSANs(t *testing.T) {
 		t.Errorf("docker.crt does not cover %v", u)
 	}
 }
+
+func TestRunWarnsAboutAClientCertificateTheEngineRefuses(t *testing.T) {
+	dir := t.TempDir()
+	mustEnsure(t, dir, true, testHosts, t0)
+	other, err := NewCA(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	crt, key, err := other.IssueClient(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFiles(t, dir, map[string][]byte{ClientCertFile: crt, ClientKeyFile: key})
+	var logs bytes.Buffer
+	log := hclog.New(&hclog.LoggerOptions{Name: "dinv", Level: hclog.Info, Output: &logs}).Named("pki")
+	s := &core.State{Config: core.Config{TLS: true, TLSVerify: true, CertDir: dir}, Hostname: "dinvhost"}
+	if err := New().Run(core.WithLog(context.Background(), log), s); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "[WARN]  dinv.pki: the engine will refuse client certificates") ||
+		!strings.Contains(logs.String(), filepath.Join(dir, ClientCertFile)+": not accepted by the engine: x509: certificate signed by unknown authority") {
+		t.Errorf("no warning naming docker-client.crt:\n%s", logs.String())
+	}
+}

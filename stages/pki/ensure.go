@@ -27,6 +27,7 @@ type Request struct {
 	Hosts  []string         // what the server certificate must cover (ServerHosts)
 	Now    func() time.Time // the clock; time.Now when nil
 	Rand   io.Reader        // crypto/rand when nil
+	DryRun bool             // -dry-run: read and decide only; Result says what a real start would write
 
 	store store // the OS when nil
 }
@@ -43,6 +44,11 @@ type Result struct {
 	// the docker-client.crt kept in the directory, or any, when no
 	// certificate in ca.crt can sign one ("" when none is known refused).
 	ClientRefused string
+
+	// Under DryRun, what a real start would do.
+	WouldGenerate    []string // files it would write, in write order
+	WouldReissue     string   // why it would re-issue docker.crt ("" when it would not)
+	WouldRollForward bool     // it would first complete an interrupted commit (.dinv-commit)
 }
 
 // serverAction is what happens to docker.crt and docker.key.
@@ -465,7 +471,7 @@ func ownSelfSigned(c *x509.Certificate) bool {
 // takes the directory's lock, reads again (another container may have
 // written meanwhile) and writes each file whole. A user's file is never
 // modified or removed; a server certificate is re-issued only when dinv
-// holds the CA key that signed it.
+// holds the CA key that signed it. Under DryRun it only reads and decides.
 func Ensure(ctx context.Context, req Request) (*Result, error) {
 	if req.Now == nil {
 		req.Now = time.Now
@@ -479,6 +485,9 @@ func Ensure(ctx context.Context, req Request) (*Result, error) {
 	}
 	now := req.Now()
 	is := issuer{spec: req.Key, now: now, rand: req.Rand}
+	if req.DryRun {
+		return dryRun(&req, is)
+	}
 	// A commit journal means a commit in progress or one a killed run left
 	// half done: what the directory holds now is read under the lock only,
 	// once the journal is rolled forward. A cheap check on every start; the
@@ -540,6 +549,32 @@ func tlsFiles(req *Request) core.TLSFiles {
 		f.CACert = filepath.Join(req.Dir, CACertFile)
 	}
 	return f
+}
+
+// dryRun decides as a real start would, minting in memory what it would
+// write to verify it, and reports it: no lock, no directory made, no
+// journal rolled forward, no temp file removed, nothing written.
+func dryRun(req *Request, is issuer) (*Result, error) {
+	journal := hasJournal(req.Dir)
+	d, _, err := decide(req, is.now)
+	if err != nil {
+		if journal {
+			return nil, errors.Wrapf(err, "%s records an interrupted commit a real start would complete before reading", filepath.Join(req.Dir, journalFile))
+		}
+		return nil, err
+	}
+	if d.writes() {
+		if err := d.mint(is, req.Hosts); err != nil {
+			return nil, err
+		}
+	}
+	for _, f := range d.files {
+		d.result.WouldGenerate = append(d.result.WouldGenerate, f.name)
+	}
+	d.result.WouldReissue = d.reason
+	d.result.WouldRollForward = journal
+	d.result.Files = tlsFiles(req)
+	return &d.result, nil
 }
 
 // commitLocked, with the lock held, finishes a commit a killed run left half

@@ -35,12 +35,13 @@ func mustEnsure(t *testing.T, dir string, verify bool, hosts []string, now time.
 	return res
 }
 
-// fileState is one directory entry as a test compares it: its bytes, mode
-// and inode (a rename gives a new inode even with the same bytes).
+// fileState is one directory entry as a test compares it: its bytes, mode,
+// inode (a rename gives a new inode even with the same bytes) and mtime.
 type fileState struct {
 	data  string
 	mode  os.FileMode
 	inode uint64
+	mtime time.Time
 }
 
 // snapshot records every entry of dir; a link as its target.
@@ -69,7 +70,7 @@ func snapshot(t *testing.T, dir string) map[string]fileState {
 		if err != nil {
 			t.Fatal(err)
 		}
-		out[e.Name()] = fileState{string(data), fi.Mode(), fi.Sys().(*syscall.Stat_t).Ino}
+		out[e.Name()] = fileState{string(data), fi.Mode(), fi.Sys().(*syscall.Stat_t).Ino, fi.ModTime()}
 	}
 	return out
 }

@@ -7,12 +7,16 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
+	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/pkg/errors"
+	"golang.org/x/sys/unix"
 
 	"github.com/dinv/dinv/core"
 )
@@ -23,10 +27,23 @@ func badFile(path, format string, args ...interface{}) error {
 	return core.Usagef("%s: %s", path, fmt.Sprintf(format, args...))
 }
 
-// readFile reads one of the directory's files; a directory or other
-// non-regular file in its place is a bad file.
+// readFile reads one of the directory's six files. It may be a link (a
+// Kubernetes secret mounts them so) to a regular file: a FIFO (opened
+// without blocking), device, socket or directory in its place, or more than
+// maxCertBytes, is a bad file.
 func readFile(path string) ([]byte, error) {
-	fi, err := os.Stat(path)
+	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, badFile(path, "is a symbolic link to a missing file")
+	}
+	if errors.Is(err, syscall.ENXIO) {
+		return nil, badFile(path, "is not a regular file (a socket)")
+	}
+	if err != nil {
+		return nil, errors.Wrap(err, "read certificate file")
+	}
+	defer f.Close()
+	fi, err := f.Stat()
 	if err != nil {
 		return nil, errors.Wrap(err, "read certificate file")
 	}
@@ -34,10 +51,19 @@ func readFile(path string) ([]byte, error) {
 		return nil, badFile(path, "is a directory, not a file")
 	}
 	if !fi.Mode().IsRegular() {
-		return nil, badFile(path, "is not a regular file")
+		return nil, badFile(path, "is not a regular file (%s)", kind(fi.Mode()))
 	}
-	b, err := os.ReadFile(path)
-	return b, errors.Wrap(err, "read certificate file")
+	if fi.Size() > maxCertBytes {
+		return nil, badFile(path, "larger than %d KiB: not a certificate or key", maxCertBytes>>10)
+	}
+	b, err := io.ReadAll(io.LimitReader(f, maxCertBytes+1))
+	if err != nil {
+		return nil, errors.Wrap(err, "read certificate file")
+	}
+	if len(b) > maxCertBytes {
+		return nil, badFile(path, "larger than %d KiB: not a certificate or key", maxCertBytes>>10)
+	}
+	return b, nil
 }
 
 // parseCertPEM parses a certificate file: the certificate first, then any
@@ -110,10 +136,22 @@ func parseKeyPEM(path string, data []byte) (crypto.Signer, error) {
 	return nil, badFile(path, "no PEM private key in it (empty, truncated or not PEM)")
 }
 
-// checkStrength rejects RSA keys under 2048 bits.
+// checkStrength rejects RSA keys under 2048 bits. It is dinv's one policy
+// beyond what clients check (Go accepts RSA keys down to 1024 bits): a
+// weaker key is refused even where a client would accept it.
 func checkStrength(path string, pub crypto.PublicKey) error {
 	if k, ok := pub.(*rsa.PublicKey); ok && k.N.BitLen() < minRSABits {
 		return badFile(path, "RSA key of %d bits is too weak (at least %d needed)", k.N.BitLen(), minRSABits)
+	}
+	return nil
+}
+
+// checkStrengthAll is checkStrength for every certificate of a file.
+func checkStrengthAll(path string, certs []*x509.Certificate) error {
+	for _, c := range certs {
+		if err := checkStrength(path, c.PublicKey); err != nil {
+			return err
+		}
 	}
 	return nil
 }
@@ -127,61 +165,76 @@ func checkMatch(keyPath, certPath string, key crypto.Signer, cert *x509.Certific
 	return nil
 }
 
-// checkTime rejects a certificate that is expired or not yet valid at now.
-func checkTime(path string, cert *x509.Certificate, now time.Time) error {
-	if now.Before(cert.NotBefore) {
-		return badFile(path, "not valid yet: valid from %s (now %s)", stamp(cert.NotBefore), stamp(now))
-	}
-	if now.After(cert.NotAfter) {
-		return badFile(path, "expired on %s (now %s)", stamp(cert.NotAfter), stamp(now))
-	}
-	return nil
+// accepted is the one rule for a certificate dinv serves, issues or lets
+// clients use: cert, with the intermediates, verifies as Go's crypto/x509
+// verifies it for a TLS peer (the docker CLI for the server, dockerd for a
+// client), for usage at now, trusting roots. The error is the verifier's.
+func accepted(cert *x509.Certificate, intermediates, roots []*x509.Certificate, usage x509.ExtKeyUsage, now time.Time) error {
+	_, err := cert.Verify(x509.VerifyOptions{
+		Roots:         pool(roots),
+		Intermediates: pool(intermediates),
+		CurrentTime:   now,
+		KeyUsages:     []x509.ExtKeyUsage{usage},
+	})
+	return err
 }
 
-// checkChain verifies that cert (with its intermediates) chains to ca for use
-// as a server certificate. Time is left out (checked on its own, with its own
-// message): a direct child's signature is checked as such, a longer chain is
-// verified at a moment its certificates are valid.
-func checkChain(path, caPath string, cert *x509.Certificate, intermediates []*x509.Certificate, ca *x509.Certificate) error {
-	if len(intermediates) == 0 {
-		if err := cert.CheckSignatureFrom(ca); err != nil {
-			return badFile(path, "not signed by %s: %v", caPath, err)
+func pool(certs []*x509.Certificate) *x509.CertPool {
+	p := x509.NewCertPool()
+	for _, c := range certs {
+		p.AddCert(c)
+	}
+	return p
+}
+
+// refused is the error for a file whose certificate peers would refuse:
+// the verifier's reason, then a hint in dinv's words where one helps.
+func refused(path, by string, cert *x509.Certificate, err error, now time.Time, anchor string) error {
+	var invalid x509.CertificateInvalidError
+	var unknown x509.UnknownAuthorityError
+	hint := ""
+	switch {
+	case errors.As(err, &invalid) && invalid.Reason == x509.Expired && invalid.Cert != nil && invalid.Cert.Equal(cert):
+		if now.Before(cert.NotBefore) {
+			hint = "not valid yet: valid from " + stamp(cert.NotBefore)
+		} else {
+			hint = "expired on " + stamp(cert.NotAfter)
 		}
-		for _, u := range cert.ExtKeyUsage {
-			if u == x509.ExtKeyUsageServerAuth || u == x509.ExtKeyUsageAny {
-				return nil
-			}
-		}
-		if len(cert.ExtKeyUsage) > 0 {
-			return badFile(path, "not a server certificate (no serverAuth extended key usage)")
-		}
-		return nil
+	case errors.As(err, &invalid) && invalid.Reason == x509.IncompatibleUsage:
+		hint = "an extended key usage along the chain excludes this use"
+	case errors.As(err, &unknown):
+		hint = "not signed by a usable certificate in " + anchor
 	}
-	at := cert.NotBefore
-	if ca.NotBefore.After(at) {
-		at = ca.NotBefore
+	if hint != "" {
+		return badFile(path, "not accepted by %s: %v (%s)", by, err, hint)
 	}
-	opts := x509.VerifyOptions{
-		Roots:         x509.NewCertPool(),
-		Intermediates: x509.NewCertPool(),
-		CurrentTime:   at.Add(time.Second),
-		KeyUsages:     []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+	return badFile(path, "not accepted by %s: %v", by, err)
+}
+
+// selfSigned reports whether c names itself as issuer and its own key signs it.
+func selfSigned(c *x509.Certificate) bool {
+	return bytes.Equal(c.RawIssuer, c.RawSubject) &&
+		c.CheckSignature(c.SignatureAlgorithm, c.RawTBSCertificate, c.Signature) == nil
+}
+
+// within is now, or the nearest moment of c's validity when now is outside it.
+func within(c *x509.Certificate, now time.Time) time.Time {
+	switch {
+	case now.Before(c.NotBefore):
+		return c.NotBefore
+	case now.After(c.NotAfter):
+		return c.NotAfter
 	}
-	opts.Roots.AddCert(ca)
-	for _, c := range intermediates {
-		opts.Intermediates.AddCert(c)
-	}
-	if _, err := cert.Verify(opts); err != nil {
-		return badFile(path, "does not chain to %s: %v", caPath, err)
-	}
-	return nil
+	return now
 }
 
 func stamp(t time.Time) string { return t.UTC().Format(time.RFC3339) }
 
-// loadPair reads and checks a certificate and its key: both parse, the key
-// matches, neither is a weak RSA key. Time is checked by the caller, which
-// knows whether an expired certificate is an error or a reason to re-issue.
+// loadPair reads and checks a certificate and its key as Go TLS does when
+// it loads them (both parse, no encrypted key, the key matches), and that
+// no RSA key in them is weak. Whether peers accept the certificate is
+// checked by the caller (accepted), which knows whether a certificate they
+// refuse is an error or a reason to re-issue it.
 func loadPair(dir, certName, keyName string) (*pair, []*x509.Certificate, error) {
 	certPath, keyPath := filepath.Join(dir, certName), filepath.Join(dir, keyName)
 	certPEM, err := readFile(certPath)
@@ -196,7 +249,7 @@ func loadPair(dir, certName, keyName string) (*pair, []*x509.Certificate, error)
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := checkStrength(certPath, cert.PublicKey); err != nil {
+	if err := checkStrengthAll(certPath, append([]*x509.Certificate{cert}, inter...)); err != nil {
 		return nil, nil, err
 	}
 	key, err := parseKeyPEM(keyPath, keyPEM)
@@ -212,15 +265,17 @@ func loadPair(dir, certName, keyName string) (*pair, []*x509.Certificate, error)
 	return &pair{cert: cert, key: key, certPEM: certPEM, keyPEM: keyPEM}, inter, nil
 }
 
-// loadCert reads and checks a certificate alone (a CA brought without its key).
-func loadCert(path string) (*x509.Certificate, error) {
+// loadCerts reads and checks a certificate file alone (a CA brought
+// without its key, a bundle of several): every certificate in it.
+func loadCerts(path string) ([]*x509.Certificate, []byte, error) {
 	data, err := readFile(path)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	cert, _, err := parseCertPEM(path, data)
+	cert, rest, err := parseCertPEM(path, data)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return cert, checkStrength(path, cert.PublicKey)
+	certs := append([]*x509.Certificate{cert}, rest...)
+	return certs, data, checkStrengthAll(path, certs)
 }

@@ -200,6 +200,8 @@ func TestBadFiles(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	oldCACrt, oldCAKey := f.server(t, oldCA, Options{NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(1, 0, 0)})
+	otherSrvCrt, _ := f.server(t, f.ca, Options{})
 	_, otherSrvKey := f.server(t, f.ca, Options{})
 	clientCrt, clientKey, err := f.ca.IssueClient(Options{})
 	if err != nil {
@@ -228,19 +230,21 @@ func TestBadFiles(t *testing.T) {
 		{"a docker.key of another certificate does not match", true, user(f.srvCert, otherSrvKey), ServerKeyFile, "does not match the certificate in"},
 		{"a docker.key that is garbage holds no key", true, user(f.srvCert, []byte("hello\n")), ServerKeyFile, "no PEM private key"},
 		{"an encrypted docker.key is refused", true, user(f.srvCert, encrypted), ServerKeyFile, "encrypted private keys are not supported"},
-		{"an expired docker.crt is refused", true, user(expired, expiredKey), ServerCertFile, "expired on"},
+		{"an expired docker.crt is refused", true, user(expired, expiredKey), ServerCertFile, "has expired or is not yet valid: current time"},
+		{"an expired docker.crt is refused and the date said", true, user(expired, expiredKey), ServerCertFile, "expired on"},
 		{"a docker.crt not yet valid is refused", true, user(future, futureKey), ServerCertFile, "not valid yet"},
 		{"a docker.crt signed by another CA does not chain with -tlsverify", true, user(foreignCrt, foreignKey), ServerCertFile, "not signed by"},
-		{"a client certificate as docker.crt is not a server certificate", true, user(clientCrt, clientKey), ServerCertFile, "no serverAuth"},
+		{"a client certificate as docker.crt is not a server certificate", true, user(clientCrt, clientKey), ServerCertFile, "incompatible key usage"},
 		{"an RSA key of 1024 bits is too weak", true, user(weakCrt, weakKey), ServerCertFile, "RSA key of 1024 bits is too weak"},
 		{"a directory in docker.crt's place is refused", true, user(nil, f.srvKey), ServerCertFile, "is a directory, not a file"},
 		{"a directory in ca.crt's place is refused", true, with(user(f.srvCert, f.srvKey), CACertFile, nil), CACertFile, "is a directory"},
-		{"an expired ca.crt is refused", true, with(user(f.srvCert, f.srvKey), CACertFile, oldCA.CertPEM), CACertFile, "expired on"},
-		{"a server certificate as ca.crt is not a CA", true, with(user(f.srvCert, f.srvKey), CACertFile, f.srvCert), CACertFile, "not a CA certificate"},
+		{"a docker.crt whose CA in ca.crt has expired is refused", true,
+			map[string][]byte{CACertFile: oldCA.CertPEM, ServerCertFile: oldCACrt, ServerKeyFile: oldCAKey}, ServerCertFile, "has expired or is not yet valid"},
+		{"a server certificate as ca.crt signs no docker.crt", true, with(user(f.srvCert, f.srvKey), CACertFile, otherSrvCrt), ServerCertFile, "signed by unknown authority"},
 		{"a ca-key.pem of another CA does not match ca.crt", true,
 			map[string][]byte{CACertFile: f.ca.CertPEM, CAKeyFile: f.foreign.KeyPEM}, CAKeyFile, "does not match the certificate in"},
 		{"an expired docker.crt is refused with -tls too", false,
-			map[string][]byte{ServerCertFile: expired, ServerKeyFile: expiredKey}, ServerCertFile, "expired on"},
+			map[string][]byte{ServerCertFile: expired, ServerKeyFile: expiredKey}, ServerCertFile, "not accepted by clients: x509: certificate has expired"},
 		{"a weak key is refused with -tls too", false,
 			map[string][]byte{ServerCertFile: weakCrt, ServerKeyFile: weakKey}, ServerCertFile, "too weak"},
 	}

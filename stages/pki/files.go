@@ -2,15 +2,20 @@ package pki
 
 import (
 	"context"
+	"io"
 	"io/fs"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
 
 	"github.com/pkg/errors"
 	"golang.org/x/sys/unix"
+
+	"github.com/dinv/dinv/core"
 )
 
 const (
@@ -32,6 +37,10 @@ const (
 	journalHead = "dinv-commit 1"
 	journalTail = "end"
 	lockPoll    = 5 * time.Millisecond
+	// maxCertBytes and maxJournalBytes bound what dinv reads from the
+	// directory: a larger file (or /dev/zero behind a link) is an error.
+	maxCertBytes    = 1 << 20
+	maxJournalBytes = 64 << 10
 )
 
 // newFile is a file to write into the certificate directory.
@@ -113,27 +122,39 @@ func (osStore) lock(ctx context.Context, dir string) (func(), error) {
 		return nil, errors.Wrapf(err, "create certificate directory %s", dir)
 	}
 	path := filepath.Join(dir, lockFile)
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := openOwn(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, errors.Wrap(err, "open lock file")
 	}
+	if err := waitLock(ctx, f, path); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return func() { f.Close() }, nil // closing the file releases the lock
+}
+
+// waitLock takes f's flock, saying once that it waits for another holder,
+// until ctx is done.
+func waitLock(ctx context.Context, f *os.File, path string) error {
+	waiting := false
 	for {
 		err := unix.Flock(int(f.Fd()), unix.LOCK_EX|unix.LOCK_NB)
 		if err == nil {
-			break
+			return nil
 		}
 		if err != unix.EWOULDBLOCK && err != unix.EINTR {
-			f.Close()
-			return nil, errors.Wrapf(err, "lock %s", path)
+			return errors.Wrapf(err, "lock %s", path)
+		}
+		if !waiting {
+			core.Log(ctx).Info("waiting for the certificate directory's lock", "file", path)
+			waiting = true
 		}
 		select {
 		case <-ctx.Done():
-			f.Close()
-			return nil, errors.Wrapf(ctx.Err(), "wait for lock %s", path)
+			return errors.Wrapf(ctx.Err(), "wait for the lock %s interrupted", path)
 		case <-time.After(lockPoll):
 		}
 	}
-	return func() { f.Close() }, nil // closing the file releases the lock
 }
 
 func (osStore) clean(dir string, temps []string) error {
@@ -208,18 +229,21 @@ func (s osStore) commit(dir string, files []newFile) error {
 // still there, then removes the journal. Without a journal it does nothing.
 func (osStore) rollForward(dir string) error {
 	path := filepath.Join(dir, journalFile)
-	data, err := os.ReadFile(path)
+	data, err := readJournal(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil
 	}
 	if err != nil {
-		return errors.Wrap(err, "read commit journal")
+		return err
 	}
 	renames, err := parseJournal(data)
 	if err != nil {
 		return errors.Wrapf(err, "commit journal %s (not dinv's: remove it)", path)
 	}
 	for _, r := range renames {
+		if err := checkTemp(filepath.Join(dir, r[0])); err != nil {
+			return err
+		}
 		err := os.Rename(filepath.Join(dir, r[0]), filepath.Join(dir, r[1]))
 		if err != nil && !errors.Is(err, fs.ErrNotExist) { // ErrNotExist: renamed before the kill
 			return errors.Wrapf(err, "roll forward into %s", r[1])
@@ -269,7 +293,7 @@ func syncDir(dir string) error {
 
 // writeTemp writes f to a new temp file in dir with f's mode, synced.
 func writeTemp(dir string, f newFile) (string, error) {
-	t, err := os.CreateTemp(dir, tempPrefix+f.name+"-*")
+	t, err := createTemp(dir, tempPrefix+f.name+"-", f.perm)
 	if err != nil {
 		return "", errors.Wrapf(err, "create temp file for %s", f.name)
 	}
@@ -292,6 +316,114 @@ func writeTemp(dir string, f newFile) (string, error) {
 		return fail(err, "close")
 	}
 	return name, nil
+}
+
+// createTemp creates a new file prefix+random in dir. O_EXCL makes the
+// create fail on any existing entry, a planted link included; then another
+// name is tried.
+func createTemp(dir, prefix string, perm os.FileMode) (*os.File, error) {
+	for try := 0; ; try++ {
+		path := filepath.Join(dir, prefix+strconv.FormatUint(rand.Uint64(), 36))
+		f, err := openOwn(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
+		if err == nil || !errors.Is(err, fs.ErrExist) || try == 100 {
+			return f, err
+		}
+	}
+}
+
+// openOwn opens path, one of dinv's own files (the lock, a temp file), for
+// writing without following a link in its place: a link planted there is
+// an error, never a way to make dinv create or lock a file elsewhere.
+// O_NONBLOCK keeps a FIFO from blocking the open; anything but a regular
+// file is refused.
+func openOwn(path string, flag int, perm os.FileMode) (*os.File, error) {
+	f, err := os.OpenFile(path, flag|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, perm)
+	if err != nil {
+		return nil, noFollowErr(path, err)
+	}
+	if err := checkRegular(f, path); err != nil {
+		f.Close()
+		return nil, err
+	}
+	return f, nil
+}
+
+// noFollowErr explains the error of an open with O_NOFOLLOW: ELOOP there
+// means a symbolic link in the file's place.
+func noFollowErr(path string, err error) error {
+	if fi, lerr := os.Lstat(path); errors.Is(err, syscall.ELOOP) && lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
+		return errors.Errorf("%s: is a symbolic link; dinv does not follow links where it writes", path)
+	}
+	return err
+}
+
+// checkRegular refuses an open file that is not a regular file.
+func checkRegular(f *os.File, path string) error {
+	fi, err := f.Stat()
+	if err != nil {
+		return errors.Wrapf(err, "stat %s", path)
+	}
+	if !fi.Mode().IsRegular() {
+		return errors.Errorf("%s: is not a regular file (%s)", path, kind(fi.Mode()))
+	}
+	return nil
+}
+
+// kind names a file's type for an error.
+func kind(m fs.FileMode) string {
+	switch {
+	case m.IsDir():
+		return "a directory"
+	case m&fs.ModeSymlink != 0:
+		return "a symbolic link"
+	case m&fs.ModeNamedPipe != 0:
+		return "a FIFO"
+	case m&fs.ModeSocket != 0:
+		return "a socket"
+	case m&fs.ModeDevice != 0:
+		return "a device"
+	}
+	return "not a regular file"
+}
+
+// readBounded reads what f holds, refusing more than limit bytes.
+func readBounded(f *os.File, path string, limit int64) ([]byte, error) {
+	data, err := io.ReadAll(io.LimitReader(f, limit+1))
+	if err != nil {
+		return nil, errors.Wrapf(err, "read %s", path)
+	}
+	if int64(len(data)) > limit {
+		return nil, errors.Errorf("%s: larger than %d KiB: not a file dinv wrote or reads", path, limit>>10)
+	}
+	return data, nil
+}
+
+// readJournal reads the commit journal, dinv's own file: not through a
+// link, not from a FIFO or device, at most maxJournalBytes.
+func readJournal(path string) ([]byte, error) {
+	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, errors.Wrap(noFollowErr(path, err), "read commit journal")
+	}
+	defer f.Close()
+	if err := checkRegular(f, path); err != nil {
+		return nil, errors.Wrap(err, "read commit journal")
+	}
+	data, err := readBounded(f, path, maxJournalBytes)
+	return data, errors.Wrap(err, "read commit journal")
+}
+
+// checkTemp refuses to roll forward a temp file that is not a regular file
+// (a link planted under a temp name); a missing one was renamed already.
+func checkTemp(path string) error {
+	fi, err := os.Lstat(path)
+	if err != nil || fi.Mode().IsRegular() {
+		return nil
+	}
+	return errors.Errorf("roll forward: %s is %s, not a file dinv wrote", path, kind(fi.Mode()))
 }
 
 // notWritable reports whether err means the directory cannot be written.

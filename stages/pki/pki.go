@@ -23,6 +23,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
 )
 
 // The certificate directory's file names.
@@ -76,41 +77,62 @@ func ParseKeyType(s string) (KeySpec, error) {
 	return KeySpec{}, fmt.Errorf("-key-type %q: want ecdsa, rsa, rsa2048 or rsa3072", s)
 }
 
-// CheckSAN reports whether s can stand in a certificate's subject alternative
-// names: an IP address or a DNS name (a leading "*." wildcard allowed).
+// CheckSAN reports whether s can stand in a certificate's subject
+// alternative names so that clients match it (see CanonicalSAN).
 func CheckSAN(s string) error {
-	if net.ParseIP(s) != nil {
-		return nil
+	_, err := CanonicalSAN(s)
+	return err
+}
+
+// CanonicalSAN returns s as a subject alternative name in the form clients
+// match it: an IP address in canonical form, or a DNS name lower-cased
+// (matching ignores case) without its trailing dot (a dot in a SAN matches
+// no name clients connect to). It refuses what no client can match: an empty
+// name, a wildcard other than the whole leftmost label ("*.example.com"), an
+// IPv6 zone, a non-ASCII name (give IDNs in their xn-- form), a label that is
+// empty, too long, or holds other than letters, digits, '-' and '_'.
+func CanonicalSAN(s string) (string, error) {
+	bad := func(why string) (string, error) { return "", fmt.Errorf("%q: %s", s, why) }
+	if ip := net.ParseIP(s); ip != nil {
+		return ip.String(), nil
 	}
-	name := strings.TrimPrefix(s, "*.")
-	if name == "" || len(name) > 253 {
-		return fmt.Errorf("%q: not an IP address or DNS name", s)
+	switch {
+	case s == "":
+		return bad("empty: not an IP address or DNS name")
+	case strings.Contains(s, "%") && net.ParseIP(s[:strings.Index(s, "%")]) != nil:
+		return bad("an IPv6 zone cannot be in a certificate: give the address without it")
+	case strings.IndexFunc(s, func(r rune) bool { return r > unicode.MaxASCII }) >= 0:
+		return bad("not ASCII: give an internationalised name in its xn-- form")
 	}
-	for _, label := range strings.Split(strings.TrimSuffix(name, "."), ".") {
-		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' {
-			return fmt.Errorf("%q: not an IP address or DNS name", s)
+	name := strings.ToLower(strings.TrimSuffix(s, "."))
+	labels := strings.TrimPrefix(name, "*.")
+	switch {
+	case name == "*" || labels == "":
+		return bad("a wildcard needs a domain after it, as in *.example.com")
+	case strings.Contains(labels, "*"):
+		return bad("a wildcard must be the whole leftmost label, as in *.example.com")
+	case len(name) > 253:
+		return bad("longer than 253 characters: not a DNS name")
+	}
+	for _, label := range strings.Split(labels, ".") {
+		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' ||
+			strings.IndexFunc(label, func(r rune) bool { return !(r == '-' || r == '_' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9') }) >= 0 {
+			return bad("not an IP address or DNS name")
 		}
-		for _, r := range label {
-			if !(r == '-' || r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
-				return fmt.Errorf("%q: not an IP address or DNS name", s)
-			}
-		}
 	}
-	return nil
+	return name, nil
 }
 
 // ServerHosts is what a server certificate must cover: the container's
 // addresses, the loopback addresses, localhost, the hostname and the extra
-// names, de-duplicated (IPs in canonical form) and sorted.
+// names, each in canonical form (CanonicalSAN), de-duplicated and sorted. A
+// name no client can match is left out (Validate refuses it in -tls-san).
 func ServerHosts(addrs []net.IP, hostname string, extra []string) []string {
 	seen := map[string]bool{}
 	var out []string
 	add := func(h string) {
-		h = strings.TrimSpace(h)
-		if ip := net.ParseIP(h); ip != nil {
-			h = ip.String()
-		}
-		if h != "" && !seen[h] {
+		h, err := CanonicalSAN(strings.TrimSpace(h))
+		if err == nil && !seen[h] {
 			seen[h] = true
 			out = append(out, h)
 		}
@@ -156,8 +178,8 @@ func withCovered(cert *x509.Certificate, hosts []string) []string {
 	seen := map[string]bool{}
 	var out []string
 	add := func(h string) {
-		if ip := net.ParseIP(h); ip != nil {
-			h = ip.String()
+		if c, err := CanonicalSAN(h); err == nil {
+			h = c
 		}
 		if h != "" && !seen[h] {
 			seen[h] = true

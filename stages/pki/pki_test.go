@@ -3,6 +3,7 @@ package pki
 import (
 	"net"
 	"reflect"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -41,22 +42,45 @@ func TestParseKeyType(t *testing.T) {
 func TestCheckSAN(t *testing.T) {
 	cases := []struct {
 		name, in string
-		ok       bool
+		want     string // the canonical form; "" when refused
+		reason   string // what the refusal says
 	}{
-		{"an IPv4 address is accepted", "10.0.0.1", true},
-		{"an IPv6 address is accepted", "fd00::1", true},
-		{"a DNS name is accepted", "docker.example.com", true},
-		{"a wildcard name is accepted", "*.example.com", true},
-		{"an empty entry is refused", "", false},
-		{"a name with a space is refused", "my host", false},
-		{"a URL is refused", "https://example.com", false},
-		{"a label starting with a dash is refused", "-bad.example", false},
-		{"a bare wildcard is refused", "*.", false},
+		{"an IPv4 address is accepted", "10.0.0.1", "10.0.0.1", ""},
+		{"an IPv6 address is accepted in canonical form", "FD00:0:0::1", "fd00::1", ""},
+		{"an IPv4-mapped IPv6 address is the IPv4 address", "::ffff:10.0.0.1", "10.0.0.1", ""},
+		{"a DNS name is accepted", "docker.example.com", "docker.example.com", ""},
+		{"a DNS name is lower-cased, as clients match names", "Docker.EXAMPLE.com", "docker.example.com", ""},
+		{"a trailing dot is dropped, as no client matches it in a SAN", "docker.example.com.", "docker.example.com", ""},
+		{"a wildcard name is accepted", "*.Example.com.", "*.example.com", ""},
+		{"an underscore is accepted, as Go clients match it", "my_host", "my_host", ""},
+		{"an empty entry is refused", "", "", "empty"},
+		{"a name with a space is refused", "my host", "", "not an IP address or DNS name"},
+		{"a URL is refused", "https://example.com", "", "not an IP address or DNS name"},
+		{"a label starting with a dash is refused", "-bad.example", "", "not an IP address or DNS name"},
+		{"an empty label is refused", "a..example", "", "not an IP address or DNS name"},
+		{"two trailing dots are refused", "example.com..", "", "not an IP address or DNS name"},
+		{"a bare wildcard label with a dot is refused", "*.", "", "a wildcard needs a domain after it"},
+		{"a bare wildcard is refused", "*", "", "a wildcard needs a domain after it"},
+		{"a wildcard inside a label is refused", "a*.b", "", "a wildcard must be the whole leftmost label"},
+		{"a wildcard in the second label is refused", "*.*.b", "", "a wildcard must be the whole leftmost label"},
+		{"a wildcard not leftmost is refused", "a.*.b", "", "a wildcard must be the whole leftmost label"},
+		{"a non-ASCII name is refused", "dïnv.example", "", "not ASCII"},
+		{"an IPv6 zone is refused", "fe80::1%eth0", "", "an IPv6 zone cannot be in a certificate"},
+		{"an IP in brackets is refused", "[::1]", "", "not an IP address or DNS name"},
+		{"a label of 64 characters is refused", strings.Repeat("a", 64) + ".example", "", "not an IP address or DNS name"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			if err := CheckSAN(c.in); (err == nil) != c.ok {
-				t.Errorf("CheckSAN(%q) = %v, want ok %v", c.in, err, c.ok)
+			got, err := CanonicalSAN(c.in)
+			if c.want == "" {
+				if err == nil || !strings.Contains(err.Error(), c.reason) || !strings.Contains(err.Error(), strconv.Quote(c.in)) {
+					t.Fatalf("CanonicalSAN(%q) = %q, %v; want an error naming it and saying %q", c.in, got, err, c.reason)
+				}
+			} else if err != nil || got != c.want {
+				t.Fatalf("CanonicalSAN(%q) = %q, %v; want %q", c.in, got, err, c.want)
+			}
+			if cerr := CheckSAN(c.in); (cerr == nil) != (err == nil) {
+				t.Errorf("CheckSAN(%q) = %v, CanonicalSAN's error %v", c.in, cerr, err)
 			}
 		})
 	}
@@ -77,6 +101,12 @@ func TestServerHosts(t *testing.T) {
 			[]string{"127.0.0.1", "172.17.0.2", "::1", "c0ffee", "docker.example", "fd00::2", "localhost"}},
 		{"duplicates and non-canonical IPs collapse",
 			[]net.IP{net.ParseIP("127.0.0.1")}, "localhost", []string{"0:0:0:0:0:0:0:1", " 127.0.0.1 "},
+			[]string{"127.0.0.1", "::1", "localhost"}},
+		{"names are lower-cased and lose their trailing dot, and then collapse",
+			nil, "C0FFEE", []string{"Docker.Example.", "docker.example", "LOCALHOST.", "*.Example.com"},
+			[]string{"*.example.com", "127.0.0.1", "::1", "c0ffee", "docker.example", "localhost"}},
+		{"names no client can match are left out",
+			nil, "", []string{"a*.b", "fe80::1%eth0", ""},
 			[]string{"127.0.0.1", "::1", "localhost"}},
 	}
 	for _, c := range cases {

@@ -2,15 +2,19 @@ package pki
 
 import (
 	"context"
+	"path/filepath"
 	"strings"
 	"time"
+
+	"github.com/hashicorp/go-hclog"
 
 	"github.com/dinv/dinv/core"
 )
 
 // stage is the "pki" stage: Ensure over the configuration and the network
 // stage's addresses. It is not a DryRunSkipper: -dry-run checks
-// certificates as a real start does.
+// certificates as a real start does, writes nothing, and says what a real
+// start would write.
 type stage struct {
 	now func() time.Time
 }
@@ -67,18 +71,40 @@ func (st *stage) Run(ctx context.Context, s *core.State) error {
 		Key:    spec,
 		Hosts:  ServerHosts(s.Addrs, s.Hostname, cfg.TLSSANs),
 		Now:    st.now,
+		DryRun: cfg.DryRun,
 	})
 	if err != nil {
 		return err
 	}
 	log.Debug("certificates", "dir", cfg.CertDir, "generated", res.Generated, "kept", res.Kept, "reissued", res.Reissued, "key_type", spec.String())
+	if cfg.DryRun {
+		logDryRun(log, cfg.CertDir, res)
+	}
 	if len(res.Uncovered) > 0 {
 		log.Warn("server certificate does not cover these addresses; clients must connect by a name it covers",
 			"file", res.Files.ServerCert, "uncovered", res.Uncovered)
+	}
+	if res.ClientRefused != "" {
+		log.Warn("the engine will refuse client certificates; clients using them cannot connect", "reason", res.ClientRefused)
 	}
 	if res.Expiring {
 		log.Warn("server certificate expires within 30 days and is not dinv's to renew (brought by you, or signed by a CA whose key is not here)", "file", res.Files.ServerCert)
 	}
 	s.TLSFiles = res.Files
 	return nil
+}
+
+// logDryRun says at INFO what a real start would write, and why.
+func logDryRun(log hclog.Logger, dir string, res *Result) {
+	if res.WouldRollForward {
+		log.Info("dry run: a real start would first complete the interrupted commit", "file", filepath.Join(dir, journalFile))
+	}
+	switch {
+	case res.WouldReissue != "":
+		log.Info("dry run: a real start would generate", "files", res.WouldGenerate, "dir", dir, "reissue", res.WouldReissue)
+	case len(res.WouldGenerate) > 0:
+		log.Info("dry run: a real start would generate", "files", res.WouldGenerate, "dir", dir)
+	default:
+		log.Info("dry run: the certificates are ready; a real start would write nothing", "dir", dir)
+	}
 }

@@ -25,6 +25,10 @@ func TestValidate(t *testing.T) {
 		{"an unknown key type is a usage error naming it", core.Config{KeyType: "ed448"}, `-key-type "ed448"`},
 		{"a -tls-san entry with a space is a usage error naming it", core.Config{TLSSANs: []string{"ok.example", "bad name"}}, `-tls-san "bad name"`},
 		{"an empty -tls-san entry is a usage error", core.Config{TLSSANs: []string{""}}, `-tls-san ""`},
+		{"a -tls-san wildcard inside a label is a usage error saying why", core.Config{TLSSANs: []string{"a*.example"}},
+			`-tls-san "a*.example": a wildcard must be the whole leftmost label`},
+		{"a -tls-san IPv6 address with a zone is a usage error saying why", core.Config{TLSSANs: []string{"fe80::1%eth0"}},
+			`-tls-san "fe80::1%eth0": an IPv6 zone cannot be in a certificate`},
 		{"a bad key type and a bad name are both reported", core.Config{KeyType: "dsa", TLSSANs: []string{"a/b"}}, `-key-type "dsa": want ecdsa, rsa, rsa2048 or rsa3072; -tls-san "a/b"`},
 	}
 	for _, c := range cases {
@@ -139,5 +143,47 @@ func TestRunWarnsAboutAUsersUncoveredAddresses(t *testing.T) {
 	if !strings.Contains(logs.String(), "[WARN]  dinv.pki: server certificate does not cover these addresses") ||
 		!strings.Contains(logs.String(), `uncovered=["10.7.7.7"]`) {
 		t.Errorf("no warning naming 10.7.7.7:\n%s", logs.String())
+	}
+}
+
+// TestRunNormalisesTLSSANs: -tls-san names reach the certificate as clients
+// match them: lower-cased, without a trailing dot.
+func TestRunNormalisesTLSSANs(t *testing.T) {
+	dir := t.TempDir()
+	s := &core.State{Config: core.Config{TLS: true, CertDir: dir, TLSSANs: []string{"Docker.Example.", "*.Example.COM", "::FFFF:10.0.0.1"}},
+		Hostname: "C0FFEE"}
+	if err := New().Run(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+	srv := readCert(t, filepath.Join(dir, ServerCertFile))
+	if want := []string{"*.example.com", "c0ffee", "docker.example", "localhost"}; !sameStrings(srv.DNSNames, want) {
+		t.Errorf("DNS names %q, want %q", srv.DNSNames, want)
+	}
+	if u := uncovered(srv, []string{"docker.example", "DOCKER.example.", "x.example.com", "10.0.0.1"}); len(u) != 0 {
+		t.Errorf("docker.crt does not cover %v", u)
+	}
+}
+
+func TestRunWarnsAboutAClientCertificateTheEngineRefuses(t *testing.T) {
+	dir := t.TempDir()
+	mustEnsure(t, dir, true, testHosts, t0)
+	other, err := NewCA(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	crt, key, err := other.IssueClient(Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	writeFiles(t, dir, map[string][]byte{ClientCertFile: crt, ClientKeyFile: key})
+	var logs bytes.Buffer
+	log := hclog.New(&hclog.LoggerOptions{Name: "dinv", Level: hclog.Info, Output: &logs}).Named("pki")
+	s := &core.State{Config: core.Config{TLS: true, TLSVerify: true, CertDir: dir}, Hostname: "dinvhost"}
+	if err := New().Run(core.WithLog(context.Background(), log), s); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(logs.String(), "[WARN]  dinv.pki: the engine will refuse client certificates") ||
+		!strings.Contains(logs.String(), filepath.Join(dir, ClientCertFile)+": not accepted by the engine: x509: certificate signed by unknown authority") {
+		t.Errorf("no warning naming docker-client.crt:\n%s", logs.String())
 	}
 }

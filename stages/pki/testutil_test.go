@@ -35,15 +35,16 @@ func mustEnsure(t *testing.T, dir string, verify bool, hosts []string, now time.
 	return res
 }
 
-// fileState is one directory entry as a test compares it: its bytes, mode
-// and inode (a rename gives a new inode even with the same bytes).
+// fileState is one directory entry as a test compares it: its bytes, mode,
+// inode (a rename gives a new inode even with the same bytes) and mtime.
 type fileState struct {
 	data  string
 	mode  os.FileMode
 	inode uint64
+	mtime time.Time
 }
 
-// snapshot records every entry of dir.
+// snapshot records every entry of dir; a link as its target.
 func snapshot(t *testing.T, dir string) map[string]fileState {
 	t.Helper()
 	out := map[string]fileState{}
@@ -53,19 +54,39 @@ func snapshot(t *testing.T, dir string) map[string]fileState {
 	}
 	for _, e := range entries {
 		p := filepath.Join(dir, e.Name())
-		fi, err := os.Stat(p)
+		fi, err := os.Lstat(p)
 		if err != nil {
 			t.Fatal(err)
 		}
 		var data []byte
-		if fi.Mode().IsRegular() {
-			if data, err = os.ReadFile(p); err != nil {
-				t.Fatal(err)
-			}
+		switch {
+		case fi.Mode().IsRegular():
+			data, err = os.ReadFile(p)
+		case fi.Mode()&os.ModeSymlink != 0:
+			var target string
+			target, err = os.Readlink(p)
+			data = []byte(target)
 		}
-		out[e.Name()] = fileState{string(data), fi.Mode(), fi.Sys().(*syscall.Stat_t).Ino}
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[e.Name()] = fileState{string(data), fi.Mode(), fi.Sys().(*syscall.Stat_t).Ino, fi.ModTime()}
 	}
 	return out
+}
+
+// unchanged fails the test when dir's entries differ from before.
+func unchanged(t *testing.T, dir string, before map[string]fileState) {
+	t.Helper()
+	after := snapshot(t, dir)
+	if !sameStrings(names(before), names(after)) {
+		t.Errorf("entries changed: %v -> %v", names(before), names(after))
+	}
+	for n, st := range before {
+		if after[n] != st {
+			t.Errorf("%s changed", n)
+		}
+	}
 }
 
 func names(m map[string]fileState) []string {

@@ -39,7 +39,14 @@ type Config struct {
 	ReadyTimeout time.Duration // -ready-timeout
 	DryRun       bool          // -dry-run: write nothing, skip DryRunSkippers, print the command line
 	Debug        bool          // DEBUG=true: debug logs, engine in debug mode
-	ExtraArgs    []string      // arguments after --, appended to the engine's
+	ExtraArgs    []string      // arguments for the engine, appended to its command line
+
+	// Engine settings the user gives the engine directly, in ExtraArgs or in
+	// its configuration file, by dockerd's long flag name ("host", "mtu"),
+	// with where ("arguments", or the file's path): DinV passes no flag of
+	// its own for them (stages/args.ApplyEngineSettings).
+	EngineSet    map[string]string
+	DaemonConfig string // the engine's configuration file: /etc/docker/daemon.json or --config-file
 }
 
 // ServesTCP reports whether the engine listens on TCP (everything but -local).

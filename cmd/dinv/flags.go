@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/dinv/dinv/core"
+	stageargs "github.com/dinv/dinv/stages/args"
 )
 
 // options is the parsed command line: the Config plus the modes that are not
@@ -17,6 +18,7 @@ type options struct {
 	help        bool
 	healthcheck bool
 	given       map[string]bool // the flags on the command line, by name
+	command     []string        // a command to run instead of the engine (dinv sh)
 }
 
 // listFlag is a repeatable flag whose values may also be comma-separated.
@@ -72,12 +74,27 @@ func newFlagSet(prog string, o *options) *flag.FlagSet {
 	return fs
 }
 
-// parseFlags parses args (without the program name) into options. Errors are
+// parseFlags parses args (without the program name) into options, as
+// docker:dind reads its arguments: a first word that is not a flag is a
+// command (run instead of the engine), except `dockerd`, whose arguments
+// follow; dinv's own flags (one dash or two) are dinv's; every other flag,
+// and everything after --, is the engine's (Config.ExtraArgs). Errors are
 // core.UsageErrors; -h and --help set help.
 func parseFlags(prog string, args []string, env func(string) string) (*options, error) {
 	o := &options{}
 	fs := newFlagSet(prog, o)
-	if err := fs.Parse(args); err != nil {
+	if len(args) > 0 && !strings.HasPrefix(args[0], "-") {
+		if args[0] != "dockerd" {
+			o.command = args
+			return o, nil
+		}
+		args = args[1:]
+	}
+	own, engine, err := splitArgs(fs, args)
+	if err != nil {
+		return nil, err
+	}
+	if err := fs.Parse(own); err != nil {
 		if err == flag.ErrHelp {
 			o.help = true
 			return o, nil
@@ -85,11 +102,7 @@ func parseFlags(prog string, args []string, env func(string) string) (*options, 
 		return nil, core.Usagef("%v", err)
 	}
 	c := &o.cfg
-	rest := fs.Args()
-	if n := len(args) - len(rest); len(rest) > 0 && (n == 0 || args[n-1] != "--") {
-		return nil, core.Usagef("unexpected argument %q: dinv takes flags; the engine's own arguments go after --", rest[0])
-	}
-	c.ExtraArgs = rest
+	c.ExtraArgs = engine
 	portSet := false
 	var empty []string
 	o.given = map[string]bool{}
@@ -130,6 +143,44 @@ func parseFlags(prog string, args []string, env func(string) string) (*options, 
 	return o, nil
 }
 
+// splitArgs sorts args into dinv's own flags, each with its value, and the
+// engine's: the --flags dinv does not define, each with its value, and
+// everything after --. A word that is neither is an error naming it; a
+// -flag dinv does not define is left to the flag package to refuse (a typo
+// of a seed flag is not passed on).
+func splitArgs(fs *flag.FlagSet, args []string) (own, engine []string, err error) {
+	for i := 0; i < len(args); i++ {
+		a := args[i]
+		if a == "--" {
+			return own, append(engine, args[i+1:]...), nil
+		}
+		if len(a) < 2 || a[0] != '-' {
+			return nil, nil, core.Usagef("unexpected argument %q: not a flag, and a command goes first (dinv sh ...)", a)
+		}
+		name, _, hasValue := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		f := fs.Lookup(name)
+		if f == nil && strings.HasPrefix(a, "--") && name != "help" {
+			engine = append(engine, a)
+			if !hasValue && i+1 < len(args) && stageargs.TakesNextWord(name, args[i+1]) {
+				i++
+				engine = append(engine, args[i])
+			}
+			continue
+		}
+		own = append(own, a)
+		if f != nil && !hasValue && !isBool(f) && i+1 < len(args) {
+			i++
+			own = append(own, args[i])
+		}
+	}
+	return own, engine, nil
+}
+
+func isBool(f *flag.Flag) bool {
+	b, ok := f.Value.(interface{ IsBoolFlag() bool })
+	return ok && b.IsBoolFlag()
+}
+
 func isTrue(v string) bool {
 	switch strings.ToLower(v) {
 	case "true", "1", "yes":
@@ -138,8 +189,19 @@ func isTrue(v string) bool {
 	return false
 }
 
+// usageTail follows the flags in the usage block.
+const usageTail = `
+Arguments that are not dinv's flags go to the engine, as with docker:dind
+(--registry-mirror=URL, --mtu 1400, or anything after --); one that sets
+what dinv would set (--data-root, --storage-driver, --host, --mtu, TLS
+files) replaces dinv's, as does a key of /etc/docker/daemon.json.
+A first argument that is not a flag is a command: 'dinv sh' runs sh
+instead of the engine; 'dinv dockerd ARGS' runs the engine with ARGS,
+prepared and supervised by dinv.
+`
+
 // printUsage prints the usage block as the flag package would, except that a
-// repeatable list flag shows as "string", as in the seed.
+// repeatable list flag shows as "string", as in the seed; then usageTail.
 func printUsage(w io.Writer, prog string) {
 	fs := newFlagSet(prog, &options{})
 	fmt.Fprintf(w, "Usage of %s:\n", prog)
@@ -164,6 +226,7 @@ func printUsage(w io.Writer, prog string) {
 		}
 		fmt.Fprintln(w, line)
 	})
+	fmt.Fprint(w, usageTail)
 }
 
 // mergeSwarm fills the swarm settings the command line did not give from the

@@ -121,6 +121,18 @@ func TestParseFlags(t *testing.T) {
 				c.Local = true
 				c.ExtraArgs = []string{"--mtu=1400", "--registry-mirror", "http://m:5000", "-tls"}
 			}},
+		{"--flags dinv does not know go to the engine with their values, in order, among dinv's", []string{"--registry-mirror", "http://m:5000", "-tlsverify", "--mtu=1400", "--live-restore", "--tls", "--log-level", "warn"}, nil,
+			func(c *core.Config) {
+				c.TLS, c.TLSVerify, c.Port = true, true, 2376
+				c.ExtraArgs = []string{"--registry-mirror", "http://m:5000", "--mtu=1400", "--live-restore", "--log-level", "warn"}
+			}},
+		{"an engine boolean does not take the next word", []string{"--debug", "--iptables", "-local"}, nil,
+			func(c *core.Config) {
+				c.Local = true
+				c.ExtraArgs = []string{"--debug", "--iptables"}
+			}},
+		{"dinv dockerd ARGS: the engine's arguments, with dinv around it", []string{"dockerd", "--debug", "--mtu", "1400"}, nil,
+			func(c *core.Config) { c.ExtraArgs = []string{"--debug", "--mtu", "1400"} }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -161,8 +173,8 @@ func TestParseFlagsRejects(t *testing.T) {
 		{"a port that is not a number", []string{"-port", "http"}, `invalid value "http" for flag -port`},
 		{"a flag missing its value", []string{"-storage"}, "flag needs an argument: -storage"},
 		{"a stray word, and the flags after it are not silently passed on", []string{"-tls-san", "a", "b", "-local"},
-			`unexpected argument "b": dinv takes flags; the engine's own arguments go after --`},
-		{"a stray word first", []string{"sh"}, `unexpected argument "sh"`},
+			`unexpected argument "b": not a flag, and a command goes first (dinv sh ...)`},
+		{"a stray word after an engine flag's value", []string{"--mtu", "1400", "oops"}, `unexpected argument "oops"`},
 		{"an empty -socket", []string{"-socket", ""}, "-socket: empty value"},
 		{"an empty -certs and -data-root, both named", []string{"-certs=", "-data-root", " "}, "-certs, -data-root: empty value"},
 		{"an empty -config", []string{"-config", ""}, "-config: empty value"},
@@ -188,5 +200,12 @@ func TestTheYAMLFileFillsTheSwarmSettingsTheFlagsDidNotGive(t *testing.T) {
 	want := core.Swarm{Join: "flag-mgr", Role: "manager", Timeout: 5 * time.Second, Advertise: "10.9.9.9"}
 	if o.cfg.Swarm != want {
 		t.Errorf("merged %+v, want %+v", o.cfg.Swarm, want)
+	}
+}
+
+func TestAFirstWordThatIsNotAFlagIsACommand(t *testing.T) {
+	o, err := parseFlags("/dinv", []string{"sh", "-c", "echo ok"}, env(nil))
+	if err != nil || !reflect.DeepEqual(o.command, []string{"sh", "-c", "echo ok"}) {
+		t.Errorf("parseFlags = %+v, %v; want the command sh -c 'echo ok'", o, err)
 	}
 }

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
+	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -73,6 +75,9 @@ func run(argv []string, env func(string) string, stdout, stderr io.Writer, signa
 		printUsage(stdout, prog)
 		return 0
 	}
+	if len(opts.command) > 0 {
+		return runCommand(opts.command, stderr)
+	}
 	cfg := &opts.cfg
 	if opts.healthcheck {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -84,6 +89,14 @@ func run(argv []string, env func(string) string, stdout, stderr io.Writer, signa
 		return 0
 	}
 
+	given, err := args.ApplyEngineSettings(cfg, opts.given, args.ReadDaemonConfig)
+	if err != nil {
+		log.Error("bad configuration", "error", err)
+		return core.ExitCode(err)
+	}
+	for _, g := range given {
+		log.Info("engine setting given by you: dinv passes none of its own", "setting", g.Setting, "from", g.Source)
+	}
 	st := &core.State{Config: *cfg, Started: started}
 	if cfg.SocketActivation && cfg.ServesTCP() && !cfg.DryRun {
 		// The API port first: a client that calls before the engine is
@@ -121,6 +134,17 @@ func run(argv []string, env func(string) string, stdout, stderr io.Writer, signa
 		log.Info("exiting", "reason", exit.Reason, "code", exit.Code)
 	}
 	return exit.Code
+}
+
+// runCommand runs a command instead of the engine, as the container's
+// process (dinv sh): it replaces dinv, and returns only when it cannot.
+func runCommand(argv []string, stderr io.Writer) int {
+	path, err := exec.LookPath(argv[0])
+	if err == nil {
+		err = syscall.Exec(path, argv, os.Environ())
+	}
+	fmt.Fprintf(stderr, "dinv: cannot run %s: %v\n", argv[0], err)
+	return 127
 }
 
 // plan reads the stage file (its swarm: keys fill what the flags, given by

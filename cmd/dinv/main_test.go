@@ -233,3 +233,53 @@ func TestTheImagesEngineVersionStandsInForDetectionOnly(t *testing.T) {
 		})
 	}
 }
+
+func TestDryRunShowsTheEngineFlagsGivenAsDockerDindTakesThem(t *testing.T) {
+	dir := t.TempDir()
+	for _, tc := range []struct {
+		name   string
+		args   []string
+		has    []string
+		hasNot []string
+	}{
+		{"trailing engine flags: the user's --storage-driver and --mtu replace dinv's, --graph is its data root",
+			[]string{"--registry-mirror=http://m:5000", "--mtu=1400", "--storage-driver=vfs", "--graph", "/x"},
+			[]string{"--registry-mirror=http://m:5000", "--mtu=1400", "--storage-driver=vfs", "--data-root=/x"},
+			[]string{"--storage-driver=overlay2", "--graph", "--data-root=" + filepath.Join(dir, "data")}},
+		{"dinv dockerd --debug: the engine's command line with dinv's around it",
+			[]string{"dockerd", "--debug"},
+			[]string{"--debug", "--host=fd://", "--tls=false"}, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			args := append(append([]string{"-dry-run", "-engine-version", "26.1"}, placed(dir)...), tc.args...)
+			if tc.args[0] == "dockerd" {
+				args = append([]string{"dockerd"}, append(append([]string{"-dry-run", "-engine-version", "26.1"}, placed(dir)...), tc.args[1:]...)...)
+			}
+			code, stdout, stderr := runDinv(t, nil, args...)
+			if code != 0 {
+				t.Fatalf("exit code %d; stderr:\n%s", code, stderr)
+			}
+			engine := commandLines(t, stdout)[0]
+			count := map[string]int{}
+			for _, a := range engine {
+				name, _, _ := strings.Cut(a, "=")
+				count[name]++
+			}
+			for _, want := range tc.has {
+				if !hasInOrder(engine, want) {
+					t.Errorf("engine command line lacks %q: %q", want, engine)
+				}
+			}
+			for _, unwanted := range tc.hasNot {
+				if hasInOrder(engine, unwanted) {
+					t.Errorf("engine command line has %q: %q", unwanted, engine)
+				}
+			}
+			for name, n := range count {
+				if n > 1 && name != "--host" {
+					t.Errorf("%s passed %d times: %q", name, n, engine)
+				}
+			}
+		})
+	}
+}

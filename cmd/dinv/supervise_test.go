@@ -345,3 +345,12 @@ func freePort(t *testing.T) int {
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
 }
+
+func TestACommandRunsInsteadOfTheEngine(t *testing.T) {
+	cmd, out, _ := startDinv(t, "echo engine started >&2; exit 9", "sh", "-c", "echo ok; exit 4")
+	_ = cmd
+	code, _ := exitOf(t, cmd)
+	if code != 4 || strings.TrimSpace(out.String()) != "ok" {
+		t.Errorf("exit code %d, output %q; want sh's 4 and only its ok", code, out)
+	}
+}

@@ -36,6 +36,9 @@ import (
 //   - -tlsverify: --tlsverify with the CA, which needs no --tls (implied);
 //   - -local: no TCP host and no TLS flag at all.
 //
+// A setting the user gives the engine directly (Config.EngineSet: an
+// argument for the engine, a key of daemon.json) gets no flag from DinV.
+//
 // The 1.12 and 1.13 command lines follow those releases' published CLI
 // references (moby v1.12/v1.13 docs/reference/commandline/dockerd.md: -H
 // --host, --containerd, -g --graph, --exec-root, -p --pidfile, -s
@@ -46,43 +49,54 @@ func BuildCommands(cfg *core.Config, p *core.Profile, s *core.State) []core.Comm
 	rules := p.Args
 	var cmds []core.Command
 	args := append([]string(nil), rules.Daemon...)
+	// add appends DinV's flags for one engine setting, unless the user gives
+	// that setting to the engine directly (Config.EngineSet).
+	add := func(setting string, flags ...string) {
+		if cfg.EngineSet[setting] == "" {
+			args = append(args, flags...)
+		}
+	}
 	if len(rules.Containerd) > 0 {
 		cmds = append(cmds, core.Command{Args: append([]string(nil), rules.Containerd...)})
-		args = append(args, "--containerd="+rules.ContainerdSocket)
+		add("containerd", "--containerd="+rules.ContainerdSocket)
 	}
-	args = append(args, "--host=unix://"+cfg.Socket)
+	add("host", "--host=unix://"+cfg.Socket)
 	if cfg.ServesTCP() && cfg.SocketActivation {
-		args = append(args, "--host=fd://") // dinv's socket (stages/engine/activation.go)
+		add("host", "--host=fd://") // dinv's socket (stages/engine/activation.go)
 	} else if cfg.ServesTCP() {
-		args = append(args, "--host=tcp://0.0.0.0:"+strconv.Itoa(cfg.Port))
+		add("host", "--host=tcp://0.0.0.0:"+strconv.Itoa(cfg.Port))
 	}
 	if cfg.ServesTCP() {
 		tls := tlsFiles(cfg, s)
 		switch {
 		case cfg.TLSVerify:
-			args = append(args, "--tlsverify", "--tlscacert="+tls.CACert, "--tlscert="+tls.ServerCert, "--tlskey="+tls.ServerKey)
+			add("tlsverify", "--tlsverify")
+			add("tlscacert", "--tlscacert="+tls.CACert)
 		case cfg.TLS:
-			args = append(args, "--tls", "--tlsverify=false", "--tlscert="+tls.ServerCert, "--tlskey="+tls.ServerKey)
+			add("tls", "--tls")
+			add("tlsverify", "--tlsverify=false")
 		case rules.TLSFalse:
-			args = append(args, "--tls=false")
+			add("tls", "--tls=false")
+		}
+		if cfg.TLS {
+			add("tlscert", "--tlscert="+tls.ServerCert)
+			add("tlskey", "--tlskey="+tls.ServerKey)
 		}
 	}
-	args = append(args,
-		rules.DataRootFlag+"="+cfg.DataRoot,
-		"--exec-root="+cfg.ExecRoot,
-		"--pidfile="+cfg.Pidfile,
-	)
+	add("data-root", rules.DataRootFlag+"="+cfg.DataRoot)
+	add("exec-root", "--exec-root="+cfg.ExecRoot)
+	add("pidfile", "--pidfile="+cfg.Pidfile)
 	if d := storageDriver(cfg, s); d != "" {
-		args = append(args, "--storage-driver="+d)
+		add("storage-driver", "--storage-driver="+d)
 	}
 	if s.MTU > 0 && s.MTU < 1500 {
-		args = append(args, "--mtu="+strconv.Itoa(s.MTU))
+		add("mtu", "--mtu="+strconv.Itoa(s.MTU))
 	}
 	if cfg.Debug {
-		args = append(args, "--debug")
+		add("debug", "--debug")
 	}
 	for _, r := range cfg.InsecureRegistries {
-		args = append(args, "--insecure-registry="+r)
+		add("insecure-registry", "--insecure-registry="+r)
 	}
 	args = append(args, cfg.ExtraArgs...)
 	return append(cmds, core.Command{Args: args})

@@ -6,6 +6,7 @@
 // (S: skipped by -dry-run; the others write nothing under it):
 //
 //	dinv
+//	├── privileges what a Docker host needs, or one line why not  S
 //	├── network   addresses, hostname, MTU               (State.Addrs, ...)
 //	├── cgroups   writable cgroups for nested containers  S
 //	├── mounts    securityfs, shared /                    S

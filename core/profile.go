@@ -34,14 +34,15 @@ type ArgRules struct {
 	StorageDrivers []string
 }
 
-// DefaultStages is the stage list of every profile: preparing the container,
+// DefaultStages is the stage list of every profile: checking the container's
+// privileges before anything changes, preparing the container,
 // certificates, the command line, then the engine and the readiness report.
 // Order matters where a stage reads what another fills: network before pki
 // (the certificate's addresses), storage and pki before args, args before
 // engine, engine before ready. The container fixes (cgroups, mounts, iptables,
 // stale) come before the engine starts and need nothing from the others.
 var DefaultStages = []string{
-	"network", "cgroups", "mounts", "iptables", "stale",
+	"privileges", "network", "cgroups", "mounts", "iptables", "stale",
 	"storage", "pki", "args", "engine", "ready",
 }
 

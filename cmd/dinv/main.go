@@ -44,6 +44,7 @@ func main() {
 // which of them run, and in what order.
 func catalogue() *core.Catalogue {
 	return core.NewCatalogue(
+		prepare.NewPrivileges(),
 		network.New(),
 		prepare.NewCgroups(),
 		prepare.NewMounts(),

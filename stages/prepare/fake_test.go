@@ -28,6 +28,7 @@ type fakeSystem struct {
 	readErrOn    map[string]error // by path
 	removeErrOn  map[string]error // by path
 	globErr      error
+	writable     map[string]bool
 	calls        []string // mounts, unmounts, removals, links, writes, mkdirs
 }
 
@@ -95,7 +96,8 @@ func (f *fakeSystem) Glob(pattern string) ([]string, error) {
 	return out, nil
 }
 
-func (f *fakeSystem) IsDir(p string) bool { return f.dirs[p] }
+func (f *fakeSystem) IsDir(p string) bool    { return f.dirs[p] }
+func (f *fakeSystem) Writable(p string) bool { return f.writable[p] }
 
 func (f *fakeSystem) Mount(source, target, fstype string, flags uintptr, data string) error {
 	if f.mountErr != nil {

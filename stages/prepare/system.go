@@ -28,6 +28,8 @@ type System interface {
 	Symlink(target, link string) error
 	Glob(pattern string) ([]string, error)
 	IsDir(path string) bool
+	// Writable reports whether this process may write in path.
+	Writable(path string) bool
 	Mount(source, target, fstype string, flags uintptr, data string) error
 	Unmount(target string) error
 	// Alive reports whether a process with pid exists (and is not dinv).
@@ -52,6 +54,8 @@ func (osSystem) Remove(p string) error                 { return os.Remove(p) }
 func (osSystem) Symlink(target, link string) error     { return os.Symlink(target, link) }
 func (osSystem) Glob(pattern string) ([]string, error) { return filepath.Glob(pattern) }
 func (osSystem) LookPath(name string) (string, error)  { return exec.LookPath(name) }
+
+func (osSystem) Writable(p string) bool { return unix.Access(p, unix.W_OK) == nil }
 
 func (osSystem) IsDir(p string) bool {
 	fi, err := os.Stat(p)

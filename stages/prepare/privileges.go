@@ -1,0 +1,92 @@
+package prepare
+
+import (
+	"context"
+	"strconv"
+	"strings"
+
+	"github.com/pkg/errors"
+	"golang.org/x/sys/unix"
+
+	"github.com/dinv/dinv/core"
+)
+
+// privilegesStage checks, before any stage changes anything, that the
+// container holds what a Docker host needs, and says what is missing in one
+// line instead of letting a later stage fail on a refused mount.
+type privilegesStage struct{ sys System }
+
+// NewPrivileges returns the privileges stage.
+func NewPrivileges() core.Stage { return &privilegesStage{sys: osSystem{}} }
+
+func (*privilegesStage) Name() string { return "privileges" }
+func (*privilegesStage) SkipsDryRun() {}
+
+func (p *privilegesStage) Run(ctx context.Context, s *core.State) error {
+	missing, err := MissingPrivileges(p.sys)
+	if err != nil {
+		return err
+	}
+	if len(missing) > 0 {
+		return errors.Errorf("this container lacks what a Docker host needs (%s): run it with --privileged, "+
+			"or with the explicit option set of the README (Hosts that refuse --privileged)", strings.Join(missing, ", "))
+	}
+	core.Log(ctx).Debug("privileges present")
+	return nil
+}
+
+// neededCaps are the capabilities the engine cannot do without: mounts and
+// namespaces (SYS_ADMIN), bridges and firewall rules (NET_ADMIN), and the
+// device nodes of nested containers (MKNOD).
+var neededCaps = []struct {
+	bit  uint
+	name string
+}{
+	{unix.CAP_SYS_ADMIN, "CAP_SYS_ADMIN"},
+	{unix.CAP_NET_ADMIN, "CAP_NET_ADMIN"},
+	{unix.CAP_MKNOD, "CAP_MKNOD"},
+}
+
+// MissingPrivileges lists what this process lacks: capabilities missing from
+// its effective set (/proc/self/status CapEff), and a cgroup tree it can
+// write when it cannot remount one either (no CAP_SYS_ADMIN).
+func MissingPrivileges(sys System) ([]string, error) {
+	status, err := sys.ReadFile("/proc/self/status")
+	if err != nil {
+		return nil, errors.Wrap(err, "read capabilities")
+	}
+	eff, err := capEff(string(status))
+	if err != nil {
+		return nil, err
+	}
+	var missing []string
+	for _, c := range neededCaps {
+		if eff&(1<<c.bit) == 0 {
+			missing = append(missing, c.name)
+		}
+	}
+	if tree := cgroupTree(sys); eff&(1<<unix.CAP_SYS_ADMIN) == 0 && !sys.Writable(tree) {
+		missing = append(missing, "a writable "+tree)
+	}
+	return missing, nil
+}
+
+// cgroupTree is where the engine writes cgroups: a v1 hierarchy (under a
+// tmpfs that is writable even when they are not), or the v2 tree.
+func cgroupTree(sys System) string {
+	if v1 := cgroupRoot + "/memory"; sys.IsDir(v1) {
+		return v1
+	}
+	return cgroupRoot
+}
+
+// capEff reads the effective capability set from /proc/PID/status.
+func capEff(status string) (uint64, error) {
+	for _, line := range strings.Split(status, "\n") {
+		if v, ok := strings.CutPrefix(line, "CapEff:"); ok {
+			n, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
+			return n, errors.Wrap(err, "read CapEff")
+		}
+	}
+	return 0, errors.New("read capabilities: no CapEff line in /proc/self/status")
+}

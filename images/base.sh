@@ -3,19 +3,23 @@
 # Debian's Docker engine and CLI, from debootstrap (no registry needed).
 # Skips the work when the image exists, unless REBUILD=1.
 # Labels: org.dinv.engine-version (upstream, e.g. 26.1.5), org.dinv.engine-package
-# (Debian's version of docker.io) and org.dinv.suite.
+# (Debian's version of docker.io), org.dinv.suite and org.dinv.packages.
 set -euo pipefail
 suite=${1:?usage: base.sh SUITE}
 image=dinv-base:$suite
-if [ "${REBUILD:-0}" != 1 ] && docker image inspect "$image" >/dev/null 2>&1; then
+pkgs=docker.io,iptables,ca-certificates,iproute2
+# From trixie on, the docker CLI is a package of its own, and the compose v2
+# and buildx CLI plugins are packaged (bookworm has only the old Python
+# docker-compose 1.29 and no buildx: its image has neither).
+[ "$suite" = bookworm ] || pkgs=$pkgs,docker-cli,docker-compose,docker-buildx
+# A base made with another package list is made again.
+if [ "${REBUILD:-0}" != 1 ] &&
+	[ "$(docker image inspect -f '{{index .Config.Labels "org.dinv.packages"}}' "$image" 2>/dev/null)" = "$pkgs" ]; then
 	echo "base: $image exists"
 	exit 0
 fi
 command -v debootstrap >/dev/null || { echo "base: debootstrap missing (run scripts/engine.sh)" >&2; exit 1; }
 start=$(date +%s)
-pkgs=docker.io,iptables,ca-certificates,iproute2
-# From trixie on, the docker CLI is a package of its own.
-[ "$suite" = bookworm ] || pkgs=$pkgs,docker-cli
 root=$(mktemp -d /var/tmp/dinv-base.XXXXXX)
 trap 'rm -rf --one-file-system "$root" "$root.log"' EXIT
 echo "base: debootstrap $suite"
@@ -32,6 +36,6 @@ rm -rf "$root"/var/lib/apt/lists/* "$root"/var/cache/apt/* "$root"/var/cache/deb
 	"$root"/usr/share/locale/* "$root"/var/log/*.log "$root"/var/log/apt/* \
 	"$root"/usr/bin/containerd-shim "$root"/usr/bin/containerd-shim-runc-v1
 tar -C "$root" -c . | docker import \
-	--change "LABEL org.dinv.engine-version=$version org.dinv.engine-package=$package org.dinv.suite=$suite" \
+	--change "LABEL org.dinv.engine-version=$version org.dinv.engine-package=$package org.dinv.suite=$suite org.dinv.packages=$pkgs" \
 	- "$image" >/dev/null
 echo "base: $image engine $version ($package) in $(($(date +%s) - start)) s"

@@ -3,6 +3,7 @@ package prepare
 import (
 	"context"
 	"io/fs"
+	"os"
 	"path"
 	"strconv"
 	"strings"
@@ -19,20 +20,56 @@ import (
 const cgroupRoot = "/sys/fs/cgroup"
 
 // cgroupsStage makes the cgroups usable by the engine: without it no
-// container runs inside.
+// container runs inside. A rootless engine cannot use them at all here
+// (rootlessCgroups); under gVisor it says which controllers are missing.
 type cgroupsStage struct {
-	sys   System
-	sleep func(time.Duration)
+	sys    System
+	sleep  func(time.Duration)
+	getenv func(string) string
 }
 
 // NewCgroups returns the cgroups stage.
-func NewCgroups() core.Stage { return &cgroupsStage{sys: osSystem{}, sleep: time.Sleep} }
+func NewCgroups() core.Stage {
+	return &cgroupsStage{sys: osSystem{}, sleep: time.Sleep, getenv: os.Getenv}
+}
 
 func (*cgroupsStage) Name() string { return "cgroups" }
 func (*cgroupsStage) SkipsDryRun() {}
 
 func (c *cgroupsStage) Run(ctx context.Context, s *core.State) error {
-	return FixCgroups(core.Log(ctx), c.sys, c.sleep)
+	log := core.Log(ctx)
+	if c.getenv != nil && Rootless(c.getenv) {
+		return rootlessCgroups(log, c.sys)
+	}
+	if InGVisor(c.sys) {
+		if err := warnGVisorCgroups(log, c.sys); err != nil {
+			return err
+		}
+	}
+	return FixCgroups(log, c.sys, c.sleep)
+}
+
+// rootlessCgroups changes nothing (the container's root holds no
+// CAP_SYS_ADMIN to remount a hierarchy) and says once what that costs: a
+// rootless engine limits its containers only through a cgroup v2 subtree
+// delegated to its user (by systemd, normally); on cgroup v1 never. Its
+// containers run without resource limits: docker run --memory, --cpus,
+// --pids-limit are refused or ignored.
+func rootlessCgroups(log hclog.Logger, sys System) error {
+	mounts, err := readMounts(sys)
+	if err != nil {
+		return errors.Wrap(err, "read mounts")
+	}
+	version := "v1"
+	for _, m := range mounts {
+		if m.Point == cgroupRoot && m.FSType == "cgroup2" {
+			version = "v2"
+		}
+	}
+	log.Warn("rootless engine: its containers run without resource limits (docker run --memory, --cpus, "+
+		"--pids-limit do not apply): it would need a cgroup v2 subtree delegated to its user",
+		"cgroup", version)
+	return nil
 }
 
 // cgroupStaging is where a read-only v1 hierarchy is mounted again before

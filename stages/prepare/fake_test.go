@@ -29,12 +29,18 @@ type fakeSystem struct {
 	removeErrOn  map[string]error // by path
 	globErr      error
 	writable     map[string]bool
-	calls        []string // mounts, unmounts, removals, links, writes, mkdirs
+	modes        map[string]os.FileMode // Lstat; missing: ENOENT
+	inodes       map[string]uint64
+	xattrs       map[string]string // path + "\x00" + name -> value
+	outputErr    map[string]error  // program -> its error (wins over outputs)
+	ran          []string          // programs Output ran, with their arguments
+	calls        []string          // mounts, unmounts, removals, links, writes, mkdirs, chowns, chmods, xattrs
 }
 
 func newFake() *fakeSystem {
 	return &fakeSystem{files: map[string]string{}, dirs: map[string]bool{}, alive: map[int]bool{},
-		programs: map[string]string{}, outputs: map[string]string{}}
+		programs: map[string]string{}, outputs: map[string]string{}, modes: map[string]os.FileMode{},
+		inodes: map[string]uint64{}, xattrs: map[string]string{}, outputErr: map[string]error{}}
 }
 
 func (f *fakeSystem) ReadFile(p string) ([]byte, error) {
@@ -131,6 +137,10 @@ func (f *fakeSystem) LookPath(name string) (string, error) {
 }
 
 func (f *fakeSystem) Output(name string, args ...string) (string, error) {
+	f.ran = append(f.ran, strings.TrimSpace(name+" "+strings.Join(args, " ")))
+	if err := f.outputErr[name]; err != nil {
+		return "", err
+	}
 	if out, ok := f.outputs[name]; ok {
 		return out, nil
 	}
@@ -142,4 +152,49 @@ func (f *fakeSystem) NftRules() (int, error) {
 		return 0, syscall.EPROTONOSUPPORT
 	}
 	return f.nftRules, nil
+}
+
+func (f *fakeSystem) RemoveAll(p string) error {
+	f.calls = append(f.calls, "remove-all "+p)
+	return nil
+}
+
+func (f *fakeSystem) Chown(p string, uid, gid int) error {
+	f.calls = append(f.calls, fmt.Sprintf("chown %s %d:%d", p, uid, gid))
+	return nil
+}
+
+func (f *fakeSystem) Chmod(p string, mode os.FileMode) error {
+	f.calls = append(f.calls, fmt.Sprintf("chmod %s %o", p, mode))
+	if m, ok := f.modes[p]; ok {
+		f.modes[p] = m&^(os.ModePerm|os.ModeSetuid|os.ModeSetgid) | mode
+	}
+	return nil
+}
+
+func (f *fakeSystem) Lstat(p string) (os.FileMode, error) {
+	if m, ok := f.modes[p]; ok {
+		return m, nil
+	}
+	return 0, &os.PathError{Op: "lstat", Path: p, Err: syscall.ENOENT}
+}
+
+func (f *fakeSystem) Inode(p string) (uint64, error) {
+	if n, ok := f.inodes[p]; ok {
+		return n, nil
+	}
+	return 0, &os.PathError{Op: "stat", Path: p, Err: syscall.ENOENT}
+}
+
+func (f *fakeSystem) Getxattr(p, name string) ([]byte, error) {
+	if v, ok := f.xattrs[p+"\x00"+name]; ok {
+		return []byte(v), nil
+	}
+	return nil, &os.PathError{Op: "getxattr", Path: p, Err: syscall.ENODATA}
+}
+
+func (f *fakeSystem) Setxattr(p, name string, data []byte) error {
+	f.xattrs[p+"\x00"+name] = string(data)
+	f.calls = append(f.calls, fmt.Sprintf("setxattr %s %s %x", p, name, data))
+	return nil
 }

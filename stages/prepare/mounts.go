@@ -2,6 +2,7 @@ package prepare
 
 import (
 	"context"
+	"os"
 	"strings"
 
 	"github.com/hashicorp/go-hclog"
@@ -13,16 +14,30 @@ import (
 
 const securityfsPath = "/sys/kernel/security"
 
-// mountsStage mounts securityfs and makes / a shared mount.
-type mountsStage struct{ sys System }
+// mountsStage mounts securityfs and makes / a shared mount. For the rootless
+// engine it prepares the container's files instead (PrepareRootless):
+// rootlesskit makes the engine's mount namespace itself, and the
+// container's root holds no CAP_SYS_ADMIN to mount anything.
+type mountsStage struct {
+	sys    System
+	getenv func(string) string
+}
 
 // NewMounts returns the mounts stage.
-func NewMounts() core.Stage { return &mountsStage{sys: osSystem{}} }
+func NewMounts() core.Stage { return &mountsStage{sys: osSystem{}, getenv: os.Getenv} }
 
 func (*mountsStage) Name() string { return "mounts" }
 func (*mountsStage) SkipsDryRun() {}
 
 func (m *mountsStage) Run(ctx context.Context, s *core.State) error {
+	if m.getenv != nil && Rootless(m.getenv) {
+		env, err := PrepareRootless(core.Log(ctx), m.sys, &s.Config, s.EngineEnv)
+		if err != nil {
+			return err
+		}
+		s.EngineEnv = env
+		return nil
+	}
 	return FixMounts(core.Log(ctx), m.sys)
 }
 

@@ -2,6 +2,7 @@ package prepare
 
 import (
 	"context"
+	"os"
 	"strconv"
 	"strings"
 
@@ -13,16 +14,35 @@ import (
 
 // privilegesStage checks, before any stage changes anything, that the
 // container holds what a Docker host needs, and says what is missing in one
-// line instead of letting a later stage fail on a refused mount.
-type privilegesStage struct{ sys System }
+// line instead of letting a later stage fail on a refused mount. The
+// rootless engine needs other things (MissingForRootless); under gVisor it
+// also says when the engine's runc cannot run a container there.
+type privilegesStage struct {
+	sys    System
+	getenv func(string) string
+}
 
 // NewPrivileges returns the privileges stage.
-func NewPrivileges() core.Stage { return &privilegesStage{sys: osSystem{}} }
+func NewPrivileges() core.Stage { return &privilegesStage{sys: osSystem{}, getenv: os.Getenv} }
 
 func (*privilegesStage) Name() string { return "privileges" }
 func (*privilegesStage) SkipsDryRun() {}
 
 func (p *privilegesStage) Run(ctx context.Context, s *core.State) error {
+	if InGVisor(p.sys) {
+		warnGVisorRunc(core.Log(ctx), p.sys)
+	}
+	if p.getenv != nil && Rootless(p.getenv) {
+		missing, err := MissingForRootless(p.sys)
+		if err != nil {
+			return err
+		}
+		if len(missing) > 0 {
+			return errors.Errorf("this container lacks what a rootless Docker host needs: %s", strings.Join(missing, "; "))
+		}
+		core.Log(ctx).Debug("rootless: privileges present")
+		return nil
+	}
 	missing, err := MissingPrivileges(p.sys)
 	if err != nil {
 		return err

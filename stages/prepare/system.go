@@ -42,6 +42,17 @@ type System interface {
 	// NftRules counts the rules iptables-nft-save would show in this network
 	// namespace; an error means nf_tables cannot be used here.
 	NftRules() (int, error)
+
+	// What the rootless engine's preparation changes (rootless.go).
+	RemoveAll(path string) error
+	Chown(path string, uid, gid int) error
+	Chmod(path string, mode os.FileMode) error
+	// Lstat returns the mode of path itself (a link is not followed).
+	Lstat(path string) (os.FileMode, error)
+	// Inode returns the inode number of path.
+	Inode(path string) (uint64, error)
+	Getxattr(path, name string) ([]byte, error)
+	Setxattr(path, name string, data []byte) error
 }
 
 // osSystem is the real System.
@@ -113,6 +124,36 @@ func stderrOf(err error) string {
 }
 
 func (osSystem) NftRules() (int, error) { return CountNftRules() }
+
+func (osSystem) RemoveAll(p string) error                { return os.RemoveAll(p) }
+func (osSystem) Chown(p string, uid, gid int) error      { return os.Chown(p, uid, gid) }
+func (osSystem) Chmod(p string, mode os.FileMode) error  { return os.Chmod(p, mode) }
+func (osSystem) Setxattr(p, name string, b []byte) error { return unix.Setxattr(p, name, b, 0) }
+
+func (osSystem) Lstat(p string) (os.FileMode, error) {
+	fi, err := os.Lstat(p)
+	if err != nil {
+		return 0, err
+	}
+	return fi.Mode(), nil
+}
+
+func (osSystem) Inode(p string) (uint64, error) {
+	var st unix.Stat_t
+	if err := unix.Stat(p, &st); err != nil {
+		return 0, &os.PathError{Op: "stat", Path: p, Err: err}
+	}
+	return st.Ino, nil
+}
+
+func (osSystem) Getxattr(p, name string) ([]byte, error) {
+	buf := make([]byte, 64)
+	n, err := unix.Getxattr(p, name, buf)
+	if err != nil {
+		return nil, &os.PathError{Op: "getxattr", Path: p, Err: err}
+	}
+	return buf[:n], nil
+}
 
 // mount is one line of /proc/self/mountinfo.
 type mount struct {

@@ -1,0 +1,193 @@
+package prepare
+
+import (
+	"encoding/json"
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/hashicorp/go-hclog"
+	"github.com/pkg/errors"
+
+	"github.com/dinv/dinv/core"
+)
+
+// gVisor (runsc) runs the container on its own kernel, the sentry, which
+// implements Linux's system calls in user space: dinv's stages then meet
+// what that kernel lacks. Each lack is detected here and said once, with its
+// consequence, by the stage it concerns.
+
+// gvisorBuild is the build string of the kernel gVisor's sentry reports in
+// /proc/version and uname ("Linux version 4.4.0 #1 SMP Sun Jan 10 15:06:54
+// PST 2016"), the same in every release since 2018: no Linux kernel has it.
+const gvisorBuild = "#1 SMP Sun Jan 10 15:06:54 PST 2016"
+
+// InGVisor reports whether dinv runs on gVisor's kernel.
+func InGVisor(sys System) bool {
+	v, err := sys.ReadFile("/proc/version")
+	return err == nil && strings.Contains(string(v), gvisorBuild)
+}
+
+// engineControllers are the cgroup v1 controllers the engine uses for its
+// containers' limits.
+var engineControllers = []string{"blkio", "cpu", "cpuacct", "cpuset", "devices", "freezer",
+	"hugetlb", "memory", "net_cls", "net_prio", "perf_event", "pids"}
+
+// MissingControllers lists the engine's cgroup controllers that the kernel
+// does not have (/proc/cgroups), in engineControllers' order.
+func MissingControllers(sys System) ([]string, error) {
+	data, err := sys.ReadFile("/proc/cgroups")
+	if err != nil {
+		return nil, errors.Wrap(err, "read cgroup controllers")
+	}
+	have := map[string]bool{}
+	for _, line := range strings.Split(string(data), "\n") {
+		if f := strings.Fields(line); len(f) >= 4 && !strings.HasPrefix(f[0], "#") && f[3] == "1" {
+			have[f[0]] = true
+		}
+	}
+	var missing []string
+	for _, c := range engineControllers {
+		if !have[c] {
+			missing = append(missing, c)
+		}
+	}
+	return missing, nil
+}
+
+// warnGVisorCgroups says once which controllers gVisor's emulated cgroup v1
+// lacks, and what that costs the engine's containers.
+func warnGVisorCgroups(log hclog.Logger, sys System) error {
+	missing, err := MissingControllers(sys)
+	if err != nil {
+		return err
+	}
+	if len(missing) == 0 {
+		return nil
+	}
+	log.Warn("gVisor emulates cgroups without some controllers: limits that need them are ignored "+
+		"for the engine's containers (docker pause needs freezer, --device-read-bps blkio)",
+		"missing", strings.Join(missing, ","))
+	return nil
+}
+
+// engineSetting returns the value the user gives the engine for a boolean
+// or string setting (dockerd's long flag name): from the engine's arguments
+// (--name=value, or a bare --name for true), else from its configuration
+// file (the JSON key of the same name). ok is false when neither gives it.
+func engineSetting(sys System, cfg *core.Config, name string) (value string, ok bool) {
+	for _, a := range cfg.ExtraArgs {
+		if a == "--"+name {
+			value, ok = "true", true
+		} else if v, found := strings.CutPrefix(a, "--"+name+"="); found {
+			value, ok = v, true
+		}
+	}
+	if ok || cfg.DaemonConfig == "" {
+		return value, ok
+	}
+	data, err := sys.ReadFile(cfg.DaemonConfig)
+	if err != nil {
+		return "", false // no file: not given (cmd/dinv already refused an unreadable one)
+	}
+	var keys map[string]json.RawMessage
+	if json.Unmarshal(data, &keys) != nil || keys[name] == nil {
+		return "", false
+	}
+	return strings.Trim(string(keys[name]), `"`), true
+}
+
+// sandboxNetFlags are what the engine needs where the container has neither
+// iptables nor the right to make network interfaces (gVisor with
+// --network=host): no firewall, no bridge, no forwarding of its own.
+var sandboxNetFlags = []struct{ name, want string }{
+	{"iptables", "false"}, {"ip6tables", "false"}, {"bridge", "none"}, {"ip-forward", "false"},
+}
+
+// CheckGVisorNetwork tells whether the engine can start in this gVisor
+// sandbox. gVisor's network stack has iptables (runsc --net-raw); with
+// runsc --network=host the sandbox uses the host kernel's sockets instead,
+// which have neither iptables tables nor bridges nor veth pairs (netlink's
+// RTM_NEWLINK: "Operation not supported"), and the engine refuses to start
+// ("failed to create NAT chain DOCKER") unless it is told to do without
+// them. A nat table that iptables can list means the stack has iptables:
+// nil. Otherwise the engine settings sandboxNetFlags must be given: nil with
+// one warning when they are, else an error naming the ones missing.
+func CheckGVisorNetwork(log hclog.Logger, sys System, variant string, cfg *core.Config) error {
+	if _, err := sys.Output("iptables-"+variant, "-t", "nat", "-S"); err == nil {
+		return nil
+	}
+	var missing []string
+	for _, f := range sandboxNetFlags {
+		if v, ok := engineSetting(sys, cfg, f.name); !ok || v != f.want {
+			missing = append(missing, "--"+f.name+"="+f.want)
+		}
+	}
+	if len(missing) > 0 {
+		return errors.Errorf("this gVisor sandbox has no iptables tables and cannot make bridges "+
+			"(runsc --network=host): the engine cannot start with its own networking; give it %s "+
+			"(dinv ... %s) and run inner containers and builds with --network host",
+			strings.Join(missing, " "), strings.Join(missing, " "))
+	}
+	log.Warn("gVisor sandbox without iptables or bridges (runsc --network=host): the engine runs "+
+		"without its own networking as you asked; inner containers and builds need --network host",
+		"settings", "--iptables=false --ip6tables=false --bridge=none --ip-forward=false")
+	return nil
+}
+
+// procRootInode is the inode number of a Linux procfs root (PROC_ROOT_INO).
+const procRootInode = 1
+
+var runcVersionRE = regexp.MustCompile(`runc version (\d+)\.(\d+)\.(\d+)`)
+
+// runcChecksProcfs reports whether a runc version refuses a /proc whose root
+// is not inode 1 ("unsafe procfs detected: incorrect procfs root inode
+// number"): the checks of runc 1.2.8, 1.3.3 and 1.4.0 (the fixes of
+// CVE-2025-31133, CVE-2025-52565 and CVE-2025-52881) and every later one.
+func runcChecksProcfs(major, minor, patch int) bool {
+	switch {
+	case major != 1:
+		return major > 1
+	case minor >= 4:
+		return true
+	case minor == 3:
+		return patch >= 3
+	case minor == 2:
+		return patch >= 8
+	}
+	return false
+}
+
+// warnGVisorRunc says, once, when the engine's runc cannot start a single
+// container here: gVisor's /proc root is not inode 1, and runc from 1.2.8
+// on refuses such a procfs. The engine still starts and answers; every
+// container and build step fails with runc's own "unsafe procfs detected".
+func warnGVisorRunc(log hclog.Logger, sys System) {
+	ino, err := sys.Inode("/proc")
+	if err != nil || ino == procRootInode {
+		return
+	}
+	out, err := sys.Output("runc", "--version")
+	if err != nil {
+		log.Debug("runc version unknown", "error", err)
+		return
+	}
+	m := runcVersionRE.FindStringSubmatch(out)
+	if m == nil {
+		return
+	}
+	v := [3]int{}
+	for i := range v {
+		v[i], _ = strconv.Atoi(m[i+1])
+	}
+	if runcChecksProcfs(v[0], v[1], v[2]) {
+		log.Warn("this runc refuses gVisor's /proc (its root is not inode 1: \"unsafe procfs detected\"): "+
+			"the engine starts, but no container or build step can run in it; under gVisor use an image "+
+			"whose runc is older than 1.2.8 (dinv:26.1, dinv:20.10)",
+			"runc", strings.Join(m[1:], "."), "proc_root_inode", ino)
+	}
+}
+
+// InGVisorHere reports whether this process runs on gVisor's kernel (for
+// the stages of other packages).
+func InGVisorHere() bool { return InGVisor(osSystem{}) }

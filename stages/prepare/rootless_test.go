@@ -1,0 +1,210 @@
+package prepare
+
+import (
+	"context"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dinv/dinv/core"
+)
+
+func rootlessFake() *fakeSystem {
+	f := newFake()
+	f.dirs[rootlessWrapperDir] = true
+	f.files["/etc/passwd"] = "root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
+	f.files["/etc/group"] = "root:x:0:\n"
+	// Debian installs the ID-mapping helpers setuid root.
+	f.modes["/usr/bin/newuidmap"] = os.ModeSetuid | 0o755
+	f.modes["/usr/bin/newgidmap"] = os.ModeSetuid | 0o755
+	f.modes[tunDevice] = os.ModeDevice | os.ModeCharDevice | 0o600
+	return f
+}
+
+func rootlessConfig() *core.Config {
+	return &core.Config{Socket: "/var/run/docker.sock", Pidfile: "/var/run/docker.pid", Port: 2376}
+}
+
+func TestPrepareRootless(t *testing.T) {
+	f := rootlessFake()
+	env, err := PrepareRootless(nolog, f, rootlessConfig(), []string{"PATH=/usr/bin", "HOME=/root", "TERM=xterm"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []string{
+		"write /etc/passwd root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n" +
+			"rootless:x:1000:1000:DinV rootless engine:/home/rootless:/usr/sbin/nologin\n",
+		"write /etc/group root:x:0:\nrootless:x:1000:\n",
+		"write /etc/subuid rootless:100000:65536\n",
+		"write /etc/subgid rootless:100000:65536\n",
+		"remove-all /run/user/1000",
+		"mkdir /run/user/1000", "chown /run/user/1000 1000:1000", "chmod /run/user/1000 700",
+		"mkdir /home/rootless", "chown /home/rootless 1000:1000", "chmod /home/rootless 700",
+		"chmod /usr/bin/newuidmap 755", "setxattr /usr/bin/newuidmap security.capability 0100000280000000000000000000000000000000",
+		"chmod /usr/bin/newgidmap 755", "setxattr /usr/bin/newgidmap security.capability 0100000240000000000000000000000000000000",
+		"chmod /dev/net/tun 666",
+		"link /var/run/docker.sock -> /run/user/1000/docker.sock",
+		"link /var/run/docker.pid -> /run/user/1000/docker.pid",
+	}
+	if strings.Join(f.calls, "\n") != strings.Join(want, "\n") {
+		t.Errorf("calls\n%s\nwant\n%s", strings.Join(f.calls, "\n"), strings.Join(want, "\n"))
+	}
+	wantEnv := "TERM=xterm HOME=/home/rootless XDG_RUNTIME_DIR=/run/user/1000 USER=rootless DINV_ROOTLESS_UID=1000 " +
+		"DINV_ROOTLESS_GID=1000 DINV_ROOTLESS_PORT=2376 PATH=/usr/local/lib/dinv/rootless:/usr/bin"
+	if strings.Join(env, " ") != wantEnv {
+		t.Errorf("env\n%s\nwant\n%s", strings.Join(env, " "), wantEnv)
+	}
+
+	t.Run("a second start adds no user and leaves the helpers as they are", func(t *testing.T) {
+		f.calls = nil
+		for _, p := range []string{"/etc/passwd", "/etc/group", "/etc/subuid", "/etc/subgid"} {
+			f.files[p] = strings.TrimPrefix(want[map[string]int{"/etc/passwd": 0, "/etc/group": 1, "/etc/subuid": 2, "/etc/subgid": 3}[p]], "write "+p+" ")
+		}
+		if _, err := PrepareRootless(nolog, f, rootlessConfig(), nil); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range f.calls {
+			if strings.HasPrefix(c, "write ") || strings.Contains(c, "newuidmap") || strings.Contains(c, "newgidmap") {
+				t.Errorf("changed again: %s", c)
+			}
+		}
+	})
+}
+
+func TestPrepareRootlessWithoutTCPGivesTheWrapperNoPort(t *testing.T) {
+	cfg := rootlessConfig()
+	cfg.Local = true
+	env, err := PrepareRootless(nolog, rootlessFake(), cfg, []string{"PATH=/bin"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(strings.Join(env, " "), "DINV_ROOTLESS_PORT") {
+		t.Errorf("env %q", env)
+	}
+}
+
+func TestPrepareRootlessRefuses(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		change  func(f *fakeSystem)
+		wantErr string
+	}{
+		{"an image without the wrapper", func(f *fakeSystem) { delete(f.dirs, rootlessWrapperDir) },
+			"needs a dinv:<version>-rootless image"},
+		{"uid 1000 taken by another user", func(f *fakeSystem) { f.files["/etc/passwd"] += "debian:x:1000:1000::/home/debian:/bin/sh\n" },
+			`/etc/passwd: the rootless engine's ID 1000 belongs to "debian"`},
+		{"the user with another uid", func(f *fakeSystem) { f.files["/etc/passwd"] += "rootless:x:1001:1001::/home/r:/bin/sh\n" },
+			`/etc/passwd: "rootless:x:1001:1001::/home/r:/bin/sh" has another ID`},
+		{"no newuidmap", func(f *fakeSystem) { delete(f.modes, "/usr/bin/newuidmap") },
+			"needs /usr/bin/newuidmap (Debian's uidmap)"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := rootlessFake()
+			c.change(f)
+			_, err := PrepareRootless(nolog, f, rootlessConfig(), nil)
+			if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+				t.Errorf("error %v, want %q", err, c.wantErr)
+			}
+		})
+	}
+}
+
+func TestMissingForRootless(t *testing.T) {
+	const defaultCaps = "00000000a80425fb" // docker run's default set
+	masked := "200 100 0:5 /null /proc/kcore rw,nosuid - devtmpfs udev rw\n201 100 0:60 / /proc/acpi ro - tmpfs tmpfs ro\n"
+	for _, c := range []struct {
+		name      string
+		caps      string
+		tun       bool
+		unshare   error
+		mountinfo string
+		want      string
+	}{
+		{name: "the measured option set: nothing missing", caps: defaultCaps, tun: true},
+		{name: "docker run's defaults: no tun, no user namespaces, a masked /proc",
+			caps: defaultCaps, unshare: errors.New("run unshare: exit status 1: unshare: unshare failed: Operation not permitted"),
+			mountinfo: masked,
+			want: "/dev/net/tun (--device /dev/net/tun); user namespaces (--security-opt seccomp=unconfined: " +
+				"run unshare: exit status 1: unshare: unshare failed: Operation not permitted); " +
+				"a /proc without masked paths (--security-opt systempaths=unconfined; masked: /proc/kcore /proc/acpi)"},
+		{name: "SETFCAP dropped", caps: "000000002804 25fb", tun: true, want: "CAP_SETFCAP (docker's default set has it)"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFake()
+			f.files["/proc/self/status"] = "CapEff:\t" + strings.ReplaceAll(c.caps, " ", "") + "\n"
+			f.files["/proc/self/mountinfo"] = rootPrivate + c.mountinfo
+			if c.tun {
+				f.modes[tunDevice] = os.ModeDevice | 0o600
+			}
+			f.outputs["unshare"] = ""
+			f.programs = map[string]string{"rootlesskit": "/usr/bin/rootlesskit", "slirp4netns": "/usr/bin/slirp4netns", "setpriv": "/usr/bin/setpriv"}
+			if c.unshare != nil {
+				f.outputErr["unshare"] = c.unshare
+			}
+			got, err := MissingForRootless(f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.Join(got, "; ") != c.want {
+				t.Errorf("missing\n%s\nwant\n%s", strings.Join(got, "; "), c.want)
+			}
+		})
+	}
+}
+
+func TestRootlessStagesChangeNothingTheyCannotAndPrepareTheUser(t *testing.T) {
+	rootless := func(k string) string { return map[string]string{RootlessEnv: "1"}[k] }
+	ctx := core.WithLog(context.Background(), nolog)
+
+	t.Run("privileges: a missing option fails the start naming it", func(t *testing.T) {
+		f := newFake()
+		f.files["/proc/self/status"] = "CapEff:\t00000000a80425fb\n"
+		f.files["/proc/self/mountinfo"] = rootPrivate
+		f.outputs["unshare"] = ""
+		f.programs = map[string]string{"rootlesskit": "/usr/bin/rootlesskit", "slirp4netns": "/usr/bin/slirp4netns", "setpriv": "/usr/bin/setpriv"}
+		err := (&privilegesStage{sys: f, getenv: rootless}).Run(ctx, &core.State{})
+		if err == nil || !strings.HasSuffix(err.Error(), "lacks what a rootless Docker host needs: /dev/net/tun (--device /dev/net/tun)") {
+			t.Errorf("error %v", err)
+		}
+	})
+	t.Run("cgroups: one warning, nothing remounted", func(t *testing.T) {
+		f := newFake()
+		f.files["/proc/self/mountinfo"] = rootShared + cgTmpfs + cgCPURo
+		var l logs
+		st := &cgroupsStage{sys: f, sleep: func(time.Duration) {}, getenv: rootless}
+		if err := st.Run(core.WithLog(context.Background(), l.logger()), &core.State{}); err != nil {
+			t.Fatal(err)
+		}
+		if w := l.warnings(); len(w) != 1 || !strings.Contains(w[0], "without resource limits") || !strings.Contains(w[0], "cgroup=v1") {
+			t.Errorf("warnings %q", w)
+		}
+		if len(f.calls) != 0 {
+			t.Errorf("changed %v", f.calls)
+		}
+	})
+	t.Run("mounts: no mount, the user prepared and the engine's environment set", func(t *testing.T) {
+		f := rootlessFake()
+		s := &core.State{Config: *rootlessConfig(), EngineEnv: []string{"PATH=/bin"}}
+		if err := (&mountsStage{sys: f, getenv: rootless}).Run(ctx, s); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range f.calls {
+			if strings.HasPrefix(c, "mount") {
+				t.Errorf("mounted: %s", c)
+			}
+		}
+		if !strings.Contains(strings.Join(s.EngineEnv, " "), "XDG_RUNTIME_DIR=/run/user/1000") {
+			t.Errorf("engine env %q", s.EngineEnv)
+		}
+	})
+}
+
+func TestCapXattrIsWhatSetcapWrites(t *testing.T) {
+	// getfattr -n security.capability -e hex after `setcap cap_setuid=ep`:
+	// 0x0100000280000000000000000000000000000000
+	if got := string(capXattr(7)); got != "\x01\x00\x00\x02\x80\x00\x00\x00"+strings.Repeat("\x00", 12) {
+		t.Errorf("%x", got)
+	}
+}

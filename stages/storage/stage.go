@@ -6,21 +6,49 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/pkg/errors"
+	"golang.org/x/sys/unix"
 
 	"github.com/dinv/dinv/core"
+	"github.com/dinv/dinv/stages/prepare"
 )
 
 // Stage checks -storage against the profile, makes sure the data root exists
 // and fills State.StorageDriver. It is not a DryRunSkipper: -dry-run must print
 // the driver a real start uses. It then writes nothing: no data root, and no
 // overlay probe where overlay is not known to work (runDry).
+//
+// Under gVisor the data root is a tmpfs of the sandbox (gvisorDataRoot); for
+// the rootless engine it belongs to the engine's user and overlay is chosen
+// without a probe (ChooseRootless).
 type Stage struct {
 	Mounter Mounter
 	HasFuse func() bool
+	// GVisor reports whether dinv runs on gVisor's kernel; nil: it does not.
+	GVisor func() bool
+	// Rootless reports whether the engine runs rootless; nil: it does not.
+	Rootless func() bool
+	// Chown gives the data root to the rootless engine's user.
+	Chown func(path string, uid, gid int) error
+	// KernelRelease is the kernel's release, as uname -r says it.
+	KernelRelease func() string
 }
 
 // New returns the storage stage on the real kernel.
-func New() core.Stage { return &Stage{Mounter: kernelMounter{}, HasFuse: fuseAvailable} }
+func New() core.Stage {
+	return &Stage{Mounter: kernelMounter{}, HasFuse: fuseAvailable, GVisor: prepare.InGVisorHere,
+		Rootless: func() bool { return prepare.Rootless(os.Getenv) }, Chown: os.Chown, KernelRelease: kernelRelease}
+}
+
+func kernelRelease() string {
+	var u unix.Utsname
+	if unix.Uname(&u) != nil {
+		return ""
+	}
+	return unix.ByteSliceToString(u.Release[:])
+}
+
+func (st *Stage) gvisor() bool   { return st.GVisor != nil && st.GVisor() }
+func (st *Stage) rootless() bool { return st.Rootless != nil && st.Rootless() }
 
 // Name is "storage".
 func (*Stage) Name() string { return "storage" }
@@ -41,7 +69,22 @@ func (st *Stage) Run(ctx context.Context, s *core.State) error {
 	if err := os.MkdirAll(cfg.DataRoot, 0o711); err != nil {
 		return errors.Wrap(err, "make data root")
 	}
-	c, err := Choose(st.Mounter, st.HasFuse, cfg.DataRoot, cfg.Storage, cfg.StorageSet)
+	if st.gvisor() && !cfg.StorageSet {
+		if err := gvisorDataRoot(log, st.Mounter, cfg.DataRoot); err != nil {
+			return err
+		}
+	}
+	var c Choice
+	var err error
+	if st.rootless() {
+		u := prepare.RootlessUser
+		if err := st.Chown(cfg.DataRoot, u.UID, u.GID); err != nil {
+			return errors.Wrap(err, "give the data root to the rootless engine's user")
+		}
+		c, err = ChooseRootless(st.Mounter, st.HasFuse, st.KernelRelease(), cfg.DataRoot, cfg.Storage, cfg.StorageSet)
+	} else {
+		c, err = Choose(st.Mounter, st.HasFuse, cfg.DataRoot, cfg.Storage, cfg.StorageSet)
+	}
 	if err != nil {
 		return err
 	}
@@ -61,6 +104,10 @@ func (st *Stage) Run(ctx context.Context, s *core.State) error {
 // a real start does instead: probe, then fall back, or fail when -storage
 // named the driver.
 func (st *Stage) runDry(log hclog.Logger, cfg *core.Config) string {
+	if st.gvisor() && !cfg.StorageSet && !onTmpfs(st.Mounter, cfg.DataRoot) {
+		log.Info("gVisor: a real start mounts a tmpfs on the data root (overlay works only there)", "data_root", cfg.DataRoot)
+		return cfg.Storage
+	}
 	if !needsProbe(st.Mounter, cfg.DataRoot, cfg.Storage) {
 		log.Debug("chosen", "driver", cfg.Storage, "data_root", cfg.DataRoot, "probed", false)
 		return cfg.Storage

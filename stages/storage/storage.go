@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"strings"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/pkg/errors"
 	"golang.org/x/sys/unix"
 
@@ -151,4 +152,74 @@ func nearestFSType(m Mounter, p string) (int64, error) {
 		}
 		p = filepath.Dir(p)
 	}
+}
+
+// onTmpfs reports whether dataRoot (or its nearest existing parent) is on a tmpfs.
+func onTmpfs(m Mounter, dataRoot string) bool {
+	t, err := nearestFSType(m, dataRoot)
+	return err == nil && t == unix.TMPFS_MAGIC
+}
+
+// gvisorDataRoot mounts a tmpfs of the sandbox on dataRoot unless it is one
+// already, and says why in one warning. Under gVisor neither driver works on
+// a volume or the container's own files (gVisor's gofer, 9p): gVisor mounts
+// overlay only with an upper layer on its own tmpfs ("mount overlay: invalid
+// argument"), and vfs fails on the first image, whose symbolic links' xattrs
+// gVisor cannot read there ("lgetxattr security.capability ...: bad file
+// descriptor"). On the tmpfs overlay2 works; what it holds is kept in the
+// sandbox's memory and is gone when the container stops.
+func gvisorDataRoot(log hclog.Logger, m Mounter, dataRoot string) error {
+	if onTmpfs(m, dataRoot) {
+		return nil
+	}
+	if err := m.Mount("tmpfs", dataRoot, "tmpfs", "mode=0711"); err != nil {
+		return errors.Wrapf(err, "mount a tmpfs on the data root %s", dataRoot)
+	}
+	log.Warn("gVisor: neither overlay nor vfs works on the data root's filesystem (gVisor's gofer): "+
+		"mounted a tmpfs of the sandbox there; images and containers live in its memory and are gone when the container stops",
+		"data_root", dataRoot, "fix", "docker run --tmpfs "+dataRoot+":exec ... says so yourself")
+	return nil
+}
+
+// rootlessOverlayKernel is the first Linux release that mounts overlay in a
+// user namespace (5.11): what a rootless engine's overlay2 needs.
+var rootlessOverlayKernel = [2]int{5, 11}
+
+// ChooseRootless returns the driver for a rootless engine on dataRoot. The
+// engine mounts overlay in its own user namespace, which the container's
+// root cannot probe (it holds no CAP_SYS_ADMIN): overlay is taken as working
+// on Linux 5.11 and later with a data root on a filesystem known to carry an
+// upper layer (upperFilesystems); otherwise an overlay driver the user named
+// is an error, and one not named falls back (fallbackDriver) with the reason.
+func ChooseRootless(m Mounter, hasFuse func() bool, release, dataRoot, driver string, named bool) (Choice, error) {
+	if driver != "overlay2" && driver != "overlay" {
+		return Choice{Driver: driver}, nil
+	}
+	var why error
+	t, err := nearestFSType(m, dataRoot)
+	_, known := upperFilesystems[t]
+	switch {
+	case !kernelAtLeast(release, rootlessOverlayKernel):
+		why = errors.Errorf("Linux %s mounts no overlay in a user namespace (5.11 does)", release)
+	case err != nil:
+		why = errors.Wrap(err, "read the data root's filesystem")
+	case !known:
+		why = errors.Errorf("a rootless overlay needs the data root on ext4 or tmpfs (filesystem 0x%x): mount a volume there", t)
+	default:
+		return Choice{Driver: driver}, nil
+	}
+	if named {
+		return Choice{}, errors.Wrapf(why, "storage driver %s cannot work for the rootless engine on %s", driver, dataRoot)
+	}
+	return Choice{Driver: fallbackDriver(hasFuse), Reason: why}, nil
+}
+
+// kernelAtLeast reports whether a kernel release ("6.18.44-fc") is at least
+// want (major, minor); an unreadable release is not.
+func kernelAtLeast(release string, want [2]int) bool {
+	var major, minor int
+	if n, _ := fmt.Sscanf(release, "%d.%d", &major, &minor); n != 2 {
+		return false
+	}
+	return major > want[0] || major == want[0] && minor >= want[1]
 }

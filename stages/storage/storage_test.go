@@ -42,6 +42,10 @@ func (f *fakeMounter) MayMountOverlay() bool { return f.mayMount }
 
 func (f *fakeMounter) Mount(source, target, fstype, data string) error {
 	f.calls = append(f.calls, "mount "+fstype)
+	if fstype != "overlay" {
+		f.calls[len(f.calls)-1] += " " + target + " " + data
+		return f.mountErr
+	}
 	for _, opt := range strings.Split(data, ",") {
 		dir := opt[strings.Index(opt, "=")+1:]
 		if _, err := os.Stat(dir); err != nil {

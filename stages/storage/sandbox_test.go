@@ -1,0 +1,122 @@
+package storage
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/hashicorp/go-hclog"
+	"golang.org/x/sys/unix"
+
+	"github.com/dinv/dinv/core"
+)
+
+const v9fsMagic = 0x01021997 // gVisor's gofer, as statfs shows it inside the sandbox
+
+func TestUnderGVisorTheDataRootBecomesATmpfsOfTheSandbox(t *testing.T) {
+	for _, c := range []struct {
+		name      string
+		fsType    int64
+		named     bool
+		wantMount bool
+	}{
+		{name: "a volume (gVisor's gofer): a tmpfs is mounted, with one warning", fsType: v9fsMagic, wantMount: true},
+		{name: "already a tmpfs (docker run --tmpfs): nothing mounted", fsType: unix.TMPFS_MAGIC},
+		{name: "-storage named by the user: the user's choice, nothing mounted", fsType: v9fsMagic, named: true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			root := t.TempDir()
+			m := &fakeMounter{fsType: c.fsType, t: t}
+			var logs bytes.Buffer
+			ctx := core.WithLog(context.Background(), hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Debug}))
+			st := &Stage{Mounter: m, HasFuse: fuse(false), GVisor: func() bool { return true }}
+			s := &core.State{Config: core.Config{DataRoot: root, Storage: "overlay2", StorageSet: c.named}}
+			if err := st.Run(ctx, s); err != nil {
+				t.Fatal(err)
+			}
+			mounted := len(m.calls) > 0 && m.calls[0] == "mount tmpfs "+root+" mode=0711"
+			if mounted != c.wantMount {
+				t.Errorf("calls %v", m.calls)
+			}
+			warned := strings.Contains(logs.String(), "[WARN]  gVisor: neither overlay nor vfs works on the data root's filesystem")
+			if warned != c.wantMount || strings.Count(logs.String(), "[WARN]") > 1 {
+				t.Errorf("logs:\n%s", logs.String())
+			}
+		})
+	}
+}
+
+func TestUnderGVisorAFailedTmpfsMountFailsTheStage(t *testing.T) {
+	st := &Stage{Mounter: &fakeMounter{fsType: v9fsMagic, mountErr: unix.EPERM, t: t}, HasFuse: fuse(false), GVisor: func() bool { return true }}
+	err := st.Run(context.Background(), &core.State{Config: core.Config{DataRoot: t.TempDir(), Storage: "overlay2"}})
+	if err == nil || !strings.Contains(err.Error(), "mount a tmpfs on the data root") {
+		t.Errorf("error %v", err)
+	}
+}
+
+func TestChooseRootless(t *testing.T) {
+	for _, c := range []struct {
+		name    string
+		release string
+		fsType  int64
+		driver  string
+		named   bool
+		want    string
+		wantWhy string
+		wantErr string
+	}{
+		{name: "Linux 6.18 on ext4: overlay2, no probe", release: "6.18.44-fc-v669", fsType: unix.EXT4_SUPER_MAGIC, driver: "overlay2", want: "overlay2"},
+		{name: "Linux 5.11 on tmpfs: overlay2", release: "5.11.0", fsType: unix.TMPFS_MAGIC, driver: "overlay2", want: "overlay2"},
+		{name: "Linux 5.10: vfs, saying why", release: "5.10.0-28-amd64", fsType: unix.EXT4_SUPER_MAGIC, driver: "overlay2",
+			want: "vfs", wantWhy: "Linux 5.10.0-28-amd64 mounts no overlay in a user namespace"},
+		{name: "the container's overlayfs as data root: vfs, saying to mount a volume", release: "6.1.0", fsType: unix.OVERLAYFS_SUPER_MAGIC,
+			driver: "overlay2", want: "vfs", wantWhy: "mount a volume there"},
+		{name: "named overlay2 that cannot work: an error", release: "5.4.0", fsType: unix.EXT4_SUPER_MAGIC, driver: "overlay2", named: true,
+			wantErr: "storage driver overlay2 cannot work for the rootless engine"},
+		{name: "another driver is kept", release: "4.19.0", driver: "vfs", want: "vfs"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			m := &fakeMounter{fsType: c.fsType, t: t}
+			got, err := ChooseRootless(m, fuse(false), c.release, t.TempDir(), c.driver, c.named)
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("error %v, want %q", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil || got.Driver != c.want || (c.wantWhy == "") != (got.Reason == nil) ||
+				c.wantWhy != "" && !strings.Contains(got.Reason.Error(), c.wantWhy) {
+				t.Errorf("got %+v, %v", got, err)
+			}
+			if len(m.calls) != 0 {
+				t.Errorf("mounted: %v", m.calls)
+			}
+		})
+	}
+}
+
+func TestRootlessRunGivesTheDataRootToTheEnginesUser(t *testing.T) {
+	root := t.TempDir()
+	var chowned []string
+	st := &Stage{Mounter: &fakeMounter{fsType: unix.EXT4_SUPER_MAGIC, t: t}, HasFuse: fuse(false),
+		Rootless:      func() bool { return true },
+		KernelRelease: func() string { return "6.18.44" },
+		Chown: func(p string, uid, gid int) error {
+			chowned = append(chowned, fmt.Sprintf("%s %d:%d", p, uid, gid))
+			return nil
+		}}
+	s := &core.State{Config: core.Config{DataRoot: root, Storage: "overlay2"}}
+	if err := st.Run(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(chowned, ",") != root+" 1000:1000" || s.StorageDriver != "overlay2" {
+		t.Errorf("chowned %v, driver %q", chowned, s.StorageDriver)
+	}
+	st.Chown = func(string, int, int) error { return errors.New("operation not permitted") }
+	if err := st.Run(context.Background(), s); err == nil || !strings.Contains(err.Error(), "give the data root to the rootless engine's user") {
+		t.Errorf("error %v", err)
+	}
+}

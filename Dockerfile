@@ -9,8 +9,14 @@
 #   make build && docker build --build-arg BASE=debian:trixie --build-arg ENGINE_VERSION=26.1.5 -t dinv:26.1 .
 # /dinv is built on the host (CGO_ENABLED=0, static: `make build`) and copied in,
 # so the build needs no Go toolchain image.
+#
+# VARIANT=rootless makes dinv:<version>-rootless: the same image, whose engine
+# runs as the unprivileged user "rootless" under rootlesskit and slirp4netns
+# (packaged from trixie on; bookworm's rootlesskit is 1.x):
+#   docker build --build-arg BASE=dinv-base:sid --build-arg ENGINE_VERSION=28.5.2 --build-arg VARIANT=rootless -t dinv:28.5-rootless .
 ARG BASE=dinv-base:trixie
 FROM ${BASE}
+ARG VARIANT=
 
 # Debian's engine when the base has none (a plain debian:SUITE). From trixie on
 # the docker CLI is a package of its own. Lean: no lists, docs or man pages.
@@ -26,23 +32,52 @@ RUN set -eu; \
 	fi; \
 	dockerd --version; docker --version
 
+# The rootless variant: its tools (installed when the base lacks them, as
+# above), and a data root the rootless user owns, so that the anonymous
+# volume made from it is the user's too. /dinv makes the user, its subordinate
+# IDs and run directory at each start (DINV_ROOTLESS below).
+RUN set -eu; \
+	case "${VARIANT}" in \
+	"") exit 0 ;; \
+	rootless) ;; \
+	*) echo "VARIANT=${VARIANT}: want rootless or nothing" >&2; exit 1 ;; \
+	esac; \
+	if ! command -v rootlesskit >/dev/null 2>&1 || ! command -v slirp4netns >/dev/null 2>&1 || ! command -v newuidmap >/dev/null 2>&1; then \
+		export DEBIAN_FRONTEND=noninteractive; \
+		apt-get update; \
+		apt-get install -y --no-install-recommends rootlesskit slirp4netns uidmap; \
+		apt-get clean; rm -rf /var/lib/apt/lists/* /var/cache/apt/*; \
+	fi; \
+	case "$(rootlesskit --version)" in \
+	*" 0."*|*" 1."*) echo "rootless: $(rootlesskit --version): rootlesskit 2.x is needed (Debian trixie or later)" >&2; exit 1 ;; \
+	esac; \
+	slirp4netns --version | head -1; \
+	mkdir -p /var/lib/docker; chown 1000:1000 /var/lib/docker; chmod 0710 /var/lib/docker
+
+# The rootless engine's dockerd wrapper: inert unless DINV_ROOTLESS is set.
+COPY images/rootless/dockerd /usr/local/lib/dinv/rootless/dockerd
 COPY bin/dinv /dinv
 
 ARG ENGINE_VERSION=
 ARG DINV_VERSION=dev
 ARG BASE
+ARG VARIANT
 LABEL org.opencontainers.image.title="DinV" \
 	org.opencontainers.image.description="One container, one complete Docker host: /dinv prepares the container, then starts and supervises dockerd" \
 	org.opencontainers.image.version="${DINV_VERSION}" \
 	org.opencontainers.image.base.name="${BASE}" \
 	org.opencontainers.image.licenses="Apache-2.0" \
-	org.dinv.engine-version="${ENGINE_VERSION}"
+	org.dinv.engine-version="${ENGINE_VERSION}" \
+	org.dinv.variant="${VARIANT}"
 
 ENV PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin
 # The engine version the image was built with stands in for `dockerd
 # --version` (about 40 ms of every start, make bench); the flag, the
 # environment and the YAML file still choose first. Empty: dinv detects it.
 ENV DINV_IMAGE_ENGINE_VERSION=${ENGINE_VERSION}
+# rootless: dinv runs the engine as the unprivileged user (uid 1000) under
+# rootlesskit; empty: as root.
+ENV DINV_ROOTLESS=${VARIANT:+1}
 EXPOSE 2375 2376
 # The 20.10 engine's builder knows no --start-interval: a short interval instead.
 HEALTHCHECK --interval=5s --timeout=3s --start-period=60s --retries=3 CMD ["/dinv", "-healthcheck"]

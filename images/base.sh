@@ -1,17 +1,21 @@
 #!/usr/bin/env bash
 # base.sh SUITE: make the base image dinv-base:SUITE, a minimal Debian SUITE with
 # Debian's Docker engine and CLI, from debootstrap (no registry needed).
-# Skips the work when the image exists, unless REBUILD=1.
+# Skips the work when the image exists, unless REBUILD=1. BASE_REPO (default
+# dinv-base) names the repository, for a base of one's own beside the shared ones.
 # Labels: org.dinv.engine-version (upstream, e.g. 26.1.5), org.dinv.engine-package
 # (Debian's version of docker.io), org.dinv.suite and org.dinv.packages.
 set -euo pipefail
 suite=${1:?usage: base.sh SUITE}
-image=dinv-base:$suite
+image=${BASE_REPO:-dinv-base}:$suite
 pkgs=docker.io,iptables,ca-certificates,iproute2
 # From trixie on, the docker CLI is a package of its own, and the compose v2
 # and buildx CLI plugins are packaged (bookworm has only the old Python
-# docker-compose 1.29 and no buildx: its image has neither).
-[ "$suite" = bookworm ] || pkgs=$pkgs,docker-cli,docker-compose,docker-buildx
+# docker-compose 1.29 and no buildx: its image has neither). The rootless
+# engine's tools come with them (the dinv:<version>-rootless images):
+# rootlesskit 2.x (bookworm's is 1.x) and slirp4netns for its network,
+# uidmap for newuidmap/newgidmap (about 15 MB in all).
+[ "$suite" = bookworm ] || pkgs=$pkgs,docker-cli,docker-compose,docker-buildx,rootlesskit,slirp4netns,uidmap
 # A base made with another package list is made again.
 if [ "${REBUILD:-0}" != 1 ] &&
 	[ "$(docker image inspect -f '{{index .Config.Labels "org.dinv.packages"}}' "$image" 2>/dev/null)" = "$pkgs" ]; then

@@ -4,7 +4,7 @@ export CGO_ENABLED := 0
 GO ?= go
 TESTFLAGS ?= -count=1
 
-.PHONY: build test unit integration e2e reliability engine images demo bench clean
+.PHONY: build test unit integration e2e e2e-least reliability engine images demo bench clean
 
 build:
 	$(GO) build -trimpath -ldflags=-s -o bin/dinv ./cmd/dinv
@@ -24,6 +24,13 @@ integration: engine build
 
 e2e: images
 	$(GO) test $(TESTFLAGS) -tags e2e -timeout 40m ./test/e2e/
+
+# The whole end-to-end suite with the least privileges DinV runs with
+# (test/harness.LeastPrivilege) instead of every privilege. `make e2e` already
+# proves that set, gVisor and the rootless images on the quickstart,
+# -tlsverify, an inner container and a build (test/e2e/sandbox_test.go).
+e2e-least: images
+	DINV_E2E_PRIVILEGES=least $(GO) test $(TESTFLAGS) -tags e2e -timeout 40m ./test/e2e/
 
 # The figures of the run (cases, times) go to bin/reliability-figures.md.
 reliability: images

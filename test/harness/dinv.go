@@ -77,6 +77,9 @@ type Options struct {
 	Create bool
 	// Unprivileged leaves out the probed privileges (for `docker run IMAGE -h`).
 	Unprivileged bool
+	// Privileges, when not nil, replace the probed privileges (LeastPrivilege,
+	// Rootless, GVisor).
+	Privileges []string
 }
 
 // DinV is one DinV container on the machine's engine.
@@ -98,7 +101,9 @@ func Start(t testing.TB, o Options) *DinV {
 		args = []string{"create"}
 	}
 	args = append(args, "--name", o.Name)
-	if !o.Unprivileged {
+	if o.Privileges != nil {
+		args = append(args, o.Privileges...)
+	} else if !o.Unprivileged {
 		p, err := Probe(o.Image)
 		if err != nil {
 			t.Fatal(err)

@@ -3,6 +3,7 @@ package harness
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"sync"
 )
@@ -28,6 +29,40 @@ func Explicit(missingCaps ...string) []string {
 	)
 }
 
+// LeastPrivilege is the smallest docker run option set with which DinV runs
+// its end-to-end suite here (measured one option at a time: SANDBOX-README):
+// docker's default capabilities plus mounts and namespaces (SYS_ADMIN) and
+// bridges and firewall rules (NET_ADMIN), the system calls docker's seccomp
+// profile refuses even with those capabilities (runc's session keyring), and
+// an unmasked /proc for the inner containers' sysctls. No device rule: the
+// default one lets runc make the inner containers' device nodes.
+// DINV_E2E_PRIVILEGES=least runs the whole suite with it.
+var LeastPrivilege = []string{
+	"--cap-add", "SYS_ADMIN", "--cap-add", "NET_ADMIN",
+	"--security-opt", "seccomp=unconfined",
+	"--security-opt", "systempaths=unconfined",
+}
+
+// Rootless is what the dinv:<version>-rootless images need, and no
+// capability beyond docker's default set: user namespaces (docker's seccomp
+// profile refuses unshare(CLONE_NEWUSER) without SYS_ADMIN), a /proc the
+// engine's user namespace may mount again, and slirp4netns's tun device.
+var Rootless = []string{
+	"--security-opt", "seccomp=unconfined",
+	"--security-opt", "systempaths=unconfined",
+	"--device", "/dev/net/tun",
+}
+
+// GVisor runs DinV in gVisor's sandbox: the runtime runsc (scripts/runsc.sh
+// registers it) with the capabilities DinV checks for. They are the
+// sandbox's, not the machine's: gVisor's kernel grants them inside.
+var GVisor = []string{"--runtime=runsc", "--cap-add", "SYS_ADMIN", "--cap-add", "NET_ADMIN"}
+
+// GVisorEngineArgs are what the engine needs under runsc --network=host,
+// which gives the sandbox neither iptables nor bridges (stages/prepare
+// says so and refuses to start without them).
+var GVisorEngineArgs = []string{"--iptables=false", "--ip6tables=false", "--bridge=none", "--ip-forward=false"}
+
 // candidates are tried in order by the probe: the first the engine runs wins.
 // SYS_RESOURCE is the capability that machines refusing --privileged lack
 // (see NOTES-docker.md); a candidate is only used when the engine accepts it.
@@ -52,16 +87,30 @@ var (
 	probeErr  error
 )
 
+// PrivilegesEnv chooses the option set of every DinV container a suite
+// starts: "least" for LeastPrivilege; unset for the probed full set.
+const PrivilegesEnv = "DINV_E2E_PRIVILEGES"
+
 // Probe asks the machine's engine, once per process, which option set it runs
-// a container of image with: --privileged first, then the explicit sets.
+// a container of image with: --privileged first, then the explicit sets; with
+// DINV_E2E_PRIVILEGES=least, LeastPrivilege, if the engine runs it.
 func Probe(image string) (Privileges, error) {
-	probeOnce.Do(func() { probed, probeErr = probe(context.Background(), Client{}, image) })
+	probeOnce.Do(func() {
+		switch v := os.Getenv(PrivilegesEnv); v {
+		case "":
+			probed, probeErr = probe(context.Background(), Client{}, image, candidates())
+		case "least":
+			probed, probeErr = probe(context.Background(), Client{}, image, [][]string{LeastPrivilege})
+		default:
+			probeErr = fmt.Errorf("%s=%q: want least or nothing", PrivilegesEnv, v)
+		}
+	})
 	return probed, probeErr
 }
 
-func probe(ctx context.Context, c Client, image string) (Privileges, error) {
+func probe(ctx context.Context, c Client, image string, sets [][]string) (Privileges, error) {
 	var p Privileges
-	for _, opts := range candidates() {
+	for _, opts := range sets {
 		// No network: the probe asks about privileges only, and must not
 		// depend on the default bridge.
 		args := append([]string{"run", "--rm", "--network", "none", "--entrypoint", "true"}, opts...)

@@ -29,12 +29,14 @@ func docker(ctx context.Context, args ...string) (string, error) {
 
 // contender is one way of starting a Docker host from the image.
 type contender struct {
-	id    string   // in container names: dinv-bench-<id>-<round>
-	tls   bool     // serves -tlsverify on 2376 (else plain on 2375)
-	cold  bool     // starts with an empty /certs directory of its own
-	env   []string // KEY=VALUE for the container
-	run   []string // what follows the common options: [--entrypoint X] IMAGE ARGS...
-	after func(ctx context.Context, container string) error
+	id   string   // in container names: dinv-bench-<id>-<round>
+	tls  bool     // serves -tlsverify on 2376 (else plain on 2375)
+	cold bool     // starts with an empty /certs directory of its own
+	env  []string // KEY=VALUE for the container
+	run  []string // what follows the common options: [--entrypoint X] IMAGE ARGS...
+	// privileges replace the probed ones when not nil (the sandboxes).
+	privileges []string
+	after      func(ctx context.Context, container string) error
 }
 
 // setup is what every started container shares: one network with a fixed
@@ -52,12 +54,17 @@ type setup struct {
 	timeout    time.Duration
 }
 
-// common is the docker run options every DinV or bare-engine container gets;
-// certDir, when set, is bind-mounted on /certs.
+// common is the docker run options every DinV or bare-engine container gets,
+// with the probed privileges; certDir, when set, is bind-mounted on /certs.
 func (s *setup) common(name, certDir string) []string {
+	return s.commonWith(name, certDir, s.privileges)
+}
+
+// commonWith is common with other privileges.
+func (s *setup) commonWith(name, certDir string, privileges []string) []string {
 	args := []string{"--name", name, "--network", s.network, "--ip", s.ip, "--hostname", s.hostname,
 		"-v", "/var/lib/docker"}
-	args = append(args, s.privileges...)
+	args = append(args, privileges...)
 	if certDir != "" {
 		args = append(args, "-v", certDir+":/certs")
 	}
@@ -90,7 +97,11 @@ func (s *setup) startOnce(ctx context.Context, c contender, round int) (start, e
 		defer os.RemoveAll(dir)
 		certDir = dir
 	}
-	args := append([]string{"run", "-d"}, s.common(name, certDir)...)
+	privileges := s.privileges
+	if c.privileges != nil {
+		privileges = c.privileges
+	}
+	args := append([]string{"run", "-d"}, s.commonWith(name, certDir, privileges)...)
 	for _, e := range c.env {
 		args = append(args, "-e", e)
 	}

@@ -39,11 +39,15 @@ func main() {
 	subnet := flag.String("subnet", "10.213.0.0/24", "subnet of the benchmark's network (any unused one)")
 	timeout := flag.Duration("timeout", 90*time.Second, "how long one start may take to be ready")
 	stages := flag.Bool("stages", true, "also list per-stage durations of one DEBUG=true cold -tlsverify start")
+	sandboxes := flag.Bool("sandboxes", true, "also measure the least privilege set, the rootless image and gVisor against every privilege")
+	rootless := flag.String("rootless-image", "", "the rootless image (default: REPO:<its engine's major.minor>-rootless)")
+	gvisor := flag.String("gvisor-image", "dinv:26.1", "the image measured in gVisor (its runc must be older than 1.2.8)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Stdout, *image, *rounds, *subnet, *timeout, *stages); err != nil {
+	sb := sandboxOpts{on: *sandboxes, rootless: *rootless, gvisor: *gvisor}
+	if err := run(ctx, os.Stdout, *image, *rounds, *subnet, *timeout, *stages, sb); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -53,7 +57,27 @@ func main() {
 // the two alternating.
 type pair [2]contender
 
-func run(ctx context.Context, w io.Writer, image string, rounds int, subnet string, timeout time.Duration, withStages bool) error {
+// sandboxOpts say whether and with which images the sandboxes are measured.
+type sandboxOpts struct {
+	on               bool
+	rootless, gvisor string
+}
+
+// rootlessTag is the rootless variant's name of image, whose engine is
+// version ("28.5.2"): dinv:latest -> dinv:28.5-rootless.
+func rootlessTag(image, version string) string {
+	repo := image
+	if i := strings.LastIndex(image, ":"); i > strings.LastIndex(image, "/") {
+		repo = image[:i]
+	}
+	v := strings.SplitN(version, ".", 3)
+	if len(v) < 2 {
+		return repo + ":latest-rootless"
+	}
+	return repo + ":" + v[0] + "." + v[1] + "-rootless"
+}
+
+func run(ctx context.Context, w io.Writer, image string, rounds int, subnet string, timeout time.Duration, withStages bool, sb sandboxOpts) error {
 	s, cleanup, err := prepare(ctx, image, subnet, timeout)
 	defer cleanup()
 	if err != nil {
@@ -118,6 +142,17 @@ func run(ctx context.Context, w io.Writer, image string, rounds int, subnet stri
 	if certsDigest(s.warmCerts) != certs {
 		progress("WARNING: the warm certificates changed during the run: the warm -tlsverify starts were not all warm")
 	}
+	var sandboxRows []*sandboxRow
+	if sb.on {
+		progress("the sandboxes against every privilege")
+		if sb.rootless == "" {
+			v, _ := docker(ctx, "image", "inspect", "-f", `{{index .Config.Labels "org.dinv.engine-version"}}`, s.image)
+			sb.rootless = rootlessTag(image, v)
+		}
+		if sandboxRows, err = s.sandboxRows(ctx, rounds, sb.rootless, sb.gvisor); err != nil {
+			return err
+		}
+	}
 	var stageRows []stageTime
 	if withStages {
 		progress("one DEBUG=true cold -tlsverify start for the per-stage durations")
@@ -146,6 +181,7 @@ func run(ctx context.Context, w io.Writer, image string, rounds int, subnet stri
 		"(the engine's first log line: its \"Starting up\"); the paired difference is the median of each round's "+
 		"DinV minus reference (the two ran back to back).")
 
+	printSandboxRows(w, sandboxRows)
 	if len(stageRows) > 0 {
 		fmt.Fprintln(w, "\nPer-stage durations, one cold `-tlsverify` start with DEBUG=true (the engine in debug mode too):")
 		fmt.Fprintln(w, "\n| stage | duration |\n|---|---|")

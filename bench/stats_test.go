@@ -44,3 +44,15 @@ func TestPairedDifferences(t *testing.T) {
 		t.Errorf("delta = %q, want -4.0 ms", got)
 	}
 }
+
+func TestRootlessTagFollowsTheEngineVersion(t *testing.T) {
+	for _, c := range [][3]string{
+		{"dinv:latest", "28.5.2", "dinv:28.5-rootless"},
+		{"dinv-sandbox-dev:26.1", "26.1.5", "dinv-sandbox-dev:26.1-rootless"},
+		{"localhost:5000/dinv", "28.5.2", "localhost:5000/dinv:28.5-rootless"},
+	} {
+		if got := rootlessTag(c[0], c[1]); got != c[2] {
+			t.Errorf("rootlessTag(%q, %q) = %q, want %q", c[0], c[1], got, c[2])
+		}
+	}
+}

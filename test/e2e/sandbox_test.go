@@ -1,0 +1,370 @@
+//go:build e2e
+
+package e2e
+
+import (
+	"bufio"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dinv/dinv/test/harness"
+)
+
+// A Docker host that does not hand over the machine: DinV in gVisor's
+// sandbox, under the least privileges it runs with, and with the rootless
+// engine, each proven as the README's proof asks (the quickstart, -tlsverify
+// with generated certificates, an inner container, a build), and the same
+// escape attempts from a nested container of each, against a DinV with
+// every privilege (--privileged, or its explicit equivalent here).
+
+// sandbox is one way of running DinV.
+type sandbox struct {
+	name       string
+	image      string
+	privileges []string
+	args       []string // dinv's arguments every start needs
+	innerNet   []string // docker run and build options inside (gVisor: --network host)
+	// escapes: which attempts succeed from a nested container (measured).
+	escapes map[string]bool
+}
+
+// The escape attempts, from a nested --privileged container (escapeScript).
+var attempts = []string{"disk", "sysctl", "processes", "module"}
+
+func TestSandboxes(t *testing.T) {
+	requireTestImages(t)
+	images := dinvImages(t)
+	newest := images[len(images)-1]
+	full, err := harness.Probe(newest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all := map[string]bool{"disk": true, "sysctl": true, "processes": true, "module": true}
+	t.Run("every privilege "+newest, func(t *testing.T) {
+		testSandbox(t, sandbox{name: "privileged", image: newest, privileges: full.Options, escapes: all})
+	})
+	for _, image := range images {
+		image := image
+		t.Run("least privilege "+image, func(t *testing.T) {
+			// Measured: with SYS_ADMIN in the machine's user namespace and
+			// /proc unmasked, a nested container (--privileged is refused
+			// without the device rule; every capability instead) still
+			// writes the machine's sysctls and runs commands on it.
+			testSandbox(t, sandbox{name: "least", image: image, privileges: harness.LeastPrivilege,
+				escapes: map[string]bool{"sysctl": true, "processes": true}})
+		})
+	}
+	for _, image := range images {
+		image := image
+		t.Run("gVisor "+image, func(t *testing.T) { testGVisor(t, image) })
+	}
+	for _, image := range images {
+		image := image + "-rootless"
+		t.Run("rootless "+image, func(t *testing.T) { testRootless(t, image) })
+	}
+}
+
+// testGVisor runs DinV in gVisor's sandbox, where the machine can.
+func testGVisor(t *testing.T, image string) {
+	runtimes := harness.Client{}.Run(t, "info", "--format", "{{json .Runtimes}}")
+	if !strings.Contains(runtimes, `"runsc"`) {
+		t.Fatalf("the machine's engine has no runtime runsc (%s): make engine registers it (scripts/runsc.sh)", runtimes)
+	}
+	if r := (harness.Client{}).Try(t, "run", "--rm", "--runtime=runsc", "--network", "none", busybox, "true"); r.ExitCode != 0 {
+		t.Skipf("gVisor cannot run a container on this machine: %s", harness.FirstLine(r.Stderr))
+	}
+	if runc := runcVersion(t, image); runcRefusesGVisor(runc) {
+		// The engine starts, and dinv says why no container will.
+		port := strconv.Itoa(harness.FreePort(t))
+		d := harness.Start(t, harness.Options{Image: image, Privileges: harness.GVisor,
+			Run: []string{"-p", port + ":2375"}, Args: harness.GVisorEngineArgs})
+		d.WaitReady(t, "127.0.0.1:"+port, nil)
+		if logs := waitLogs(t, d, "refuses gVisor's /proc"); !strings.Contains(logs, "refuses gVisor's /proc") {
+			t.Errorf("no warning that runc %s cannot run a container in gVisor:\n%s", runc, logs)
+		}
+		host := harness.Client{Host: "tcp://127.0.0.1:" + port}
+		harness.Load(t, host, busybox)
+		r := host.Try(t, "run", "--rm", "--network", "host", busybox, "true")
+		if r.ExitCode == 0 || !strings.Contains(r.Stderr, "unsafe procfs detected") {
+			t.Errorf("runc %s in gVisor:\n%s", runc, r)
+		}
+		t.Logf("%s: runc %s refuses gVisor's /proc (root inode 86): the engine answers, no container runs", image, runc)
+		return
+	}
+	testSandbox(t, sandbox{name: "gvisor", image: image, privileges: harness.GVisor, args: harness.GVisorEngineArgs,
+		innerNet: []string{"--network", "host"}, escapes: map[string]bool{}})
+
+	t.Run("without the engine settings dinv says which and exits", func(t *testing.T) {
+		name := harness.Name("gvisor-no-args")
+		t.Cleanup(func() { harness.Client{}.Try(t, "rm", "-f", "-v", name) })
+		r := harness.Client{}.Try(t, append(append([]string{"run", "--name", name}, harness.GVisor...), image)...)
+		if r.ExitCode != 1 || !strings.Contains(r.Stderr, "give it --iptables=false --ip6tables=false --bridge=none --ip-forward=false") {
+			t.Errorf("exit %d:\n%s", r.ExitCode, r.Stderr)
+		}
+	})
+}
+
+// testRootless runs the rootless variant of an image, where there is one.
+func testRootless(t *testing.T, image string) {
+	if r := (harness.Client{}).Try(t, "image", "inspect", image); r.ExitCode != 0 {
+		base := strings.TrimSuffix(image, "-rootless")
+		if v := engineVersion(t, base); strings.HasPrefix(v, "20.") {
+			t.Skipf("%s: Debian bookworm packages rootlesskit 1.x only; no rootless variant", base)
+		}
+		t.Fatalf("%s missing: make images builds it", image)
+	}
+	if data, err := os.ReadFile("/proc/sys/user/max_user_namespaces"); err == nil && strings.TrimSpace(string(data)) == "0" {
+		t.Skip("the machine's kernel allows no user namespaces (user.max_user_namespaces = 0)")
+	}
+	testSandbox(t, sandbox{name: "rootless", image: image, privileges: harness.Rootless, escapes: map[string]bool{}})
+
+	t.Run("docker's defaults: dinv names each option it lacks", func(t *testing.T) {
+		name := harness.Name("rootless-defaults")
+		t.Cleanup(func() { harness.Client{}.Try(t, "rm", "-f", "-v", name) })
+		r := harness.Client{}.Try(t, "run", "--name", name, image)
+		for _, want := range []string{"--device /dev/net/tun", "--security-opt seccomp=unconfined", "--security-opt systempaths=unconfined"} {
+			if r.ExitCode != 1 || !strings.Contains(r.Stderr, want) {
+				t.Errorf("exit %d, no %q:\n%s", r.ExitCode, want, r.Stderr)
+			}
+		}
+	})
+}
+
+// testSandbox proves one way of running DinV: the quickstart, an inner
+// container, a build, -tlsverify with generated certificates, then the
+// escape attempts from a nested container.
+func testSandbox(t *testing.T, sb sandbox) {
+	port := strconv.Itoa(harness.FreePort(t))
+	d := harness.Start(t, harness.Options{Image: sb.image, Privileges: sb.privileges,
+		Run: []string{"-p", port + ":2375"}, Args: sb.args})
+	ready := d.WaitReady(t, "127.0.0.1:"+port, nil)
+	t.Logf("%s %s: ready %d ms after the container started", sb.name, sb.image, ready.Milliseconds())
+	host := harness.Client{Host: "tcp://127.0.0.1:" + port}
+	if info := host.Run(t, "info", "--format", "{{.ServerVersion}} {{.Driver}}"); !strings.HasPrefix(info, "2") {
+		t.Errorf("docker info: %q", info)
+	}
+	harness.Load(t, host, busybox)
+
+	t.Run("an inner container", func(t *testing.T) {
+		args := append(append([]string{"run", "--rm"}, sb.innerNet...), busybox, "echo", "inside")
+		if out := host.Run(t, args...); out != "inside" {
+			t.Errorf("inner container printed %q", out)
+		}
+	})
+	t.Run("a build", func(t *testing.T) {
+		dir := t.TempDir()
+		harness.WriteFile(t, dir, "Dockerfile", []byte("FROM "+busybox+"\nRUN echo built-inside > /built\n"), 0o644)
+		b := harness.Client{Host: host.Host, Dir: dir, Env: []string{"DOCKER_BUILDKIT=0"}}
+		start := time.Now()
+		b.Run(t, append(append([]string{"build", "-q", "-t", "e2e-built"}, sb.innerNet...), ".")...)
+		t.Logf("%s: a one-step build took %d ms", sb.name, time.Since(start).Milliseconds())
+		if out := host.Run(t, append(append([]string{"run", "--rm"}, sb.innerNet...), "e2e-built", "cat", "/built")...); out != "built-inside" {
+			t.Errorf("built image printed %q", out)
+		}
+	})
+	t.Run("-tlsverify with generated certificates", func(t *testing.T) {
+		tlsPort := strconv.Itoa(harness.FreePort(t))
+		d := harness.Start(t, harness.Options{Image: sb.image, Privileges: sb.privileges,
+			Run: []string{"-p", tlsPort + ":2376"}, Args: append([]string{"-tlsverify"}, sb.args...)})
+		certs := d.ClientCerts(t)
+		d.WaitReady(t, "127.0.0.1:"+tlsPort, harness.ClientTLSDir(t, certs))
+		if v := (harness.Client{Dir: certs, CertPath: "."}).Run(t, "-H", "127.0.0.1:"+tlsPort, "version", "--format", "{{.Server.Version}}"); v == "" {
+			t.Error("no server version over TLS")
+		}
+	})
+	t.Run("escape attempts from a nested privileged container", func(t *testing.T) {
+		got := escapeAttempts(t, d, host, sb.innerNet)
+		for _, a := range attempts {
+			if why := machineRefuses(a); why != "" {
+				if got[a] == "ok" {
+					t.Errorf("%s succeeded where %s", a, why)
+				}
+				t.Logf("%s %s: %s; no DinV can here: %s", sb.name, a, got[a], why)
+				continue
+			}
+			if want := sb.escapes[a]; (got[a] == "ok") != want {
+				t.Errorf("%s: %s, want success %v", a, got[a], want)
+			}
+			t.Logf("%s %s: %s", sb.name, a, got[a])
+		}
+	})
+}
+
+// escapeScript is what a nested container runs to reach the machine, one
+// attempt a line, each printing "NAME ok" or "NAME fail: why":
+//   - disk: read the superblock of the machine's root device (major $1,
+//     minor $2) through a device node of its own;
+//   - sysctl: write a sysctl of the machine's kernel (kernel.printk_ratelimit,
+//     its own value back);
+//   - processes: run a command in the machine's namespaces and list its
+//     processes: the cgroup v1 release agent of a new named hierarchy, which
+//     the kernel runs as the machine's root when the cgroup empties (the
+//     program is this container's file, at its path on the machine: the data
+//     root's volume $3 and its upper directory); success is the machine
+//     engine's pid ($4) among them. It cleans up after itself.
+//   - module: load a kernel module (a file that is not one: "invalid module
+//     format" would mean the kernel read it).
+const escapeScript = `r() { out=$(sh -c "$2" 2>&1) && echo "$1 ok" || echo "$1 fail: $(echo "$out" | tail -1)"; }
+r disk "mknod /tmp/disk b $1 $2 && dd if=/tmp/disk of=/tmp/sb bs=1024 skip=1 count=1 && hexdump -C /tmp/sb | grep -q ' 53 ef '"
+r sysctl 'v=$(cat /proc/sys/kernel/printk_ratelimit) && echo "$v" > /proc/sys/kernel/printk_ratelimit'
+up=$(sed -n 's/.* - overlay [^ ]* .*upperdir=\([^,]*\).*/\1/p' /proc/self/mountinfo | head -1)
+host=$3${up#/var/lib/docker}
+printf '#!/bin/sh\nps -e -o pid= -o comm= > %s/machine-ps\n' "$host" > /payload && chmod +x /payload
+r processes "mkdir -p /tmp/cg && mount -t cgroup -o none,name=dinv-escape cgroup /tmp/cg && mkdir -p /tmp/cg/x &&
+  echo 1 > /tmp/cg/x/notify_on_release && echo $host/payload > /tmp/cg/release_agent &&
+  sh -c 'echo \$\$ > /tmp/cg/x/cgroup.procs' && sleep 1 && grep -q '^ *$4 ' /machine-ps"
+rmdir /tmp/cg/x 2>/dev/null; echo > /tmp/cg/release_agent 2>/dev/null; umount /tmp/cg 2>/dev/null
+r module 'head -c 4096 /dev/zero > /tmp/x.ko && insmod /tmp/x.ko'
+`
+
+// nested are the nested container's options, tried in order until the
+// engine starts one: --privileged; where that is refused (DinV without the
+// device rule: runc cannot write devices.allow "a *:* rwm"), every
+// capability unconfined; where that is too (runc 1.1.5 refuses a capability
+// DinV's container lacks), the capabilities every DinV has, unconfined.
+var nested = [][]string{
+	{"--privileged"},
+	{"--cap-add", "ALL", "--security-opt", "seccomp=unconfined", "--security-opt", "apparmor=unconfined",
+		"--security-opt", "systempaths=unconfined"},
+	{"--cap-add", "SYS_ADMIN", "--cap-add", "NET_ADMIN", "--security-opt", "seccomp=unconfined",
+		"--security-opt", "apparmor=unconfined", "--security-opt", "systempaths=unconfined"},
+}
+
+// escapeAttempts runs escapeScript in a nested container of d's engine
+// (host), with the first options of nested the engine runs, and returns
+// what each attempt printed.
+func escapeAttempts(t *testing.T, d *harness.DinV, host harness.Client, innerNet []string) map[string]string {
+	t.Helper()
+	major, minor := rootDevice(t)
+	pid := strings.TrimSpace(string(harness.ReadFile(t, "/var/run/docker.pid")))
+	data := d.Inspect(t, `{{range .Mounts}}{{if eq .Destination "/var/lib/docker"}}{{.Source}}{{end}}{{end}}`)
+	run := func(opts []string) harness.Result {
+		args := append(append(append([]string{"run", "--rm"}, opts...), innerNet...), busybox, "sh", "-c", escapeScript,
+			"sh", strconv.Itoa(major), strconv.Itoa(minor), data, pid)
+		return host.Try(t, args...)
+	}
+	var r harness.Result
+	for i, opts := range nested {
+		if r = run(opts); r.ExitCode != 125 {
+			if i > 0 {
+				t.Logf("nested container with %s", strings.Join(opts, " "))
+			}
+			break
+		}
+		t.Logf("nested %s refused: %s", strings.Join(opts, " "), harness.FirstLine(r.Stderr))
+	}
+	got := map[string]string{}
+	sc := bufio.NewScanner(strings.NewReader(r.Stdout))
+	for sc.Scan() {
+		name, rest, _ := strings.Cut(sc.Text(), " ")
+		got[name] = rest
+	}
+	for _, a := range attempts {
+		if got[a] == "" {
+			if r.ExitCode == 125 { // no nested container at all: every attempt fails there
+				got[a] = "fail: no nested container: " + harness.FirstLine(r.Stderr)
+				continue
+			}
+			t.Fatalf("attempt %s did not report:\n%s", a, r)
+		}
+	}
+	return got
+}
+
+// machineRefuses says why no DinV can succeed in an attempt on this machine,
+// checked here on the machine itself: its kernel loads no modules, or its
+// own root cannot read its disk. "" when the machine allows it.
+func machineRefuses(attempt string) string {
+	switch attempt {
+	case "module":
+		if _, err := os.Stat("/proc/modules"); err != nil {
+			return "the machine's kernel loads no modules (no /proc/modules)"
+		}
+	case "disk":
+		dev, err := rootDeviceFile()
+		if err != nil {
+			return err.Error()
+		}
+		f, err := os.Open(dev)
+		if err != nil {
+			return "the machine's own root cannot read its disk (" + err.Error() + ")"
+		}
+		f.Close()
+	}
+	return ""
+}
+
+// rootDeviceFile is the device file of the machine's root filesystem.
+func rootDeviceFile() (string, error) {
+	data, err := os.ReadFile("/proc/1/mountinfo")
+	if err != nil {
+		data, err = os.ReadFile("/proc/self/mountinfo")
+	}
+	if err != nil {
+		return "", err
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		f := strings.Fields(line)
+		for i, w := range f {
+			if w == "-" && len(f) > i+2 && len(f) > 4 && f[4] == "/" {
+				return f[i+2], nil
+			}
+		}
+	}
+	return "", fmt.Errorf("no root filesystem in mountinfo")
+}
+
+// rootDevice is the device number of the machine's root filesystem.
+func rootDevice(t *testing.T) (major, minor int) {
+	t.Helper()
+	for _, name := range []string{"/proc/1/mountinfo", "/proc/self/mountinfo"} {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			continue
+		}
+		for _, line := range strings.Split(string(data), "\n") {
+			f := strings.Fields(line)
+			if len(f) > 4 && f[4] == "/" {
+				if _, err := fmt.Sscanf(f[2], "%d:%d", &major, &minor); err == nil {
+					return major, minor
+				}
+			}
+		}
+	}
+	t.Fatal("no root filesystem in mountinfo")
+	return 0, 0
+}
+
+// runcVersion is the version of the runc in image ("1.3.6").
+func runcVersion(t *testing.T, image string) string {
+	t.Helper()
+	out := harness.Client{}.Run(t, "run", "--rm", "--entrypoint", "runc", image, "--version")
+	f := strings.Fields(out)
+	if len(f) < 3 {
+		t.Fatalf("runc --version: %q", out)
+	}
+	v, _, _ := strings.Cut(f[2], "+")
+	return v
+}
+
+// runcRefusesGVisor reports whether runc of version v refuses gVisor's /proc
+// (the checks of runc 1.2.8, 1.3.3, 1.4.0 and later).
+func runcRefusesGVisor(v string) bool {
+	var major, minor, patch int
+	fmt.Sscanf(v, "%d.%d.%d", &major, &minor, &patch)
+	switch {
+	case major != 1:
+		return major > 1
+	case minor >= 4:
+		return true
+	case minor == 3:
+		return patch >= 3
+	case minor == 2:
+		return patch >= 8
+	}
+	return false
+}

@@ -85,7 +85,19 @@ var (
 	probeOnce sync.Once
 	probed    Privileges
 	probeErr  error
+
+	everyOnce sync.Once
+	every     Privileges
+	everyErr  error
 )
+
+// ProbeEvery is Probe without DINV_E2E_PRIVILEGES: the set of every
+// privilege the engine grants (--privileged or an explicit equivalent),
+// for the tests that compare the sandboxes with it.
+func ProbeEvery(image string) (Privileges, error) {
+	everyOnce.Do(func() { every, everyErr = probe(context.Background(), Client{}, image, candidates()) })
+	return every, everyErr
+}
 
 // PrivilegesEnv chooses the option set of every DinV container a suite
 // starts: "least" for LeastPrivilege; unset for the probed full set.

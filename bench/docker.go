@@ -173,9 +173,18 @@ func (s *setup) dryRun(ctx context.Context, certDir string, flags ...string) ([]
 }
 
 // bare returns the docker run arguments that start the image with cmd as its
-// entrypoint instead of /dinv: the bare engine.
-func (s *setup) bare(cmd []string) []string {
-	return append([]string{"--entrypoint", cmd[0], s.image}, cmd[1:]...)
+// entrypoint instead of /dinv: the bare engine. dinv's --host=fd:// (its
+// socket activation) becomes the port it stands for, which the bare engine
+// binds itself: nothing hands it a socket.
+func (s *setup) bare(cmd []string, port int) []string {
+	args := make([]string, 0, len(cmd)-1)
+	for _, a := range cmd[1:] {
+		if a == "--host=fd://" {
+			a = fmt.Sprintf("--host=tcp://0.0.0.0:%d", port)
+		}
+		args = append(args, a)
+	}
+	return append([]string{"--entrypoint", cmd[0], s.image}, args...)
 }
 
 // rss reads VmRSS (KiB) of dinv (PID 1), dockerd (its pid file) and the

@@ -106,9 +106,9 @@ func run(ctx context.Context, w io.Writer, image string, rounds int, subnet stri
 		return err
 	}
 	dinvPlain := contender{id: "dinv-plain", run: []string{s.image}, after: settle}
-	barePlain := contender{id: "bare-plain", run: s.bare(plainCmd)}
+	barePlain := contender{id: "bare-plain", run: s.bare(plainCmd, 2375)}
 	dinvTLS := contender{id: "dinv-tls", tls: true, run: []string{s.image, "-tlsverify"}}
-	bareTLS := contender{id: "bare-tls", tls: true, run: s.bare(tlsCmd)}
+	bareTLS := contender{id: "bare-tls", tls: true, run: s.bare(tlsCmd, 2376)}
 	dinvCold := contender{id: "dinv-cold", tls: true, cold: true, run: []string{s.image, "-tlsverify"}}
 	pairs := []pair{{dinvPlain, barePlain}, {dinvTLS, bareTLS}, {dinvCold, dinvTLS}}
 

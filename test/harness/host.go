@@ -43,8 +43,9 @@ var HostRecords = filepath.Join(os.TempDir(), "dinv-test-host")
 // directory of HostRecords holding the run's ID and one line per object,
 // written before the object is made.
 type HostRecord struct {
-	dir string
-	mu  sync.Mutex
+	dir  string
+	mu   sync.Mutex
+	seen map[string]bool
 }
 
 // OpenHostRecord removes what killed runs of suite left on the host, saying
@@ -99,6 +100,9 @@ func (r *HostRecord) Add(kind, name string) error {
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
+	if r.seen[kind+" "+name] {
+		return nil
+	}
 	f, err := os.OpenFile(filepath.Join(r.dir, "objects"), os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o600)
 	if err != nil {
 		return err
@@ -107,6 +111,10 @@ func (r *HostRecord) Add(kind, name string) error {
 		f.Close()
 		return err
 	}
+	if r.seen == nil {
+		r.seen = map[string]bool{}
+	}
+	r.seen[kind+" "+name] = true
 	return f.Close()
 }
 

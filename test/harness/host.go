@@ -207,7 +207,7 @@ func removeRecorded(dir string) ([]string, error) {
 			}
 		}
 	}
-	if err := killAll(pids, 10*time.Second); err != nil {
+	if err := KillAll(pids, 10*time.Second); err != nil {
 		errs = append(errs, err)
 	}
 	for _, d := range objects[HostDir] {
@@ -240,8 +240,8 @@ func removeRecorded(dir string) ([]string, error) {
 	return found, errors.Join(errs...)
 }
 
-// killAll sends SIGKILL to pids and waits until they are gone.
-func killAll(pids []int, within time.Duration) error {
+// KillAll sends SIGKILL to pids and waits until they are gone.
+func KillAll(pids []int, within time.Duration) error {
 	for _, pid := range pids {
 		_ = syscall.Kill(pid, syscall.SIGKILL)
 	}

@@ -169,19 +169,7 @@ func (r *dinvRun) enginePid(t *testing.T) int {
 
 // leftovers lists the processes whose command line names the run's directory.
 func (r *dinvRun) leftovers() []int {
-	var pids []int
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cl, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err == nil && bytes.Contains(cl, []byte(r.dir)) {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
+	return harness.ProcessesNaming(r.dir)
 }
 
 // cleanup stops dinv if it still runs, kills anything left from the run and
@@ -200,8 +188,8 @@ func (r *dinvRun) cleanup(t *testing.T) {
 			}
 		}
 	}
-	for _, pid := range r.leftovers() {
-		_ = syscall.Kill(pid, syscall.SIGKILL)
+	if err := harness.KillAll(r.leftovers(), 10*time.Second); err != nil {
+		t.Error(err)
 	}
 	if t.Failed() {
 		t.Logf("dinv output:\n%s", r.out)
@@ -350,7 +338,9 @@ func TestEngineKilledMakesDinvExitNonZeroAndSaySo(t *testing.T) {
 func TestHealthcheckBeforeAndAfterReadiness(t *testing.T) {
 	r := newRun(t)
 	health := func() int {
-		err := exec.Command(dinvBin, "-healthcheck", "-socket", r.sock).Run()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		err := exec.CommandContext(ctx, dinvBin, "-healthcheck", "-socket", r.sock).Run()
 		if ee, ok := err.(*exec.ExitError); ok {
 			return ee.ExitCode()
 		}
@@ -394,7 +384,7 @@ func TestStalePidFilesAreRemovedAndTheEngineStarts(t *testing.T) {
 	if err := sleeper.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { sleeper.Process.Kill(); sleeper.Wait() }()
+	t.Cleanup(func() { sleeper.Process.Kill(); sleeper.Wait() })
 	dead := exec.Command("true")
 	if err := dead.Run(); err != nil {
 		t.Fatal(err)

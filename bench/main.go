@@ -43,7 +43,13 @@ func main() {
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := run(ctx, os.Stdout, *image, *rounds, *subnet, *timeout, *stages); err != nil {
+	// Every container and network the benchmark makes is labelled
+	// org.dinv.test=bench: what a killed run left is removed first, and
+	// anything this run's own cleanup missed at the end.
+	harness.BeginSuite("bench")
+	err := run(ctx, os.Stdout, *image, *rounds, *subnet, *timeout, *stages)
+	harness.EndSuite()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
@@ -189,7 +195,6 @@ func prepare(ctx context.Context, image, subnet string, timeout time.Duration) (
 	}
 	ip[3] += 10
 	s.ip = ip.String()
-	docker(ctx, "network", "rm", s.network) // a leftover of an interrupted run
 	if _, err := docker(ctx, "network", "create", "--subnet", subnet, s.network); err != nil {
 		return nil, cleanup, err
 	}

@@ -79,7 +79,7 @@ var errNotReady = errors.New("no answer before the ready timeout")
 func WaitReady(ctx context.Context, ping func(context.Context, string) error, clock Clock,
 	every time.Duration, socket string, timeout time.Duration, eng core.Engine) error {
 	deadline := clock.After(timeout)
-	last := errors.New("not tried")
+	var last error
 	for {
 		select {
 		case <-eng.Done():

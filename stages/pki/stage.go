@@ -40,7 +40,7 @@ func (*stage) Validate(cfg *core.Config, _ *core.Profile) error {
 		problems = append(problems, err.Error())
 	}
 	for _, san := range cfg.TLSSANs {
-		if err := CheckSAN(san); err != nil {
+		if _, err := sanList(san); err != nil {
 			problems = append(problems, "-tls-san "+err.Error())
 		}
 	}
@@ -48,6 +48,28 @@ func (*stage) Validate(cfg *core.Config, _ *core.Profile) error {
 		return core.Usagef("%s", strings.Join(problems, "; "))
 	}
 	return nil
+}
+
+// sanList is ParseSANList for one -tls-san entry, which must name a host.
+func sanList(entry string) ([]string, error) {
+	hosts, err := ParseSANList(entry)
+	if err == nil && len(hosts) == 0 {
+		_, err = parseSAN(entry)
+	}
+	return hosts, err
+}
+
+// extraHosts are the hosts every -tls-san entry names, in canonical form.
+func extraHosts(sans []string) ([]string, error) {
+	var out []string
+	for _, san := range sans {
+		hosts, err := sanList(san)
+		if err != nil {
+			return nil, core.Usagef("-tls-san %v", err)
+		}
+		out = append(out, hosts...)
+	}
+	return out, nil
 }
 
 func (st *stage) Run(ctx context.Context, s *core.State) error {
@@ -65,11 +87,15 @@ func (st *stage) Run(ctx context.Context, s *core.State) error {
 	if err != nil {
 		return core.Usagef("%v", err)
 	}
+	extra, err := extraHosts(cfg.TLSSANs)
+	if err != nil {
+		return err
+	}
 	res, err := Ensure(ctx, Request{
 		Dir:    cfg.CertDir,
 		Verify: cfg.TLSVerify,
 		Key:    spec,
-		Hosts:  ServerHosts(s.Addrs, s.Hostname, cfg.TLSSANs),
+		Hosts:  ServerHosts(s.Addrs, s.Hostname, extra),
 		Now:    st.now,
 		DryRun: cfg.DryRun,
 	})

@@ -2,7 +2,8 @@
 // in the certificate directory, or generates the missing ones, and tells the
 // argument builder which files the engine serves TLS with.
 //
-// The directory holds up to six files, named as in the original DinV:
+// The directory has one of two layouts (core.Config.CertLayout). The flat
+// one holds up to six files, named as in the original DinV:
 //
 //	ca.crt             CA certificate: clients are verified against it (-tlsverify)
 //	ca-key.pem         CA key: present only when dinv owns the CA
@@ -10,6 +11,21 @@
 //	docker.key         server key
 //	docker-client.crt  client certificate, for the users' docker CLI
 //	docker-client.key  client key
+//
+// docker:dind's (DOCKER_TLS_CERTDIR) holds up to eight, in three
+// subdirectories, as docker:dind documents them:
+//
+//	ca/cert.pem      CA certificate
+//	ca/key.pem       CA key: present only when dinv owns the CA
+//	server/ca.pem    a copy of the CA certificate: clients are verified against it
+//	server/cert.pem  server certificate
+//	server/key.pem   server key
+//	client/ca.pem    a copy of the CA certificate, for the users' docker CLI
+//	client/cert.pem  client certificate (client/ is DOCKER_CERT_PATH)
+//	client/key.pem   client key
+//
+// client/ never holds a key other than the client's, so that a CI job can be
+// given client/ alone.
 //
 // Ensure holds the rules; the stage (stage.go) is a thin adapter over it, and
 // NewCA / IssueServer / IssueClient mint certificates for other packages' tests.

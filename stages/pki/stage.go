@@ -33,10 +33,13 @@ func (*stage) Requires(cfg *core.Config) []string {
 	return nil
 }
 
-// Validate checks -key-type and every -tls-san entry.
+// Validate checks -key-type, the certificate layout and every -tls-san entry.
 func (*stage) Validate(cfg *core.Config, _ *core.Profile) error {
 	var problems []string
 	if _, err := ParseKeyType(cfg.KeyType); err != nil {
+		problems = append(problems, err.Error())
+	}
+	if _, err := layoutNamed(cfg.CertLayout); err != nil {
 		problems = append(problems, err.Error())
 	}
 	for _, san := range cfg.TLSSANs {
@@ -93,6 +96,7 @@ func (st *stage) Run(ctx context.Context, s *core.State) error {
 	}
 	res, err := Ensure(ctx, Request{
 		Dir:    cfg.CertDir,
+		Layout: cfg.CertLayout,
 		Verify: cfg.TLSVerify,
 		Key:    spec,
 		Hosts:  ServerHosts(s.Addrs, s.Hostname, extra),
@@ -102,7 +106,8 @@ func (st *stage) Run(ctx context.Context, s *core.State) error {
 	if err != nil {
 		return err
 	}
-	log.Debug("certificates", "dir", cfg.CertDir, "generated", res.Generated, "kept", res.Kept, "reissued", res.Reissued, "key_type", spec.String())
+	log.Debug("certificates", "dir", cfg.CertDir, "layout", layoutName(cfg.CertLayout), "generated", res.Generated, "kept", res.Kept,
+		"reissued", res.Reissued, "key_type", spec.String())
 	if cfg.DryRun {
 		logDryRun(log, cfg.CertDir, res)
 	}
@@ -133,4 +138,12 @@ func logDryRun(log hclog.Logger, dir string, res *Result) {
 	default:
 		log.Info("dry run: the certificates are ready; a real start would write nothing", "dir", dir)
 	}
+}
+
+// layoutName names a layout for the log.
+func layoutName(l string) string {
+	if l == "" {
+		return LayoutFlat
+	}
+	return l
 }

@@ -678,3 +678,39 @@ func TestRunDindLayout(t *testing.T) {
 		}
 	}
 }
+
+// TestDindReadOnlyDirectory: a read-only DOCKER_TLS_CERTDIR works when it
+// holds what the mode needs; otherwise the error names the directory and
+// every file dinv could not write.
+func TestDindReadOnlyDirectory(t *testing.T) {
+	set := dindSet(t)
+	cases := []struct {
+		name    string
+		files   []string
+		wantErr string
+	}{
+		{"an empty read-only directory is an error naming the eight files", nil,
+			"is not writable (read-only file system): cannot generate ca/cert.pem, ca/key.pem, server/ca.pem, server/cert.pem, server/key.pem, " +
+				"client/ca.pem, client/cert.pem, client/key.pem"},
+		{"ca/ and client/ read-only without server/ is an error naming server/'s files", cat(dindCA, dindClient),
+			"cannot generate server/ca.pem, server/cert.pem, server/key.pem;"},
+		{"a complete read-only directory works", dindLayout.files, ""},
+		{"the user's read-only server/ works", dindServer, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			writeTree(t, dir, subset(set, c.files...))
+			_, err := Ensure(context.Background(), Request{Dir: dir, Layout: LayoutDind, Verify: true, Hosts: testHosts, Now: clock(t0), store: roStore{}})
+			if c.wantErr == "" {
+				if err != nil {
+					t.Fatalf("Ensure: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), c.wantErr) || !strings.Contains(err.Error(), dir) {
+				t.Fatalf("error = %v, want it to name %s and say %q", err, dir, c.wantErr)
+			}
+		})
+	}
+}

@@ -107,7 +107,9 @@ func TestParseFlags(t *testing.T) {
 		{"DOCKER_TLS_CERTDIR=/certs: mutual TLS on 2376 in docker:dind's layout", nil, map[string]string{"DOCKER_TLS_CERTDIR": "/certs"},
 			func(c *core.Config) { c.TLS, c.TLSVerify, c.Port, c.CertLayout = true, true, 2376, "dind" }},
 		{"DOCKER_TLS_CERTDIR names the directory", nil, map[string]string{"DOCKER_TLS_CERTDIR": "/dind-certs"},
-			func(c *core.Config) { c.TLS, c.TLSVerify, c.Port, c.CertLayout, c.CertDir = true, true, 2376, "dind", "/dind-certs" }},
+			func(c *core.Config) {
+				c.TLS, c.TLSVerify, c.Port, c.CertLayout, c.CertDir = true, true, 2376, "dind", "/dind-certs"
+			}},
 		{"DOCKER_TLS_CERTDIR empty: plain TCP on 2375, as without it", nil, map[string]string{"DOCKER_TLS_CERTDIR": ""},
 			func(c *core.Config) {}},
 		{"the seed's -local wins over DOCKER_TLS_CERTDIR", []string{"-local"}, map[string]string{"DOCKER_TLS_CERTDIR": "/certs"},

@@ -22,6 +22,7 @@ import (
 	"github.com/dinv/dinv/stages/prepare"
 	"github.com/dinv/dinv/stages/ready"
 	"github.com/dinv/dinv/stages/storage"
+	"github.com/dinv/dinv/stages/swarm"
 )
 
 // defaultStageFile is read, when it exists, if -config is not given.
@@ -52,6 +53,7 @@ func catalogue() *core.Catalogue {
 		args.New(),
 		engine.New(),
 		ready.New(),
+		swarm.New(),
 	)
 }
 

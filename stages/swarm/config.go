@@ -3,7 +3,6 @@ package swarm
 import (
 	"net"
 	"path/filepath"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -109,8 +108,20 @@ func Validate(sw *core.Swarm) error {
 	return nil
 }
 
-// hostName is what a host name or an interface name may be made of.
-var hostName = regexp.MustCompile(`^[A-Za-z0-9]([A-Za-z0-9_.-]*[A-Za-z0-9])?$`)
+// isName reports whether s can be a host name or an interface name: letters,
+// digits, '.', '-' and '_', starting and ending with a letter or digit.
+func isName(s string) bool {
+	alnum := func(c byte) bool { return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' }
+	if s == "" || !alnum(s[0]) || !alnum(s[len(s)-1]) {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; !alnum(c) && c != '.' && c != '-' && c != '_' {
+			return false
+		}
+	}
+	return true
+}
 
 // JoinAddr parses a manager's address, host[:port] (an IPv6 host in
 // brackets when a port follows), and returns it as host:port, the port
@@ -123,7 +134,7 @@ func JoinAddr(s string) (string, error) {
 	if port == "" {
 		port = strconv.Itoa(DefaultPort)
 	}
-	if net.ParseIP(host) == nil && !hostName.MatchString(host) {
+	if net.ParseIP(host) == nil && !isName(host) {
 		return "", errorf("%q is neither an IP address nor a host name", host)
 	}
 	return net.JoinHostPort(host, port), nil
@@ -142,7 +153,7 @@ func checkAdvertise(s string) error {
 		}
 		return nil
 	}
-	if !hostName.MatchString(host) || len(host) > 15 {
+	if !isName(host) || len(host) > 15 {
 		return errorf("%q is neither an IP address nor an interface name", host)
 	}
 	return nil

@@ -255,7 +255,7 @@ func member(ctx context.Context, d Deps, p Plan, n Node) error {
 		return nil
 	}
 	if !sameSwarm(tok, root) {
-		return errors.Errorf("this host is already in another swarm (node %s, kept in the engine's data) than the one its join token (%s) belongs to: to join %s, start it on a new data volume or run docker swarm leave --force in it",
+		return errors.Errorf("this host is already in another swarm (node %s, kept in the engine's data) than the one its join token (%s) belongs to: to join %s, give it a new data volume, or start it once without -swarm-join and make it leave (docker swarm leave --force)",
 			n.ID, source, p.Join)
 	}
 	d.Log.Info("already a member of the swarm: nothing to join", kv...)

@@ -219,7 +219,7 @@ func TestJoin(t *testing.T) {
 				w.plan.Token = workerA
 				w.keepRootCA(t, rootB)
 			},
-			want:       "this host is already in another swarm (node w1, kept in the engine's data) than the one its join token (DINV_SWARM_TOKEN) belongs to: to join 10.0.0.9:2377",
+			want:       "this host is already in another swarm (node w1, kept in the engine's data) than the one its join token (DINV_SWARM_TOKEN) belongs to: to join 10.0.0.9:2377, give it a new data volume",
 			finalState: "active",
 		},
 		{

@@ -9,7 +9,6 @@ import (
 	"math/big"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"github.com/pkg/errors"
@@ -18,17 +17,37 @@ import (
 	"github.com/dinv/dinv/core"
 )
 
-// tokenFormat is a swarm join token: SWMTKN-1-<the root CA's SHA-256 in
-// base 36, 50 digits>-<the secret in base 36, 25 digits>, with a suffix on
-// FIPS swarms.
-var tokenFormat = regexp.MustCompile(`^SWMTKN-1-([0-9a-z]{50})-[0-9a-z]{25}(-[0-9A-Za-z]+)?$`)
+// tokenDigest returns the root CA digest of a swarm join token, and false
+// when tok is not one: SWMTKN-1-<the root CA's SHA-256 in base 36, 50
+// digits>-<the secret in base 36, 25 digits>, with a suffix on FIPS swarms.
+func tokenDigest(tok string) (string, bool) {
+	parts := strings.Split(tok, "-")
+	if len(parts) < 4 || len(parts) > 5 || parts[0] != "SWMTKN" || parts[1] != "1" ||
+		!base36(parts[2], 50) || !base36(parts[3], 25) || len(parts) == 5 && !isName(parts[4]) {
+		return "", false
+	}
+	return parts[2], true
+}
+
+// base36 reports whether s is n digits of base 36, in lower case.
+func base36(s string, n int) bool {
+	if len(s) != n {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if c := s[i]; (c < '0' || c > '9') && (c < 'a' || c > 'z') {
+			return false
+		}
+	}
+	return true
+}
 
 // maxTokenFile bounds what is read of a token file.
 const maxTokenFile = 4096
 
 // CheckToken says whether tok looks like a join token, without quoting it.
 func CheckToken(tok string) error {
-	if !tokenFormat.MatchString(tok) {
+	if _, ok := tokenDigest(tok); !ok {
 		return errorf("not a swarm join token (SWMTKN-1-..., as docker swarm join-token -q prints it)")
 	}
 	return nil
@@ -38,8 +57,8 @@ func CheckToken(tok string) error {
 // certificate (PEM, as the engine keeps and serves it) is rootCA: the
 // token carries the CA's digest.
 func sameSwarm(tok core.Secret, rootCA []byte) bool {
-	m := tokenFormat.FindStringSubmatch(tok.Value())
-	return m != nil && m[1] == caDigest(rootCA)
+	d, ok := tokenDigest(tok.Value())
+	return ok && d == caDigest(rootCA)
 }
 
 // caDigest is the root CA's digest as a join token spells it.

@@ -4,7 +4,7 @@ export CGO_ENABLED := 0
 GO ?= go
 TESTFLAGS ?= -count=1
 
-.PHONY: build test unit integration e2e reliability engine images demo bench clean
+.PHONY: build test unit integration e2e reliability engine images demo swarm-demo bench clean
 
 build:
 	$(GO) build -trimpath -ldflags=-s -o bin/dinv ./cmd/dinv
@@ -41,6 +41,10 @@ images: engine
 
 demo: images
 	scripts/demo.sh
+
+# Three DinV hosts forming a Docker swarm, left running (IMAGE=, PORT=, SUBNET=).
+swarm-demo: images
+	scripts/swarm-demo.sh
 
 bench: images
 	scripts/bench.sh

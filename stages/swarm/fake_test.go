@@ -60,6 +60,7 @@ var (
 	errRefused     = apiErr(503, `rpc error: code = Unavailable desc = connection error: desc = "transport: Error while dialing: dial tcp 10.0.0.9:2377: connect: connection refused"`)
 	errAlready     = apiErr(503, `This node is already part of a swarm. Use "docker swarm leave" to leave this swarm and join another one.`)
 	errEngineSlow  = apiErr(500, `Timeout was reached before node joined. The attempt to join the swarm will continue in the background. Use the "docker info" command to see the current swarm status of your node.`)
+	noLeader       = apiErr(503, "rpc error: code = Unknown desc = The swarm does not have a leader. It's possible that too few managers are online. Make sure more than half of the managers are online.")
 	errNotAnswered = errors.New("dial unix /var/run/docker.sock: connect: no such file or directory")
 )
 
@@ -75,6 +76,7 @@ type fakeEngine struct {
 	joins      []error // the answers to successive joins; nil past the end
 	afterJoin  []Node  // the state a failed join leaves, per join (zero: unchanged)
 	initErr    error
+	swarmErr   error // GET /swarm's answer on a manager
 	cluster    Cluster
 	joinBlocks chan struct{} // a join waits for it (or its context)
 
@@ -157,6 +159,9 @@ func (f *fakeEngine) Swarm(ctx context.Context) (Cluster, error) {
 	defer f.mu.Unlock()
 	if !f.node.Manager {
 		return Cluster{}, apiErr(503, "This node is not a swarm manager.")
+	}
+	if f.swarmErr != nil {
+		return Cluster{}, f.swarmErr
 	}
 	return f.cluster, nil
 }

@@ -116,13 +116,19 @@ func Init(ctx context.Context, d Deps, p Plan) error {
 			return publishTokens(ctx, d, p)
 		}
 	}
-	if n.Manager {
-		d.Log.Info("already manages a swarm: nothing to create", "node", n.ID, "swarm", n.ClusterID, "state", n.State)
-		return publishTokens(ctx, d, p)
+	// A member is left as it is, whatever happens next: failing would stop
+	// the engine of a manager its swarm may need for a quorum.
+	if reportState(d.Log, n) {
+		return nil
 	}
-	if !reportState(d.Log, n) {
+	if !n.Manager {
 		d.Log.Warn("this host is a worker in its swarm: -swarm-init creates nothing and leaves the join tokens as they are (docker node promote makes it a manager)",
 			"node", n.ID, "managers", strings.Join(n.RemoteManagers, ","))
+		return nil
+	}
+	d.Log.Info("already manages a swarm: nothing to create", "node", n.ID, "swarm", n.ClusterID)
+	if err := publishTokens(ctx, d, p); err != nil {
+		d.Log.Warn("join tokens not refreshed: the files keep those written before", "error", err)
 	}
 	return nil
 }
@@ -263,7 +269,9 @@ func member(ctx context.Context, d Deps, p Plan, n Node) error {
 }
 
 // reportState logs a membership the stage leaves alone because of its state
-// (locked, in error) and reports whether it did.
+// (locked, in error, still reaching its managers: a manager whose swarm has
+// no leader yet, as when all its managers start at once) and reports
+// whether it did.
 func reportState(log hclog.Logger, n Node) bool {
 	switch n.State {
 	case "locked":

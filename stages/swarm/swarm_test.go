@@ -350,6 +350,29 @@ func TestInit(t *testing.T) {
 			tokens: true, logged: "already manages a swarm: nothing to create: node=m1 swarm=c1",
 		},
 		{
+			name: "a manager whose swarm has no leader yet (all managers starting at once) creates nothing and fails not",
+			setup: func(t *testing.T, w *world) {
+				w.eng.node = Node{ID: "m1", State: "pending", Manager: true}
+				w.eng.swarmErr = noLeader
+			},
+			logged: "already in a swarm, still reaching its managers: nothing to join or create: node=m1",
+		},
+		{
+			name: "a manager that cannot read its tokens now keeps the files and fails not",
+			setup: func(t *testing.T, w *world) {
+				w.eng.node = Node{ID: "m1", State: "active", Manager: true}
+				w.eng.swarmErr = noLeader
+				w.shareToken(t, "worker", workerB)
+			},
+			logged: "[WARN]  dinv.swarm: join tokens not refreshed: the files keep those written before: error=\"read the join tokens: rpc error",
+		},
+		{
+			name:  "a new swarm whose tokens cannot be read fails",
+			setup: func(t *testing.T, w *world) { w.eng.swarmErr = noLeader },
+			want:  "read the join tokens: rpc error: code = Unknown desc = The swarm does not have a leader",
+			inits: 1,
+		},
+		{
 			name:   "a worker creates nothing and leaves the token files alone",
 			setup:  func(t *testing.T, w *world) { w.eng.node = Node{ID: "w1", State: "active"} },
 			logged: "this host is a worker in its swarm",

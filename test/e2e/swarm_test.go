@@ -150,7 +150,7 @@ func testSwarmFive(t *testing.T, image string) {
 			}
 			return allReady(n, all)
 		})
-		logs := waitLog(t, m1.d, "already manages a swarm: nothing to create")
+		logs := waitLog(t, m1.d, alreadyManages, stillReaching)
 		if strings.Count(logs, "swarm created") != 1 {
 			t.Errorf("m1 created a swarm again:\n%s", dinvLines(logs))
 		}
@@ -183,11 +183,13 @@ func testSwarmFive(t *testing.T, image string) {
 			t.Errorf("nodes\n%s\nwere\n%s", got, ids)
 		}
 		for _, h := range hosts {
-			want := "already a member of the swarm: nothing to join"
+			want := alreadyMember
 			if h == m1 {
-				want = "already manages a swarm: nothing to create"
+				want = alreadyManages
 			}
-			logs := waitLog(t, h.d, want)
+			// A manager whose engine answered before its swarm had a
+			// leader again (all of them starting at once) says so instead.
+			logs := waitLog(t, h.d, want, stillReaching)
 			for _, never := range []string{"joined the swarm", "swarm created", "join tokens written"} {
 				if strings.Contains(logs, never) {
 					t.Errorf("%s: %q after the restart:\n%s", h.short, never, dinvLines(logs))
@@ -479,16 +481,26 @@ func stopped(t *testing.T, hosts []*swarmHost) string {
 	return strings.Join(down, ", ")
 }
 
-// waitLog returns the container's log once it holds want, failing the test
-// after swarmWait.
-func waitLog(t *testing.T, d *harness.DinV, want string) string {
+// What the swarm stage of a host restarted on its volumes says.
+const (
+	alreadyManages = "dinv.swarm: already manages a swarm: nothing to create"
+	alreadyMember  = "dinv.swarm: already a member of the swarm: nothing to join"
+	stillReaching  = "dinv.swarm: already in a swarm, still reaching its managers: nothing to join or create"
+)
+
+// waitLog returns the container's log once it holds one of want, failing
+// the test after swarmWait.
+func waitLog(t *testing.T, d *harness.DinV, want ...string) string {
 	t.Helper()
 	var logs string
-	poll(t, nil, d.Name+" logging "+want, func() string {
-		if logs = d.Logs(t); !strings.Contains(logs, want) {
-			return "not yet"
+	poll(t, nil, d.Name+" logging "+strings.Join(want, " or "), func() string {
+		logs = d.Logs(t)
+		for _, w := range want {
+			if strings.Contains(logs, w) {
+				return ""
+			}
 		}
-		return ""
+		return "not yet"
 	})
 	return logs
 }

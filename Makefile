@@ -4,7 +4,7 @@ export CGO_ENABLED := 0
 GO ?= go
 TESTFLAGS ?= -count=1
 
-.PHONY: build test unit tools integration e2e reliability engine images demo bench clean
+.PHONY: build test unit tools integration e2e reliability engine images demo swarm-demo bench clean
 
 # staticcheck, pinned; `make tools` installs it from the Go module proxy into
 # bin/tools (a new version, a new directory: bumping the pin reinstalls).
@@ -64,6 +64,10 @@ images: engine
 
 demo: images
 	scripts/demo.sh
+
+# Three DinV hosts forming a Docker swarm, left running (IMAGE=, PORT=, SUBNET=).
+swarm-demo: images
+	scripts/swarm-demo.sh
 
 bench: images
 	scripts/bench.sh

@@ -13,6 +13,10 @@
 // the image with its entrypoint replaced by the command line `dinv -dry-run`
 // prints for the same start.
 //
+// Then the swarm and density rows (bench/swarm.go): five DinV hosts started
+// at once forming a swarm, and ten plain ones started at once with their
+// memory per host.
+//
 // It needs the engine's own machine: the certificates are a host directory
 // bind-mounted on /certs, which the TLS client reads.
 package main
@@ -39,6 +43,10 @@ func main() {
 	subnet := flag.String("subnet", "10.213.0.0/24", "subnet of the benchmark's network (any unused one)")
 	timeout := flag.Duration("timeout", 90*time.Second, "how long one start may take to be ready")
 	stages := flag.Bool("stages", true, "also list per-stage durations of one DEBUG=true cold -tlsverify start")
+	var sw swarmOpts
+	flag.IntVar(&sw.rounds, "swarm-rounds", 3, "rounds of the swarm and density rows (0: none)")
+	flag.IntVar(&sw.density, "density", 10, "DinV hosts started at once for the density row")
+	flag.StringVar(&sw.subnet, "swarm-subnet", "10.213.1.0/24", "subnet of the swarm and density rows' network (any unused one)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -47,7 +55,7 @@ func main() {
 	// org.dinv.test=bench: what a killed run left is removed first, and
 	// anything this run's own cleanup missed at the end.
 	harness.BeginSuite("bench")
-	err := run(ctx, os.Stdout, *image, *rounds, *subnet, *timeout, *stages)
+	err := run(ctx, os.Stdout, *image, *rounds, *subnet, *timeout, *stages, sw)
 	harness.EndSuite()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -55,11 +63,17 @@ func main() {
 	}
 }
 
+// swarmOpts are the swarm and density rows' settings.
+type swarmOpts struct {
+	rounds, density int
+	subnet          string
+}
+
 // pair is one row of the table: DinV (0) measured against a reference (1),
 // the two alternating.
 type pair [2]contender
 
-func run(ctx context.Context, w io.Writer, image string, rounds int, subnet string, timeout time.Duration, withStages bool) error {
+func run(ctx context.Context, w io.Writer, image string, rounds int, subnet string, timeout time.Duration, withStages bool, sw swarmOpts) error {
 	s, cleanup, err := prepare(ctx, image, subnet, timeout)
 	defer cleanup()
 	if err != nil {
@@ -131,6 +145,12 @@ func run(ctx context.Context, w io.Writer, image string, rounds int, subnet stri
 			return err
 		}
 	}
+	var swarm swarmResults
+	if sw.rounds > 0 {
+		if swarm, err = s.swarmRounds(ctx, sw.rounds, sw.density, sw.subnet); err != nil {
+			return err
+		}
+	}
 
 	fmt.Fprintf(w, "DinV benchmark: %s, %d rounds, %s\n\n", describe(ctx, image, s.image), rounds, machine(ctx))
 	fmt.Fprintln(w, "| measurement | DinV: median (min-max) | reference: median (min-max) | ratio of medians | paired difference | target |")
@@ -158,6 +178,9 @@ func run(ctx context.Context, w io.Writer, image string, rounds int, subnet stri
 		for _, r := range stageRows {
 			fmt.Fprintf(w, "| %s | %s |\n", r.name, ms(r.d))
 		}
+	}
+	if sw.rounds > 0 {
+		printSwarm(w, swarm, sw.rounds)
 	}
 	return nil
 }

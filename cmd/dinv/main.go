@@ -24,6 +24,7 @@ import (
 	"github.com/dinv/dinv/stages/prepare"
 	"github.com/dinv/dinv/stages/ready"
 	"github.com/dinv/dinv/stages/storage"
+	"github.com/dinv/dinv/stages/swarm"
 )
 
 // defaultStageFile is read, when it exists, if -config is not given.
@@ -55,6 +56,7 @@ func catalogue() *core.Catalogue {
 		args.New(),
 		engine.New(),
 		ready.New(),
+		swarm.New(),
 	)
 }
 

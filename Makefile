@@ -4,7 +4,13 @@ export CGO_ENABLED := 0
 GO ?= go
 TESTFLAGS ?= -count=1
 
-.PHONY: build test unit integration e2e e2e-least reliability engine images demo bench clean
+.PHONY: build test unit tools integration e2e e2e-least reliability engine images demo swarm-demo bench clean
+
+# staticcheck, pinned; `make tools` installs it from the Go module proxy into
+# bin/tools (a new version, a new directory: bumping the pin reinstalls).
+STATICCHECK_VERSION := v0.8.2
+STATICCHECK := bin/tools/staticcheck-$(STATICCHECK_VERSION)/staticcheck
+TEST_TAGS := integration e2e reliability
 
 build:
 	$(GO) build -trimpath -ldflags=-s -o bin/dinv ./cmd/dinv
@@ -14,10 +20,27 @@ build:
 # installs the tools the tests use (openssl, docker.io, ...) on a new machine.
 test: engine unit integration e2e reliability
 
-unit:
+# Hygiene first: go.mod and go.sum tidy (checked, never rewritten), go vet and
+# staticcheck over every package and the tagged suites; then the unit tests
+# under the race detector (it needs cgo: on for that command only, the binary
+# stays static).
+unit: tools
+	@$(GO) mod tidy -diff || { echo "unit: go.mod/go.sum are not tidy: run 'go mod tidy' (the changes it makes are above)" >&2; exit 1; }
 	$(GO) vet ./...
-	$(GO) vet -tags 'integration e2e reliability' ./test/...
-	$(GO) test $(TESTFLAGS) ./...
+	$(GO) vet -tags '$(TEST_TAGS)' ./test/...
+	$(STATICCHECK) ./...
+	$(STATICCHECK) -tags '$(TEST_TAGS)' ./test/...
+	CGO_ENABLED=1 $(GO) test -race $(TESTFLAGS) ./...
+
+# What `make unit` needs besides Go: staticcheck, and a C compiler for -race
+# (installed from Debian's packages when missing).
+tools: $(STATICCHECK)
+	@command -v "$$(CGO_ENABLED=1 $(GO) env CC)" >/dev/null || { \
+		echo "tools: installing gcc (the race detector needs cgo)"; \
+		apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends gcc libc6-dev >/dev/null; }
+
+$(STATICCHECK):
+	GOBIN=$(abspath $(@D)) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
 integration: engine build
 	$(GO) test $(TESTFLAGS) -tags integration -timeout 15m ./test/integration/
@@ -48,6 +71,10 @@ images: engine
 
 demo: images
 	scripts/demo.sh
+
+# Three DinV hosts forming a Docker swarm, left running (IMAGE=, PORT=, SUBNET=).
+swarm-demo: images
+	scripts/swarm-demo.sh
 
 bench: images
 	scripts/bench.sh

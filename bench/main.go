@@ -13,6 +13,10 @@
 // the image with its entrypoint replaced by the command line `dinv -dry-run`
 // prints for the same start.
 //
+// Then the swarm and density rows (bench/swarm.go): five DinV hosts started
+// at once forming a swarm, and ten plain ones started at once with their
+// memory per host.
+//
 // It needs the engine's own machine: the certificates are a host directory
 // bind-mounted on /certs, which the TLS client reads.
 package main
@@ -42,15 +46,31 @@ func main() {
 	sandboxes := flag.Bool("sandboxes", true, "also measure the least privilege set, the rootless image and gVisor against every privilege")
 	rootless := flag.String("rootless-image", "", "the rootless image (default: REPO:<its engine's major.minor>-rootless)")
 	gvisor := flag.String("gvisor-image", "dinv:26.1", "the image measured in gVisor (its runc must be older than 1.2.8)")
+	var sw swarmOpts
+	flag.IntVar(&sw.rounds, "swarm-rounds", 3, "rounds of the swarm and density rows (0: none)")
+	flag.IntVar(&sw.density, "density", 10, "DinV hosts started at once for the density row")
+	flag.StringVar(&sw.subnet, "swarm-subnet", "10.213.1.0/24", "subnet of the swarm and density rows' network (any unused one)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	sb := sandboxOpts{on: *sandboxes, rootless: *rootless, gvisor: *gvisor}
-	if err := run(ctx, os.Stdout, *image, *rounds, *subnet, *timeout, *stages, sb); err != nil {
+	// Every container and network the benchmark makes is labelled
+	// org.dinv.test=bench: what a killed run left is removed first, and
+	// anything this run's own cleanup missed at the end.
+	harness.BeginSuite("bench")
+	err := run(ctx, os.Stdout, *image, *rounds, *subnet, *timeout, *stages, sw, sb)
+	harness.EndSuite()
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
+}
+
+// swarmOpts are the swarm and density rows' settings.
+type swarmOpts struct {
+	rounds, density int
+	subnet          string
 }
 
 // pair is one row of the table: DinV (0) measured against a reference (1),
@@ -77,7 +97,7 @@ func rootlessTag(image, version string) string {
 	return repo + ":" + v[0] + "." + v[1] + "-rootless"
 }
 
-func run(ctx context.Context, w io.Writer, image string, rounds int, subnet string, timeout time.Duration, withStages bool, sb sandboxOpts) error {
+func run(ctx context.Context, w io.Writer, image string, rounds int, subnet string, timeout time.Duration, withStages bool, sw swarmOpts, sb sandboxOpts) error {
 	s, cleanup, err := prepare(ctx, image, subnet, timeout)
 	defer cleanup()
 	if err != nil {
@@ -160,6 +180,12 @@ func run(ctx context.Context, w io.Writer, image string, rounds int, subnet stri
 			return err
 		}
 	}
+	var swarm swarmResults
+	if sw.rounds > 0 {
+		if swarm, err = s.swarmRounds(ctx, sw.rounds, sw.density, sw.subnet); err != nil {
+			return err
+		}
+	}
 
 	fmt.Fprintf(w, "DinV benchmark: %s, %d rounds, %s\n\n", describe(ctx, image, s.image), rounds, machine(ctx))
 	fmt.Fprintln(w, "| measurement | DinV: median (min-max) | reference: median (min-max) | ratio of medians | paired difference | target |")
@@ -188,6 +214,9 @@ func run(ctx context.Context, w io.Writer, image string, rounds int, subnet stri
 		for _, r := range stageRows {
 			fmt.Fprintf(w, "| %s | %s |\n", r.name, ms(r.d))
 		}
+	}
+	if sw.rounds > 0 {
+		printSwarm(w, swarm, sw.rounds)
 	}
 	return nil
 }
@@ -225,7 +254,6 @@ func prepare(ctx context.Context, image, subnet string, timeout time.Duration) (
 	}
 	ip[3] += 10
 	s.ip = ip.String()
-	docker(ctx, "network", "rm", s.network) // a leftover of an interrupted run
 	if _, err := docker(ctx, "network", "create", "--subnet", subnet, s.network); err != nil {
 		return nil, cleanup, err
 	}

@@ -17,8 +17,9 @@
 //	├── args      the engine's command line              (State.Commands)
 //	├── engine    start and supervise the engine         (State.Engine, State.Exec) S
 //	├── ready     wait for /_ping, say how to connect    (State.ReadyAt) S
-//	└── ...       stages after ready: the engine answers, their context
-//	              ends with it, State.Exec runs their programs
+//	└── swarm     create or join a Docker swarm           S
+//	              (after ready: the engine answers, the stage's context
+//	              ends with it; State.Exec runs such stages' programs)
 //
 // The list is resolved whole before anything runs (Catalogue.Resolve): unknown
 // names, duplicates, missing prerequisites and bad configuration are reported

@@ -125,8 +125,8 @@ func wait(t *testing.T, ch <-chan Exit) Exit {
 	select {
 	case e := <-ch:
 		return e
-	case <-time.After(5 * time.Second):
-		t.Fatal("Run did not return within 5 s")
+	case <-time.After(30 * time.Second):
+		t.Fatal("Run did not return within 30 s")
 		return Exit{}
 	}
 }
@@ -276,7 +276,7 @@ func TestExitCodeFindsTheCodeThroughAnyWrapping(t *testing.T) {
 
 func waitLog(t *testing.T, buf *syncWriter, want string) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		if strings.Contains(buf.String(), want) {
 			return
@@ -288,7 +288,7 @@ func waitLog(t *testing.T, buf *syncWriter, want string) {
 
 func waitEvent(t *testing.T, ev *events, want string) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		if strings.Contains(ev.String(), want) {
 			return

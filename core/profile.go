@@ -35,15 +35,17 @@ type ArgRules struct {
 }
 
 // DefaultStages is the stage list of every profile: checking the container's
-// privileges before anything changes, preparing the container,
-// certificates, the command line, then the engine and the readiness report.
+// privileges before anything changes, preparing the container, certificates,
+// the command line, then the engine, the readiness report and the swarm.
 // Order matters where a stage reads what another fills: network before pki
 // (the certificate's addresses), storage and pki before args, args before
-// engine, engine before ready. The container fixes (cgroups, mounts, iptables,
-// stale) come before the engine starts and need nothing from the others.
+// engine, engine before ready, ready before swarm (it talks to the engine's
+// API; without -swarm-init or -swarm-join it does nothing). The container
+// fixes (cgroups, mounts, iptables, stale) come before the engine starts and
+// need nothing from the others.
 var DefaultStages = []string{
 	"privileges", "network", "cgroups", "mounts", "iptables", "stale",
-	"storage", "pki", "args", "engine", "ready",
+	"storage", "pki", "args", "engine", "ready", "swarm",
 }
 
 var modernDrivers = []string{"overlay2", "fuse-overlayfs", "btrfs", "zfs", "vfs"}

@@ -86,3 +86,17 @@ func TestProfilesAreListedOldestFirst(t *testing.T) {
 		}
 	}
 }
+
+// The stages after the engine answers come last, in this order: the
+// readiness report, then the swarm, which talks to the engine's API.
+func TestDefaultStagesEndWithEngineReadySwarm(t *testing.T) {
+	n := len(DefaultStages)
+	if n < 3 || strings.Join(DefaultStages[n-3:], " ") != "engine ready swarm" {
+		t.Errorf("default stages end %v, want engine, ready, swarm", DefaultStages)
+	}
+	for _, p := range Profiles {
+		if strings.Join(p.Stages, " ") != strings.Join(DefaultStages, " ") {
+			t.Errorf("profile %s has its own list %v", p.Version, p.Stages)
+		}
+	}
+}

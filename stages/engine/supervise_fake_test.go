@@ -21,7 +21,6 @@ type fakeProcs struct {
 	groupLeft   int
 	groupDiesOn map[syscall.Signal]bool
 	strays      map[int]bool // stray children; a signal in groupDiesOn ends them
-	straySigs   []syscall.Signal
 }
 
 func (f *fakeProcs) Start(c reaper.Cmd) (reaper.Proc, error) {

@@ -181,7 +181,7 @@ func TestRealOrphansAreReaped(t *testing.T) {
 	}
 	waitDone(t, s)
 	pid := readPid(t, pidFile)
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for {
 		_, err := os.Stat("/proc/" + strconv.Itoa(pid))
 		if os.IsNotExist(err) {
@@ -205,7 +205,7 @@ func TestRealStartOfAMissingProgramFails(t *testing.T) {
 
 func waitFile(t *testing.T, path string) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {
 		if _, err := os.Stat(path); err == nil {
 			return

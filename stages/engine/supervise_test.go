@@ -33,8 +33,8 @@ func waitDone(t *testing.T, s *Supervisor) {
 	t.Helper()
 	select {
 	case <-s.Done():
-	case <-time.After(10 * time.Second):
-		t.Fatal("supervisor not done after 10s")
+	case <-time.After(30 * time.Second):
+		t.Fatal("supervisor not done after 30s")
 	}
 }
 

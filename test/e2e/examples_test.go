@@ -229,7 +229,8 @@ func testDebug(t *testing.T, image string) {
 	d := harness.Start(t, harness.Options{Image: image, Run: []string{"-e", "DEBUG=true", "-p", port + ":2375"}})
 	d.WaitReady(t, "127.0.0.1:"+port, nil)
 	harness.Client{Host: "tcp://127.0.0.1:" + port}.Run(t, "version")
-	logs := waitLogs(t, d, "[DEBUG] dinv.ready: done")
+	last := core.DefaultStages[len(core.DefaultStages)-1]
+	logs := waitLogs(t, d, "[DEBUG] dinv."+last+": done")
 	for _, stage := range core.DefaultStages {
 		if !strings.Contains(logs, "[DEBUG] dinv."+stage+":") {
 			t.Errorf("no debug line of stage %s", stage)

@@ -55,6 +55,35 @@ func Network(t testing.TB, what string) string {
 	return name
 }
 
+// SubnetNetwork creates a user-defined bridge network on a /24 of its own,
+// so that containers on it can have fixed addresses (--ip) that outlive
+// their removal: a swarm's managers must keep theirs. The subnet is chosen at
+// random in 10.200.0.0-10.254.255.0 until the engine takes one that overlaps
+// no other network. It returns the network's name and the subnet's first
+// three numbers ("10.213.7."), and removes the network when the test ends.
+func SubnetNetwork(t testing.TB, what string) (name, prefix string) {
+	t.Helper()
+	name = Name(what)
+	var last Result
+	for try := 0; try < 20; try++ {
+		b := make([]byte, 2)
+		if _, err := rand.Read(b); err != nil {
+			t.Fatal(err)
+		}
+		prefix = fmt.Sprintf("10.%d.%d.", 200+int(b[0])%55, b[1])
+		last = Client{}.Try(t, "network", "create", "--subnet", prefix+"0/24", name)
+		if last.ExitCode == 0 {
+			t.Cleanup(func() { Client{}.Try(t, "network", "rm", name) })
+			return name, prefix
+		}
+		if !strings.Contains(last.Stderr, "overlap") {
+			break
+		}
+	}
+	t.Fatalf("no subnet for network %s:\n%s", name, last)
+	return "", ""
+}
+
 // FreePort returns a TCP port that is free on 127.0.0.1 right now.
 func FreePort(t testing.TB) int {
 	t.Helper()

@@ -4,6 +4,14 @@
 // GET /_ping from outside, runs the real docker CLI against them, copies files,
 // loads images into them and removes everything it made when the test ends.
 //
+// What a killed run could not remove, the next run of the same suite does:
+// every container, volume and network made on the machine's engine is
+// labelled org.dinv.test=SUITE (and org.dinv.test.run with the process that
+// made it; see Labels, BeginSuite), and the suites that run dinv and dockerd
+// on the host list their directories, bridges and network namespaces in a
+// HostRecord. Only runs that are over are cleaned up after: a run of the same
+// suite going on beside (a developer's, CI's) keeps its objects.
+//
 // Nothing here needs an engine until it is called: the package's own unit tests
 // run anywhere.
 package harness

@@ -65,11 +65,22 @@ func (c Client) environ() []string {
 	return append(clean, c.Env...)
 }
 
+// args are the arguments the CLI gets for args: on the machine's engine, the
+// commands that make a container, a volume or a network get Labels.
+func (c Client) args(args []string) []string {
+	if c.Host != "" {
+		return args
+	}
+	return labelled(args)
+}
+
 // Exec runs docker with args and stdin, returning what it printed. A non-zero
-// exit is not an error (see Result.ExitCode); failing to run the CLI is.
+// exit is not an error (see Result.ExitCode); failing to run the CLI is. On
+// the machine's engine, what it makes is labelled (see Labels).
 func (c Client) Exec(ctx context.Context, stdin io.Reader, args ...string) (Result, error) {
 	ctx, cancel := context.WithTimeout(ctx, CommandTimeout)
 	defer cancel()
+	args = c.args(args)
 	cmd := exec.CommandContext(ctx, "docker", args...)
 	cmd.Env = c.environ()
 	cmd.Dir = c.Dir
@@ -116,6 +127,7 @@ func (c Client) Run(t testing.TB, args ...string) string {
 func Pipe(ctx context.Context, from Client, fromArgs []string, to Client, toArgs []string) error {
 	ctx, cancel := context.WithTimeout(ctx, CommandTimeout)
 	defer cancel()
+	fromArgs, toArgs = from.args(fromArgs), to.args(toArgs)
 	src := exec.CommandContext(ctx, "docker", fromArgs...)
 	src.Env, src.Dir = from.environ(), from.Dir
 	dst := exec.CommandContext(ctx, "docker", toArgs...)

@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/dinv/dinv/test/harness"
 )
 
 // hostStages is every stage but those that would change the host.
@@ -60,12 +62,17 @@ func newRun(t *testing.T) *dinvRun {
 		t.Fatal(err)
 	}
 	r := &dinvRun{dir: dir, sock: filepath.Join(dir, "d.sock"), pidfile: filepath.Join(dir, "d.pid"),
-		execRoot: filepath.Join(dir, "exec"), certs: filepath.Join(dir, "certs"), port: freePort(t),
+		execRoot: filepath.Join(dir, "exec"), certs: filepath.Join(dir, "certs"),
 		out: &syncBuffer{}, exited: make(chan struct{})}
+	// Registered before anything can fail: the directory goes in any case.
+	t.Cleanup(func() { r.cleanup(t) })
+	if err := hostRecord.Add(harness.HostDir, dir); err != nil {
+		t.Fatal(err)
+	}
+	r.port = freePort(t)
 	if err := os.WriteFile(filepath.Join(dir, "stages.yaml"), []byte(hostStages), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { r.cleanup(t) })
 	return r
 }
 
@@ -95,7 +102,10 @@ func (r *dinvRun) bridge(t *testing.T) string {
 	t.Helper()
 	name := fmt.Sprintf("dinvit%d", r.port)
 	addr := fmt.Sprintf("198.18.%d.1/24", r.port%250)
-	for _, args := range [][]string{
+	if err := hostRecord.Add(harness.HostBridge, name); err != nil {
+		t.Fatal(err)
+	}
+	for i, args := range [][]string{
 		{"link", "add", name, "type", "bridge"},
 		{"addr", "add", addr, "dev", name},
 		{"link", "set", name, "up"},
@@ -103,8 +113,10 @@ func (r *dinvRun) bridge(t *testing.T) string {
 		if out, err := exec.Command("ip", args...).CombinedOutput(); err != nil {
 			t.Fatalf("ip %s: %v: %s", strings.Join(args, " "), err, out)
 		}
+		if i == 0 {
+			r.bridgeName = name // made: cleanup removes it, whatever fails next
+		}
 	}
-	r.bridgeName = name
 	return name
 }
 
@@ -157,19 +169,7 @@ func (r *dinvRun) enginePid(t *testing.T) int {
 
 // leftovers lists the processes whose command line names the run's directory.
 func (r *dinvRun) leftovers() []int {
-	var pids []int
-	entries, _ := os.ReadDir("/proc")
-	for _, e := range entries {
-		pid, err := strconv.Atoi(e.Name())
-		if err != nil {
-			continue
-		}
-		cl, err := os.ReadFile("/proc/" + e.Name() + "/cmdline")
-		if err == nil && bytes.Contains(cl, []byte(r.dir)) {
-			pids = append(pids, pid)
-		}
-	}
-	return pids
+	return harness.ProcessesNaming(r.dir)
 }
 
 // cleanup stops dinv if it still runs, kills anything left from the run and
@@ -188,12 +188,15 @@ func (r *dinvRun) cleanup(t *testing.T) {
 			}
 		}
 	}
-	for _, pid := range r.leftovers() {
-		_ = syscall.Kill(pid, syscall.SIGKILL)
+	if err := harness.KillAll(r.leftovers(), 10*time.Second); err != nil {
+		t.Error(err)
 	}
 	if t.Failed() {
 		t.Logf("dinv output:\n%s", r.out)
 	}
+	// A dockerd killed with SIGKILL leaves its mounts (the netns of its
+	// default network under the exec root): without them RemoveAll fails.
+	harness.UnmountUnder(r.dir)
 	if r.bridgeName != "" {
 		if out, err := exec.Command("ip", "link", "del", r.bridgeName).CombinedOutput(); err != nil {
 			t.Errorf("remove bridge %s: %v: %s", r.bridgeName, err, out)
@@ -335,7 +338,9 @@ func TestEngineKilledMakesDinvExitNonZeroAndSaySo(t *testing.T) {
 func TestHealthcheckBeforeAndAfterReadiness(t *testing.T) {
 	r := newRun(t)
 	health := func() int {
-		err := exec.Command(dinvBin, "-healthcheck", "-socket", r.sock).Run()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		err := exec.CommandContext(ctx, dinvBin, "-healthcheck", "-socket", r.sock).Run()
 		if ee, ok := err.(*exec.ExitError); ok {
 			return ee.ExitCode()
 		}
@@ -379,7 +384,7 @@ func TestStalePidFilesAreRemovedAndTheEngineStarts(t *testing.T) {
 	if err := sleeper.Start(); err != nil {
 		t.Fatal(err)
 	}
-	defer func() { sleeper.Process.Kill(); sleeper.Wait() }()
+	t.Cleanup(func() { sleeper.Process.Kill(); sleeper.Wait() })
 	dead := exec.Command("true")
 	if err := dead.Run(); err != nil {
 		t.Fatal(err)

@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/dinv/dinv/stages/prepare"
+	"github.com/dinv/dinv/test/harness"
 )
 
 // The iptables stage counts nf_tables rules over netlink instead of running
@@ -35,6 +36,9 @@ func TestCountNftRulesAgreesWithIptablesNftSave(t *testing.T) {
 			t.Fatalf("%s: %v\n%s", strings.Join(args, " "), err, out)
 		}
 		return string(out)
+	}
+	if err := hostRecord.Add(harness.HostNetns, ns); err != nil {
+		t.Fatal(err)
 	}
 	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {
 		t.Fatalf("ip netns add: %v\n%s", err, out)

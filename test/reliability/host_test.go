@@ -32,6 +32,11 @@ type hostDirs struct {
 func newHostDirs(t *testing.T) *hostDirs {
 	t.Helper()
 	dir := t.TempDir()
+	// The test's temporary directory (dir's parent): a run killed with a
+	// dinv still running leaves it, with the processes and mounts in it.
+	if err := hostRecord.Add(harness.HostDir, filepath.Dir(dir)); err != nil {
+		t.Fatal(err)
+	}
 	h := &hostDirs{
 		dir:     dir,
 		certs:   filepath.Join(dir, "certs"),
@@ -44,7 +49,7 @@ func newHostDirs(t *testing.T) *hostDirs {
 	}
 	// A dinv killed in the storage stage leaves its probe's overlay mount
 	// under the data root: unmount whatever is under dir before it is removed.
-	t.Cleanup(func() { unmountUnder(dir) })
+	t.Cleanup(func() { harness.UnmountUnder(dir) })
 	return h
 }
 
@@ -271,6 +276,9 @@ func ownBridge(t testing.TB) string {
 	t.Helper()
 	bridgeOnce.Do(func() {
 		name := fmt.Sprintf("dinvrel%d", os.Getpid()%100000)
+		if bridgeErr = hostRecord.Add(harness.HostBridge, name); bridgeErr != nil {
+			return
+		}
 		if out, err := exec.Command("ip", "link", "add", name, "type", "bridge").CombinedOutput(); err != nil {
 			bridgeErr = fmt.Errorf("ip link add %s: %v: %s", name, err, out)
 			return
@@ -287,24 +295,5 @@ func ownBridge(t testing.TB) string {
 func removeOwnBridge() {
 	if bridgeName != "" {
 		exec.Command("ip", "link", "del", bridgeName).Run()
-	}
-}
-
-// unmountUnder detaches every mount point under dir, deepest first.
-func unmountUnder(dir string) {
-	b, err := os.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return
-	}
-	var points []string
-	for _, line := range strings.Split(string(b), "\n") {
-		f := strings.Fields(line)
-		if len(f) > 4 && strings.HasPrefix(f[4], dir+"/") {
-			points = append(points, f[4])
-		}
-	}
-	sort.Sort(sort.Reverse(sort.StringSlice(points)))
-	for _, p := range points {
-		syscall.Unmount(p, syscall.MNT_DETACH)
 	}
 }

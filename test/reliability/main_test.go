@@ -8,7 +8,8 @@
 // The image under test is dinv:latest, or RELIABILITY_IMAGE. The figures are
 // printed at the end and written to RELIABILITY_FIGURES (default
 // $TMPDIR/dinv-reliability-figures.md). Every container,
-// volume and network it makes is named dinv-rel-* and removed when its test ends.
+// volume and network it makes is named dinv-rel-*, labelled
+// org.dinv.test=reliability and removed when its test ends.
 package reliability
 
 import (
@@ -44,23 +45,59 @@ func image(t testing.TB) string {
 
 const busybox = "dinv-test-busybox" // images/testimages.sh
 
+// hostRecord lists what the host cases make outside the engine (directories
+// with the dinv and engine processes started in them, the bridge), so that
+// the next run removes what a killed one left.
+var hostRecord *harness.HostRecord
+
+// TestMain removes what killed runs of this suite left (on the engine: what
+// carries org.dinv.test=reliability; on the host: what their host record
+// lists), builds dinv, runs the tests, removes what a test's cleanup missed
+// (which fails the run) and prints the figures.
 func TestMain(m *testing.M) {
+	os.Exit(run(m))
+}
+
+func run(m *testing.M) int {
 	harness.Prefix = "dinv-rel-"
+	harness.BeginSuite("reliability")
+	var err error
+	if hostRecord, err = harness.OpenHostRecord("reliability"); err != nil {
+		fmt.Fprintln(os.Stderr, "reliability:", err)
+		return 1
+	}
+	code := runSuite(m)
+	removeOwnBridge()
+	if found, err := hostRecord.Close(); err != nil || len(found) > 0 {
+		fmt.Fprintf(os.Stderr, "reliability: the tests left on the host (removed now): %q %v\n", found, err)
+		code = max(code, 1)
+	}
+	if !harness.EndSuite() {
+		code = max(code, 1)
+	}
+	return code
+}
+
+func runSuite(m *testing.M) int {
 	dir, err := os.MkdirTemp("", "dinv-rel-bin-")
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
-		os.Exit(1)
+		return 1
+	}
+	defer os.RemoveAll(dir)
+	if err := hostRecord.Add(harness.HostDir, dir); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
 	}
 	dinvBin = filepath.Join(dir, "dinv")
 	build := exec.Command("go", "build", "-o", dinvBin, "github.com/dinv/dinv/cmd/dinv")
 	build.Env = append(os.Environ(), "CGO_ENABLED=0")
 	if out, err := build.CombinedOutput(); err != nil {
 		fmt.Fprintf(os.Stderr, "build dinv: %v\n%s", err, out)
-		os.Exit(1)
+		return 1
 	}
 	start := time.Now()
 	code := m.Run()
-	removeOwnBridge()
 	// go test shows a passing package's output only with -v: the figures
 	// also go to a file (RELIABILITY_FIGURES, default in the temp dir).
 	out := os.Getenv("RELIABILITY_FIGURES")
@@ -73,8 +110,7 @@ func TestMain(m *testing.M) {
 	if err := os.WriteFile(out, []byte(buf.String()), 0o644); err == nil {
 		fmt.Printf("\nfigures written to %s\n", out)
 	}
-	os.RemoveAll(dir)
-	os.Exit(code)
+	return code
 }
 
 // record collects the figures of the run: cases by kind with their outcome,

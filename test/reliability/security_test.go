@@ -333,7 +333,11 @@ func secretBytes(t *testing.T, key interface{}) []byte {
 	t.Helper()
 	switch k := key.(type) {
 	case *ecdsa.PrivateKey:
-		return k.D.Bytes()
+		b, err := k.Bytes() // the scalar, fixed-length (D is deprecated)
+		if err != nil {
+			t.Fatalf("ECDSA key: %v", err)
+		}
+		return b
 	case *rsa.PrivateKey:
 		return k.D.Bytes()
 	}

@@ -76,7 +76,7 @@ func TestStraysAreTheChildrenTheReaperDidNotStart(t *testing.T) {
 	for _, c := range strings.TrimSpace(string(b)) {
 		pid = pid*10 + int(c-'0')
 	}
-	deadline := time.Now().Add(5 * time.Second)
+	deadline := time.Now().Add(30 * time.Second)
 	for !contains(p.Strays(), pid) {
 		if time.Now().After(deadline) {
 			t.Fatalf("stray %d not listed: %v", pid, p.Strays())

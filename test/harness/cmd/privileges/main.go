@@ -19,6 +19,7 @@ func main() {
 		fmt.Fprintln(os.Stderr, "usage: privileges IMAGE")
 		os.Exit(2)
 	}
+	harness.Suite = "privileges" // the label of the probe's (--rm) containers
 	p, err := harness.Probe(os.Args[1])
 	for _, r := range p.Refused {
 		fmt.Fprintln(os.Stderr, "privileges: refused:", r)

@@ -31,7 +31,7 @@ conf=/etc/docker/daemon.json
 # through the host kernel's sockets. gVisor's own network stack refuses to
 # start here ("cannot run with network enabled in root network namespace"):
 # runsc 20240729 takes a network namespace with /proc/sys/net/core/rmem_default
-# for the machine's own, and Linux 6.x has that file in every namespace (later
+# for the machine's own, and this machine's Linux 6.18 has it in every namespace (later
 # gVisor releases test dev_weight instead; Debian has none).
 # --ignore-cgroups: runsc leaves the machine's cgroup v1 tree alone;
 # --net-raw: raw sockets (ping) inside.

@@ -68,7 +68,7 @@ func (s *setup) sandboxRows(ctx context.Context, rounds int, rootlessImage, gvis
 		progress("no " + gvisorImage + ": no gVisor row")
 	default:
 		add("gVisor ("+gvisorImage+") vs every privilege, same image", "gvisor", gid, harness.GVisor,
-			harness.GVisorEngineArgs, []string{"--network", "host"}, gid)
+			nil, []string{"--network", "host"}, gid)
 	}
 	for r := 1; r <= rounds; r++ {
 		for _, row := range rows {

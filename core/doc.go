@@ -12,6 +12,7 @@
 //	├── mounts    securityfs, shared /                    S
 //	├── iptables  legacy or nf_tables                    (State.EngineEnv) S
 //	├── stale     pid files of a killed engine            S
+//	├── rootless  the rootless engine's user (DINV_ROOTLESS) (State.EngineUser) S
 //	├── storage   driver check and probe, data root      (State.StorageDriver)
 //	├── pki       certificates kept, made or re-issued   (State.TLSFiles)
 //	├── args      the engine's command line              (State.Commands)

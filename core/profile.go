@@ -42,9 +42,10 @@ type ArgRules struct {
 // engine, engine before ready, ready before swarm (it talks to the engine's
 // API; without -swarm-init or -swarm-join it does nothing). The container
 // fixes (cgroups, mounts, iptables, stale) come before the engine starts and
-// need nothing from the others.
+// need nothing from the others; rootless (nothing unless DINV_ROOTLESS)
+// comes before storage, which gives the data root to the engine's user.
 var DefaultStages = []string{
-	"privileges", "network", "cgroups", "mounts", "iptables", "stale",
+	"privileges", "network", "cgroups", "mounts", "iptables", "stale", "rootless",
 	"storage", "pki", "args", "engine", "ready", "swarm",
 }
 

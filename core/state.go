@@ -36,6 +36,11 @@ type Config struct {
 	// (set with DOCKER_TLS_CERTDIR).
 	CertLayout string
 
+	// DINV_ROOTLESS=1 (the dinv:<version>-rootless images): the engine runs
+	// as an unprivileged user in a user namespace (rootlesskit), and binds
+	// its API port itself (no socket activation through rootlesskit).
+	Rootless bool
+
 	// -socket-activation (default true): dinv binds the API's TCP port and
 	// the engine gets it as --host=fd://; false: the engine binds it itself.
 	SocketActivation bool
@@ -75,6 +80,13 @@ type State struct {
 	// nil without TCP, without SocketActivation and under -dry-run.
 	Listener *os.File
 
+	// privileges: dinv runs on gVisor's kernel (runsc), whose limits the
+	// stages after it work around.
+	GVisor bool
+
+	// rootless: the unprivileged user the engine runs as; nil: root.
+	EngineUser *EngineUser
+
 	// network: the container's global-scope addresses on interfaces that are
 	// up; the first IPv4 of the default-route interface (ContainerIP); the
 	// hostname; that interface's MTU (0 when unknown).
@@ -93,6 +105,10 @@ type State struct {
 	// iptables: the environment the engine runs with (PATH choosing the
 	// iptables variant); nil means dinv's own environment.
 	EngineEnv []string
+	// Stages before args (iptables, in a gVisor sandbox without iptables):
+	// engine flags the container itself calls for ("--iptables=false"). The
+	// args stage passes each, unless the user gives that setting.
+	EngineFlags []string
 
 	// args: the processes to start, in order; the last is the engine itself
 	// (profile 1.12 starts containerd first).
@@ -109,6 +125,12 @@ type State struct {
 	// ready: when the engine first answered; zero until then. Stages after
 	// ready may count on the engine's API.
 	ReadyAt time.Time
+}
+
+// EngineUser is the user a rootless engine runs as.
+type EngineUser struct {
+	Name     string
+	UID, GID int
 }
 
 // TLSFiles are the paths the engine's TLS flags point at, and the client

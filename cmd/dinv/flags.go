@@ -10,6 +10,7 @@ import (
 	"github.com/dinv/dinv/core"
 	stageargs "github.com/dinv/dinv/stages/args"
 	"github.com/dinv/dinv/stages/pki"
+	"github.com/dinv/dinv/stages/prepare"
 )
 
 // options is the parsed command line: the Config plus the modes that are not
@@ -145,6 +146,9 @@ func parseFlags(prog string, args []string, env func(string) string) (*options, 
 		c.EngineVersion = env("DINV_ENGINE_VERSION")
 	}
 	c.Debug = isTrue(env("DEBUG"))
+	if c.Rootless = isTrue(env(prepare.RootlessEnv)); c.Rootless {
+		c.SocketActivation = false // rootlesskit binds the port in its own namespace
+	}
 	c.Swarm.Token = core.Secret(env("DINV_SWARM_TOKEN"))
 	return o, nil
 }

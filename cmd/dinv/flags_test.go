@@ -118,6 +118,8 @@ func TestParseFlags(t *testing.T) {
 			func(c *core.Config) { c.TLS, c.Port, c.CertLayout = true, 2376, "dind" }},
 		{"DOCKER_TLS_SAN in docker:dind's syntax adds names", nil, map[string]string{"DOCKER_TLS_SAN": "DNS:docker.example IP:10.0.0.5,build"},
 			func(c *core.Config) { c.TLSSANs = []string{"docker.example", "10.0.0.5", "build"} }},
+		{"DINV_ROOTLESS=1: the rootless engine, which binds its port itself", nil, map[string]string{"DINV_ROOTLESS": "1"},
+			func(c *core.Config) { c.Rootless, c.SocketActivation = true, false }},
 		{"DINV_SWARM_TOKEN is the join token", []string{"-swarm-init"}, map[string]string{"DINV_SWARM_TOKEN": "SWMTKN-1-x"},
 			func(c *core.Config) { c.Swarm.Init, c.Swarm.Token = true, "SWMTKN-1-x" }},
 		{"DEBUG=true turns debug on", nil, map[string]string{"DEBUG": "true"}, func(c *core.Config) { c.Debug = true }},

@@ -51,6 +51,7 @@ func catalogue() *core.Catalogue {
 		prepare.NewMounts(),
 		prepare.NewIptables(),
 		prepare.NewStale(),
+		prepare.NewRootless(),
 		storage.New(),
 		pki.New(),
 		args.New(),

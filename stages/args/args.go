@@ -36,8 +36,9 @@ import (
 //   - -tlsverify: --tlsverify with the CA, which needs no --tls (implied);
 //   - -local: no TCP host and no TLS flag at all.
 //
-// A setting the user gives the engine directly (Config.EngineSet: an
-// argument for the engine, a key of daemon.json) gets no flag from DinV.
+// Then the flags stages found the container needs (State.EngineFlags). A
+// setting the user gives the engine directly (Config.EngineSet: an argument
+// for the engine, a key of daemon.json) gets no flag from DinV.
 //
 // The 1.12 and 1.13 command lines follow those releases' published CLI
 // references (moby v1.12/v1.13 docs/reference/commandline/dockerd.md: -H
@@ -97,6 +98,10 @@ func BuildCommands(cfg *core.Config, p *core.Profile, s *core.State) []core.Comm
 	}
 	for _, r := range cfg.InsecureRegistries {
 		add("insecure-registry", "--insecure-registry="+r)
+	}
+	for _, f := range s.EngineFlags {
+		name, _, _ := strings.Cut(strings.TrimLeft(f, "-"), "=")
+		add(settingOfFlag[name], f)
 	}
 	args = append(args, cfg.ExtraArgs...)
 	return append(cmds, core.Command{Args: args})

@@ -42,6 +42,8 @@ var settingOfFlag = map[string]string{
 	"tlscacert": "tlscacert", "tlscert": "tlscert", "tlskey": "tlskey",
 	"containerd":  "containerd",
 	"config-file": "config-file",
+	// Those a stage may add (State.EngineFlags).
+	"iptables": "iptables", "ip6tables": "ip6tables", "b": "bridge", "bridge": "bridge", "ip-forward": "ip-forward",
 }
 
 // settingOfKey maps daemon.json keys to the same settings.
@@ -50,6 +52,7 @@ var settingOfKey = map[string]string{
 	"pidfile": "pidfile", "storage-driver": "storage-driver", "debug": "debug", "mtu": "mtu",
 	"insecure-registries": "insecure-registry", "tls": "tls", "tlsverify": "tlsverify",
 	"tlscacert": "tlscacert", "tlscert": "tlscert", "tlskey": "tlskey", "containerd": "containerd",
+	"iptables": "iptables", "ip6tables": "ip6tables", "bridge": "bridge", "ip-forward": "ip-forward",
 }
 
 // engineBools are dockerd's boolean flags (its reference, 20.10 to 28.x): one

@@ -208,3 +208,14 @@ func TestBuildCommandsPassesNoFlagForASettingTheUserGives(t *testing.T) {
 		t.Errorf("engine command line\n got %q\nwant %q", got[0], want)
 	}
 }
+
+func TestBuildCommandsPassesTheFlagsAStageAddsUnlessTheUserGivesThem(t *testing.T) {
+	cfg := core.Config{Socket: "/s.sock", DataRoot: "/d", ExecRoot: "/e", Pidfile: "/p", Storage: "vfs", Local: true,
+		ExtraArgs: []string{"--bridge=mine"}, EngineSet: map[string]string{"bridge": "arguments"}}
+	s := core.State{EngineFlags: []string{"--iptables=false", "--ip6tables=false", "--bridge=none", "--ip-forward=false"}}
+	got := lines(BuildCommands(&cfg, profile(t, "26.1"), &s))
+	want := "dockerd --host=unix:///s.sock --data-root=/d --exec-root=/e --pidfile=/p --storage-driver=vfs --iptables=false --ip6tables=false --ip-forward=false --bridge=mine"
+	if got[0] != want {
+		t.Errorf("engine command line\n got %q\nwant %q", got[0], want)
+	}
+}

@@ -3,7 +3,6 @@ package prepare
 import (
 	"context"
 	"io/fs"
-	"os"
 	"path"
 	"strconv"
 	"strings"
@@ -23,25 +22,22 @@ const cgroupRoot = "/sys/fs/cgroup"
 // container runs inside. A rootless engine cannot use them at all here
 // (rootlessCgroups); under gVisor it says which controllers are missing.
 type cgroupsStage struct {
-	sys    System
-	sleep  func(time.Duration)
-	getenv func(string) string
+	sys   System
+	sleep func(time.Duration)
 }
 
 // NewCgroups returns the cgroups stage.
-func NewCgroups() core.Stage {
-	return &cgroupsStage{sys: osSystem{}, sleep: time.Sleep, getenv: os.Getenv}
-}
+func NewCgroups() core.Stage { return &cgroupsStage{sys: osSystem{}, sleep: time.Sleep} }
 
 func (*cgroupsStage) Name() string { return "cgroups" }
 func (*cgroupsStage) SkipsDryRun() {}
 
 func (c *cgroupsStage) Run(ctx context.Context, s *core.State) error {
 	log := core.Log(ctx)
-	if c.getenv != nil && Rootless(c.getenv) {
+	if s.Config.Rootless {
 		return rootlessCgroups(log, c.sys)
 	}
-	if InGVisor(c.sys) {
+	if s.GVisor {
 		if err := warnGVisorCgroups(log, c.sys); err != nil {
 			return err
 		}

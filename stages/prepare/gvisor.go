@@ -1,15 +1,12 @@
 package prepare
 
 import (
-	"encoding/json"
 	"regexp"
 	"strconv"
 	"strings"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/pkg/errors"
-
-	"github.com/dinv/dinv/core"
 )
 
 // gVisor (runsc) runs the container on its own kernel, the sentry, which
@@ -71,68 +68,27 @@ func warnGVisorCgroups(log hclog.Logger, sys System) error {
 	return nil
 }
 
-// engineSetting returns the value the user gives the engine for a boolean
-// or string setting (dockerd's long flag name): from the engine's arguments
-// (--name=value, or a bare --name for true), else from its configuration
-// file (the JSON key of the same name). ok is false when neither gives it.
-func engineSetting(sys System, cfg *core.Config, name string) (value string, ok bool) {
-	for _, a := range cfg.ExtraArgs {
-		if a == "--"+name {
-			value, ok = "true", true
-		} else if v, found := strings.CutPrefix(a, "--"+name+"="); found {
-			value, ok = v, true
-		}
-	}
-	if ok || cfg.DaemonConfig == "" {
-		return value, ok
-	}
-	data, err := sys.ReadFile(cfg.DaemonConfig)
-	if err != nil {
-		return "", false // no file: not given (cmd/dinv already refused an unreadable one)
-	}
-	var keys map[string]json.RawMessage
-	if json.Unmarshal(data, &keys) != nil || keys[name] == nil {
-		return "", false
-	}
-	return strings.Trim(string(keys[name]), `"`), true
-}
-
-// sandboxNetFlags are what the engine needs where the container has neither
+// SandboxNetFlags are what the engine needs where the container has neither
 // iptables nor the right to make network interfaces (gVisor with
 // --network=host): no firewall, no bridge, no forwarding of its own.
-var sandboxNetFlags = []struct{ name, want string }{
-	{"iptables", "false"}, {"ip6tables", "false"}, {"bridge", "none"}, {"ip-forward", "false"},
-}
+var SandboxNetFlags = []string{"--iptables=false", "--ip6tables=false", "--bridge=none", "--ip-forward=false"}
 
-// CheckGVisorNetwork tells whether the engine can start in this gVisor
-// sandbox. gVisor's network stack has iptables (runsc --net-raw); with
-// runsc --network=host the sandbox uses the host kernel's sockets instead,
-// which have neither iptables tables nor bridges nor veth pairs (netlink's
+// GVisorNetworkFlags returns the engine flags this gVisor sandbox needs.
+// gVisor's network stack has iptables (runsc --net-raw); with runsc
+// --network=host the sandbox uses the host kernel's sockets instead, which
+// have neither iptables tables nor bridges nor veth pairs (netlink's
 // RTM_NEWLINK: "Operation not supported"), and the engine refuses to start
 // ("failed to create NAT chain DOCKER") unless it is told to do without
 // them. A nat table that iptables can list means the stack has iptables:
-// nil. Otherwise the engine settings sandboxNetFlags must be given: nil with
-// one warning when they are, else an error naming the ones missing.
-func CheckGVisorNetwork(log hclog.Logger, sys System, variant string, cfg *core.Config) error {
+// nothing is needed. Otherwise SandboxNetFlags, said once with what it costs.
+func GVisorNetworkFlags(log hclog.Logger, sys System, variant string) []string {
 	if _, err := sys.Output("iptables-"+variant, "-t", "nat", "-S"); err == nil {
 		return nil
 	}
-	var missing []string
-	for _, f := range sandboxNetFlags {
-		if v, ok := engineSetting(sys, cfg, f.name); !ok || v != f.want {
-			missing = append(missing, "--"+f.name+"="+f.want)
-		}
-	}
-	if len(missing) > 0 {
-		return errors.Errorf("this gVisor sandbox has no iptables tables and cannot make bridges "+
-			"(runsc --network=host): the engine cannot start with its own networking; give it %s "+
-			"(dinv ... %s) and run inner containers and builds with --network host",
-			strings.Join(missing, " "), strings.Join(missing, " "))
-	}
 	log.Warn("gVisor sandbox without iptables or bridges (runsc --network=host): the engine runs "+
-		"without its own networking as you asked; inner containers and builds need --network host",
-		"settings", "--iptables=false --ip6tables=false --bridge=none --ip-forward=false")
-	return nil
+		"without networking of its own; inner containers and builds need --network host",
+		"engine_flags", strings.Join(SandboxNetFlags, " "))
+	return SandboxNetFlags
 }
 
 // procRootInode is the inode number of a Linux procfs root (PROC_ROOT_INO).
@@ -187,7 +143,3 @@ func warnGVisorRunc(log hclog.Logger, sys System) {
 			"runc", strings.Join(m[1:], "."), "proc_root_inode", ino)
 	}
 }
-
-// InGVisorHere reports whether this process runs on gVisor's kernel (for
-// the stages of other packages).
-func InGVisorHere() bool { return InGVisor(osSystem{}) }

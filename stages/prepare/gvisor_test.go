@@ -79,8 +79,8 @@ func TestCgroupsStageUnderGVisorWarnsOnceAndChangesNothing(t *testing.T) {
 	f.files["/proc/self/mountinfo"] = "18 17 0:19 / / rw - overlay none rw\n" +
 		"30 18 0:30 / /sys/fs/cgroup/memory rw - cgroup none rw,memory\n"
 	var l logs
-	st := &cgroupsStage{sys: f, sleep: func(time.Duration) {}, getenv: func(string) string { return "" }}
-	if err := st.Run(core.WithLog(context.Background(), l.logger()), &core.State{}); err != nil {
+	st := &cgroupsStage{sys: f, sleep: func(time.Duration) {}}
+	if err := st.Run(core.WithLog(context.Background(), l.logger()), &core.State{GVisor: true}); err != nil {
 		t.Fatal(err)
 	}
 	w := l.warnings()
@@ -92,32 +92,15 @@ func TestCgroupsStageUnderGVisorWarnsOnceAndChangesNothing(t *testing.T) {
 	}
 }
 
-func TestCheckGVisorNetwork(t *testing.T) {
-	all := []string{"--iptables=false", "--ip6tables=false", "--bridge=none", "--ip-forward=false"}
+func TestGVisorNetworkFlags(t *testing.T) {
 	for _, c := range []struct {
-		name     string
-		natErr   error
-		args     []string
-		daemon   string // daemon.json
-		wantErr  string
-		wantWarn bool
+		name   string
+		natErr error
+		want   string
 	}{
-		{name: "gVisor's own network stack has iptables: nothing to say"},
-		{name: "runsc --network=host without the settings: an error naming each and the fix",
-			natErr: errors.New(iptablesNoNat), args: []string{"--mtu=1400"},
-			wantErr: "give it --iptables=false --ip6tables=false --bridge=none --ip-forward=false"},
-		{name: "some settings given: the error names the others only",
-			natErr: errors.New(iptablesNoNat), args: []string{"--iptables=false", "--bridge=none"},
-			wantErr: "give it --ip6tables=false --ip-forward=false (dinv"},
-		{name: "a setting given the other way round counts as missing",
-			natErr: errors.New(iptablesNoNat), args: []string{"--iptables=true", "--ip6tables=false", "--bridge=none", "--ip-forward=false"},
-			wantErr: "give it --iptables=false (dinv"},
-		{name: "every setting given as an argument: one warning",
-			natErr: errors.New(iptablesNoNat), args: all, wantWarn: true},
-		{name: "every setting given in daemon.json: one warning",
-			natErr:   errors.New(iptablesNoNat),
-			daemon:   `{"iptables": false, "ip6tables": false, "bridge": "none", "ip-forward": false}`,
-			wantWarn: true},
+		{name: "gVisor's own network stack has iptables: nothing to add"},
+		{name: "runsc --network=host: the engine goes without networking of its own, said once",
+			natErr: errors.New(iptablesNoNat), want: "--iptables=false --ip6tables=false --bridge=none --ip-forward=false"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			f := newFake()
@@ -126,20 +109,13 @@ func TestCheckGVisorNetwork(t *testing.T) {
 			} else {
 				f.outputs["iptables-legacy"] = "-P PREROUTING ACCEPT\n"
 			}
-			cfg := &core.Config{ExtraArgs: c.args, DaemonConfig: "/etc/docker/daemon.json"}
-			if c.daemon != "" {
-				f.files[cfg.DaemonConfig] = c.daemon
-			}
 			var l logs
-			err := CheckGVisorNetwork(l.logger(), f, "legacy", cfg)
-			switch {
-			case c.wantErr == "" && err != nil:
-				t.Fatalf("error %v", err)
-			case c.wantErr != "" && (err == nil || !strings.Contains(err.Error(), c.wantErr)):
-				t.Fatalf("error %v, want one with %q", err, c.wantErr)
+			got := GVisorNetworkFlags(l.logger(), f, "legacy")
+			if strings.Join(got, " ") != c.want {
+				t.Errorf("flags %q, want %q", got, c.want)
 			}
-			if got := len(l.warnings()); got != map[bool]int{true: 1}[c.wantWarn] {
-				t.Errorf("%d warnings: %q", got, l.warnings())
+			if n := len(l.warnings()); n != map[bool]int{true: 1}[c.want != ""] {
+				t.Errorf("%d warnings: %q", n, l.warnings())
 			}
 			if strings.Join(f.ran, "|") != "iptables-legacy -t nat -S" {
 				t.Errorf("ran %q", f.ran)
@@ -157,9 +133,12 @@ func TestIptablesStageChecksTheSandboxOnlyUnderGVisor(t *testing.T) {
 			f.files["/proc/version"] = gvisorVersion
 		}
 		st := &iptablesStage{sys: f, getenv: func(string) string { return "" }, dir: "/run/dinv/iptables"}
-		err := st.Run(core.WithLog(context.Background(), nolog), &core.State{EngineEnv: []string{"PATH=/usr/bin"}})
-		if (err != nil) != gvisor {
-			t.Errorf("gVisor %v: error %v", gvisor, err)
+		state := &core.State{EngineEnv: []string{"PATH=/usr/bin"}, GVisor: gvisor}
+		if err := st.Run(core.WithLog(context.Background(), nolog), state); err != nil {
+			t.Fatal(err)
+		}
+		if got := len(state.EngineFlags) > 0; got != gvisor {
+			t.Errorf("gVisor %v: engine flags %q", gvisor, state.EngineFlags)
 		}
 	}
 }
@@ -197,9 +176,13 @@ func TestPrivilegesStageUnderGVisorWarnsWhenRuncCannotRunAContainer(t *testing.T
 			f.inodes["/proc"] = c.inode
 			f.outputs["runc"] = c.runc
 			var l logs
-			st := &privilegesStage{sys: f, getenv: func(string) string { return "" }}
-			if err := st.Run(core.WithLog(context.Background(), l.logger()), &core.State{}); err != nil {
+			st := &privilegesStage{sys: f}
+			s := &core.State{}
+			if err := st.Run(core.WithLog(context.Background(), l.logger()), s); err != nil {
 				t.Fatal(err)
+			}
+			if !s.GVisor {
+				t.Error("State.GVisor not set under gVisor's kernel")
 			}
 			w := l.warnings()
 			if (len(w) == 1) != c.warn || len(w) > 1 {

@@ -65,10 +65,8 @@ func (i *iptablesStage) Run(ctx context.Context, s *core.State) error {
 	if err := linkIptables(i.sys, i.dir, variant); err != nil {
 		return err
 	}
-	if InGVisor(i.sys) {
-		if err := CheckGVisorNetwork(log, i.sys, variant, &s.Config); err != nil {
-			return err
-		}
+	if s.GVisor {
+		s.EngineFlags = append(s.EngineFlags, GVisorNetworkFlags(log, i.sys, variant)...)
 	}
 	env := s.EngineEnv
 	if env == nil {

@@ -2,7 +2,6 @@ package prepare
 
 import (
 	"context"
-	"os"
 	"strings"
 
 	"github.com/hashicorp/go-hclog"
@@ -14,28 +13,20 @@ import (
 
 const securityfsPath = "/sys/kernel/security"
 
-// mountsStage mounts securityfs and makes / a shared mount. For the rootless
-// engine it prepares the container's files instead (PrepareRootless):
-// rootlesskit makes the engine's mount namespace itself, and the
-// container's root holds no CAP_SYS_ADMIN to mount anything.
-type mountsStage struct {
-	sys    System
-	getenv func(string) string
-}
+// mountsStage mounts securityfs and makes / a shared mount. Not for the
+// rootless engine: rootlesskit makes the engine's mount namespace itself,
+// and the container's root holds no CAP_SYS_ADMIN to mount anything.
+type mountsStage struct{ sys System }
 
 // NewMounts returns the mounts stage.
-func NewMounts() core.Stage { return &mountsStage{sys: osSystem{}, getenv: os.Getenv} }
+func NewMounts() core.Stage { return &mountsStage{sys: osSystem{}} }
 
 func (*mountsStage) Name() string { return "mounts" }
 func (*mountsStage) SkipsDryRun() {}
 
 func (m *mountsStage) Run(ctx context.Context, s *core.State) error {
-	if m.getenv != nil && Rootless(m.getenv) {
-		env, err := PrepareRootless(core.Log(ctx), m.sys, &s.Config, s.EngineEnv)
-		if err != nil {
-			return err
-		}
-		s.EngineEnv = env
+	if s.Config.Rootless {
+		core.Log(ctx).Debug("rootless engine: rootlesskit makes its mounts")
 		return nil
 	}
 	return FixMounts(core.Log(ctx), m.sys)

@@ -2,7 +2,6 @@ package prepare
 
 import (
 	"context"
-	"os"
 	"strconv"
 	"strings"
 
@@ -17,22 +16,21 @@ import (
 // line instead of letting a later stage fail on a refused mount. The
 // rootless engine needs other things (MissingForRootless); under gVisor it
 // also says when the engine's runc cannot run a container there.
-type privilegesStage struct {
-	sys    System
-	getenv func(string) string
-}
+type privilegesStage struct{ sys System }
 
-// NewPrivileges returns the privileges stage.
-func NewPrivileges() core.Stage { return &privilegesStage{sys: osSystem{}, getenv: os.Getenv} }
+// NewPrivileges returns the privileges stage. It also finds whether dinv runs
+// on gVisor's kernel (State.GVisor).
+func NewPrivileges() core.Stage { return &privilegesStage{sys: osSystem{}} }
 
 func (*privilegesStage) Name() string { return "privileges" }
 func (*privilegesStage) SkipsDryRun() {}
 
 func (p *privilegesStage) Run(ctx context.Context, s *core.State) error {
-	if InGVisor(p.sys) {
+	s.GVisor = InGVisor(p.sys)
+	if s.GVisor {
 		warnGVisorRunc(core.Log(ctx), p.sys)
 	}
-	if p.getenv != nil && Rootless(p.getenv) {
+	if s.Config.Rootless {
 		missing, err := MissingForRootless(p.sys)
 		if err != nil {
 			return err

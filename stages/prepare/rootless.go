@@ -1,6 +1,7 @@
 package prepare
 
 import (
+	"context"
 	"encoding/binary"
 	"fmt"
 	"io/fs"
@@ -26,16 +27,33 @@ import (
 // rootless/dockerd, first in the engine's PATH) moves its run files to the
 // user's run directory and starts it as the user under rootlesskit.
 
-// RootlessEnv is the environment variable that asks for the rootless engine.
+// RootlessEnv is the environment variable that asks for the rootless engine
+// (core.Config.Rootless).
 const RootlessEnv = "DINV_ROOTLESS"
 
-// Rootless reports whether the rootless engine is asked for.
-func Rootless(getenv func(string) string) bool {
-	switch strings.ToLower(getenv(RootlessEnv)) {
-	case "1", "true", "yes":
-		return true
+// rootlessStage prepares the container for the rootless engine; without
+// Config.Rootless it does nothing.
+type rootlessStage struct{ sys System }
+
+// NewRootless returns the rootless stage.
+func NewRootless() core.Stage { return &rootlessStage{sys: osSystem{}} }
+
+func (*rootlessStage) Name() string { return "rootless" }
+func (*rootlessStage) SkipsDryRun() {}
+
+func (r *rootlessStage) Run(ctx context.Context, s *core.State) error {
+	if !s.Config.Rootless {
+		core.Log(ctx).Debug("not rootless: nothing to do")
+		return nil
 	}
-	return false
+	env, err := PrepareRootless(core.Log(ctx), r.sys, &s.Config, s.EngineEnv)
+	if err != nil {
+		return err
+	}
+	u := RootlessUser
+	s.EngineEnv = env
+	s.EngineUser = &core.EngineUser{Name: u.Name, UID: u.UID, GID: u.GID}
+	return nil
 }
 
 // RootlessUser is the unprivileged user the rootless engine runs as: the

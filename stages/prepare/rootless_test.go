@@ -24,7 +24,7 @@ func rootlessFake() *fakeSystem {
 }
 
 func rootlessConfig() *core.Config {
-	return &core.Config{Socket: "/var/run/docker.sock", Pidfile: "/var/run/docker.pid", Port: 2376}
+	return &core.Config{Socket: "/var/run/docker.sock", Pidfile: "/var/run/docker.pid", Port: 2376, Rootless: true}
 }
 
 func TestPrepareRootless(t *testing.T) {
@@ -155,8 +155,8 @@ func TestMissingForRootless(t *testing.T) {
 }
 
 func TestRootlessStagesChangeNothingTheyCannotAndPrepareTheUser(t *testing.T) {
-	rootless := func(k string) string { return map[string]string{RootlessEnv: "1"}[k] }
 	ctx := core.WithLog(context.Background(), nolog)
+	rootless := core.Config{Rootless: true}
 
 	t.Run("privileges: a missing option fails the start naming it", func(t *testing.T) {
 		f := newFake()
@@ -164,7 +164,7 @@ func TestRootlessStagesChangeNothingTheyCannotAndPrepareTheUser(t *testing.T) {
 		f.files["/proc/self/mountinfo"] = rootPrivate
 		f.outputs["unshare"] = ""
 		f.programs = map[string]string{"rootlesskit": "/usr/bin/rootlesskit", "slirp4netns": "/usr/bin/slirp4netns", "setpriv": "/usr/bin/setpriv"}
-		err := (&privilegesStage{sys: f, getenv: rootless}).Run(ctx, &core.State{})
+		err := (&privilegesStage{sys: f}).Run(ctx, &core.State{Config: rootless})
 		if err == nil || !strings.HasSuffix(err.Error(), "lacks what a rootless Docker host needs: /dev/net/tun (--device /dev/net/tun)") {
 			t.Errorf("error %v", err)
 		}
@@ -173,8 +173,8 @@ func TestRootlessStagesChangeNothingTheyCannotAndPrepareTheUser(t *testing.T) {
 		f := newFake()
 		f.files["/proc/self/mountinfo"] = rootShared + cgTmpfs + cgCPURo
 		var l logs
-		st := &cgroupsStage{sys: f, sleep: func(time.Duration) {}, getenv: rootless}
-		if err := st.Run(core.WithLog(context.Background(), l.logger()), &core.State{}); err != nil {
+		st := &cgroupsStage{sys: f, sleep: func(time.Duration) {}}
+		if err := st.Run(core.WithLog(context.Background(), l.logger()), &core.State{Config: rootless}); err != nil {
 			t.Fatal(err)
 		}
 		if w := l.warnings(); len(w) != 1 || !strings.Contains(w[0], "without resource limits") || !strings.Contains(w[0], "cgroup=v1") {
@@ -184,19 +184,34 @@ func TestRootlessStagesChangeNothingTheyCannotAndPrepareTheUser(t *testing.T) {
 			t.Errorf("changed %v", f.calls)
 		}
 	})
-	t.Run("mounts: no mount, the user prepared and the engine's environment set", func(t *testing.T) {
+	t.Run("mounts: nothing mounted", func(t *testing.T) {
 		f := rootlessFake()
-		s := &core.State{Config: *rootlessConfig(), EngineEnv: []string{"PATH=/bin"}}
-		if err := (&mountsStage{sys: f, getenv: rootless}).Run(ctx, s); err != nil {
+		s := &core.State{Config: *rootlessConfig()}
+		if err := (&mountsStage{sys: f}).Run(ctx, s); err != nil {
 			t.Fatal(err)
 		}
-		for _, c := range f.calls {
-			if strings.HasPrefix(c, "mount") {
-				t.Errorf("mounted: %s", c)
-			}
+		if len(f.calls) != 0 {
+			t.Errorf("changed %v", f.calls)
+		}
+	})
+	t.Run("rootless: the user prepared, the engine's environment and user set", func(t *testing.T) {
+		f := rootlessFake()
+		s := &core.State{Config: *rootlessConfig(), EngineEnv: []string{"PATH=/bin"}}
+		if err := (&rootlessStage{sys: f}).Run(ctx, s); err != nil {
+			t.Fatal(err)
 		}
 		if !strings.Contains(strings.Join(s.EngineEnv, " "), "XDG_RUNTIME_DIR=/run/user/1000") {
 			t.Errorf("engine env %q", s.EngineEnv)
+		}
+		if s.EngineUser == nil || s.EngineUser.UID != 1000 {
+			t.Errorf("engine user %+v", s.EngineUser)
+		}
+	})
+	t.Run("rootless: nothing without Config.Rootless", func(t *testing.T) {
+		f := rootlessFake()
+		s := &core.State{}
+		if err := (&rootlessStage{sys: f}).Run(ctx, s); err != nil || len(f.calls) != 0 || s.EngineUser != nil {
+			t.Errorf("err %v, changed %v, user %+v", err, f.calls, s.EngineUser)
 		}
 	})
 }

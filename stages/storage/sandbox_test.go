@@ -32,8 +32,8 @@ func TestUnderGVisorTheDataRootBecomesATmpfsOfTheSandbox(t *testing.T) {
 			m := &fakeMounter{fsType: c.fsType, t: t}
 			var logs bytes.Buffer
 			ctx := core.WithLog(context.Background(), hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Debug}))
-			st := &Stage{Mounter: m, HasFuse: fuse(false), GVisor: func() bool { return true }}
-			s := &core.State{Config: core.Config{DataRoot: root, Storage: "overlay2", StorageSet: c.named}}
+			st := &Stage{Mounter: m, HasFuse: fuse(false)}
+			s := &core.State{Config: core.Config{DataRoot: root, Storage: "overlay2", StorageSet: c.named}, GVisor: true}
 			if err := st.Run(ctx, s); err != nil {
 				t.Fatal(err)
 			}
@@ -50,8 +50,8 @@ func TestUnderGVisorTheDataRootBecomesATmpfsOfTheSandbox(t *testing.T) {
 }
 
 func TestUnderGVisorAFailedTmpfsMountFailsTheStage(t *testing.T) {
-	st := &Stage{Mounter: &fakeMounter{fsType: v9fsMagic, mountErr: unix.EPERM, t: t}, HasFuse: fuse(false), GVisor: func() bool { return true }}
-	err := st.Run(context.Background(), &core.State{Config: core.Config{DataRoot: t.TempDir(), Storage: "overlay2"}})
+	st := &Stage{Mounter: &fakeMounter{fsType: v9fsMagic, mountErr: unix.EPERM, t: t}, HasFuse: fuse(false)}
+	err := st.Run(context.Background(), &core.State{Config: core.Config{DataRoot: t.TempDir(), Storage: "overlay2"}, GVisor: true})
 	if err == nil || !strings.Contains(err.Error(), "mount a tmpfs on the data root") {
 		t.Errorf("error %v", err)
 	}
@@ -102,13 +102,12 @@ func TestRootlessRunGivesTheDataRootToTheEnginesUser(t *testing.T) {
 	root := t.TempDir()
 	var chowned []string
 	st := &Stage{Mounter: &fakeMounter{fsType: unix.EXT4_SUPER_MAGIC, t: t}, HasFuse: fuse(false),
-		Rootless:      func() bool { return true },
 		KernelRelease: func() string { return "6.18.44" },
 		Chown: func(p string, uid, gid int) error {
 			chowned = append(chowned, fmt.Sprintf("%s %d:%d", p, uid, gid))
 			return nil
 		}}
-	s := &core.State{Config: core.Config{DataRoot: root, Storage: "overlay2"}}
+	s := &core.State{Config: core.Config{DataRoot: root, Storage: "overlay2"}, EngineUser: &core.EngineUser{Name: "rootless", UID: 1000, GID: 1000}}
 	if err := st.Run(context.Background(), s); err != nil {
 		t.Fatal(err)
 	}

@@ -9,7 +9,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/dinv/dinv/core"
-	"github.com/dinv/dinv/stages/prepare"
 )
 
 // Stage checks -storage against the profile, makes sure the data root exists
@@ -23,10 +22,6 @@ import (
 type Stage struct {
 	Mounter Mounter
 	HasFuse func() bool
-	// GVisor reports whether dinv runs on gVisor's kernel; nil: it does not.
-	GVisor func() bool
-	// Rootless reports whether the engine runs rootless; nil: it does not.
-	Rootless func() bool
 	// Chown gives the data root to the rootless engine's user.
 	Chown func(path string, uid, gid int) error
 	// KernelRelease is the kernel's release, as uname -r says it.
@@ -35,8 +30,7 @@ type Stage struct {
 
 // New returns the storage stage on the real kernel.
 func New() core.Stage {
-	return &Stage{Mounter: kernelMounter{}, HasFuse: fuseAvailable, GVisor: prepare.InGVisorHere,
-		Rootless: func() bool { return prepare.Rootless(os.Getenv) }, Chown: os.Chown, KernelRelease: kernelRelease}
+	return &Stage{Mounter: kernelMounter{}, HasFuse: fuseAvailable, Chown: os.Chown, KernelRelease: kernelRelease}
 }
 
 func kernelRelease() string {
@@ -46,9 +40,6 @@ func kernelRelease() string {
 	}
 	return unix.ByteSliceToString(u.Release[:])
 }
-
-func (st *Stage) gvisor() bool   { return st.GVisor != nil && st.GVisor() }
-func (st *Stage) rootless() bool { return st.Rootless != nil && st.Rootless() }
 
 // Name is "storage".
 func (*Stage) Name() string { return "storage" }
@@ -63,21 +54,20 @@ func (st *Stage) Run(ctx context.Context, s *core.State) error {
 	cfg := &s.Config
 	log := core.Log(ctx)
 	if cfg.DryRun {
-		s.StorageDriver = st.runDry(log, cfg)
+		s.StorageDriver = st.runDry(log, cfg, s.GVisor)
 		return nil
 	}
 	if err := os.MkdirAll(cfg.DataRoot, 0o711); err != nil {
 		return errors.Wrap(err, "make data root")
 	}
-	if st.gvisor() && !cfg.StorageSet {
+	if s.GVisor && !cfg.StorageSet {
 		if err := gvisorDataRoot(log, st.Mounter, cfg.DataRoot); err != nil {
 			return err
 		}
 	}
 	var c Choice
 	var err error
-	if st.rootless() {
-		u := prepare.RootlessUser
+	if u := s.EngineUser; u != nil {
 		if err := st.Chown(cfg.DataRoot, u.UID, u.GID); err != nil {
 			return errors.Wrap(err, "give the data root to the rootless engine's user")
 		}
@@ -103,8 +93,8 @@ func (st *Stage) Run(ctx context.Context, s *core.State) error {
 // makes there. Where overlay is not known to work (needsProbe), it says what
 // a real start does instead: probe, then fall back, or fail when -storage
 // named the driver.
-func (st *Stage) runDry(log hclog.Logger, cfg *core.Config) string {
-	if st.gvisor() && !cfg.StorageSet && !onTmpfs(st.Mounter, cfg.DataRoot) {
+func (st *Stage) runDry(log hclog.Logger, cfg *core.Config, gvisor bool) string {
+	if gvisor && !cfg.StorageSet && !onTmpfs(st.Mounter, cfg.DataRoot) {
 		log.Info("gVisor: a real start mounts a tmpfs on the data root (overlay works only there)", "data_root", cfg.DataRoot)
 		return cfg.Storage
 	}

@@ -85,7 +85,7 @@ func testGVisor(t *testing.T, image string) {
 		// The engine starts, and dinv says why no container will.
 		port := strconv.Itoa(harness.FreePort(t))
 		d := harness.Start(t, harness.Options{Image: image, Privileges: harness.GVisor,
-			Run: []string{"-p", port + ":2375"}, Args: harness.GVisorEngineArgs})
+			Run: []string{"-p", port + ":2375"}})
 		d.WaitReady(t, "127.0.0.1:"+port, nil)
 		if logs := waitLogs(t, d, "refuses gVisor's /proc"); !strings.Contains(logs, "refuses gVisor's /proc") {
 			t.Errorf("no warning that runc %s cannot run a container in gVisor:\n%s", runc, logs)
@@ -99,15 +99,22 @@ func testGVisor(t *testing.T, image string) {
 		t.Logf("%s: runc %s refuses gVisor's /proc (root inode 86): the engine answers, no container runs", image, runc)
 		return
 	}
-	testSandbox(t, sandbox{name: "gvisor", image: image, privileges: harness.GVisor, args: harness.GVisorEngineArgs,
+	testSandbox(t, sandbox{name: "gvisor", image: image, privileges: harness.GVisor,
 		innerNet: []string{"--network", "host"}, escapes: map[string]bool{}})
 
-	t.Run("without the engine settings dinv says which and exits", func(t *testing.T) {
-		name := harness.Name("gvisor-no-args")
-		t.Cleanup(func() { harness.Client{}.Try(t, "rm", "-f", "-v", name) })
-		r := harness.Client{}.Try(t, append(append([]string{"run", "--name", name}, harness.GVisor...), image)...)
-		if r.ExitCode != 1 || !strings.Contains(r.Stderr, "give it --iptables=false --ip6tables=false --bridge=none --ip-forward=false") {
-			t.Errorf("exit %d:\n%s", r.ExitCode, r.Stderr)
+	t.Run("dinv gives the engine the settings the sandbox needs and says so once", func(t *testing.T) {
+		port := strconv.Itoa(harness.FreePort(t))
+		d := harness.Start(t, harness.Options{Image: image, Privileges: harness.GVisor, Run: []string{"-p", port + ":2375"}})
+		d.WaitReady(t, "127.0.0.1:"+port, nil)
+		logs := waitLogs(t, d, "gVisor sandbox without iptables or bridges")
+		if n := strings.Count(logs, "gVisor sandbox without iptables or bridges"); n != 1 {
+			t.Errorf("the warning appears %d times, want once:\n%s", n, logs)
+		}
+		cmdline := d.Exec(t, "sh", "-c", "tr '\\0' ' ' < /proc/$(cat /var/run/docker.pid)/cmdline").Stdout
+		for _, want := range []string{"--iptables=false", "--ip6tables=false", "--bridge=none", "--ip-forward=false"} {
+			if !strings.Contains(cmdline, want) {
+				t.Errorf("the engine's command line lacks %s: %s", want, cmdline)
+			}
 		}
 	})
 }

@@ -58,11 +58,6 @@ var Rootless = []string{
 // sandbox's, not the machine's: gVisor's kernel grants them inside.
 var GVisor = []string{"--runtime=runsc", "--cap-add", "SYS_ADMIN", "--cap-add", "NET_ADMIN"}
 
-// GVisorEngineArgs are what the engine needs under runsc --network=host,
-// which gives the sandbox neither iptables nor bridges (stages/prepare
-// says so and refuses to start without them).
-var GVisorEngineArgs = []string{"--iptables=false", "--ip6tables=false", "--bridge=none", "--ip-forward=false"}
-
 // candidates are tried in order by the probe: the first the engine runs wins.
 // SYS_RESOURCE is the capability that machines refusing --privileged lack
 // (see NOTES-docker.md); a candidate is only used when the engine accepts it.

@@ -308,10 +308,10 @@ func TestSignalDuringStartOnTheHost(t *testing.T) {
 		b, _ := os.ReadFile(childPID)
 		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
 			end := time.Now().Add(2 * time.Second)
-			for syscall.Kill(pid, 0) == nil && time.Now().Before(end) {
+			for harness.Alive(pid) && time.Now().Before(end) {
 				time.Sleep(10 * time.Millisecond)
 			}
-			if syscall.Kill(pid, 0) == nil {
+			if harness.Alive(pid) {
 				t.Errorf("the hung `dockerd --version`'s child (pid %d) outlives dinv", pid)
 			}
 		}
@@ -336,7 +336,7 @@ func TestSignalDuringStartOnTheHost(t *testing.T) {
 		p.waitLine(t, "dinv.stale: start", 30*time.Second)
 		at := p.signal(t, syscall.SIGTERM)
 		p.waitLine(t, "stop signal received", 10*time.Second)
-		feedFIFO(t, fifo)
+		feedFIFO(t, fifo, 5*time.Second)
 		checkStopped(t, h, p, at, before)
 		if _, err := os.Stat(filepath.Join(h.dir, "data")); err == nil {
 			t.Error("the storage stage ran after the stop signal: it made the data root")
@@ -354,7 +354,7 @@ func TestSignalDuringStartOnTheHost(t *testing.T) {
 			t.Fatal(err)
 		}
 		// Whatever the outcome, the FIFO's reader is let go at the end.
-		t.Cleanup(func() { feedFIFO(t, fifo) })
+		t.Cleanup(func() { feedFIFO(t, fifo, 0) })
 		before := snapshot(t, h.certs)
 		p := startHost(t, h, false, debug, "-config", writeStages(t, h), "-tlsverify")
 		p.waitLine(t, "dinv.stale: start", 30*time.Second)
@@ -365,15 +365,18 @@ func TestSignalDuringStartOnTheHost(t *testing.T) {
 	})
 }
 
-// feedFIFO writes a pid of no process to the FIFO at path, once a reader has
-// it open (it has, or gets it within 5 s); a FIFO gone or without a reader is
-// left alone.
-func feedFIFO(t *testing.T, path string) {
+// feedFIFO writes a pid of no process to the FIFO at path once a reader has
+// it open (it has, or gets it within the time given); a FIFO gone or without
+// a reader is left alone.
+func feedFIFO(t *testing.T, path string, within time.Duration) {
 	t.Helper()
-	for end := time.Now().Add(5 * time.Second); time.Now().Before(end); time.Sleep(10 * time.Millisecond) {
+	for end := time.Now().Add(within); ; time.Sleep(10 * time.Millisecond) {
 		f, err := os.OpenFile(path, os.O_WRONLY|syscall.O_NONBLOCK, 0)
-		if err != nil {
-			continue // ENXIO: no reader yet; ENOENT: removed
+		if err != nil { // ENXIO: no reader (yet); ENOENT: removed
+			if time.Now().After(end) {
+				return
+			}
+			continue
 		}
 		f.WriteString("2147483646\n")
 		f.Close()

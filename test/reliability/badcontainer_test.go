@@ -28,6 +28,8 @@ var containerSample = []string{
 	"an RSA key of 1024 bits",
 	"a directory where a file should be",
 	"certs read-only and empty",
+	"a ca.crt limited to clientAuth",
+	"a docker.crt naming another issuer than ca.crt, signed by its key",
 }
 
 func TestBadInputInAContainer(t *testing.T) {

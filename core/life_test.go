@@ -156,6 +156,36 @@ func TestAStopSignalBeforeTheEngineEndsTheStageAndExits128PlusN(t *testing.T) {
 	}
 }
 
+func TestAStopSignalDuringAStageThatIgnoresItRunsNoLaterStage(t *testing.T) {
+	var logs syncWriter
+	r, ctx, signals := lifeRunner(t, &logs)
+	ev := &events{}
+	entered, release := make(chan struct{}), make(chan struct{})
+	stages := []Stage{
+		// Busy with something that does not watch ctx (a read that blocks),
+		// it returns without error once the stop has been routed.
+		&hookStage{name: "busy", ev: ev, run: func(context.Context) error {
+			close(entered)
+			<-release
+			return nil
+		}},
+		&hookStage{name: "later", ev: ev},
+		startsEngine{eng: newFakeEngine(ev, syscall.SIGTERM)},
+	}
+	done := runAsync(ctx, r, stages, &State{})
+	<-entered
+	signals <- syscall.SIGTERM
+	<-ctx.Done()
+	close(release)
+	exit := wait(t, done)
+	if exit.Code != 143 || exit.Err != nil {
+		t.Errorf("exit %+v, want 143 for SIGTERM, no error", exit)
+	}
+	if got := ev.String(); got != "run busy,stop busy" {
+		t.Errorf("events %q: a stage ran after the stop signal", got)
+	}
+}
+
 func TestAStageThatIgnoresItsContextIsLeftBehindAfterTheWait(t *testing.T) {
 	var logs syncWriter
 	r, ctx, signals := lifeRunner(t, &logs)

@@ -112,7 +112,7 @@ func (r *Runner) stopped() *StopError {
 }
 
 // Run runs stages in order on s and stops at the first failure, wrapped as
-// "stage <name>: ...". ctx is Catch's (or any context). When a stage has
+// "stage <name>: ...", or at a stop signal: no stage starts after one. ctx is Catch's (or any context). When a stage has
 // started the engine, Run then watches it: the stages after that one get a
 // context that also ends with the engine, and Run returns once the engine
 // has ended, with its status. A stop signal, or a failure once the engine
@@ -123,6 +123,12 @@ func (r *Runner) Run(ctx context.Context, stages []Stage, s *State) Exit {
 	var ran []Stage
 	var failure error
 	for _, st := range stages {
+		if r.stopped() != nil {
+			// A stop signal came during the last stage, which returned
+			// all the same (it does not watch its context): no later
+			// stage runs, the engine's least of all.
+			break
+		}
 		if _, skip := st.(DryRunSkipper); skip && s.Config.DryRun {
 			r.Log.Named(st.Name()).Debug("skipped", "reason", "dry-run")
 			continue

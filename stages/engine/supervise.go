@@ -182,4 +182,4 @@ func (s *Supervisor) Stop() {
 }
 
 // LastError is the engine's stderr line that best explains its exit.
-func (s *Supervisor) LastError() string { return lastError(s.tail.Lines()) }
+func (s *Supervisor) LastError() string { return s.tail.LastError() }

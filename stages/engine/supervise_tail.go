@@ -3,6 +3,7 @@ package engine
 import (
 	"bytes"
 	"io"
+	"regexp"
 	"strings"
 	"sync"
 )
@@ -20,6 +21,10 @@ type tail struct {
 	mu      sync.Mutex
 	partial []byte
 	lines   []string
+	// status is the last "Status: ..." line: how dockerd's command-line
+	// framework says why it refused its arguments, as it exits. The usage
+	// it may print after it (28.x) is longer than the tail: kept apart.
+	status string
 }
 
 func newTail(out io.Writer) *tail { return &tail{out: out} }
@@ -62,6 +67,9 @@ func (t *tail) flushLocked() {
 	if strings.TrimSpace(line) == "" {
 		return
 	}
+	if strings.HasPrefix(line, statusPrefix) {
+		t.status = line
+	}
 	t.lines = append(t.lines, line)
 	if len(t.lines) > tailLines {
 		t.lines = t.lines[len(t.lines)-tailLines:]
@@ -79,6 +87,26 @@ func (t *tail) Lines() []string {
 	return out
 }
 
+// statusPrefix starts the line in which dockerd says why it refused its
+// command line ("Status: unknown flag: --x"; the exit code follows on that
+// line, or on the last one after the usage: ", Code: 125").
+const statusPrefix = "Status: "
+
+// LastError is the line that best says why the engine stopped: what it
+// refused in its command line when it said so, else lastError's pick.
+func (t *tail) LastError() string {
+	t.mu.Lock()
+	status := t.status
+	t.mu.Unlock()
+	if status != "" {
+		return strings.TrimSpace(codeSuffix.ReplaceAllString(strings.TrimPrefix(status, statusPrefix), ""))
+	}
+	return lastError(t.Lines())
+}
+
+// codeSuffix is the exit code dockerd appends to its refusal.
+var codeSuffix = regexp.MustCompile(`,? ?Code: [0-9]+$`)
+
 // lastError picks the line that best says why the engine stopped: the last one
 // logged at error level or above, or printed without a log level (dockerd
 // prints its fatal error plainly as it exits), but not the hint that follows
@@ -86,7 +114,7 @@ func (t *tail) Lines() []string {
 func lastError(lines []string) string {
 	for i := len(lines) - 1; i >= 0; i-- {
 		l := lines[i]
-		if isHelpHint(l) {
+		if isHelpHint(l) || codeSuffix.ReplaceAllString(strings.TrimSpace(l), "") == "" {
 			continue
 		}
 		if !strings.Contains(l, "level=") || strings.Contains(l, "level=error") ||
@@ -103,6 +131,6 @@ func lastError(lines []string) string {
 // isHelpHint reports whether l is the engine's pointer to its usage, printed
 // after the line that names what it refused.
 func isHelpHint(l string) bool {
-	l = strings.TrimSpace(l)
+	l = strings.TrimSpace(codeSuffix.ReplaceAllString(strings.TrimSpace(l), ""))
 	return strings.HasPrefix(l, "See '") && strings.HasSuffix(strings.TrimSuffix(l, "."), "--help'")
 }

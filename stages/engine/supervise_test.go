@@ -2,6 +2,8 @@ package engine
 
 import (
 	"bytes"
+	"fmt"
+	"io"
 	"os"
 	"reflect"
 	"syscall"
@@ -226,5 +228,35 @@ func TestLastErrorPicksTheLineThatSaysWhy(t *testing.T) {
 				t.Errorf("got %q, want %q", got, c.want)
 			}
 		})
+	}
+}
+
+// What Debian's dockerd 20.10, 26.1 and 28.5 print when they refuse an
+// argument: the refusal on a "Status:" line, the exit code after the hint, or
+// after the whole usage (28.5), longer than the tail keeps.
+func TestLastErrorOfARefusedCommandLineIsTheRefusal(t *testing.T) {
+	usage := "\nUsage:\tdockerd [OPTIONS]\n\nA self-sufficient runtime for containers.\n\nOptions:\n"
+	for i := 0; i < 3*tailLines; i++ {
+		usage += fmt.Sprintf("      --option-%d string   what it does\n", i)
+	}
+	cases := []struct{ name, out string }{
+		{"20.10 and 26.1", "Status: unknown flag: --no-such-engine-flag\nSee 'dockerd --help'., Code: 125\n"},
+		{"28.5, the usage between", "Status: unknown flag: --no-such-engine-flag\nSee 'dockerd --help'.\n" + usage + ", Code: 125\n"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			tl := newTail(io.Discard)
+			tl.Write([]byte(`time="2026-12-01T00:00:00Z" level=info msg="Starting up"` + "\n"))
+			tl.Write([]byte(c.out))
+			if got, want := tl.LastError(), "unknown flag: --no-such-engine-flag"; got != want {
+				t.Errorf("LastError() = %q, want %q", got, want)
+			}
+		})
+	}
+	if got := lastError([]string{"unknown flag: --x", "See 'dockerd --help'., Code: 125"}); got != "unknown flag: --x" {
+		t.Errorf("lastError skips the hint with its code: got %q", got)
+	}
+	if got := lastError([]string{"unknown flag: --x", ", Code: 125"}); got != "unknown flag: --x" {
+		t.Errorf("lastError skips a line holding only the code: got %q", got)
 	}
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os/exec"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/pkg/errors"
@@ -15,8 +16,20 @@ const versionTimeout = 10 * time.Second
 // commandOutput runs a program and returns its standard output.
 type commandOutput func(ctx context.Context, name string, args ...string) ([]byte, error)
 
+// outputWait bounds how long execOutput waits for the program's output once
+// the program is ended.
+const outputWait = time.Second
+
+// execOutput runs the program in a process group of its own and, when ctx
+// ends (a stop signal, the timeout), kills the whole group: a wrapper script
+// whose child holds the output would otherwise keep dinv waiting for as long
+// as that child lives.
 func execOutput(ctx context.Context, name string, args ...string) ([]byte, error) {
-	return exec.CommandContext(ctx, name, args...).Output()
+	cmd := exec.CommandContext(ctx, name, args...)
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
+	cmd.WaitDelay = outputWait
+	return cmd.Output()
 }
 
 // DetectVersion returns what the engine binary says its version is

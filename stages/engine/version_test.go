@@ -3,8 +3,13 @@ package engine
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
+	"strconv"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 )
 
 // fakeOutputs answers `<prog> --version` from a table and records the calls.
@@ -73,5 +78,37 @@ func TestDetectVersion(t *testing.T) {
 				t.Errorf("calls = %q, want %q", calls, tt.wantCalls)
 			}
 		})
+	}
+}
+
+func TestExecOutputEndsAHungProgramAndItsChildrenWithTheContext(t *testing.T) {
+	dir := t.TempDir()
+	pidFile := filepath.Join(dir, "child.pid")
+	script := filepath.Join(dir, "dockerd")
+	// A wrapper whose child holds the output and outlives it.
+	body := "#!/bin/sh\nsleep 30 &\necho $! >" + pidFile + "\nwait\n"
+	if err := os.WriteFile(script, []byte(body), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 300*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	_, err := execOutput(ctx, script, "--version")
+	if took := time.Since(start); err == nil || took > 300*time.Millisecond+outputWait+time.Second {
+		t.Errorf("execOutput returned %v after %s: want an error soon after the context ended", err, took)
+	}
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for end := time.Now().Add(2 * time.Second); alive(pid); time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(end) {
+			syscall.Kill(pid, syscall.SIGKILL)
+			t.Fatalf("the program's child %d outlives it", pid)
+		}
 	}
 }

@@ -41,23 +41,69 @@ type LeafOptions struct {
 	Hosts      []string // DNS names and IP addresses
 	NotBefore  time.Time
 	NotAfter   time.Time // zero: NotBefore + 1 year
+	// IssuerName, when set, is the issuer's name written into the
+	// certificate instead of the CA's subject: signed by the CA's key, yet
+	// naming another issuer (clients then find no parent for it).
+	IssuerName string
+}
+
+// CAOptions say what NewCAWith puts into a CA certificate.
+type CAOptions struct {
+	CommonName string
+	// Parent signs the certificate: an intermediate CA. Nil: self-signed,
+	// a root.
+	Parent *CA
+	// Key is the CA's key; nil makes a new ECDSA P-256 key. A renewed CA
+	// keeps its key (and name): give the key of the one it renews.
+	Key crypto.Signer
+	// KeyUsage replaces certSign, CRLSign and digitalSignature when not zero.
+	KeyUsage x509.KeyUsage
+	// ExtKeyUsage limits what the CA may be used for (none: anything).
+	ExtKeyUsage []x509.ExtKeyUsage
+	NotBefore   time.Time // zero: an hour ago
+	NotAfter    time.Time // zero: ten years after now
 }
 
 // NewCA makes an ECDSA P-256 CA valid from an hour ago for ten years.
 func NewCA(t testing.TB, commonName string) *CA {
 	t.Helper()
-	key := newKey(t)
+	return NewCAWith(t, CAOptions{CommonName: commonName})
+}
+
+// NewCAWith makes a CA certificate as o says: a root or an intermediate,
+// limited or not, renewed with a key it is given.
+func NewCAWith(t testing.TB, o CAOptions) *CA {
+	t.Helper()
+	key := o.Key
+	if key == nil {
+		key = newKey(t)
+	}
 	now := time.Now()
+	if o.NotBefore.IsZero() {
+		o.NotBefore = now.Add(-time.Hour)
+	}
+	if o.NotAfter.IsZero() {
+		o.NotAfter = now.AddDate(10, 0, 0)
+	}
+	usage := o.KeyUsage
+	if usage == 0 {
+		usage = x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature
+	}
 	tmpl := &x509.Certificate{
 		SerialNumber:          serial(t),
-		Subject:               pkix.Name{CommonName: commonName},
-		NotBefore:             now.Add(-time.Hour),
-		NotAfter:              now.AddDate(10, 0, 0),
-		KeyUsage:              x509.KeyUsageCertSign | x509.KeyUsageCRLSign | x509.KeyUsageDigitalSignature,
+		Subject:               pkix.Name{CommonName: o.CommonName},
+		NotBefore:             o.NotBefore,
+		NotAfter:              o.NotAfter,
+		KeyUsage:              usage,
+		ExtKeyUsage:           o.ExtKeyUsage,
 		BasicConstraintsValid: true,
 		IsCA:                  true,
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
+	parent, signer := tmpl, key
+	if o.Parent != nil {
+		parent, signer = o.Parent.Cert, o.Parent.Key
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, key.Public(), signer)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -98,7 +144,14 @@ func (ca *CA) Issue(t testing.TB, o LeafOptions) *Leaf {
 			tmpl.DNSNames = append(tmpl.DNSNames, h)
 		}
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, ca.Cert, key.Public(), ca.Key)
+	parent := ca.Cert
+	if o.IssuerName != "" {
+		renamed := *ca.Cert
+		renamed.RawSubject = nil // else CreateCertificate copies the CA's own name
+		renamed.Subject = pkix.Name{CommonName: o.IssuerName}
+		parent = &renamed
+	}
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, key.Public(), ca.Key)
 	if err != nil {
 		t.Fatal(err)
 	}

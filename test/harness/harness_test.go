@@ -93,3 +93,54 @@ func TestMintedCertificatesMakeAWorkingMutualTLSPair(t *testing.T) {
 		t.Error("client of another CA was served")
 	}
 }
+
+// The certificate factory makes what the reliability suite's certificate
+// cases claim, as Go's verifier (the docker CLI's) sees it.
+func TestCertificateFactoryMakesWhatClientsSeeItMakes(t *testing.T) {
+	verify := func(leaf *Leaf, inter *CA, roots ...*CA) error {
+		pool, inters := x509.NewCertPool(), x509.NewCertPool()
+		for _, r := range roots {
+			pool.AddCert(r.Cert)
+		}
+		if inter != nil {
+			inters.AddCert(inter.Cert)
+		}
+		_, err := leaf.Cert.Verify(x509.VerifyOptions{Roots: pool, Intermediates: inters,
+			KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}})
+		return err
+	}
+	server := LeafOptions{CommonName: "server", Server: true, Hosts: []string{"127.0.0.1"}}
+
+	clientOnly := NewCAWith(t, CAOptions{CommonName: "client-only CA", ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
+	if err := verify(clientOnly.Issue(t, server), nil, clientOnly); err == nil || !strings.Contains(err.Error(), "incompatible key usage") {
+		t.Errorf("a server certificate of a CA limited to clientAuth: %v, want an incompatible key usage", err)
+	}
+
+	ca := NewCA(t, "the CA")
+	renamed := server
+	renamed.IssuerName = "someone else"
+	if err := verify(ca.Issue(t, renamed), nil, ca); err == nil || !strings.Contains(err.Error(), "unknown authority") {
+		t.Errorf("a certificate naming another issuer: %v, want an unknown authority", err)
+	}
+
+	other := NewCA(t, "another CA")
+	if err := verify(other.Issue(t, server), nil, ca, other); err != nil {
+		t.Errorf("a certificate of the second of two trusted CAs: %v", err)
+	}
+
+	// An intermediate renewed (same key and name, later dates) after the
+	// leaf was issued by the first one: the leaf still verifies with it.
+	now := time.Now()
+	root := NewCA(t, "root")
+	first := NewCAWith(t, CAOptions{CommonName: "intermediate", Parent: root, NotBefore: now.AddDate(0, 0, -60)})
+	early := server
+	early.NotBefore = now.AddDate(0, 0, -40)
+	leaf := first.Issue(t, early)
+	renewed := NewCAWith(t, CAOptions{CommonName: "intermediate", Parent: root, Key: first.Key, NotBefore: now.AddDate(0, 0, -1)})
+	if !renewed.Cert.NotBefore.After(leaf.Cert.NotBefore) {
+		t.Fatal("the renewed intermediate is not younger than the leaf")
+	}
+	if err := verify(leaf, renewed, root); err != nil {
+		t.Errorf("a leaf of an intermediate renewed after it: %v", err)
+	}
+}

@@ -257,6 +257,10 @@ func KillAll(pids []int, within time.Duration) error {
 	return nil
 }
 
+// Alive reports whether pid is a process that has not exited (a zombie,
+// which whoever inherited it may reap late, has).
+func Alive(pid int) bool { return alive(pid) }
+
 // alive reports whether pid is a process that has not exited (a zombie has).
 func alive(pid int) bool {
 	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))

@@ -3,9 +3,11 @@
 package reliability
 
 import (
+	"crypto/x509"
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -24,6 +26,22 @@ type badCase struct {
 	ro    bool                                              // {certs} is an empty read-only mount
 	code  int
 	want  []string
+
+	// kind is the figures' kind of a host case; "bad input, host" when empty.
+	kind string
+	// plant puts into {certs} what files cannot say (links, FIFOs), after
+	// certs and before the snapshot (host cases).
+	plant func(t *testing.T, h *hostDirs)
+	// check checks more once dinv has exited (host cases).
+	check func(t *testing.T, h *hostDirs, r hostResult)
+	// lock: dinv takes the directory's lock to read what it refuses (a
+	// commit journal is read under it): its empty .dinv.lock may appear.
+	lock bool
+
+	// Container cases only.
+	env          []string // -e
+	daemonJSON   string   // the container's /etc/docker/daemon.json ({daemon})
+	unprivileged bool     // without the probed privileges
 }
 
 // material is the certificates the cases are made of, minted once per test.
@@ -32,6 +50,13 @@ type material struct {
 	server, serverOther, expired *harness.Leaf
 	notYet                       *harness.Leaf
 	weakCert, weakKey            []byte
+
+	// Issue 9: what clients reject and what they accept.
+	clientOnlyCA       *harness.CA   // a CA whose usage is limited to clientAuth
+	serverOfClientOnly *harness.Leaf // a server certificate it issued
+	renamedIssuer      *harness.Leaf // signed by ca's key, naming another issuer
+	clientOnlyLeaf     *harness.Leaf // of ca, for client auth only
+	noSignCA           *harness.CA   // a CA certificate without keyCertSign
 }
 
 func newMaterial(t *testing.T) *material {
@@ -45,6 +70,11 @@ func newMaterial(t *testing.T) *material {
 		NotBefore: now.AddDate(-2, 0, 0), NotAfter: now.AddDate(-1, 0, 0)})
 	m.notYet = m.ca.Issue(t, harness.LeafOptions{CommonName: "server", Server: true, Hosts: hosts,
 		NotBefore: now.AddDate(1, 0, 0), NotAfter: now.AddDate(2, 0, 0)})
+	m.clientOnlyCA = harness.NewCAWith(t, harness.CAOptions{CommonName: "client-only CA", ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}})
+	m.serverOfClientOnly = m.clientOnlyCA.Issue(t, harness.LeafOptions{CommonName: "server", Server: true, Hosts: hosts})
+	m.renamedIssuer = m.ca.Issue(t, harness.LeafOptions{CommonName: "server", Server: true, Hosts: hosts, IssuerName: "not the user CA"})
+	m.clientOnlyLeaf = m.ca.Issue(t, harness.LeafOptions{CommonName: "server", Client: true, Hosts: hosts})
+	m.noSignCA = harness.NewCAWith(t, harness.CAOptions{CommonName: "CA that cannot sign", KeyUsage: x509.KeyUsageDigitalSignature})
 	var err error
 	m.weakCert, m.weakKey, err = pki.SelfSignedServer(hosts, pki.Options{RSABits: 1024})
 	if err != nil {
@@ -111,6 +141,77 @@ var badInputs = []badCase{
 		}},
 	// Not a bad file but an impossible environment: exit 1.
 	{name: "certs read-only and empty", args: []string{"-tlsverify"}, ro: true, code: 1, want: []string{"{certs}", "not writable"}},
+
+	// Issue 9: certificates every client would reject are refused with the
+	// verifier's reason, before anything is written.
+	{name: "a ca.crt limited to clientAuth", kind: kindRejected, args: []string{"-tlsverify"}, code: 2,
+		want: []string{"{certs}/docker.crt", "incompatible key usage"},
+		certs: func(t *testing.T, m *material) map[string][]byte {
+			return map[string][]byte{"ca.crt": m.clientOnlyCA.CertPEM, "docker.crt": m.serverOfClientOnly.CertPEM, "docker.key": m.serverOfClientOnly.KeyPEM}
+		}},
+	{name: "a docker.crt naming another issuer than ca.crt, signed by its key", kind: kindRejected, args: []string{"-tlsverify"}, code: 2,
+		want: []string{"{certs}/docker.crt", "unknown authority"},
+		certs: func(t *testing.T, m *material) map[string][]byte {
+			return map[string][]byte{"ca.crt": m.ca.CertPEM, "docker.crt": m.renamedIssuer.CertPEM, "docker.key": m.renamedIssuer.KeyPEM}
+		}},
+	{name: "-tls, a docker.crt for client auth only", kind: kindRejected, args: []string{"-tls"}, code: 2,
+		want: []string{"{certs}/docker.crt", "incompatible key usage"},
+		certs: func(t *testing.T, m *material) map[string][]byte {
+			return map[string][]byte{"ca.crt": m.ca.CertPEM, "docker.crt": m.clientOnlyLeaf.CertPEM, "docker.key": m.clientOnlyLeaf.KeyPEM}
+		}},
+	{name: "a CA brought with its key that cannot sign certificates", kind: kindRejected, args: []string{"-tlsverify"}, code: 2,
+		want: []string{"{certs}/ca.crt"},
+		certs: func(t *testing.T, m *material) map[string][]byte {
+			return map[string][]byte{"ca.crt": m.noSignCA.CertPEM, "ca-key.pem": m.noSignCA.KeyPEM}
+		}},
+
+	// Issue 9: the certificate directory cannot be used against dinv.
+	{name: ".dinv.lock a symbolic link to a path outside", kind: kindPlanted, args: []string{"-tlsverify"}, code: 1,
+		want: []string{"{certs}/.dinv.lock", "symbolic link"},
+		plant: func(t *testing.T, h *hostDirs) {
+			if err := os.MkdirAll(filepath.Join(h.dir, "outside"), 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Symlink(filepath.Join(h.dir, "outside", "lock"), filepath.Join(h.certs, ".dinv.lock")); err != nil {
+				t.Fatal(err)
+			}
+		},
+		check: func(t *testing.T, h *hostDirs, r hostResult) {
+			if _, err := os.Lstat(filepath.Join(h.dir, "outside", "lock")); err == nil {
+				t.Error("dinv created the link's target outside the certificate directory")
+			}
+		}},
+	{name: ".dinv-commit a FIFO", kind: kindPlanted, args: []string{"-tlsverify"}, code: 1, lock: true,
+		want: []string{"{certs}/.dinv-commit", "FIFO"},
+		plant: func(t *testing.T, h *hostDirs) {
+			if err := syscall.Mkfifo(filepath.Join(h.certs, ".dinv-commit"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		},
+		check: exitsWithin(5 * time.Second)},
+	{name: ".dinv-commit a symbolic link to /dev/zero", kind: kindPlanted, args: []string{"-tlsverify"}, code: 1, lock: true,
+		want: []string{"{certs}/.dinv-commit", "symbolic link"},
+		plant: func(t *testing.T, h *hostDirs) {
+			if err := os.Symlink("/dev/zero", filepath.Join(h.certs, ".dinv-commit")); err != nil {
+				t.Fatal(err)
+			}
+		},
+		check: exitsWithin(5 * time.Second)},
+}
+
+// The figures' kinds of issue 9's host cases.
+const (
+	kindRejected = "certificates clients reject, refused"
+	kindPlanted  = "planted in the certificate directory"
+)
+
+// exitsWithin checks that dinv exited by itself within d (no hang).
+func exitsWithin(d time.Duration) func(t *testing.T, h *hostDirs, r hostResult) {
+	return func(t *testing.T, h *hostDirs, r hostResult) {
+		if r.timedOut || r.took > d {
+			t.Errorf("dinv took %s to exit (timed out: %v), want at most %s", r.took.Round(time.Millisecond), r.timedOut, d)
+		}
+	}
 }
 
 // writeCerts writes files into dir (a nil value makes a directory).
@@ -143,8 +244,15 @@ func TestBadInputOnTheHost(t *testing.T) {
 	m := newMaterial(t)
 	for _, c := range badInputs {
 		c := c
+		if c.env != nil || c.daemonJSON != "" || c.unprivileged {
+			continue // a container case
+		}
 		t.Run(c.name, func(t *testing.T) {
-			figures.Case(t, "bad input, host")
+			kind := c.kind
+			if kind == "" {
+				kind = "bad input, host"
+			}
+			figures.Case(t, kind)
 			h := newHostDirs(t)
 			args := append([]string(nil), c.args...)
 			switch {
@@ -163,6 +271,9 @@ func TestBadInputOnTheHost(t *testing.T) {
 				}
 				args = append([]string{"-config", h.expand("{config}")}, args...)
 			}
+			if c.plant != nil {
+				c.plant(t, h)
+			}
 			before := snapshot(t, h.certs)
 			r := h.run(t, 30*time.Second, nil, args...)
 			checkRefused(t, c, r.code, r.stdout+r.stderr, h.expand)
@@ -172,8 +283,11 @@ func TestBadInputOnTheHost(t *testing.T) {
 			if r.engineSeen != "" {
 				t.Errorf("an engine started: %s appeared", r.engineSeen)
 			}
-			if d := diffSnapshots(before, snapshot(t, h.certs)); len(d) > 0 {
+			if d := diffSnapshots(before, snapshot(t, h.certs)); len(d) > 0 && !(c.lock && strings.Join(d, "; ") == ".dinv.lock: appeared") {
 				t.Errorf("the certificate directory changed: %s", strings.Join(d, "; "))
+			}
+			if c.check != nil {
+				c.check(t, h, r)
 			}
 			figures.Time("bad input refused, host (dinv exit)", r.took)
 		})
@@ -198,4 +312,5 @@ func checkRefused(t *testing.T, c badCase, code int, log string, expand func(str
 			t.Errorf("the error line does not name %q:\n%s", w, lines[0])
 		}
 	}
+	t.Logf("exit %d: %s", code, lines[0])
 }

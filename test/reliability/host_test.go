@@ -56,8 +56,13 @@ func newHostDirs(t *testing.T) *hostDirs {
 // flags are the placement flags, and a fixed engine version (the host's
 // engine is 20.10) so that no case depends on detection.
 func (h *hostDirs) flags() []string {
+	return append([]string{"-engine-version", "20.10"}, h.placement()...)
+}
+
+// placement are the flags that put everything dinv and an engine touch in
+// h's directory.
+func (h *hostDirs) placement() []string {
 	return []string{
-		"-engine-version", "20.10",
 		"-certs", h.certs,
 		"-data-root", filepath.Join(h.dir, "data"),
 		"-exec-root", filepath.Join(h.dir, "exec"),

@@ -112,11 +112,12 @@ func (r *Runner) stopped() *StopError {
 }
 
 // Run runs stages in order on s and stops at the first failure, wrapped as
-// "stage <name>: ...", or at a stop signal: no stage starts after one. ctx is Catch's (or any context). When a stage has
-// started the engine, Run then watches it: the stages after that one get a
-// context that also ends with the engine, and Run returns once the engine
-// has ended, with its status. A stop signal, or a failure once the engine
-// runs, runs the stop hooks and then stops the engine.
+// "stage <name>: ...", or at a stop signal: no stage starts after one. ctx
+// is Catch's (or any context). When a stage has started the engine, Run then
+// watches it: the stages after that one get a context that also ends with
+// the engine, and Run returns once the engine has ended, with its status. A
+// stop signal, or a failure once the engine runs, runs the stop hooks and
+// then stops the engine.
 func (r *Runner) Run(ctx context.Context, stages []Stage, s *State) Exit {
 	life, endLife := context.WithCancelCause(ctx)
 	defer endLife(nil)

@@ -107,11 +107,17 @@ func (t *tail) LastError() string {
 // codeSuffix is the exit code dockerd appends to its refusal.
 var codeSuffix = regexp.MustCompile(`,? ?Code: [0-9]+$`)
 
-// lastError picks the line that best says why the engine stopped: the last one
-// logged at error level or above, or printed without a log level (dockerd
-// prints its fatal error plainly as it exits), but not the hint that follows
-// a refused command line ("See 'dockerd --help'."); else the last line.
+// lastError picks the line that best says why the engine stopped: dockerd's
+// fatal "failed to start daemon: ..." (whose cause may run on over lines, the
+// last one as bare as "(exit status 3)"); else the last one logged at error
+// level or above, or printed without a log level, but not the hint that
+// follows a refused command line ("See 'dockerd --help'."); else the last line.
 func lastError(lines []string) string {
+	for i := len(lines) - 1; i >= 0; i-- {
+		if strings.Contains(lines[i], fatalPrefix) {
+			return lines[i]
+		}
+	}
 	for i := len(lines) - 1; i >= 0; i-- {
 		l := lines[i]
 		if isHelpHint(l) || codeSuffix.ReplaceAllString(strings.TrimSpace(l), "") == "" {
@@ -127,6 +133,9 @@ func lastError(lines []string) string {
 	}
 	return ""
 }
+
+// fatalPrefix starts the error dockerd (20.10 and later) prints as it exits.
+const fatalPrefix = "failed to start daemon"
 
 // isHelpHint reports whether l is the engine's pointer to its usage, printed
 // after the line that names what it refused.

@@ -220,6 +220,9 @@ func TestLastErrorPicksTheLineThatSaysWhy(t *testing.T) {
 		{"the usage hint after a refused flag gives the line before it",
 			[]string{`level=info msg="Starting up"`, "unknown flag: --no-such-flag", "See 'dockerd --help'."},
 			"unknown flag: --no-such-flag"},
+		{"dockerd's fatal line wins over the lines its cause runs on to",
+			[]string{`level=info msg="Starting up"`, "failed to start daemon: Error initializing network controller: iptables failed: iptables --wait -t nat -N DOCKER: iptables v1.8.9: can't initialize iptables table `nat'", "Perhaps iptables or your kernel needs to be upgraded.", " (exit status 3)"},
+			"failed to start daemon: Error initializing network controller: iptables failed: iptables --wait -t nat -N DOCKER: iptables v1.8.9: can't initialize iptables table `nat'"},
 		{"no lines give nothing", nil, ""},
 	}
 	for _, c := range cases {

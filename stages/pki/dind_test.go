@@ -492,8 +492,8 @@ func TestDindModes(t *testing.T) {
 		}
 	}
 	for _, f := range dindLayout.files {
-		want := os.FileMode(0o644)
-		if strings.HasSuffix(f, "key.pem") {
+		want := os.FileMode(0o644) // client/key.pem too: a job running as another user reads it
+		if strings.HasSuffix(f, "key.pem") && f != DindClientKeyFile {
 			want = 0o600
 		}
 		if fi, err := os.Lstat(filepath.Join(dir, f)); err != nil || fi.Mode() != want {

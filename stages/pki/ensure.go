@@ -507,7 +507,11 @@ func (d *decision) mint(is issuer, hosts []string) error {
 	lay := d.lay
 	var files []newFile
 	add := func(certName, keyName string, p *pair) {
-		files = append(files, d.file(keyName, p.keyPEM, 0o600), d.file(certName, p.certPEM, 0o644))
+		perm := os.FileMode(0o600)
+		if keyName == lay.clientKey {
+			perm = lay.clientKeyPerm
+		}
+		files = append(files, d.file(keyName, p.keyPEM, perm), d.file(certName, p.certPEM, 0o644))
 	}
 	if d.plan.newCA {
 		ca, err := is.issue(roleCA, nil, nil)

@@ -49,6 +49,10 @@ type layout struct {
 	// dirs are the subdirectories, with the mode dinv creates them with:
 	// the CA's key is kept in a directory only root may enter.
 	dirs map[string]os.FileMode
+	// clientKeyPerm is the client key's mode: 0600, but in docker:dind's
+	// layout 0644, as docker:dind leaves it, so that a CI job running as
+	// another user than root can read the client/ it is given.
+	clientKeyPerm os.FileMode
 }
 
 var (
@@ -57,7 +61,8 @@ var (
 		caCert: CACertFile, caKey: CAKeyFile,
 		serverCert: ServerCertFile, serverKey: ServerKeyFile,
 		clientCert: ClientCertFile, clientKey: ClientKeyFile,
-		files: allFiles,
+		files:         allFiles,
+		clientKeyPerm: 0o600,
 	}
 	dindLayout = layout{
 		name:   LayoutDind,
@@ -66,7 +71,8 @@ var (
 		clientCA: DindClientCAFile, clientCert: DindClientCertFile, clientKey: DindClientKeyFile,
 		files: []string{DindCACertFile, DindCAKeyFile, DindServerCAFile, DindServerCertFile, DindServerKeyFile,
 			DindClientCAFile, DindClientCertFile, DindClientKeyFile},
-		dirs: map[string]os.FileMode{"ca": 0o700, "server": 0o755, "client": 0o755},
+		dirs:          map[string]os.FileMode{"ca": 0o700, "server": 0o755, "client": 0o755},
+		clientKeyPerm: 0o644,
 	}
 )
 

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -29,12 +30,15 @@ func docker(ctx context.Context, args ...string) (string, error) {
 
 // contender is one way of starting a Docker host from the image.
 type contender struct {
-	id    string   // in container names: dinv-bench-<id>-<round>
-	tls   bool     // serves -tlsverify on 2376 (else plain on 2375)
-	cold  bool     // starts with an empty /certs directory of its own
-	env   []string // KEY=VALUE for the container
-	run   []string // what follows the common options: [--entrypoint X] IMAGE ARGS...
-	after func(ctx context.Context, container string) error
+	id   string   // in container names: dinv-bench-<id>-<round>
+	tls  bool     // serves -tlsverify on 2376 (else plain on 2375)
+	cold bool     // starts with an empty /certs directory of its own
+	env  []string // KEY=VALUE for the container
+	// launcher bind-mounts the benchmark's launcher (bench/launcher) on
+	// launcherPath: the contender started by hand with activation.
+	launcher bool
+	run      []string // what follows the common options: [--entrypoint X] IMAGE ARGS...
+	after    func(ctx context.Context, container string) error
 }
 
 // setup is what every started container shares: one network with a fixed
@@ -50,6 +54,8 @@ type setup struct {
 	privileges []string
 	warmCerts  string
 	timeout    time.Duration
+	dir        string   // the benchmark's own files: the launcher, the payload
+	undo       []func() // what prepare's cleanup removes, last first
 }
 
 // common is the docker run options every DinV or bare-engine container gets;
@@ -91,6 +97,9 @@ func (s *setup) startOnce(ctx context.Context, c contender, round int) (start, e
 		certDir = dir
 	}
 	args := append([]string{"run", "-d"}, s.common(name, certDir)...)
+	if c.launcher {
+		args = append(args, "-v", filepath.Join(s.dir, "launcher")+":"+launcherPath+":ro")
+	}
 	for _, e := range c.env {
 		args = append(args, "-e", e)
 	}
@@ -165,6 +174,27 @@ func (s *setup) dryRun(ctx context.Context, certDir string, flags ...string) ([]
 // entrypoint instead of /dinv: the bare engine.
 func (s *setup) bare(cmd []string) []string {
 	return append([]string{"--entrypoint", cmd[0], s.image}, cmd[1:]...)
+}
+
+// launcherPath is where the launcher is mounted in the by-hand contenders.
+const launcherPath = "/dinv-bench-launch"
+
+// byHand returns the docker run arguments that start the image with the
+// launcher as its entrypoint: it binds port and execs cmd (a -dry-run command
+// line with --host=fd://) with the socket activated.
+func (s *setup) byHand(port int, cmd []string) []string {
+	return append([]string{"--entrypoint", launcherPath, s.image, strconv.Itoa(port)}, cmd...)
+}
+
+// buildLauncher builds bench/launcher, static, into s.dir.
+func (s *setup) buildLauncher(ctx context.Context) error {
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s", "-o", filepath.Join(s.dir, "launcher"),
+		"github.com/dinv/dinv/bench/launcher")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("build the launcher (bench/launcher): %v\n%s", err, out)
+	}
+	return nil
 }
 
 // rss reads VmRSS (KiB) of dinv (PID 1), dockerd (its pid file) and the

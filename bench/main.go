@@ -4,17 +4,32 @@
 //
 //	go run ./bench -image dinv:latest -rounds 5
 //
-// Each pair is measured in the same round, the two alternating (AB, BA, AB,
-// ...), so that the noise of a shared machine falls on both alike; the table
+// The contenders of a row start in the same round, one after the other, in
+// an order that rotates from round to round (AB, BA, ... or ABC, BCA, CAB,
+// ...), so that the noise of a shared machine falls on all alike; the table
 // gives the median and min-max of each and the ratio of the medians. Time to
-// ready runs from the container's .State.StartedAt to the first successful
-// GET /_ping from the host (every 5 ms; with -tlsverify over TLS with the
-// client certificate), the same loop for every contender. The bare engine is
-// the image with its entrypoint replaced by the command line `dinv -dry-run`
-// prints for the same start.
+// the first answer runs from the container's .State.StartedAt to the first
+// successful GET /_ping from the host (every 5 ms; with -tlsverify over TLS
+// with the client certificate), the same loop for every contender.
+//
+// DinV starts as a user starts it: socket activation on (dinv binds the API
+// port and hands it to the engine). Its references are the same image with
+// its entrypoint replaced:
+//   - the bare engine, started the same way as before activation: the
+//     command line of `dinv -dry-run -socket-activation=false` (the engine
+//     binds the port itself);
+//   - by hand with activation: bench/launcher, bind-mounted, binds the port
+//     and execs the command line of `dinv -dry-run` (--host=fd://) with the
+//     socket as fd 3 and LISTEN_PID, as systemd would: the floor of an
+//     activated start.
+//
+// With -throughput, docker load and docker save of a 200 MB image (busybox
+// and 200 MiB of random bytes, made on the machine's engine) go through the
+// TCP port of DinV and of the bare engine, alternating.
 //
 // It needs the engine's own machine: the certificates are a host directory
-// bind-mounted on /certs, which the TLS client reads.
+// bind-mounted on /certs, which the TLS client reads, and the launcher is
+// built with the go command.
 package main
 
 import (
@@ -39,6 +54,8 @@ func main() {
 	subnet := flag.String("subnet", "10.213.0.0/24", "subnet of the benchmark's network (any unused one)")
 	timeout := flag.Duration("timeout", 90*time.Second, "how long one start may take to be ready")
 	stages := flag.Bool("stages", true, "also list per-stage durations of one DEBUG=true cold -tlsverify start")
+	load := flag.Bool("throughput", true, "also measure `docker load` and `docker save` of a 200 MB image through the TCP port")
+	starts := flag.Bool("starts", true, "measure the starts (false: only the throughput, and the per-stage durations with -stages)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -47,7 +64,7 @@ func main() {
 	// org.dinv.test=bench: what a killed run left is removed first, and
 	// anything this run's own cleanup missed at the end.
 	harness.BeginSuite("bench")
-	err := run(ctx, os.Stdout, *image, *rounds, *subnet, *timeout, *stages)
+	err := run(ctx, os.Stdout, *image, *rounds, *subnet, *timeout, *stages, *load, *starts)
 	harness.EndSuite()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -55,30 +72,46 @@ func main() {
 	}
 }
 
-// pair is one row of the table: DinV (0) measured against a reference (1),
-// the two alternating.
-type pair [2]contender
-
-func run(ctx context.Context, w io.Writer, image string, rounds int, subnet string, timeout time.Duration, withStages bool) error {
+func run(ctx context.Context, w io.Writer, image string, rounds int, subnet string, timeout time.Duration, withStages, withThroughput, withStarts bool) error {
 	s, cleanup, err := prepare(ctx, image, subnet, timeout)
 	defer cleanup()
 	if err != nil {
 		return err
 	}
 	progress("dry-run: the engine's command lines")
+	// DinV's engine gets the API port from dinv (--host=fd://); the bare
+	// engine is the image started as before socket activation: the command
+	// line of -socket-activation=false, the engine binding the port itself.
 	plainCmd, err := s.dryRun(ctx, "")
 	if err != nil {
 		return err
 	}
-	// -dry-run makes the certificates as a real start would: these are the
-	// warm ones every -tlsverify contender but the cold one starts with.
+	barePlainCmd, err := s.dryRun(ctx, "", "-socket-activation=false")
+	if err != nil {
+		return err
+	}
 	tlsCmd, err := s.dryRun(ctx, s.warmCerts, "-tlsverify")
 	if err != nil {
 		return err
 	}
+	bareTLSCmd, err := s.dryRun(ctx, s.warmCerts, "-tlsverify", "-socket-activation=false")
+	if err != nil {
+		return err
+	}
+	if err := s.buildLauncher(ctx); err != nil {
+		return err
+	}
+	// -dry-run writes nothing: one real -tlsverify start makes the warm
+	// certificates every -tlsverify contender but the cold one starts with.
+	progress("one -tlsverify start to make the warm certificates")
+	if _, err := s.startOnce(ctx, contender{id: "warm-up", tls: true, run: []string{s.image, "-tlsverify"}}, 0); err != nil {
+		return err
+	}
 	certs := certsDigest(s.warmCerts)
-	progress("plain:  " + strings.Join(plainCmd, " "))
-	progress("tls:    " + strings.Join(tlsCmd, " "))
+	progress("plain, DinV's engine and by hand:  " + strings.Join(plainCmd, " "))
+	progress("plain, bare engine:                " + strings.Join(barePlainCmd, " "))
+	progress("tls, DinV's engine and by hand:    " + strings.Join(tlsCmd, " "))
+	progress("tls, bare engine:                  " + strings.Join(bareTLSCmd, " "))
 
 	var mem [3]kib // dinv, dockerd, containerd
 	settle := func(ctx context.Context, name string) error {
@@ -88,31 +121,55 @@ func run(ctx context.Context, w io.Writer, image string, rounds int, subnet stri
 		return err
 	}
 	dinvPlain := contender{id: "dinv-plain", run: []string{s.image}, after: settle}
-	barePlain := contender{id: "bare-plain", run: s.bare(plainCmd)}
+	barePlain := contender{id: "bare-plain", run: s.bare(barePlainCmd)}
+	handPlain := contender{id: "hand-plain", launcher: true, run: s.byHand(2375, plainCmd)}
 	dinvTLS := contender{id: "dinv-tls", tls: true, run: []string{s.image, "-tlsverify"}}
-	bareTLS := contender{id: "bare-tls", tls: true, run: s.bare(tlsCmd)}
+	bareTLS := contender{id: "bare-tls", tls: true, run: s.bare(bareTLSCmd)}
+	handTLS := contender{id: "hand-tls", tls: true, launcher: true, run: s.byHand(2376, tlsCmd)}
 	dinvCold := contender{id: "dinv-cold", tls: true, cold: true, run: []string{s.image, "-tlsverify"}}
-	pairs := []pair{{dinvPlain, barePlain}, {dinvTLS, bareTLS}, {dinvCold, dinvTLS}}
+	// Each group's members start one after the other in every round, in an
+	// order that rotates from round to round.
+	const plain, tls = 0, 1
+	const dinv, bare, hand, cold = 0, 1, 2, 3
+	groups := [][]contender{plain: {dinv: dinvPlain, bare: barePlain, hand: handPlain},
+		tls: {dinv: dinvTLS, bare: bareTLS, hand: handTLS, cold: dinvCold}}
 
-	got := make([][2]samples, len(pairs))    // per pair: a's, b's time to ready
-	engine := make([][2]samples, len(pairs)) // and to the engine's first log line
+	got := make([][]samples, len(groups))    // per group and member: time to ready
+	engine := make([][]samples, len(groups)) // and to the engine's first log line
+	for g := range groups {
+		got[g], engine[g] = make([]samples, len(groups[g])), make([]samples, len(groups[g]))
+	}
 	var help, helpRef samples
+	var tput throughput
+	if withThroughput {
+		progress("a 200 MB image for docker load and docker save: " + payloadImage)
+		if tput.tar, tput.size, err = s.payload(ctx); err != nil {
+			return err
+		}
+	}
 	for r := 1; r <= rounds; r++ {
-		for i, p := range pairs {
-			order := []int{0, 1}
-			if r%2 == 0 {
-				order = []int{1, 0}
+		for g, members := range groups {
+			if !withStarts {
+				break
 			}
-			for _, j := range order {
-				c := p[j]
+			for _, j := range rotation(len(members), r) {
+				c := members[j]
 				m, err := s.startOnce(ctx, c, r)
 				if err != nil {
 					return err
 				}
-				got[i][j] = append(got[i][j], m.ready)
-				engine[i][j] = append(engine[i][j], m.engine)
+				got[g][j] = append(got[g][j], m.ready)
+				engine[g][j] = append(engine[g][j], m.engine)
 				progress(fmt.Sprintf("round %d/%d %-10s %s (engine started after %s)", r, rounds, c.id, ms(m.ready), ms(m.engine)))
 			}
+		}
+		if withThroughput {
+			if err := s.throughputRound(ctx, &tput, [2]contender{{id: "dinv-load", run: dinvPlain.run}, {id: "bare-load", run: barePlain.run}}, r, rounds); err != nil {
+				return err
+			}
+		}
+		if !withStarts {
+			continue
 		}
 		h, ref, err := helpTimes(ctx, s.image, s.network, r)
 		if err != nil {
@@ -139,18 +196,29 @@ func run(ctx context.Context, w io.Writer, image string, rounds int, subnet stri
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", what, ab[0].summary(), ab[1].summary(),
 			ratio(ab[0], ab[1]), delta(paired(ab[0], ab[1]).median()), target)
 	}
-	row("warm plain start to ready: quickstart vs bare engine", got[0], verdict(got[0], 1.03))
-	row("warm `-tlsverify` start to ready vs bare engine, same certificates", got[1], verdict(got[1], 1.03))
-	row("warm `-tlsverify` start to the engine's first log line (dinv's own share)", engine[1], "-")
-	cold := got[2][0].median() - got[2][1].median()
-	row("cold `-tlsverify` (empty /certs) vs warm `-tlsverify`, both DinV", got[2],
-		met(cold < 50*time.Millisecond, "difference of medians "+delta(cold)+" < +50 ms"))
+	vs := func(x [][]samples, g, a, b int) [2]samples { return [2]samples{x[g][a], x[g][b]} }
+	row("warm plain start to first answer: DinV (activated) vs bare engine (its own TCP listener)", vs(got, plain, dinv, bare), verdict(vs(got, plain, dinv, bare), 0.60))
+	row("warm plain start to first answer: DinV vs the image started by hand with activation", vs(got, plain, dinv, hand), verdict(vs(got, plain, dinv, hand), 1.03))
+	row("warm plain start to first answer: by hand with activation vs bare engine (activation alone)", vs(got, plain, hand, bare), "-")
+	row("warm `-tlsverify` start to first answer: DinV (activated) vs bare engine (its own TCP listener), same certificates", vs(got, tls, dinv, bare), verdict(vs(got, tls, dinv, bare), 1.03))
+	row("warm `-tlsverify` start to first answer: DinV vs by hand with activation, same certificates", vs(got, tls, dinv, hand), verdict(vs(got, tls, dinv, hand), 1.03))
+	row("warm `-tlsverify` start to the engine's first log line: DinV vs by hand with activation (dinv's own share)", vs(engine, tls, dinv, hand), "-")
+	coldWarm := vs(got, tls, cold, dinv)
+	coldDelta := coldWarm[0].median() - coldWarm[1].median()
+	row("cold `-tlsverify` (empty /certs) vs warm `-tlsverify`, both DinV", coldWarm,
+		met(coldDelta < 50*time.Millisecond, "difference of medians "+delta(coldDelta)+" < +50 ms"))
 	fmt.Fprintf(w, "| RSS while supervising a ready engine: dinv (PID 1) vs dockerd (containerd: %s) | %s | %s | - | - | %s |\n",
 		mem[2].summary(), mem[0].summary(), mem[1].summary(), met(median(mem[0]) < 10*1024, "< 10 MiB"))
+	if withThroughput {
+		tput.rows(w)
+	}
 	row("`docker run IMAGE -h` wall time vs `docker run --entrypoint true IMAGE`", [2]samples{help, helpRef}, "-")
 	fmt.Fprintln(w, "\nTimes run from the container's StartedAt to the first GET /_ping answered from the host "+
 		"(the engine's first log line: its \"Starting up\"); the paired difference is the median of each round's "+
-		"DinV minus reference (the two ran back to back).")
+		"DinV minus reference (the two ran in the same round). The bare engine is the image with its entrypoint replaced by "+
+		"the command line of `dinv -dry-run -socket-activation=false` (the engine binds the port, as before activation); "+
+		"by hand with activation, by a launcher that binds the port and execs the command line of `dinv -dry-run` "+
+		"(--host=fd://) with the socket as fd 3 and LISTEN_PID, as systemd would.")
 
 	if len(stageRows) > 0 {
 		fmt.Fprintln(w, "\nPer-stage durations, one cold `-tlsverify` start with DEBUG=true (the engine in debug mode too):")
@@ -162,14 +230,25 @@ func run(ctx context.Context, w io.Writer, image string, rounds int, subnet stri
 	return nil
 }
 
-// prepare probes the privileges, makes the network and the directory of the
-// warm certificates. cleanup removes them and is safe to call on an error.
+// rotation is the order in which n contenders start in round r (from 1):
+// 0..n-1 rotated by r-1, so that each starts first, second, ... in turn.
+func rotation(n, r int) []int {
+	order := make([]int, n)
+	for i := range order {
+		order[i] = (i + r - 1) % n
+	}
+	return order
+}
+
+// prepare probes the privileges, makes the network, the directory of the
+// warm certificates and one for the benchmark's own files (the launcher, the
+// payload of docker load). cleanup removes them, and whatever was added to
+// s.undo later, and is safe to call on an error.
 func prepare(ctx context.Context, image, subnet string, timeout time.Duration) (*setup, func(), error) {
 	s := &setup{image: image, network: "dinv-bench-net", hostname: "dinv-bench", timeout: timeout}
-	var undo []func()
 	cleanup := func() {
-		for i := len(undo) - 1; i >= 0; i-- {
-			undo[i]()
+		for i := len(s.undo) - 1; i >= 0; i-- {
+			s.undo[i]()
 		}
 	}
 	// Every start uses the image's ID: a `make images` meanwhile changes nothing.
@@ -198,11 +277,15 @@ func prepare(ctx context.Context, image, subnet string, timeout time.Duration) (
 	if _, err := docker(ctx, "network", "create", "--subnet", subnet, s.network); err != nil {
 		return nil, cleanup, err
 	}
-	undo = append(undo, func() { docker(context.Background(), "network", "rm", s.network) })
+	s.undo = append(s.undo, func() { docker(context.Background(), "network", "rm", s.network) })
 	if s.warmCerts, err = os.MkdirTemp("", "dinv-bench-certs-"); err != nil {
 		return nil, cleanup, err
 	}
-	undo = append(undo, func() { os.RemoveAll(s.warmCerts) })
+	s.undo = append(s.undo, func() { os.RemoveAll(s.warmCerts) })
+	if s.dir, err = os.MkdirTemp("", "dinv-bench-"); err != nil {
+		return nil, cleanup, err
+	}
+	s.undo = append(s.undo, func() { os.RemoveAll(s.dir) })
 	return s, cleanup, nil
 }
 

@@ -9,6 +9,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/netip"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -53,6 +54,30 @@ func Network(t testing.TB, what string) string {
 	Client{}.Run(t, "network", "create", name)
 	t.Cleanup(func() { Client{}.Try(t, "network", "rm", name) })
 	return name
+}
+
+// SubnetNetwork creates a user-defined bridge network with a /24 subnet of
+// its own, so that its containers can be given fixed addresses (--ip), and
+// removes it when the test ends. It tries subnets of 10.222.0.0/16 from a
+// random one until the engine takes one that no other network overlaps, and
+// returns the network's name and subnet.
+func SubnetNetwork(t testing.TB, what string) (string, netip.Prefix) {
+	t.Helper()
+	name := Name(what)
+	b := make([]byte, 1)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	var last Result
+	for i := 0; i < 32; i++ {
+		subnet := netip.PrefixFrom(netip.AddrFrom4([4]byte{10, 222, b[0] + byte(8*i), 0}), 24)
+		if last = (Client{}).Try(t, "network", "create", "--subnet", subnet.String(), name); last.ExitCode == 0 {
+			t.Cleanup(func() { Client{}.Try(t, "network", "rm", name) })
+			return name, subnet
+		}
+	}
+	t.Fatalf("no /24 of 10.222.0.0/16 free for a network: %s", last)
+	return "", netip.Prefix{}
 }
 
 // FreePort returns a TCP port that is free on 127.0.0.1 right now.

@@ -30,7 +30,7 @@ func docker(ctx context.Context, args ...string) (string, error) {
 
 // contender is one way of starting a Docker host from the image.
 type contender struct {
-	id   string   // in container names: dinv-bench-<id>-<round>
+	id   string   // in container names: dinv-bench-<pid>-<id>-<round>
 	tls  bool     // serves -tlsverify on 2376 (else plain on 2375)
 	cold bool     // starts with an empty /certs directory of its own
 	env  []string // KEY=VALUE for the container
@@ -83,7 +83,7 @@ var startingUp = regexp.MustCompile(`time="([^"]+)" level=info msg="Starting up"
 // startOnce starts c once and measures it. The container is removed with its
 // anonymous volumes before it returns.
 func (s *setup) startOnce(ctx context.Context, c contender, round int) (start, error) {
-	name := fmt.Sprintf("dinv-bench-%s-%d", c.id, round)
+	name := fmt.Sprintf("%s%s-%d", namePrefix, c.id, round)
 	certDir := ""
 	if c.tls {
 		certDir = s.warmCerts
@@ -153,7 +153,7 @@ func stillRunning(ctx context.Context, name string) error {
 // dryRun runs the image with -dry-run and flags, as a start would run it, and
 // returns the engine's command line: the last line dinv prints.
 func (s *setup) dryRun(ctx context.Context, certDir string, flags ...string) ([]string, error) {
-	args := append([]string{"run", "--rm"}, s.common("dinv-bench-dry-run", certDir)...)
+	args := append([]string{"run", "--rm"}, s.common(namePrefix+"dry-run", certDir)...)
 	args = append(append(args, s.image, "-dry-run"), flags...)
 	out, err := docker(ctx, args...)
 	if err != nil {

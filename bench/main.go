@@ -48,10 +48,16 @@ import (
 	"github.com/dinv/dinv/test/harness"
 )
 
+// namePrefix starts the names of the benchmark's containers and network: the
+// pid tells two benchmarks running at once apart.
+var namePrefix = fmt.Sprintf("dinv-bench-%d-", os.Getpid())
+
+const defaultSubnet = "10.213.0.0/24"
+
 func main() {
 	image := flag.String("image", "dinv:latest", "the DinV image to measure")
 	rounds := flag.Int("rounds", 5, "rounds: each contender starts once per round")
-	subnet := flag.String("subnet", "10.213.0.0/24", "subnet of the benchmark's network (any unused one)")
+	subnet := flag.String("subnet", defaultSubnet, "subnet of the benchmark's network (any unused one; by default the next free /24 of 10.213.0.0/20)")
 	timeout := flag.Duration("timeout", 90*time.Second, "how long one start may take to be ready")
 	stages := flag.Bool("stages", true, "also list per-stage durations of one DEBUG=true cold -tlsverify start")
 	load := flag.Bool("throughput", true, "also measure `docker load` and `docker save` of a 200 MB image through the TCP port")
@@ -245,7 +251,7 @@ func rotation(n, r int) []int {
 // payload of docker load). cleanup removes them, and whatever was added to
 // s.undo later, and is safe to call on an error.
 func prepare(ctx context.Context, image, subnet string, timeout time.Duration) (*setup, func(), error) {
-	s := &setup{image: image, network: "dinv-bench-net", hostname: "dinv-bench", timeout: timeout}
+	s := &setup{image: image, network: namePrefix + "net", hostname: "dinv-bench", timeout: timeout}
 	cleanup := func() {
 		for i := len(s.undo) - 1; i >= 0; i-- {
 			s.undo[i]()
@@ -264,18 +270,32 @@ func prepare(ctx context.Context, image, subnet string, timeout time.Duration) (
 	s.privileges = p.Options
 	progress("privileges: " + strings.Join(p.Options, " "))
 
-	_, ipnet, err := net.ParseCIDR(subnet)
-	if err != nil {
-		return nil, cleanup, fmt.Errorf("-subnet: %v", err)
+	// The default subnet, or the next /24s when another network (another
+	// benchmark running) holds it; a subnet given with -subnet only.
+	subnets := []string{subnet}
+	if subnet == defaultSubnet {
+		for i := 1; i < 16; i++ {
+			subnets = append(subnets, fmt.Sprintf("10.213.%d.0/24", i))
+		}
 	}
-	ip := ipnet.IP.To4()
-	if ip == nil {
-		return nil, cleanup, fmt.Errorf("-subnet %s: not IPv4", subnet)
-	}
-	ip[3] += 10
-	s.ip = ip.String()
-	if _, err := docker(ctx, "network", "create", "--subnet", subnet, s.network); err != nil {
-		return nil, cleanup, err
+	for i, sn := range subnets {
+		_, ipnet, err := net.ParseCIDR(sn)
+		if err != nil {
+			return nil, cleanup, fmt.Errorf("-subnet: %v", err)
+		}
+		ip := ipnet.IP.To4()
+		if ip == nil {
+			return nil, cleanup, fmt.Errorf("-subnet %s: not IPv4", sn)
+		}
+		ip[3] += 10
+		s.ip = ip.String()
+		_, err = docker(ctx, "network", "create", "--subnet", sn, s.network)
+		if err == nil {
+			break
+		}
+		if i == len(subnets)-1 || !strings.Contains(err.Error(), "overlaps") {
+			return nil, cleanup, err
+		}
 	}
 	s.undo = append(s.undo, func() { docker(context.Background(), "network", "rm", s.network) })
 	if s.warmCerts, err = os.MkdirTemp("", "dinv-bench-certs-"); err != nil {
@@ -295,7 +315,7 @@ func prepare(ctx context.Context, image, subnet string, timeout time.Duration) (
 func helpTimes(ctx context.Context, image, network string, round int) (help, ref time.Duration, err error) {
 	timed := func(args ...string) (time.Duration, error) {
 		start := time.Now()
-		_, err := docker(ctx, append([]string{"run", "--rm", "--name", fmt.Sprintf("dinv-bench-help-%d", round), "--network", network}, args...)...)
+		_, err := docker(ctx, append([]string{"run", "--rm", "--name", fmt.Sprintf("%shelp-%d", namePrefix, round), "--network", network}, args...)...)
 		return time.Since(start), err
 	}
 	first, second := []string{image, "-h"}, []string{"--entrypoint", "true", image}

@@ -33,7 +33,7 @@ type throughput struct {
 // (a busybox container writes the random layer, docker commit makes the
 // image), and saves it into s.dir. The image is removed by s's cleanup.
 func (s *setup) payload(ctx context.Context) (string, int64, error) {
-	name := "dinv-bench-payload-" + strconv.Itoa(os.Getpid())
+	name := namePrefix + "payload"
 	defer docker(context.Background(), "rm", "-f", name)
 	if _, err := docker(ctx, "run", "--name", name, "--network", "none", busybox,
 		"dd", "if=/dev/urandom", "of=/payload", "bs=1048576", "count=200"); err != nil {

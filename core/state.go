@@ -30,6 +30,12 @@ type Config struct {
 	Port     int      // -port: the TCP port (2375, or 2376 with TLS)
 	TLSSANs  []string // -tls-san: extra names and IPs for the server certificate
 
+	// CertLayout is how CertDir holds the certificates: "" or "flat", the
+	// seed's six names (ca.crt, docker.crt, ...); "dind", docker:dind's
+	// ca/{cert,key}.pem, server/{ca,cert,key}.pem, client/{ca,cert,key}.pem
+	// (set with DOCKER_TLS_CERTDIR).
+	CertLayout string
+
 	// -socket-activation (default true): dinv binds the API's TCP port and
 	// the engine gets it as --host=fd://; false: the engine binds it itself.
 	SocketActivation bool
@@ -105,11 +111,20 @@ type State struct {
 	ReadyAt time.Time
 }
 
-// TLSFiles are the paths the engine's TLS flags point at.
+// TLSFiles are the paths the engine's TLS flags point at, and the client
+// bundle that goes with them. The names are the flat layout's, then the
+// dind layout's.
 type TLSFiles struct {
-	CACert     string // ca.crt: what clients are verified against (-tlsverify)
-	ServerCert string // docker.crt
-	ServerKey  string // docker.key
+	CACert     string // ca.crt, server/ca.pem: what clients are verified against (-tlsverify)
+	ServerCert string // docker.crt, server/cert.pem
+	ServerKey  string // docker.key, server/key.pem
+
+	// The client bundle for the mode in use: -tlsverify with a client pair
+	// dinv made or kept. All empty when there is none (-tls, certificates
+	// the user brought without a client pair).
+	ClientCA   string // ca.crt, client/ca.pem: what clients trust the engine by
+	ClientCert string // docker-client.crt, client/cert.pem
+	ClientKey  string // docker-client.key, client/key.pem
 }
 
 // Command is one process to start: Args[0] is the program.

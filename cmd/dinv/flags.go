@@ -9,6 +9,7 @@ import (
 
 	"github.com/dinv/dinv/core"
 	stageargs "github.com/dinv/dinv/stages/args"
+	"github.com/dinv/dinv/stages/pki"
 )
 
 // options is the parsed command line: the Config plus the modes that are not
@@ -17,6 +18,7 @@ type options struct {
 	cfg         core.Config
 	help        bool
 	healthcheck bool
+	bundle      bool            // -client-bundle
 	given       map[string]bool // the flags on the command line, by name
 	command     []string        // a command to run instead of the engine (dinv sh)
 }
@@ -62,6 +64,7 @@ func newFlagSet(prog string, o *options) *flag.FlagSet {
 	fs.BoolVar(&c.SocketActivation, "socket-activation", true, "Bind the API's TCP port before anything else and hand it to the engine (false: the engine binds it)")
 	fs.BoolVar(&c.DryRun, "dry-run", false, "Run the stages that change nothing, print the engine's command line as JSON, exit")
 	fs.BoolVar(&o.healthcheck, "healthcheck", false, "Exit 0 when the engine answers on its socket, 1 otherwise")
+	fs.BoolVar(&o.bundle, "client-bundle", false, "Write the running host's client certificates as a tar of ca.pem, cert.pem, key.pem to stdout (| tar -x -C DIR)")
 	sw := &c.Swarm
 	fs.BoolVar(&sw.Init, "swarm-init", false, "Create a swarm with this host as its first manager (nothing if it already manages one)")
 	fs.StringVar(&sw.Join, "swarm-join", "", "Join the swarm that the manager at ADDR[:PORT] belongs to")
@@ -123,6 +126,9 @@ func parseFlags(prog string, args []string, env func(string) string) (*options, 
 	if len(empty) > 0 {
 		return nil, core.Usagef("%s: empty value", strings.Join(empty, ", "))
 	}
+	if err := dindEnvironment(c, o.given, env); err != nil {
+		return nil, err
+	}
 	if c.TLSVerify {
 		c.TLS = true
 	}
@@ -141,6 +147,32 @@ func parseFlags(prog string, args []string, env func(string) string) (*options, 
 	c.Debug = isTrue(env("DEBUG"))
 	c.Swarm.Token = core.Secret(env("DINV_SWARM_TOKEN"))
 	return o, nil
+}
+
+// dindEnvironment applies docker:dind's variables. DOCKER_TLS_CERTDIR=DIR
+// (not empty) means mutual TLS with docker:dind's layout in DIR; the seed's
+// flags win where they are given (-local, -tls alone), and -certs names
+// another directory. Empty or unset, it changes nothing: plain TCP, as the
+// seed. DOCKER_TLS_SAN adds names for the server certificate, in
+// docker:dind's syntax (DNS:name, IP:addr, comma- or space-separated).
+func dindEnvironment(c *core.Config, given map[string]bool, env func(string) string) error {
+	if dir := env("DOCKER_TLS_CERTDIR"); dir != "" {
+		c.CertLayout = pki.LayoutDind
+		if !given["certs"] {
+			c.CertDir = dir
+		}
+		if !given["tls"] && !given["tlsverify"] && !given["local"] {
+			c.TLS, c.TLSVerify = true, true
+		}
+	}
+	if v := env("DOCKER_TLS_SAN"); v != "" {
+		hosts, err := pki.ParseSANList(v)
+		if err != nil {
+			return core.Usagef("DOCKER_TLS_SAN %v", err)
+		}
+		c.TLSSANs = append(c.TLSSANs, hosts...)
+	}
+	return nil
 }
 
 // splitArgs sorts args into dinv's own flags, each with its value, and the

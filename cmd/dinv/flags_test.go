@@ -104,6 +104,20 @@ func TestParseFlags(t *testing.T) {
 			func(c *core.Config) {
 				c.Swarm = core.Swarm{Join: "mgr:2377", Role: "manager", Advertise: "10.0.0.5", TokenFile: "/t", Timeout: 30 * time.Second}
 			}},
+		{"DOCKER_TLS_CERTDIR=/certs: mutual TLS on 2376 in docker:dind's layout", nil, map[string]string{"DOCKER_TLS_CERTDIR": "/certs"},
+			func(c *core.Config) { c.TLS, c.TLSVerify, c.Port, c.CertLayout = true, true, 2376, "dind" }},
+		{"DOCKER_TLS_CERTDIR names the directory", nil, map[string]string{"DOCKER_TLS_CERTDIR": "/dind-certs"},
+			func(c *core.Config) {
+				c.TLS, c.TLSVerify, c.Port, c.CertLayout, c.CertDir = true, true, 2376, "dind", "/dind-certs"
+			}},
+		{"DOCKER_TLS_CERTDIR empty: plain TCP on 2375, as without it", nil, map[string]string{"DOCKER_TLS_CERTDIR": ""},
+			func(c *core.Config) {}},
+		{"the seed's -local wins over DOCKER_TLS_CERTDIR", []string{"-local"}, map[string]string{"DOCKER_TLS_CERTDIR": "/certs"},
+			func(c *core.Config) { c.Local, c.CertLayout = true, "dind" }},
+		{"the seed's -tls alone wins over DOCKER_TLS_CERTDIR's mutual TLS", []string{"-tls"}, map[string]string{"DOCKER_TLS_CERTDIR": "/certs"},
+			func(c *core.Config) { c.TLS, c.Port, c.CertLayout = true, 2376, "dind" }},
+		{"DOCKER_TLS_SAN in docker:dind's syntax adds names", nil, map[string]string{"DOCKER_TLS_SAN": "DNS:docker.example IP:10.0.0.5,build"},
+			func(c *core.Config) { c.TLSSANs = []string{"docker.example", "10.0.0.5", "build"} }},
 		{"DINV_SWARM_TOKEN is the join token", []string{"-swarm-init"}, map[string]string{"DINV_SWARM_TOKEN": "SWMTKN-1-x"},
 			func(c *core.Config) { c.Swarm.Init, c.Swarm.Token = true, "SWMTKN-1-x" }},
 		{"DEBUG=true turns debug on", nil, map[string]string{"DEBUG": "true"}, func(c *core.Config) { c.Debug = true }},
@@ -207,5 +221,12 @@ func TestAFirstWordThatIsNotAFlagIsACommand(t *testing.T) {
 	o, err := parseFlags("/dinv", []string{"sh", "-c", "echo ok"}, env(nil))
 	if err != nil || !reflect.DeepEqual(o.command, []string{"sh", "-c", "echo ok"}) {
 		t.Errorf("parseFlags = %+v, %v; want the command sh -c 'echo ok'", o, err)
+	}
+}
+
+func TestABadDOCKER_TLS_SANIsAUsageErrorNamingIt(t *testing.T) {
+	_, err := parseFlags("/dinv", nil, env(map[string]string{"DOCKER_TLS_SAN": "DNS:10.0.0.1"}))
+	if err == nil || !core.IsUsage(err) || !strings.HasPrefix(err.Error(), "DOCKER_TLS_SAN ") {
+		t.Errorf("error %v, want a usage error naming DOCKER_TLS_SAN", err)
 	}
 }

@@ -80,6 +80,13 @@ func run(argv []string, env func(string) string, stdout, stderr io.Writer, signa
 		return runCommand(opts.command, stderr)
 	}
 	cfg := &opts.cfg
+	if opts.bundle {
+		if err := ready.ClientBundle(stdout, stderr, ready.ClientInfoPath); err != nil {
+			log.Error("no client bundle", "error", err)
+			return 1
+		}
+		return 0
+	}
 	if opts.healthcheck {
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		defer cancel()
@@ -99,18 +106,6 @@ func run(argv []string, env func(string) string, stdout, stderr io.Writer, signa
 		log.Info("engine setting given by you: dinv passes none of its own", "setting", g.Setting, "from", g.Source)
 	}
 	st := &core.State{Config: *cfg, Started: started}
-	if cfg.SocketActivation && cfg.ServesTCP() && !cfg.DryRun {
-		// The API port first: a client that calls before the engine is
-		// ready waits for its answer instead of being refused.
-		l, err := engine.ListenTCP(cfg.Port)
-		if err != nil {
-			log.Error("start-up failed", "error", err, "port", cfg.Port,
-				"fix", "free the port, or choose another with -port")
-			return 1
-		}
-		defer l.Close()
-		st.Listener = l
-	}
 	runner := &core.Runner{Log: log}
 	ctx := runner.Catch(context.Background(), signals)
 	defer runner.Release()
@@ -124,6 +119,18 @@ func run(argv []string, env func(string) string, stdout, stderr io.Writer, signa
 		log.Error("bad configuration", "error", err)
 		return core.ExitCode(err)
 	}
+	if c := &st.Config; c.SocketActivation && c.ServesTCP() && !c.DryRun && lists(stages, "engine") {
+		// The API port before any stage: a client that calls before the
+		// engine is ready waits for its answer instead of being refused.
+		l, err := engine.ListenTCP(c.Port)
+		if err != nil {
+			log.Error("start-up failed", "error", err, "port", c.Port,
+				"fix", "free the port, or choose another with -port")
+			return 1
+		}
+		defer l.Close()
+		st.Listener = l
+	}
 	exit := runner.Run(ctx, stages, st)
 	if exit.Err != nil {
 		log.Error("start-up failed", "error", exit.Err)
@@ -135,6 +142,16 @@ func run(argv []string, env func(string) string, stdout, stderr io.Writer, signa
 		log.Info("exiting", "reason", exit.Reason, "code", exit.Code)
 	}
 	return exit.Code
+}
+
+// lists reports whether the stage list has the stage called name.
+func lists(stages []core.Stage, name string) bool {
+	for _, s := range stages {
+		if s.Name() == name {
+			return true
+		}
+	}
+	return false
 }
 
 // runCommand runs a command instead of the engine, as the container's

@@ -83,8 +83,9 @@ func TestDryRunWritesNothing(t *testing.T) {
 				t.Errorf("reports generated %v, re-issued %q", res.Generated, res.Reissued)
 			}
 			want := core.TLSFiles{ServerCert: filepath.Join(dir, ServerCertFile), ServerKey: filepath.Join(dir, ServerKeyFile)}
-			if c.verify {
+			if c.verify { // every -tlsverify case has, or would generate, the client pair
 				want.CACert = filepath.Join(dir, CACertFile)
+				want.ClientCA, want.ClientCert, want.ClientKey = want.CACert, filepath.Join(dir, ClientCertFile), filepath.Join(dir, ClientKeyFile)
 			}
 			if res.Files != want {
 				t.Errorf("Files = %+v, want %+v", res.Files, want)

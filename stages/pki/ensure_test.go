@@ -145,6 +145,9 @@ func TestPresenceRules(t *testing.T) {
 			if c.verify {
 				want.CACert = filepath.Join(dir, CACertFile)
 			}
+			if _, ok := after[ClientCertFile]; ok && c.verify {
+				want.ClientCA, want.ClientCert, want.ClientKey = want.CACert, filepath.Join(dir, ClientCertFile), filepath.Join(dir, ClientKeyFile)
+			}
 			if res.Files != want {
 				t.Errorf("Files = %+v, want %+v", res.Files, want)
 			}
@@ -474,7 +477,7 @@ func (s failStore) commit(string, []newFile) error {
 	s.t.Error("commit called")
 	return nil
 }
-func (s failStore) rollForward(string) error {
+func (s failStore) rollForward(string, layout) error {
 	s.t.Error("rollForward called")
 	return nil
 }
@@ -485,9 +488,9 @@ type roStore struct{}
 func (roStore) lock(_ context.Context, dir string) (func(), error) {
 	return nil, &os.PathError{Op: "open", Path: filepath.Join(dir, lockFile), Err: syscall.EROFS}
 }
-func (roStore) clean(string, []string) error   { return syscall.EROFS }
-func (roStore) commit(string, []newFile) error { return syscall.EROFS }
-func (roStore) rollForward(string) error       { return syscall.EROFS }
+func (roStore) clean(string, []string) error     { return syscall.EROFS }
+func (roStore) commit(string, []newFile) error   { return syscall.EROFS }
+func (roStore) rollForward(string, layout) error { return syscall.EROFS }
 
 func TestReadOnlyDirectory(t *testing.T) {
 	set := fullSet(t)
@@ -579,7 +582,7 @@ func TestInterruptedWrite(t *testing.T) {
 	}()
 	temps := 0
 	for n := range snapshot(t, dir) {
-		if isCertFile(n) {
+		if flatLayout.isFile(n) {
 			t.Errorf("%s visible after a crash before renaming", n)
 		}
 		if strings.HasPrefix(n, tempPrefix) {

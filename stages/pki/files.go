@@ -7,6 +7,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"strings"
 	"syscall"
@@ -22,12 +23,14 @@ const (
 	// lockFile is flock'ed while dinv writes to the directory, so DinV
 	// containers sharing one volume never mint two CAs. It is never removed.
 	lockFile = ".dinv.lock"
-	// tempPrefix starts the name of a file being written. The loader reads
-	// only the six final names, so a temp file a killed run left behind is
-	// never taken for a certificate; the next writer removes it.
+	// tempPrefix starts the name of a file being written, in the directory
+	// of the file it becomes. The loader reads only the layout's final
+	// names, so a temp file a killed run left behind is never taken for a
+	// certificate; the next writer removes it.
 	tempPrefix = ".dinv-tmp-"
 	// journalFile lists, while a commit renames its temp files into place,
-	// which temp file becomes which final file. A run killed between two
+	// which temp file becomes which final file (names relative to the
+	// certificate directory, as "server/cert.pem"). A run killed between two
 	// renames leaves it behind, and the next start, under the lock, finishes
 	// the renames (rolls forward) before anything reads the set: a commit is
 	// then all or nothing, across files too.
@@ -45,45 +48,50 @@ const (
 
 // newFile is a file to write into the certificate directory.
 type newFile struct {
-	name string
-	data []byte
-	perm os.FileMode
+	name    string // relative to the directory: "docker.crt", "server/cert.pem"
+	data    []byte
+	perm    os.FileMode
+	dirPerm os.FileMode // the mode of name's subdirectory, should dinv create it
 }
 
 // listing is what a directory holds of interest to dinv.
 type listing struct {
-	present map[string]bool // which of the six files exist (any kind)
-	temps   []string        // leftover temp files
+	present map[string]bool // which of the layout's files exist (any kind)
+	temps   []string        // leftover temp files, relative to the directory
 }
 
-// scan lists dir; a missing directory holds nothing.
-func scan(dir string) (listing, error) {
+// scan lists dir and the layout's subdirectories; a missing directory
+// holds nothing.
+func scan(dir string, lay layout) (listing, error) {
 	l := listing{present: map[string]bool{}}
-	entries, err := os.ReadDir(dir)
-	if errors.Is(err, fs.ErrNotExist) {
-		return l, nil
+	subs := []string{"."}
+	for sub := range lay.dirs {
+		subs = append(subs, sub)
 	}
-	if err != nil {
-		return l, errors.Wrapf(err, "list certificate directory %s", dir)
-	}
-	for _, e := range entries {
-		switch {
-		case strings.HasPrefix(e.Name(), tempPrefix):
-			l.temps = append(l.temps, e.Name())
-		case isCertFile(e.Name()):
-			l.present[e.Name()] = true
+	sort.Strings(subs[1:])
+	for _, sub := range subs {
+		path := filepath.Join(dir, sub)
+		entries, err := os.ReadDir(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if errors.Is(err, syscall.ENOTDIR) && sub != "." {
+			return l, badFile(path, "is not a directory")
+		}
+		if err != nil {
+			return l, errors.Wrapf(err, "list certificate directory %s", path)
+		}
+		for _, e := range entries {
+			name := filepath.Join(sub, e.Name())
+			switch {
+			case strings.HasPrefix(e.Name(), tempPrefix):
+				l.temps = append(l.temps, name)
+			case lay.isFile(name):
+				l.present[name] = true
+			}
 		}
 	}
 	return l, nil
-}
-
-func isCertFile(name string) bool {
-	for _, f := range allFiles {
-		if f == name {
-			return true
-		}
-	}
-	return false
 }
 
 // store is where generated files go: the OS, or a fake in tests.
@@ -96,9 +104,9 @@ type store interface {
 	// commit writes files into dir, all or none of them (once rollForward
 	// has run after a crash).
 	commit(dir string, files []newFile) error
-	// rollForward finishes a commit a killed run left half done; the
-	// caller holds the lock.
-	rollForward(dir string) error
+	// rollForward finishes a commit a killed run left half done, whose
+	// journal names lay's files; the caller holds the lock.
+	rollForward(dir string, lay layout) error
 }
 
 // osStore is the real filesystem. The hooks, when set, are where tests
@@ -166,13 +174,23 @@ func (osStore) clean(dir string, temps []string) error {
 	return nil
 }
 
-// commit writes every file to a temp file in dir (synced), then the journal
-// of the renames to come (synced, renamed into place, the directory synced),
-// then renames them into place in order, syncs the directory and removes the
-// journal. A kill before the journal is in place leaves the old set and temp
-// files the next writer removes; a kill after it, a journal the next start
-// rolls forward.
+// commit writes every file to a temp file beside its final name (synced,
+// and the subdirectories they are in), then the journal of the renames to
+// come (synced, renamed into place, the directory synced), then renames
+// them into place in order, syncs the directories and removes the journal.
+// A kill before the journal is in place leaves the old set and temp files
+// the next writer removes; a kill after it, a journal the next start rolls
+// forward. A subdirectory missing is created first, with the file's dirPerm.
 func (s osStore) commit(dir string, files []newFile) error {
+	names := make([]string, len(files))
+	for i, f := range files {
+		names[i] = f.name
+		if sub := filepath.Dir(f.name); sub != "." {
+			if err := makeSubdir(filepath.Join(dir, sub), f.dirPerm); err != nil {
+				return err
+			}
+		}
+	}
 	temps := make([]string, len(files))
 	removeTemps := func() {
 		for _, t := range temps {
@@ -192,10 +210,16 @@ func (s osStore) commit(dir string, files []newFile) error {
 	if s.afterTemps != nil {
 		s.afterTemps()
 	}
+	// Temp files in subdirectories: their entries are made durable before
+	// the journal names them (those in dir itself are, with the journal's).
+	if err := syncSubdirs(dir, names); err != nil {
+		removeTemps()
+		return err
+	}
 	var journal strings.Builder
 	journal.WriteString(journalHead + "\n")
 	for i, f := range files {
-		journal.WriteString(filepath.Base(temps[i]) + " " + f.name + "\n")
+		journal.WriteString(filepath.Join(filepath.Dir(f.name), filepath.Base(temps[i])) + " " + f.name + "\n")
 	}
 	journal.WriteString(journalTail + "\n")
 	jt, err := writeTemp(dir, newFile{name: journalFile, data: []byte(journal.String()), perm: 0o600})
@@ -222,12 +246,55 @@ func (s osStore) commit(dir string, files []newFile) error {
 	if s.atRename != nil {
 		s.atRename(len(files))
 	}
+	if err := syncSubdirs(dir, names); err != nil {
+		return err // the journal is in place: the next start rolls forward
+	}
 	return finishJournal(dir)
+}
+
+// makeSubdir creates path with mode perm (0755 when 0), whatever the umask;
+// one already there must be a directory, not a link to one: dinv does not
+// write through links.
+func makeSubdir(path string, perm os.FileMode) error {
+	if perm == 0 {
+		perm = 0o755
+	}
+	err := os.Mkdir(path, perm)
+	if err == nil {
+		return errors.Wrapf(os.Chmod(path, perm), "create %s", path)
+	}
+	if !errors.Is(err, fs.ErrExist) {
+		return errors.Wrapf(err, "create %s", path)
+	}
+	fi, err := os.Lstat(path)
+	switch {
+	case err != nil:
+		return errors.Wrapf(err, "create %s", path)
+	case fi.Mode()&fs.ModeSymlink != 0:
+		return errors.Errorf("%s: is a symbolic link; dinv does not follow links where it writes", path)
+	case !fi.IsDir():
+		return badFile(path, "is %s, not a directory", kind(fi.Mode()))
+	}
+	return nil
+}
+
+// syncSubdirs syncs the subdirectories of dir that names are in.
+func syncSubdirs(dir string, names []string) error {
+	done := map[string]bool{".": true}
+	for _, n := range names {
+		if sub := filepath.Dir(n); !done[sub] {
+			done[sub] = true
+			if err := syncDir(filepath.Join(dir, sub)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }
 
 // rollForward renames into place every temp file the journal lists that is
 // still there, then removes the journal. Without a journal it does nothing.
-func (osStore) rollForward(dir string) error {
+func (osStore) rollForward(dir string, lay layout) error {
 	path := filepath.Join(dir, journalFile)
 	data, err := readJournal(path)
 	if errors.Is(err, fs.ErrNotExist) {
@@ -236,10 +303,11 @@ func (osStore) rollForward(dir string) error {
 	if err != nil {
 		return err
 	}
-	renames, err := parseJournal(data)
+	renames, err := parseJournal(data, lay)
 	if err != nil {
 		return errors.Wrapf(err, "commit journal %s (not dinv's: remove it)", path)
 	}
+	var finals []string
 	for _, r := range renames {
 		if err := checkTemp(filepath.Join(dir, r[0])); err != nil {
 			return err
@@ -248,6 +316,10 @@ func (osStore) rollForward(dir string) error {
 		if err != nil && !errors.Is(err, fs.ErrNotExist) { // ErrNotExist: renamed before the kill
 			return errors.Wrapf(err, "roll forward into %s", r[1])
 		}
+		finals = append(finals, r[1])
+	}
+	if err := syncSubdirs(dir, finals); err != nil {
+		return err
 	}
 	return finishJournal(dir)
 }
@@ -264,8 +336,9 @@ func finishJournal(dir string) error {
 }
 
 // parseJournal reads a journal: the head, "temp final" lines, the tail.
-// Only dinv's temp files and the six final names may appear in it.
-func parseJournal(data []byte) ([][2]string, error) {
+// Only the layout's final names may appear in it, each with a temp file of
+// dinv's in the same directory.
+func parseJournal(data []byte, lay layout) ([][2]string, error) {
 	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
 	if len(lines) < 2 || lines[0] != journalHead || lines[len(lines)-1] != journalTail {
 		return nil, errors.New("no head or tail line")
@@ -273,8 +346,9 @@ func parseJournal(data []byte) ([][2]string, error) {
 	var out [][2]string
 	for i, l := range lines[1 : len(lines)-1] {
 		f := strings.Fields(l)
-		if len(f) != 2 || !strings.HasPrefix(f[0], tempPrefix) || strings.ContainsRune(f[0], '/') || !isCertFile(f[1]) {
-			return nil, errors.Errorf("line %d: want a temp file and a certificate file name, got %q", i+2, l)
+		if len(f) != 2 || !lay.isFile(f[1]) || filepath.Clean(f[0]) != f[0] || filepath.Dir(f[0]) != filepath.Dir(f[1]) ||
+			!strings.HasPrefix(filepath.Base(f[0]), tempPrefix) {
+			return nil, errors.Errorf("line %d: want a temp file and a certificate file name of the %s layout, got %q", i+2, lay.name, l)
 		}
 		out = append(out, [2]string{f[0], f[1]})
 	}
@@ -291,9 +365,10 @@ func syncDir(dir string) error {
 	return errors.Wrap(d.Sync(), "sync certificate directory")
 }
 
-// writeTemp writes f to a new temp file in dir with f's mode, synced.
+// writeTemp writes f to a new temp file with f's mode, synced, in the
+// directory of f's final name under dir.
 func writeTemp(dir string, f newFile) (string, error) {
-	t, err := createTemp(dir, tempPrefix+f.name+"-", f.perm)
+	t, err := createTemp(filepath.Join(dir, filepath.Dir(f.name)), tempPrefix+filepath.Base(f.name)+"-", f.perm)
 	if err != nil {
 		return "", errors.Wrapf(err, "create temp file for %s", f.name)
 	}

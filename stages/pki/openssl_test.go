@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"testing"
+	"time"
 )
 
 // openssl runs the real openssl CLI and returns its combined output.
@@ -113,4 +114,208 @@ func TestOpenSSLAcceptsGeneratedSets(t *testing.T) {
 			t.Errorf("openssl reads SANs %q, want %q", got, hosts)
 		}
 	})
+}
+
+// opensslDind makes, with the openssl CLI, a certificate directory as
+// docker:dind's documentation describes the one it makes: ca/cert.pem and
+// ca/key.pem (the CA), server/ and client/ each with ca.pem (a copy of
+// ca/cert.pem), cert.pem and key.pem. RSA keys, openssl's own extensions,
+// a server certificate for hosts (DNS: and IP: entries); every file and
+// directory dated two days back, as a previous container left them.
+func opensslDind(t *testing.T, dir string, hosts []string) {
+	t.Helper()
+	run := func(args ...string) {
+		t.Helper()
+		cmd := exec.Command("openssl", args...)
+		cmd.Dir = dir
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("openssl %s: %v: %s", strings.Join(args, " "), err, out)
+		}
+	}
+	var sans []string
+	for _, h := range hosts {
+		if net.ParseIP(h) != nil {
+			sans = append(sans, "IP:"+h)
+		} else {
+			sans = append(sans, "DNS:"+h)
+		}
+	}
+	for _, sub := range []string{"ca", "server", "client"} {
+		if err := os.MkdirAll(filepath.Join(dir, sub), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	run("genrsa", "-out", "ca/key.pem", "4096")
+	run("req", "-new", "-x509", "-key", "ca/key.pem", "-sha256", "-days", "825", "-subj", "/CN=docker:dind CA", "-out", "ca/cert.pem")
+	leaf := func(sub, cn, ext string, serial string) {
+		t.Helper()
+		cnf := filepath.Join(sub, "openssl.cnf")
+		if err := os.WriteFile(filepath.Join(dir, cnf), []byte("[ x509_exts ]\n"+ext), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		run("genrsa", "-out", sub+"/key.pem", "2048")
+		run("req", "-new", "-key", sub+"/key.pem", "-subj", "/CN="+cn, "-out", sub+"/csr.pem")
+		run("x509", "-req", "-in", sub+"/csr.pem", "-CA", "ca/cert.pem", "-CAkey", "ca/key.pem", "-set_serial", serial,
+			"-sha256", "-days", "825", "-extfile", cnf, "-extensions", "x509_exts", "-out", sub+"/cert.pem")
+		for _, f := range []string{cnf, sub + "/csr.pem"} {
+			if err := os.Remove(filepath.Join(dir, f)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ca, err := os.ReadFile(filepath.Join(dir, "ca/cert.pem"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(filepath.Join(dir, sub, "ca.pem"), ca, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	leaf("server", "docker:dind server", "subjectAltName = "+strings.Join(sans, ", ")+"\n"+
+		"keyUsage = critical, digitalSignature, keyEncipherment\nextendedKeyUsage = serverAuth\n", "0x5eed01")
+	leaf("client", "docker:dind client", "keyUsage = critical, digitalSignature\nextendedKeyUsage = clientAuth\n", "0x5eed02")
+	past := time.Now().Add(-48 * time.Hour)
+	var paths []string
+	filepath.Walk(dir, func(p string, _ os.FileInfo, err error) error {
+		paths = append(paths, p)
+		return err
+	})
+	for i := len(paths) - 1; i >= 0; i-- { // files before their directories
+		if err := os.Chtimes(paths[i], past, past); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// copyTree copies the regular files and directories under src to dst,
+// keeping modes and times.
+func copyTree(t *testing.T, src, dst string) {
+	t.Helper()
+	var dirs []string
+	err := filepath.Walk(src, func(p string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, p)
+		to := filepath.Join(dst, rel)
+		if fi.IsDir() {
+			dirs = append(dirs, p)
+			return os.MkdirAll(to, fi.Mode().Perm())
+		}
+		data, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		if err := os.WriteFile(to, data, fi.Mode().Perm()); err != nil {
+			return err
+		}
+		return os.Chtimes(to, fi.ModTime(), fi.ModTime())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := len(dirs) - 1; i >= 0; i-- {
+		fi, _ := os.Stat(dirs[i])
+		rel, _ := filepath.Rel(src, dirs[i])
+		if err := os.Chtimes(filepath.Join(dst, rel), fi.ModTime(), fi.ModTime()); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestDockerDindDirectoryIsReused: a DOCKER_TLS_CERTDIR that docker:dind
+// made (here with openssl, as its documentation describes its files) is
+// used as it is: never a second CA, nothing written while it serves the
+// host; when dinv must re-issue, it does so from that same CA, as for the
+// flat layout, and touches nothing else.
+func TestDockerDindDirectoryIsReused(t *testing.T) {
+	if _, err := exec.LookPath("openssl"); err != nil {
+		t.Fatal("openssl not installed: make engine installs it")
+	}
+	made := t.TempDir()
+	opensslDind(t, made, testHosts)
+	moved := ServerHosts([]net.IP{net.ParseIP("10.9.9.9")}, "dinvhost", nil)
+	rsa := KeySpec{RSA: true, Bits: 2048}
+	cases := []struct {
+		name     string
+		remove   []string // taken from docker:dind's directory first
+		hosts    []string
+		key      KeySpec
+		generate []string
+		client   bool // a client bundle is reported
+		reissued string
+	}{
+		{"a complete directory is used as it is: same CA, every byte and mtime unchanged", nil, testHosts, KeySpec{}, nil, true, ""},
+		{"the same with -key-type rsa", nil, testHosts, rsa, nil, true, ""},
+		{"docker:dind's documented volumes ca/ and client/ without server/: server/ is issued from the same CA", []string{"server"},
+			testHosts, KeySpec{}, []string{DindServerCAFile, DindServerKeyFile, DindServerCertFile}, true, ""},
+		{"a new address re-issues server/cert.pem from the same CA, keeping the RSA server/key.pem with -key-type rsa", nil,
+			moved, rsa, []string{DindServerCertFile}, true, "addresses"},
+		{"a new address with ECDSA keys re-issues server/cert.pem with an ECDSA server/key.pem", nil,
+			moved, KeySpec{}, []string{DindServerKeyFile, DindServerCertFile}, true, "addresses"},
+		{"without ca/key.pem the certificates are the user's: never re-issued, the address reported", []string{DindCAKeyFile},
+			moved, KeySpec{}, nil, true, ""},
+		{"server/ alone is the user's, and there is no client bundle", []string{"ca", "client"}, testHosts, KeySpec{}, nil, false, ""},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			copyTree(t, made, dir)
+			for _, r := range c.remove {
+				if err := os.RemoveAll(filepath.Join(dir, r)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			before := snapshotTree(t, dir)
+			req := Request{Dir: dir, Layout: LayoutDind, Verify: true, Key: c.key, Hosts: c.hosts}
+			if c.generate == nil {
+				req.store = failStore{t} // not even the lock
+			}
+			res, err := Ensure(context.Background(), req)
+			if err != nil {
+				t.Fatalf("Ensure: %v", err)
+			}
+			if !sameStrings(res.Generated, c.generate) || res.Reissued != c.reissued {
+				t.Errorf("generated %v, re-issued %q; want %v, %q", res.Generated, res.Reissued, c.generate, c.reissued)
+			}
+			if want := dindFiles(dir, true, c.client); res.Files != want {
+				t.Errorf("Files = %+v, want %+v", res.Files, want)
+			}
+			after := snapshotTree(t, dir)
+			for n, st := range before {
+				if st.mode.IsDir() {
+					continue // a directory dinv writes into has a new mtime
+				}
+				if changed := after[n] != st; changed != contains(c.generate, n) {
+					t.Errorf("%s changed = %v, want %v", n, changed, contains(c.generate, n))
+				}
+			}
+			if c.generate == nil {
+				unchangedTree(t, dir, before)
+			}
+			if c.reissued == "" && len(c.remove) > 0 && c.remove[0] == DindCAKeyFile && !sameStrings(res.Uncovered, []string{"10.9.9.9"}) {
+				t.Errorf("Uncovered = %v, want the new address", res.Uncovered)
+			}
+			if len(c.generate) == 0 {
+				return
+			}
+			if p, _, err := loadPair(dir, DindServerCertFile, DindServerKeyFile); err != nil || !(issuer{spec: c.key}).fits(p.key) {
+				t.Errorf("server/key.pem is not a key of %v: %v", c.key, err)
+			}
+			// The same CA: the server certificate dinv issued verifies, with
+			// openssl, against docker:dind's own client/ca.pem and ca/cert.pem.
+			for _, anchor := range []string{DindClientCAFile, DindCACertFile, DindServerCAFile} {
+				out, err := openssl(t, "verify", "-purpose", "sslserver", "-CAfile", filepath.Join(dir, anchor), filepath.Join(dir, DindServerCertFile))
+				if err != nil || !strings.Contains(out, ": OK") {
+					t.Errorf("openssl verify against %s: %v: %s", anchor, err, out)
+				}
+			}
+			out, err := openssl(t, "verify", "-purpose", "sslclient", "-CAfile", filepath.Join(dir, DindServerCAFile), filepath.Join(dir, DindClientCertFile))
+			if err != nil || !strings.Contains(out, ": OK") {
+				t.Errorf("the engine's server/ca.pem does not accept docker:dind's client/cert.pem: %v: %s", err, out)
+			}
+			if u := uncovered(readCert(t, filepath.Join(dir, DindServerCertFile)), append(append([]string{}, c.hosts...), testHosts...)); len(u) != 0 {
+				t.Errorf("server/cert.pem does not cover %v", u)
+			}
+		})
+	}
 }

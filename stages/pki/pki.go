@@ -2,7 +2,8 @@
 // in the certificate directory, or generates the missing ones, and tells the
 // argument builder which files the engine serves TLS with.
 //
-// The directory holds up to six files, named as in the original DinV:
+// The directory has one of two layouts (core.Config.CertLayout). The flat
+// one holds up to six files, named as in the original DinV:
 //
 //	ca.crt             CA certificate: clients are verified against it (-tlsverify)
 //	ca-key.pem         CA key: present only when dinv owns the CA
@@ -10,6 +11,21 @@
 //	docker.key         server key
 //	docker-client.crt  client certificate, for the users' docker CLI
 //	docker-client.key  client key
+//
+// docker:dind's (DOCKER_TLS_CERTDIR) holds up to eight, in three
+// subdirectories, as docker:dind documents them:
+//
+//	ca/cert.pem      CA certificate
+//	ca/key.pem       CA key: present only when dinv owns the CA
+//	server/ca.pem    a copy of the CA certificate: clients are verified against it
+//	server/cert.pem  server certificate
+//	server/key.pem   server key
+//	client/ca.pem    a copy of the CA certificate, for the users' docker CLI
+//	client/cert.pem  client certificate (client/ is DOCKER_CERT_PATH)
+//	client/key.pem   client key
+//
+// client/ never holds a key other than the client's, so that a CI job can be
+// given client/ alone.
 //
 // Ensure holds the rules; the stage (stage.go) is a thin adapter over it, and
 // NewCA / IssueServer / IssueClient mint certificates for other packages' tests.
@@ -35,6 +51,10 @@ const (
 	ClientCertFile = "docker-client.crt"
 	ClientKeyFile  = "docker-client.key"
 )
+
+// DockerName is the name every server certificate dinv issues covers: the
+// network alias CI services give the engine.
+const DockerName = "docker"
 
 // allFiles is the order files are reported and written in.
 var allFiles = []string{CACertFile, CAKeyFile, ServerCertFile, ServerKeyFile, ClientCertFile, ClientKeyFile}
@@ -92,41 +112,108 @@ func CheckSAN(s string) error {
 // IPv6 zone, a non-ASCII name (give IDNs in their xn-- form), a label that is
 // empty, too long, or holds other than letters, digits, '-' and '_'.
 func CanonicalSAN(s string) (string, error) {
-	bad := func(why string) (string, error) { return "", fmt.Errorf("%q: %s", s, why) }
+	c, why := canonicalSAN(s)
+	if why != "" {
+		return "", fmt.Errorf("%q: %s", s, why)
+	}
+	return c, nil
+}
+
+// canonicalSAN is CanonicalSAN with the reason for a refusal apart.
+func canonicalSAN(s string) (string, string) {
 	if ip := net.ParseIP(s); ip != nil {
-		return ip.String(), nil
+		return ip.String(), ""
 	}
 	switch {
 	case s == "":
-		return bad("empty: not an IP address or DNS name")
+		return "", "empty: not an IP address or DNS name"
 	case strings.Contains(s, "%") && net.ParseIP(s[:strings.Index(s, "%")]) != nil:
-		return bad("an IPv6 zone cannot be in a certificate: give the address without it")
+		return "", "an IPv6 zone cannot be in a certificate: give the address without it"
 	case strings.IndexFunc(s, func(r rune) bool { return r > unicode.MaxASCII }) >= 0:
-		return bad("not ASCII: give an internationalised name in its xn-- form")
+		return "", "not ASCII: give an internationalised name in its xn-- form"
 	}
 	name := strings.ToLower(strings.TrimSuffix(s, "."))
 	labels := strings.TrimPrefix(name, "*.")
 	switch {
 	case name == "*" || labels == "":
-		return bad("a wildcard needs a domain after it, as in *.example.com")
+		return "", "a wildcard needs a domain after it, as in *.example.com"
 	case strings.Contains(labels, "*"):
-		return bad("a wildcard must be the whole leftmost label, as in *.example.com")
+		return "", "a wildcard must be the whole leftmost label, as in *.example.com"
 	case len(name) > 253:
-		return bad("longer than 253 characters: not a DNS name")
+		return "", "longer than 253 characters: not a DNS name"
 	}
 	for _, label := range strings.Split(labels, ".") {
 		if label == "" || len(label) > 63 || label[0] == '-' || label[len(label)-1] == '-' ||
 			strings.IndexFunc(label, func(r rune) bool { return !(r == '-' || r == '_' || r >= 'a' && r <= 'z' || r >= '0' && r <= '9') }) >= 0 {
-			return bad("not an IP address or DNS name")
+			return "", "not an IP address or DNS name"
 		}
 	}
-	return name, nil
+	return name, ""
+}
+
+// ParseSANList reads names for the server certificate in docker:dind's
+// syntax, as DOCKER_TLS_SAN and -tls-san give them: entries separated by
+// commas or spaces (empty ones skipped), each "DNS:name", "IP:address", or
+// a bare name or address. It returns the hosts in canonical form
+// (CanonicalSAN), in order, without duplicates; the error names the first
+// entry that is not an IP address or DNS name clients can match, or whose
+// DNS: or IP: prefix does not fit its value.
+func ParseSANList(s string) ([]string, error) {
+	var out []string
+	seen := map[string]bool{}
+	for _, e := range strings.FieldsFunc(s, func(r rune) bool { return r == ',' || unicode.IsSpace(r) }) {
+		h, err := parseSAN(e)
+		if err != nil {
+			return nil, err
+		}
+		if !seen[h] {
+			seen[h] = true
+			out = append(out, h)
+		}
+	}
+	return out, nil
+}
+
+// parseSAN reads one entry of a SAN list: "DNS:name", "IP:address" (the
+// prefixes in any case), or a bare name or address.
+func parseSAN(e string) (string, error) {
+	bad := func(why string) (string, error) { return "", fmt.Errorf("%q: %s", e, why) }
+	kind, val, found := strings.Cut(e, ":")
+	switch k := strings.ToUpper(kind); {
+	case found && k == "IP":
+		ip := net.ParseIP(val)
+		if ip == nil {
+			if _, why := canonicalSAN(val); why == "" {
+				return bad("not an IP address: give a DNS name as DNS:" + val)
+			}
+			return bad("not an IP address")
+		}
+		return ip.String(), nil
+	case found && k == "DNS":
+		if net.ParseIP(val) != nil {
+			return bad("an IP address, which clients never match against a DNS name: give it as IP:" + val)
+		}
+		c, why := canonicalSAN(val)
+		if why != "" {
+			return bad(why)
+		}
+		return c, nil
+	case found && (k == "EMAIL" || k == "URI" || k == "RID" || k == "DIRNAME" || k == "OTHERNAME"):
+		return bad("only DNS: and IP: entries name a server clients connect to")
+	}
+	c, why := canonicalSAN(e)
+	if why != "" {
+		return bad(why)
+	}
+	return c, nil
 }
 
 // ServerHosts is what a server certificate must cover: the container's
-// addresses, the loopback addresses, localhost, the hostname and the extra
-// names, each in canonical form (CanonicalSAN), de-duplicated and sorted. A
-// name no client can match is left out (Validate refuses it in -tls-san).
+// addresses, the loopback addresses, localhost, docker (the name CI services
+// reach the engine by: GitLab's service alias, docker:dind's certificate),
+// the hostname and the extra names, each in canonical form (CanonicalSAN),
+// de-duplicated and sorted. A name no client can match is left out
+// (Validate refuses it in -tls-san).
 func ServerHosts(addrs []net.IP, hostname string, extra []string) []string {
 	seen := map[string]bool{}
 	var out []string
@@ -142,7 +229,7 @@ func ServerHosts(addrs []net.IP, hostname string, extra []string) []string {
 			add(a.String())
 		}
 	}
-	for _, h := range append([]string{"127.0.0.1", "::1", "localhost", hostname}, extra...) {
+	for _, h := range append([]string{"127.0.0.1", "::1", "localhost", DockerName, hostname}, extra...) {
 		add(h)
 	}
 	sort.Strings(out)

@@ -94,25 +94,80 @@ func TestServerHosts(t *testing.T) {
 		extra    []string
 		want     []string
 	}{
-		{"loopback and localhost are always covered", nil, "", nil,
-			[]string{"127.0.0.1", "::1", "localhost"}},
+		{"loopback, localhost and docker are always covered", nil, "", nil,
+			[]string{"127.0.0.1", "::1", "docker", "localhost"}},
 		{"addresses, hostname and extra names are added and sorted",
 			[]net.IP{net.ParseIP("172.17.0.2"), net.ParseIP("fd00::2")}, "c0ffee", []string{"docker.example"},
-			[]string{"127.0.0.1", "172.17.0.2", "::1", "c0ffee", "docker.example", "fd00::2", "localhost"}},
+			[]string{"127.0.0.1", "172.17.0.2", "::1", "c0ffee", "docker", "docker.example", "fd00::2", "localhost"}},
 		{"duplicates and non-canonical IPs collapse",
-			[]net.IP{net.ParseIP("127.0.0.1")}, "localhost", []string{"0:0:0:0:0:0:0:1", " 127.0.0.1 "},
-			[]string{"127.0.0.1", "::1", "localhost"}},
+			[]net.IP{net.ParseIP("127.0.0.1")}, "localhost", []string{"0:0:0:0:0:0:0:1", " 127.0.0.1 ", "Docker"},
+			[]string{"127.0.0.1", "::1", "docker", "localhost"}},
 		{"names are lower-cased and lose their trailing dot, and then collapse",
 			nil, "C0FFEE", []string{"Docker.Example.", "docker.example", "LOCALHOST.", "*.Example.com"},
-			[]string{"*.example.com", "127.0.0.1", "::1", "c0ffee", "docker.example", "localhost"}},
+			[]string{"*.example.com", "127.0.0.1", "::1", "c0ffee", "docker", "docker.example", "localhost"}},
 		{"names no client can match are left out",
 			nil, "", []string{"a*.b", "fe80::1%eth0", ""},
-			[]string{"127.0.0.1", "::1", "localhost"}},
+			[]string{"127.0.0.1", "::1", "docker", "localhost"}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			if got := ServerHosts(c.addrs, c.hostname, c.extra); !reflect.DeepEqual(got, c.want) {
 				t.Errorf("ServerHosts = %q, want %q", got, c.want)
+			}
+		})
+	}
+}
+
+func TestParseSANList(t *testing.T) {
+	cases := []struct {
+		name, in string
+		want     []string
+		wantErr  string // what the error says, the bad entry quoted in it
+	}{
+		{"docker:dind's syntax gives DNS names and IP addresses", "DNS:docker,IP:10.0.0.5",
+			[]string{"docker", "10.0.0.5"}, ""},
+		{"entries may be separated by spaces", "DNS:a.example IP:10.0.0.5  DNS:b.example",
+			[]string{"a.example", "10.0.0.5", "b.example"}, ""},
+		{"commas and spaces may be mixed, empty entries are skipped", " DNS:a.example, IP:10.0.0.5,,\tb.example ,",
+			[]string{"a.example", "10.0.0.5", "b.example"}, ""},
+		{"bare names and addresses are accepted", "docker.example,10.0.0.5,fd00::1",
+			[]string{"docker.example", "10.0.0.5", "fd00::1"}, ""},
+		{"an IPv6 address after IP: is accepted in canonical form", "IP:FD00:0::1,IP:::1",
+			[]string{"fd00::1", "::1"}, ""},
+		{"the prefixes may be in any case", "dns:A.Example,ip:10.0.0.5",
+			[]string{"a.example", "10.0.0.5"}, ""},
+		{"names are canonical and duplicates dropped", "DNS:Docker.,docker,IP:10.0.0.5,10.0.0.5",
+			[]string{"docker", "10.0.0.5"}, ""},
+		{"a wildcard DNS name is accepted", "DNS:*.example.com", []string{"*.example.com"}, ""},
+		{"an empty list is no names", "", nil, ""},
+		{"a list of separators is no names", " , ,", nil, ""},
+		{"an IP: entry that is not an IP address is refused", "DNS:ok,IP:10.0.0.300", nil,
+			`"IP:10.0.0.300": not an IP address`},
+		{"an IP: entry holding a DNS name says to use DNS:", "IP:docker", nil,
+			`"IP:docker": not an IP address: give a DNS name as DNS:docker`},
+		{"a DNS: entry holding an IP address says to use IP:", "DNS:10.0.0.5", nil,
+			`"DNS:10.0.0.5": an IP address, which clients never match against a DNS name: give it as IP:10.0.0.5`},
+		{"an empty DNS: entry is refused", "DNS:", nil, `"DNS:": empty`},
+		{"a DNS: entry with a bad wildcard is refused saying why", "DNS:a*.example", nil,
+			`"DNS:a*.example": a wildcard must be the whole leftmost label`},
+		{"an IP: entry with an IPv6 zone is refused", "IP:fe80::1%eth0", nil, `"IP:fe80::1%eth0": not an IP address`},
+		{"an email: entry is refused: it names no server", "email:root@example.com", nil,
+			`"email:root@example.com": only DNS: and IP: entries name a server clients connect to`},
+		{"a URI: entry is refused", "URI:https://docker.example", nil, `"URI:https://docker.example": only DNS: and IP:`},
+		{"an unknown prefix is not a name", "host:docker", nil, `"host:docker": not an IP address or DNS name`},
+		{"a bare name no client matches is refused", "ok.example,a/b", nil, `"a/b": not an IP address or DNS name`},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := ParseSANList(c.in)
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("ParseSANList(%q) = %q, %v; want an error saying %q", c.in, got, err, c.wantErr)
+				}
+				return
+			}
+			if err != nil || !reflect.DeepEqual(got, c.want) {
+				t.Fatalf("ParseSANList(%q) = %q, %v; want %q", c.in, got, err, c.want)
 			}
 		})
 	}

@@ -32,7 +32,7 @@ func TestHelperProcess(t *testing.T) {
 	if mode == "crash" {
 		st = osStore{afterTemps: func() { os.Exit(3) }}
 	}
-	res, err := Ensure(context.Background(), Request{Dir: dir, Verify: true, Hosts: testHosts, store: st})
+	res, err := Ensure(context.Background(), Request{Dir: dir, Layout: os.Getenv("PKI_LAYOUT"), Verify: true, Hosts: testHosts, store: st})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)
@@ -42,16 +42,27 @@ func TestHelperProcess(t *testing.T) {
 }
 
 func helper(mode, dir string, startAt time.Time) *exec.Cmd {
+	return helperIn(mode, dir, "", startAt)
+}
+
+// helperIn is helper for a directory of the given layout.
+func helperIn(mode, dir, layout string, startAt time.Time) *exec.Cmd {
 	cmd := exec.Command(os.Args[0], "-test.run=^TestHelperProcess$")
-	cmd.Env = append(os.Environ(), helperEnv+"="+mode, "PKI_DIR="+dir,
+	cmd.Env = append(os.Environ(), helperEnv+"="+mode, "PKI_DIR="+dir, "PKI_LAYOUT="+layout,
 		"PKI_START_AT="+strconv.FormatInt(startAt.UnixNano(), 10))
 	return cmd
 }
 
 // TestConcurrentProcessesMintOneCA: four processes started at the same
 // moment on one empty directory end with exactly one CA, minted once, and
-// every process reports the same server certificate chain.
+// every process reports the same server certificate chain; in both layouts.
 func TestConcurrentProcessesMintOneCA(t *testing.T) {
+	for _, lay := range []layout{flatLayout, dindLayout} {
+		t.Run(lay.name, func(t *testing.T) { concurrentProcesses(t, lay) })
+	}
+}
+
+func concurrentProcesses(t *testing.T, lay layout) {
 	dir := t.TempDir()
 	const n = 4
 	startAt := time.Now().Add(300 * time.Millisecond)
@@ -62,7 +73,7 @@ func TestConcurrentProcessesMintOneCA(t *testing.T) {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
-			out, err := helper("ensure", dir, startAt).Output()
+			out, err := helperIn("ensure", dir, lay.name, startAt).Output()
 			if err != nil {
 				errs[i] = fmt.Errorf("%v: %s", err, out)
 				return
@@ -76,14 +87,17 @@ func TestConcurrentProcessesMintOneCA(t *testing.T) {
 		if errs[i] != nil {
 			t.Fatalf("process %d: %v", i, errs[i])
 		}
-		if strings.Contains(strings.Join(outs[i], ","), CACertFile) {
+		if contains(outs[i], lay.caCert) {
 			minted++
 		}
 	}
 	if minted != 1 {
 		t.Errorf("%d processes minted a CA (%v), want exactly 1", minted, outs)
 	}
-	if err := verifyChain(t, dir, ServerCertFile, x509.ExtKeyUsageServerAuth, time.Now()); err != nil {
+	if err := verifyWith(t, dir, lay.clientTrust(), lay.serverCert, x509.ExtKeyUsageServerAuth, time.Now()); err != nil {
+		t.Error(err)
+	}
+	if err := verifyWith(t, dir, lay.engineCA(), lay.clientCert, x509.ExtKeyUsageClientAuth, time.Now()); err != nil {
 		t.Error(err)
 	}
 }
@@ -97,7 +111,7 @@ func TestKilledDuringGeneration(t *testing.T) {
 		t.Fatalf("child exit: %v, want the crash hook's status 3", err)
 	}
 	for n := range snapshot(t, dir) {
-		if isCertFile(n) {
+		if flatLayout.isFile(n) {
 			t.Fatalf("%s visible after the kill", n)
 		}
 	}

@@ -27,7 +27,7 @@ func usersSelfSigned(t *testing.T, dir string) {
 		SerialNumber: big.NewInt(7), Subject: pkix.Name{Organization: []string{"ACME"}, CommonName: "DinV server"},
 		NotBefore: t0, NotAfter: t0.AddDate(0, 0, LeafDays), BasicConstraintsValid: true,
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
-		DNSNames: []string{"localhost", "dinvhost"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")},
+		DNSNames: []string{"localhost", "dinvhost", "docker"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")},
 	}
 	der, err := x509.CreateCertificate(rand.Reader, tmpl, tmpl, key.Public(), key)
 	if err != nil {

@@ -33,14 +33,17 @@ func (*stage) Requires(cfg *core.Config) []string {
 	return nil
 }
 
-// Validate checks -key-type and every -tls-san entry.
+// Validate checks -key-type, the certificate layout and every -tls-san entry.
 func (*stage) Validate(cfg *core.Config, _ *core.Profile) error {
 	var problems []string
 	if _, err := ParseKeyType(cfg.KeyType); err != nil {
 		problems = append(problems, err.Error())
 	}
+	if _, err := layoutNamed(cfg.CertLayout); err != nil {
+		problems = append(problems, err.Error())
+	}
 	for _, san := range cfg.TLSSANs {
-		if err := CheckSAN(san); err != nil {
+		if _, err := sanList(san); err != nil {
 			problems = append(problems, "-tls-san "+err.Error())
 		}
 	}
@@ -48,6 +51,28 @@ func (*stage) Validate(cfg *core.Config, _ *core.Profile) error {
 		return core.Usagef("%s", strings.Join(problems, "; "))
 	}
 	return nil
+}
+
+// sanList is ParseSANList for one -tls-san entry, which must name a host.
+func sanList(entry string) ([]string, error) {
+	hosts, err := ParseSANList(entry)
+	if err == nil && len(hosts) == 0 {
+		_, err = parseSAN(entry)
+	}
+	return hosts, err
+}
+
+// extraHosts are the hosts every -tls-san entry names, in canonical form.
+func extraHosts(sans []string) ([]string, error) {
+	var out []string
+	for _, san := range sans {
+		hosts, err := sanList(san)
+		if err != nil {
+			return nil, core.Usagef("-tls-san %v", err)
+		}
+		out = append(out, hosts...)
+	}
+	return out, nil
 }
 
 func (st *stage) Run(ctx context.Context, s *core.State) error {
@@ -65,18 +90,24 @@ func (st *stage) Run(ctx context.Context, s *core.State) error {
 	if err != nil {
 		return core.Usagef("%v", err)
 	}
+	extra, err := extraHosts(cfg.TLSSANs)
+	if err != nil {
+		return err
+	}
 	res, err := Ensure(ctx, Request{
 		Dir:    cfg.CertDir,
+		Layout: cfg.CertLayout,
 		Verify: cfg.TLSVerify,
 		Key:    spec,
-		Hosts:  ServerHosts(s.Addrs, s.Hostname, cfg.TLSSANs),
+		Hosts:  ServerHosts(s.Addrs, s.Hostname, extra),
 		Now:    st.now,
 		DryRun: cfg.DryRun,
 	})
 	if err != nil {
 		return err
 	}
-	log.Debug("certificates", "dir", cfg.CertDir, "generated", res.Generated, "kept", res.Kept, "reissued", res.Reissued, "key_type", spec.String())
+	log.Debug("certificates", "dir", cfg.CertDir, "layout", layoutName(cfg.CertLayout), "generated", res.Generated, "kept", res.Kept,
+		"reissued", res.Reissued, "key_type", spec.String())
 	if cfg.DryRun {
 		logDryRun(log, cfg.CertDir, res)
 	}
@@ -107,4 +138,12 @@ func logDryRun(log hclog.Logger, dir string, res *Result) {
 	default:
 		log.Info("dry run: the certificates are ready; a real start would write nothing", "dir", dir)
 	}
+}
+
+// layoutName names a layout for the log.
+func layoutName(l string) string {
+	if l == "" {
+		return LayoutFlat
+	}
+	return l
 }

@@ -23,7 +23,19 @@ func TestValidate(t *testing.T) {
 		{"the default key type is valid", core.Config{}, ""},
 		{"rsa with extra names is valid", core.Config{KeyType: "rsa", TLSSANs: []string{"docker.example", "10.0.0.1"}}, ""},
 		{"an unknown key type is a usage error naming it", core.Config{KeyType: "ed448"}, `-key-type "ed448"`},
-		{"a -tls-san entry with a space is a usage error naming it", core.Config{TLSSANs: []string{"ok.example", "bad name"}}, `-tls-san "bad name"`},
+		{"the dind layout is valid", core.Config{CertLayout: "dind"}, ""},
+		{"the flat layout is valid by its name", core.Config{CertLayout: "flat"}, ""},
+		{"an unknown layout is a usage error naming it", core.Config{CertLayout: "docker"}, `certificate layout "docker": want flat or dind`},
+		{"a -tls-san entry with a slash is a usage error naming it", core.Config{TLSSANs: []string{"ok.example", "bad/name"}}, `-tls-san "bad/name"`},
+		{"a -tls-san entry in docker:dind's syntax is valid", core.Config{TLSSANs: []string{"DNS:docker.example", "IP:10.0.0.5", "IP:fd00::1"}}, ""},
+		{"a -tls-san entry of names separated by spaces is valid", core.Config{TLSSANs: []string{"DNS:a.example IP:10.0.0.5 b.example"}}, ""},
+		{"a -tls-san IP: entry that is not an IP is a usage error naming it", core.Config{TLSSANs: []string{"IP:docker"}},
+			`-tls-san "IP:docker": not an IP address`},
+		{"a -tls-san DNS: entry that is an IP is a usage error naming it", core.Config{TLSSANs: []string{"DNS:10.0.0.5"}},
+			`-tls-san "DNS:10.0.0.5": an IP address`},
+		{"a bad entry among good ones in one -tls-san is named", core.Config{TLSSANs: []string{"DNS:ok.example IP:nope"}},
+			`-tls-san "IP:nope"`},
+		{"a -tls-san entry of separators alone is a usage error", core.Config{TLSSANs: []string{" , "}}, `-tls-san " , "`},
 		{"an empty -tls-san entry is a usage error", core.Config{TLSSANs: []string{""}}, `-tls-san ""`},
 		{"a -tls-san wildcard inside a label is a usage error saying why", core.Config{TLSSANs: []string{"a*.example"}},
 			`-tls-san "a*.example": a wildcard must be the whole leftmost label`},
@@ -147,19 +159,22 @@ func TestRunWarnsAboutAUsersUncoveredAddresses(t *testing.T) {
 }
 
 // TestRunNormalisesTLSSANs: -tls-san names reach the certificate as clients
-// match them: lower-cased, without a trailing dot.
+// match them: lower-cased, without a trailing dot; docker:dind's DNS: and
+// IP: entries, separated by commas or spaces, as the names they give; and
+// docker always.
 func TestRunNormalisesTLSSANs(t *testing.T) {
 	dir := t.TempDir()
-	s := &core.State{Config: core.Config{TLS: true, CertDir: dir, TLSSANs: []string{"Docker.Example.", "*.Example.COM", "::FFFF:10.0.0.1"}},
+	s := &core.State{Config: core.Config{TLS: true, CertDir: dir,
+		TLSSANs: []string{"Docker.Example.", "*.Example.COM", "::FFFF:10.0.0.1", "DNS:ci.example IP:10.0.0.9"}},
 		Hostname: "C0FFEE"}
 	if err := New().Run(context.Background(), s); err != nil {
 		t.Fatal(err)
 	}
 	srv := readCert(t, filepath.Join(dir, ServerCertFile))
-	if want := []string{"*.example.com", "c0ffee", "docker.example", "localhost"}; !sameStrings(srv.DNSNames, want) {
+	if want := []string{"*.example.com", "c0ffee", "ci.example", "docker", "docker.example", "localhost"}; !sameStrings(srv.DNSNames, want) {
 		t.Errorf("DNS names %q, want %q", srv.DNSNames, want)
 	}
-	if u := uncovered(srv, []string{"docker.example", "DOCKER.example.", "x.example.com", "10.0.0.1"}); len(u) != 0 {
+	if u := uncovered(srv, []string{"docker.example", "DOCKER.example.", "x.example.com", "10.0.0.1", "10.0.0.9", "ci.example", "docker"}); len(u) != 0 {
 		t.Errorf("docker.crt does not cover %v", u)
 	}
 }

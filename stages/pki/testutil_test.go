@@ -145,3 +145,70 @@ func verifyChain(t *testing.T, dir, name string, u x509.ExtKeyUsage, now time.Ti
 func sameStrings(a, b []string) bool {
 	return strings.Join(a, ",") == strings.Join(b, ",")
 }
+
+// snapshotTree is snapshot for dir and its subdirectories, each entry by
+// its path relative to dir ("server/cert.pem"); a directory is recorded too
+// (its mode, inode and mtime: an entry added or removed changes it).
+func snapshotTree(t *testing.T, dir string) map[string]fileState {
+	t.Helper()
+	out := map[string]fileState{}
+	var walk func(rel string)
+	walk = func(rel string) {
+		for name, st := range snapshot(t, filepath.Join(dir, rel)) {
+			p := filepath.Join(rel, name)
+			out[p] = st
+			if st.mode.IsDir() {
+				walk(p)
+			}
+		}
+	}
+	if fi, err := os.Lstat(dir); err == nil {
+		out["."] = fileState{"", fi.Mode(), fi.Sys().(*syscall.Stat_t).Ino, fi.ModTime()}
+		walk(".")
+	}
+	return out
+}
+
+// unchangedTree fails the test when dir's tree differs from before.
+func unchangedTree(t *testing.T, dir string, before map[string]fileState) {
+	t.Helper()
+	after := snapshotTree(t, dir)
+	if !sameStrings(names(before), names(after)) {
+		t.Errorf("entries changed: %v -> %v", names(before), names(after))
+	}
+	for n, st := range before {
+		if after[n] != st {
+			t.Errorf("%s changed", n)
+		}
+	}
+}
+
+// writeTree is writeFiles for names in subdirectories ("server/cert.pem"),
+// made as needed.
+func writeTree(t *testing.T, dir string, files map[string][]byte) {
+	t.Helper()
+	for name, data := range files {
+		if err := os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		writeFiles(t, dir, map[string][]byte{name: data})
+	}
+}
+
+// verifyWith checks that the certificate in dir's file name chains to the
+// certificates in dir's file roots for usage u at now.
+func verifyWith(t *testing.T, dir, roots, name string, u x509.ExtKeyUsage, now time.Time) error {
+	t.Helper()
+	data, err := os.ReadFile(filepath.Join(dir, roots))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(data) {
+		t.Fatalf("%s: no certificate", roots)
+	}
+	_, err = readCert(t, filepath.Join(dir, name)).Verify(x509.VerifyOptions{
+		Roots: pool, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{u},
+	})
+	return err
+}

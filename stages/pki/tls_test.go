@@ -6,28 +6,40 @@ import (
 	"crypto/x509"
 	"net"
 	"os"
-	"path/filepath"
 	"testing"
 )
 
 // TestHandshake serves TLS with a generated -tlsverify set the way the
-// engine does (client certificates required, verified against ca.crt) and
-// connects with the generated client, a foreign CA's client and none.
+// engine does (client certificates required, verified against the engine's
+// CA file) and connects with the client bundle Ensure reports, a foreign
+// CA's client and none, in both layouts.
 func TestHandshake(t *testing.T) {
-	dir := t.TempDir()
-	if _, err := Ensure(context.Background(), Request{Dir: dir, Verify: true, Hosts: testHosts}); err != nil {
-		t.Fatal(err)
+	for _, layout := range []string{LayoutFlat, LayoutDind} {
+		t.Run(layout, func(t *testing.T) { handshake(t, layout) })
 	}
-	p := func(n string) string { return filepath.Join(dir, n) }
-	srvCert, err := tls.LoadX509KeyPair(p(ServerCertFile), p(ServerKeyFile))
+}
+
+func handshake(t *testing.T, layout string) {
+	dir := t.TempDir()
+	res, err := Ensure(context.Background(), Request{Dir: dir, Layout: layout, Verify: true, Hosts: testHosts})
 	if err != nil {
 		t.Fatal(err)
 	}
-	caPEM, _ := os.ReadFile(p(CACertFile))
-	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(caPEM)
+	f := res.Files
+	srvCert, err := tls.LoadX509KeyPair(f.ServerCert, f.ServerKey)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool := func(path string) *x509.CertPool {
+		data, _ := os.ReadFile(path)
+		p := x509.NewCertPool()
+		if !p.AppendCertsFromPEM(data) {
+			t.Fatalf("%s: no certificate", path)
+		}
+		return p
+	}
 	ln, err := tls.Listen("tcp", "127.0.0.1:0", &tls.Config{
-		Certificates: []tls.Certificate{srvCert}, ClientCAs: pool,
+		Certificates: []tls.Certificate{srvCert}, ClientCAs: pool(f.CACert),
 		ClientAuth: tls.RequireAndVerifyClientCert, MinVersion: tls.VersionTLS12,
 	})
 	if err != nil {
@@ -44,7 +56,7 @@ func TestHandshake(t *testing.T) {
 		}
 	}()
 
-	good, err := tls.LoadX509KeyPair(p(ClientCertFile), p(ClientKeyFile))
+	good, err := tls.LoadX509KeyPair(f.ClientCert, f.ClientKey)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,6 +74,7 @@ func TestHandshake(t *testing.T) {
 	}{
 		{"the generated client connects by IP", []tls.Certificate{good}, "127.0.0.1", true},
 		{"the generated client connects by name", []tls.Certificate{good}, "localhost", true},
+		{"the generated client connects by the name docker", []tls.Certificate{good}, "docker", true},
 		{"a foreign CA's client is refused", []tls.Certificate{bad}, "127.0.0.1", false},
 		{"a client without a certificate is refused", nil, "127.0.0.1", false},
 	}
@@ -69,7 +82,7 @@ func TestHandshake(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			_, port, _ := net.SplitHostPort(ln.Addr().String())
 			conn, err := tls.Dial("tcp", net.JoinHostPort("127.0.0.1", port), &tls.Config{
-				RootCAs: pool, Certificates: c.certs, ServerName: c.host,
+				RootCAs: pool(f.ClientCA), Certificates: c.certs, ServerName: c.host,
 			})
 			ok := false
 			if err == nil {

@@ -3,7 +3,9 @@ package ready
 import (
 	"context"
 	"fmt"
+	"io/fs"
 	"net"
+	"os"
 	"path/filepath"
 	"strconv"
 	"time"
@@ -31,16 +33,18 @@ func (realClock) Now() time.Time                         { return time.Now() }
 func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
 
 // readyStage waits for the engine to answer, records when (State.ReadyAt)
-// and says how to connect.
+// and how clients reach it (the client information at infoPath), and says
+// how to connect.
 type readyStage struct {
-	ping  func(ctx context.Context, socket string) error
-	clock Clock
-	every time.Duration
+	ping     func(ctx context.Context, socket string) error
+	clock    Clock
+	every    time.Duration
+	infoPath string // ClientInfoPath
 }
 
 // New returns the ready stage.
 func New() core.Stage {
-	return &readyStage{ping: Ping, clock: realClock{}, every: pollEvery}
+	return &readyStage{ping: Ping, clock: realClock{}, every: pollEvery, infoPath: ClientInfoPath}
 }
 
 func (*readyStage) Name() string                   { return "ready" }
@@ -51,6 +55,15 @@ func (r *readyStage) Run(ctx context.Context, s *core.State) error {
 	log := core.Log(ctx)
 	if s.Engine == nil {
 		return errors.New("wait for the engine: none is running")
+	}
+	// A previous run's client information names what may be gone: until
+	// this engine answers, there is none. (The stage is skipped under
+	// -dry-run; should it run, it writes nothing.)
+	record := !s.Config.DryRun
+	if record {
+		if err := os.Remove(r.infoPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			log.Warn("cannot remove the previous run's client information", "file", r.infoPath, "error", err)
+		}
 	}
 	err := WaitReady(ctx, r.ping, r.clock, r.every, s.Config.Socket, s.Config.ReadyTimeout, s.Engine)
 	if errors.Is(err, errNotReady) {
@@ -66,6 +79,14 @@ func (r *readyStage) Run(ctx context.Context, s *core.State) error {
 	log.Info("engine ready", append([]interface{}{"after", after}, Connect(s)...)...)
 	if w := PlainWarning(&s.Config); w != "" {
 		log.Warn(w, "port", s.Config.Port)
+	}
+	if !record {
+		return nil
+	}
+	if err := WriteClientInfo(r.infoPath, clientInfo(s)); err != nil {
+		log.Warn("cannot record how clients reach the engine; -client-bundle will not find it", "error", err)
+	} else {
+		log.Debug("client information recorded", "file", r.infoPath)
 	}
 	return nil
 }
@@ -122,38 +143,61 @@ func exitedError(eng core.Engine) error {
 
 // Connect returns the key/value pairs of the ready line that tell a user how
 // to reach the engine: DOCKER_HOST, and with TLS the files to copy out of the
-// container and the client's environment.
+// container that exist for the mode in use (State.TLSFiles, from pki) and the
+// client's environment.
 func Connect(s *core.State) []interface{} {
 	c := &s.Config
 	if !c.ServesTCP() {
 		return []interface{}{"DOCKER_HOST", "unix://" + c.Socket}
 	}
+	kv := []interface{}{"DOCKER_HOST", dockerHost(s)}
+	if !c.UsesTLS() {
+		return kv
+	}
+	f := s.TLSFiles
+	env := "DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=<dir of the copies>"
+	switch {
+	case f.ServerCert == "":
+		// pki did not run (dropped from the stage list): no file is known.
+		return append(kv, "env", "DOCKER_TLS_VERIFY=1")
+	case !c.TLSVerify:
+		// With -tls the server certificate may be self-signed: the client
+		// trusts it directly (a leaf in the trusted set verifies in Go's TLS).
+		return append(kv, "copy", "docker cp <container>:"+f.ServerCert+" ca.pem", "env", env)
+	case f.ClientCert == "":
+		// The user's certificates, without a client pair: none to name.
+		return append(kv, "copy", "docker cp <container>:"+f.CACert+" ca.pem",
+			"clients", "need their own cert.pem and key.pem, signed by the CA in "+f.CACert+": dinv made no client certificate",
+			"env", env)
+	}
+	if dir := bundleDir(f); dir != "" {
+		// docker:dind's client/: the docker CLI's names already.
+		return append(kv, "copy", "docker cp <container>:"+dir+"/. <dir>",
+			"env", "DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=<dir> (or "+dir+" where that directory is shared)")
+	}
+	copyOut := fmt.Sprintf("docker cp <container>:%s ca.pem; docker cp <container>:%s cert.pem; docker cp <container>:%s key.pem",
+		f.ClientCA, f.ClientCert, f.ClientKey)
+	return append(kv, "copy", copyOut, "env", env)
+}
+
+// dockerHost is DOCKER_HOST for a client outside the container, on TCP.
+func dockerHost(s *core.State) string {
 	host := "<container-ip>"
 	if s.ContainerIP != nil {
 		host = s.ContainerIP.String()
 	}
-	kv := []interface{}{"DOCKER_HOST", "tcp://" + net.JoinHostPort(host, strconv.Itoa(c.Port))}
-	if !c.UsesTLS() {
-		return kv
+	return "tcp://" + net.JoinHostPort(host, strconv.Itoa(s.Config.Port))
+}
+
+// bundleDir is the directory of the client bundle when it holds it under
+// the docker CLI's names (ca.pem, cert.pem, key.pem), as docker:dind's
+// client/ does: DOCKER_CERT_PATH can be that directory. "" otherwise.
+func bundleDir(f core.TLSFiles) string {
+	dir := filepath.Dir(f.ClientCert)
+	if f.ClientCA != filepath.Join(dir, "ca.pem") || f.ClientCert != filepath.Join(dir, "cert.pem") || f.ClientKey != filepath.Join(dir, "key.pem") {
+		return ""
 	}
-	// With -tls the server certificate may be self-signed: the client trusts
-	// it directly (a leaf in the trusted set verifies in Go's TLS).
-	ca := s.TLSFiles.ServerCert
-	if ca == "" {
-		ca = filepath.Join(c.CertDir, "docker.crt")
-	}
-	if c.TLSVerify {
-		ca = s.TLSFiles.CACert
-		if ca == "" {
-			ca = filepath.Join(c.CertDir, "ca.crt")
-		}
-	}
-	copyOut := fmt.Sprintf("docker cp <container>:%s ca.pem", ca)
-	if c.TLSVerify {
-		copyOut += fmt.Sprintf("; docker cp <container>:%s cert.pem; docker cp <container>:%s key.pem",
-			filepath.Join(c.CertDir, "docker-client.crt"), filepath.Join(c.CertDir, "docker-client.key"))
-	}
-	return append(kv, "copy", copyOut, "env", "DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=<dir of the copies>")
+	return dir
 }
 
 // PlainWarning is the warning for an API served on TCP without TLS, or "".

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"os"
 	"path/filepath"
 	"strings"
 	"syscall"
@@ -50,6 +51,16 @@ func (e *fakeEngine) Stop()                       {}
 func (e *fakeEngine) Signal(syscall.Signal) error { return nil }
 func (e *fakeEngine) LastError() string           { return e.lastErr }
 
+// The TLS files pki reports, as the ready stage finds them in State.
+var (
+	flatFiles = core.TLSFiles{CACert: "/certs/ca.crt", ServerCert: "/certs/docker.crt", ServerKey: "/certs/docker.key",
+		ClientCA: "/certs/ca.crt", ClientCert: "/certs/docker-client.crt", ClientKey: "/certs/docker-client.key"}
+	dindFiles = core.TLSFiles{CACert: "/certs/server/ca.pem", ServerCert: "/certs/server/cert.pem", ServerKey: "/certs/server/key.pem",
+		ClientCA: "/certs/client/ca.pem", ClientCert: "/certs/client/cert.pem", ClientKey: "/certs/client/key.pem"}
+	usersFlat = core.TLSFiles{CACert: "/certs/ca.crt", ServerCert: "/certs/docker.crt", ServerKey: "/certs/docker.key"}
+	usersDind = core.TLSFiles{CACert: "/certs/server/ca.pem", ServerCert: "/certs/server/cert.pem", ServerKey: "/certs/server/key.pem"}
+)
+
 func TestReadyStage(t *testing.T) {
 	cases := []struct {
 		name     string
@@ -57,34 +68,76 @@ func TestReadyStage(t *testing.T) {
 		dies     bool // the engine exits after the first failed ping
 		timesOut bool // the ready timeout passes after the first failed ping
 		cfg      core.Config
+		files    core.TLSFiles // what pki reported
+		stale    bool          // a previous run's client information is there
 		wantErr  string
 		wantLog  []string
 		unwanted []string
+		wantInfo *ClientInfo // the client information recorded; nil: none
 	}{
 		{name: "a plain engine that answers on the third ping is reported with a warning",
 			answerAt: 3, cfg: core.Config{Port: 2375},
 			wantLog: []string{"[INFO]  engine ready: after=1.5s DOCKER_HOST=tcp://10.0.0.2:2375",
-				"[WARN]  the API is served on TCP without TLS: anyone who can reach this port is root on the host; start with -tlsverify", "port=2375"}},
+				"[WARN]  the API is served on TCP without TLS: anyone who can reach this port is root on the host; start with -tlsverify", "port=2375"},
+			wantInfo: &ClientInfo{DockerHost: "tcp://10.0.0.2:2375"}},
 		{name: "a -tlsverify engine says which files to copy out and how to use them",
-			answerAt: 1, cfg: core.Config{Port: 2376, TLS: true, TLSVerify: true, CertDir: "/certs"},
+			answerAt: 1, cfg: core.Config{Port: 2376, TLS: true, TLSVerify: true, CertDir: "/certs"}, files: flatFiles,
 			wantLog: []string{"DOCKER_HOST=tcp://10.0.0.2:2376",
 				`copy="docker cp <container>:/certs/ca.crt ca.pem; docker cp <container>:/certs/docker-client.crt cert.pem; docker cp <container>:/certs/docker-client.key key.pem"`,
 				`env="DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=<dir of the copies>"`},
-			unwanted: []string{"[WARN]"}},
+			unwanted: []string{"[WARN]"},
+			wantInfo: &ClientInfo{DockerHost: "tcp://10.0.0.2:2376", TLSVerify: true,
+				CA: "/certs/ca.crt", Cert: "/certs/docker-client.crt", Key: "/certs/docker-client.key"}},
+		{name: "a -tlsverify engine in docker:dind's layout names client/, already in the docker CLI's names",
+			answerAt: 1, cfg: core.Config{Port: 2376, TLS: true, TLSVerify: true, CertDir: "/certs", CertLayout: "dind"}, files: dindFiles,
+			wantLog: []string{"DOCKER_HOST=tcp://10.0.0.2:2376", `copy="docker cp <container>:/certs/client/. <dir>"`,
+				`env="DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=<dir> (or /certs/client where that directory is shared)"`},
+			unwanted: []string{"docker-client", "ca.crt", "server/", "[WARN]"},
+			wantInfo: &ClientInfo{DockerHost: "tcp://10.0.0.2:2376", TLSVerify: true,
+				CA: "/certs/client/ca.pem", Cert: "/certs/client/cert.pem", Key: "/certs/client/key.pem"}},
+		{name: "with the user's certificates and no client pair no client file is named: clients need one of the user's CA",
+			answerAt: 1, cfg: core.Config{Port: 2376, TLS: true, TLSVerify: true, CertDir: "/certs"}, files: usersFlat,
+			wantLog: []string{`copy="docker cp <container>:/certs/ca.crt ca.pem"`,
+				`clients="need their own cert.pem and key.pem, signed by the CA in /certs/ca.crt: dinv made no client certificate"`},
+			unwanted: []string{"docker-client", "docker cp <container>:/certs/docker", "[WARN]"},
+			wantInfo: &ClientInfo{DockerHost: "tcp://10.0.0.2:2376", TLSVerify: true}},
+		{name: "the same in docker:dind's layout names no file in client/",
+			answerAt: 1, cfg: core.Config{Port: 2376, TLS: true, TLSVerify: true, CertDir: "/certs", CertLayout: "dind"}, files: usersDind,
+			wantLog: []string{`copy="docker cp <container>:/certs/server/ca.pem ca.pem"`,
+				`clients="need their own cert.pem and key.pem, signed by the CA in /certs/server/ca.pem`},
+			unwanted: []string{"client/", "[WARN]"},
+			wantInfo: &ClientInfo{DockerHost: "tcp://10.0.0.2:2376", TLSVerify: true}},
 		{name: "a -tls engine needs only the server certificate copied out",
 			answerAt: 1, cfg: core.Config{Port: 2376, TLS: true, CertDir: "/c"},
+			files:    core.TLSFiles{ServerCert: "/c/docker.crt", ServerKey: "/c/docker.key"},
 			wantLog:  []string{`copy="docker cp <container>:/c/docker.crt ca.pem"`},
-			unwanted: []string{"docker-client", "[WARN]"}},
+			unwanted: []string{"docker-client", "[WARN]"},
+			wantInfo: &ClientInfo{DockerHost: "tcp://10.0.0.2:2376"}},
+		{name: "a -tls engine in docker:dind's layout needs server/cert.pem copied out",
+			answerAt: 1, cfg: core.Config{Port: 2376, TLS: true, CertDir: "/certs", CertLayout: "dind"},
+			files:    core.TLSFiles{ServerCert: "/certs/server/cert.pem", ServerKey: "/certs/server/key.pem"},
+			wantLog:  []string{`copy="docker cp <container>:/certs/server/cert.pem ca.pem"`},
+			unwanted: []string{"client/", "[WARN]"},
+			wantInfo: &ClientInfo{DockerHost: "tcp://10.0.0.2:2376"}},
+		{name: "a -tlsverify engine whose pki stage did not run names no file",
+			answerAt: 1, cfg: core.Config{Port: 2376, TLS: true, TLSVerify: true, CertDir: "/certs"},
+			wantLog:  []string{`DOCKER_HOST=tcp://10.0.0.2:2376 env=DOCKER_TLS_VERIFY=1`},
+			unwanted: []string{"copy=", "/certs"},
+			wantInfo: &ClientInfo{DockerHost: "tcp://10.0.0.2:2376", TLSVerify: true}},
 		{name: "a -local engine is reached on its socket",
 			answerAt: 1, cfg: core.Config{Local: true, Socket: "/run/d.sock"},
 			wantLog:  []string{"DOCKER_HOST=unix:///run/d.sock"},
-			unwanted: []string{"tcp://", "[WARN]"}},
-		{name: "an engine that dies before answering fails the stage with its last error",
-			dies: true, cfg: core.Config{Port: 2375},
+			unwanted: []string{"tcp://", "[WARN]"},
+			wantInfo: &ClientInfo{DockerHost: "unix:///run/d.sock"}},
+		{name: "a new run's client information replaces the previous one's",
+			answerAt: 2, cfg: core.Config{Port: 2375}, stale: true,
+			wantInfo: &ClientInfo{DockerHost: "tcp://10.0.0.2:2375"}},
+		{name: "an engine that dies before answering fails the stage with its last error, and leaves no client information",
+			dies: true, cfg: core.Config{Port: 2375}, stale: true,
 			wantErr:  "engine exited with status 1 before answering: failed to load listeners: bind: address already in use",
 			unwanted: []string{"engine ready"}},
-		{name: "an engine silent past the timeout gets a warning and dinv keeps supervising",
-			timesOut: true, cfg: core.Config{Port: 2375},
+		{name: "an engine silent past the timeout gets a warning and dinv keeps supervising, without client information",
+			timesOut: true, cfg: core.Config{Port: 2375}, stale: true,
 			wantLog:  []string{"[WARN]  the engine does not answer yet; still supervising it", "waited=1m0s", "connection refused"},
 			unwanted: []string{"engine ready"}},
 	}
@@ -110,9 +163,15 @@ func TestReadyStage(t *testing.T) {
 			var buf bytes.Buffer
 			log := hclog.New(&hclog.LoggerOptions{Output: &buf, Level: hclog.Info})
 			st := &core.State{Config: c.cfg, Started: clock.now.Add(-1500 * time.Millisecond),
-				ContainerIP: net.ParseIP("10.0.0.2"), Engine: eng}
+				ContainerIP: net.ParseIP("10.0.0.2"), Engine: eng, TLSFiles: c.files}
 			st.Config.ReadyTimeout = time.Minute
-			r := &readyStage{ping: ping, clock: clock, every: time.Millisecond}
+			info := filepath.Join(t.TempDir(), "run", "dinv", "client.json")
+			if c.stale {
+				if err := WriteClientInfo(info, ClientInfo{DockerHost: "tcp://10.9.9.9:2376", TLSVerify: true}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			r := &readyStage{ping: ping, clock: clock, every: time.Millisecond, infoPath: info}
 			err := r.Run(core.WithLog(context.Background(), log), st)
 			if c.wantErr == "" && err != nil || c.wantErr != "" && (err == nil || err.Error() != c.wantErr) {
 				t.Fatalf("error %v, want %q", err, c.wantErr)
@@ -131,7 +190,42 @@ func TestReadyStage(t *testing.T) {
 					t.Errorf("log has %q:\n%s", u, out)
 				}
 			}
+			got, err := ReadClientInfo(info)
+			switch {
+			case c.wantInfo == nil && err == nil:
+				t.Errorf("client information %+v recorded, want none", got)
+			case c.wantInfo != nil && err != nil:
+				t.Errorf("no client information: %v", err)
+			case c.wantInfo != nil && *got != *c.wantInfo:
+				t.Errorf("client information %+v, want %+v", *got, *c.wantInfo)
+			}
+			if fi, err := os.Stat(info); err == nil && fi.Mode().Perm() != 0o600 {
+				t.Errorf("client information mode %v, want 0600", fi.Mode().Perm())
+			}
 		})
+	}
+}
+
+// TestReadyStageUnderDryRunRecordsNothing: the stage is skipped under
+// -dry-run; were it run, it would neither remove nor write client
+// information.
+func TestReadyStageUnderDryRunRecordsNothing(t *testing.T) {
+	if _, ok := New().(core.DryRunSkipper); !ok {
+		t.Error("ready is not skipped under -dry-run")
+	}
+	info := filepath.Join(t.TempDir(), "client.json")
+	if err := WriteClientInfo(info, ClientInfo{DockerHost: "tcp://10.9.9.9:2376"}); err != nil {
+		t.Fatal(err)
+	}
+	before, _ := os.ReadFile(info)
+	eng := &fakeEngine{done: make(chan struct{})}
+	r := &readyStage{ping: func(context.Context, string) error { return nil }, clock: realClock{}, every: time.Millisecond, infoPath: info}
+	st := &core.State{Config: core.Config{Port: 2375, DryRun: true, ReadyTimeout: time.Minute}, Engine: eng}
+	if err := r.Run(context.Background(), st); err != nil {
+		t.Fatal(err)
+	}
+	if after, err := os.ReadFile(info); err != nil || string(after) != string(before) {
+		t.Errorf("client information changed under -dry-run: %s %v", after, err)
 	}
 }
 

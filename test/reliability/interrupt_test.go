@@ -27,8 +27,8 @@ const interruptTries = 60
 
 // Fault 7: a write to the certificate directory interrupted.
 //
-// dinv runs a cold -tlsverify generation (-dry-run: certificates are made as
-// in a real start) under strace, which delays every fsync and rename by 25
+// dinv runs a cold -tlsverify generation (a real start whose stage list ends
+// with pki: certsOnly) under strace, which delays every fsync and rename by 25
 // ms, so that the generation (six temp files written and synced, six renames,
 // a directory sync) takes about 0.35 s instead of 1 ms. The whole process
 // group is killed with SIGKILL at a uniformly random moment in the first
@@ -72,7 +72,7 @@ func TestFaultInterruptedCertificateWrite(t *testing.T) {
 					t.Errorf("try %d (kill at %s): %s is partial: %v", i, delay, f, err)
 				}
 			}
-			r := h.run(t, 30*time.Second, nil, "-dry-run", "-tlsverify")
+			r := h.run(t, 30*time.Second, nil, "-config", certsOnly(t, h), "-tlsverify")
 			if r.code != 0 {
 				lines := errorLines(r.stderr)
 				refused = append(refused, fmt.Sprintf("kill at %s left %v: exit %d: %s", delay, present, r.code, strings.Join(lines, " ")))
@@ -107,7 +107,18 @@ func TestFaultInterruptedCertificateWrite(t *testing.T) {
 	})
 }
 
-// killDuringGeneration runs a cold -tlsverify -dry-run of dinv under strace
+// certsOnly writes a stage list that makes the certificates and starts no
+// engine (-dry-run writes nothing), and returns its path.
+func certsOnly(t *testing.T, h *hostDirs) string {
+	t.Helper()
+	path := filepath.Join(h.dir, "certs-only.yaml")
+	if err := os.WriteFile(path, []byte("stages: [network, pki]\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// killDuringGeneration runs a cold -tlsverify generation of dinv under strace
 // (fsync and rename delayed) and kills its process group after delay.
 func killDuringGeneration(t *testing.T, h *hostDirs, delay time.Duration) {
 	t.Helper()
@@ -115,7 +126,7 @@ func killDuringGeneration(t *testing.T, h *hostDirs, delay time.Duration) {
 		"-e", "trace=fsync,rename,renameat,renameat2",
 		"-e", "inject=fsync,rename,renameat,renameat2:delay_enter=25000",
 		dinvBin}, h.flags()...)
-	args = append(args, "-dry-run", "-tlsverify")
+	args = append(args, "-config", certsOnly(t, h), "-tlsverify")
 	cmd := exec.Command("strace", args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	if err := cmd.Start(); err != nil {

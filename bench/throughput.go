@@ -33,6 +33,7 @@ type throughput struct {
 // (a busybox container writes the random layer, docker commit makes the
 // image), and saves it into s.dir. The image is removed by s's cleanup.
 func (s *setup) payload(ctx context.Context) (string, int64, error) {
+	removeOldPayloads(ctx)
 	name := namePrefix + "payload"
 	defer docker(context.Background(), "rm", "-f", name)
 	if _, err := docker(ctx, "run", "--name", name, "--network", "none", busybox,
@@ -52,6 +53,28 @@ func (s *setup) payload(ctx context.Context) (string, int64, error) {
 		return "", 0, err
 	}
 	return tar, fi.Size(), nil
+}
+
+// removeOldPayloads removes the payload images of benchmarks that are gone
+// (killed before their clean-up): their tag is the pid of a process that no
+// longer runs the benchmark.
+func removeOldPayloads(ctx context.Context) {
+	repo, _, _ := strings.Cut(payloadImage, ":")
+	out, err := docker(ctx, "images", "--format", "{{.Tag}}", repo)
+	if err != nil {
+		return
+	}
+	for _, tag := range strings.Fields(out) {
+		pid, err := strconv.Atoi(tag)
+		if err != nil || pid == os.Getpid() {
+			continue
+		}
+		if exe, err := os.Readlink(fmt.Sprintf("/proc/%d/exe", pid)); err == nil && filepath.Base(exe) == filepath.Base(os.Args[0]) {
+			continue // another benchmark, still running
+		}
+		progress("removing the payload image of a benchmark that is gone: " + repo + ":" + tag)
+		docker(ctx, "rmi", repo+":"+tag)
+	}
 }
 
 // throughputRound starts each of cs (plain: the API on 2375) once, in the

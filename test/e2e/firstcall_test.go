@@ -85,6 +85,10 @@ func TestFirstCall(t *testing.T) {
 	}
 }
 
+// slowAnswer is how long a first call may take before the container's log is
+// kept in the test's log, to tell why.
+const slowAnswer = 10 * time.Second
+
 // beforeBindSlack is how long after the port first accepted a connection
 // (probed every millisecond) a failed call may end and still count as made
 // before the bind: the CLI exits a little after its connection is refused.
@@ -272,6 +276,10 @@ func firstCall(t *testing.T, image, network, ip string, privileges, dinvArgs []s
 	case strings.TrimSpace(a.res.Stdout) == "":
 		c.err = "no server version"
 	default:
+		if c.ended > slowAnswer {
+			t.Logf("%s (%s): the first call was answered after %s\nlog of the container:\n%s",
+				name, image, roundMs(c.ended), harness.Client{}.Try(t, "logs", "-t", name).Stderr)
+		}
 		return c
 	}
 	// The ports change every call.

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -29,11 +30,14 @@ func docker(ctx context.Context, args ...string) (string, error) {
 
 // contender is one way of starting a Docker host from the image.
 type contender struct {
-	id   string   // in container names: dinv-bench-<id>-<round>
+	id   string   // in container names: dinv-bench-<pid>-<id>-<round>
 	tls  bool     // serves -tlsverify on 2376 (else plain on 2375)
 	cold bool     // starts with an empty /certs directory of its own
 	env  []string // KEY=VALUE for the container
-	run  []string // what follows the common options: [--entrypoint X] IMAGE ARGS...
+	// launcher bind-mounts the benchmark's launcher (bench/launcher) on
+	// launcherPath: the contender started by hand with activation.
+	launcher bool
+	run      []string // what follows the common options: [--entrypoint X] IMAGE ARGS...
 	// privileges replace the probed ones when not nil (the sandboxes).
 	privileges []string
 	after      func(ctx context.Context, container string) error
@@ -52,6 +56,8 @@ type setup struct {
 	privileges []string
 	warmCerts  string
 	timeout    time.Duration
+	dir        string   // the benchmark's own files: the launcher, the payload
+	undo       []func() // what prepare's cleanup removes, last first
 }
 
 // common is the docker run options every DinV or bare-engine container gets,
@@ -84,7 +90,7 @@ var startingUp = regexp.MustCompile(`time="([^"]+)" level=info msg="Starting up"
 // startOnce starts c once and measures it. The container is removed with its
 // anonymous volumes before it returns.
 func (s *setup) startOnce(ctx context.Context, c contender, round int) (start, error) {
-	name := fmt.Sprintf("dinv-bench-%s-%d", c.id, round)
+	name := fmt.Sprintf("%s%s-%d", namePrefix, c.id, round)
 	certDir := ""
 	if c.tls {
 		certDir = s.warmCerts
@@ -102,6 +108,9 @@ func (s *setup) startOnce(ctx context.Context, c contender, round int) (start, e
 		privileges = c.privileges
 	}
 	args := append([]string{"run", "-d"}, s.commonWith(name, certDir, privileges)...)
+	if c.launcher {
+		args = append(args, "-v", filepath.Join(s.dir, "launcher")+":"+launcherPath+":ro")
+	}
 	for _, e := range c.env {
 		args = append(args, "-e", e)
 	}
@@ -155,7 +164,7 @@ func stillRunning(ctx context.Context, name string) error {
 // dryRun runs the image with -dry-run and flags, as a start would run it, and
 // returns the engine's command line: the last line dinv prints.
 func (s *setup) dryRun(ctx context.Context, certDir string, flags ...string) ([]string, error) {
-	args := append([]string{"run", "--rm"}, s.common("dinv-bench-dry-run", certDir)...)
+	args := append([]string{"run", "--rm"}, s.common(namePrefix+"dry-run", certDir)...)
 	args = append(append(args, s.image, "-dry-run"), flags...)
 	out, err := docker(ctx, args...)
 	if err != nil {
@@ -185,6 +194,27 @@ func (s *setup) bare(cmd []string, port int) []string {
 		args = append(args, a)
 	}
 	return append([]string{"--entrypoint", cmd[0], s.image}, args...)
+}
+
+// launcherPath is where the launcher is mounted in the by-hand contenders.
+const launcherPath = "/dinv-bench-launch"
+
+// byHand returns the docker run arguments that start the image with the
+// launcher as its entrypoint: it binds port and execs cmd (a -dry-run command
+// line with --host=fd://) with the socket activated.
+func (s *setup) byHand(port int, cmd []string) []string {
+	return append([]string{"--entrypoint", launcherPath, s.image, strconv.Itoa(port)}, cmd...)
+}
+
+// buildLauncher builds bench/launcher, static, into s.dir.
+func (s *setup) buildLauncher(ctx context.Context) error {
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s", "-o", filepath.Join(s.dir, "launcher"),
+		"github.com/dinv/dinv/bench/launcher")
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("build the launcher (bench/launcher): %v\n%s", err, out)
+	}
+	return nil
 }
 
 // rss reads VmRSS (KiB) of dinv (PID 1), dockerd (its pid file) and the

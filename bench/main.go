@@ -4,21 +4,36 @@
 //
 //	go run ./bench -image dinv:latest -rounds 5
 //
-// Each pair is measured in the same round, the two alternating (AB, BA, AB,
-// ...), so that the noise of a shared machine falls on both alike; the table
+// The contenders of a row start in the same round, one after the other, in
+// an order that rotates from round to round (AB, BA, ... or ABC, BCA, CAB,
+// ...), so that the noise of a shared machine falls on all alike; the table
 // gives the median and min-max of each and the ratio of the medians. Time to
-// ready runs from the container's .State.StartedAt to the first successful
-// GET /_ping from the host (every 5 ms; with -tlsverify over TLS with the
-// client certificate), the same loop for every contender. The bare engine is
-// the image with its entrypoint replaced by the command line `dinv -dry-run`
-// prints for the same start.
+// the first answer runs from the container's .State.StartedAt to the first
+// successful GET /_ping from the host (every 5 ms; with -tlsverify over TLS
+// with the client certificate), the same loop for every contender.
+//
+// DinV starts as a user starts it: socket activation on (dinv binds the API
+// port and hands it to the engine). Its references are the same image with
+// its entrypoint replaced:
+//   - the bare engine, started the same way as before activation: the
+//     command line of `dinv -dry-run -socket-activation=false` (the engine
+//     binds the port itself);
+//   - by hand with activation: bench/launcher, bind-mounted, binds the port
+//     and execs the command line of `dinv -dry-run` (--host=fd://) with the
+//     socket as fd 3 and LISTEN_PID, as systemd would: the floor of an
+//     activated start.
+//
+// With -throughput, docker load and docker save of a 200 MB image (busybox
+// and 200 MiB of random bytes, made on the machine's engine) go through the
+// TCP port of DinV and of the bare engine, alternating.
 //
 // Then the swarm and density rows (bench/swarm.go): five DinV hosts started
 // at once forming a swarm, and ten plain ones started at once with their
 // memory per host.
 //
 // It needs the engine's own machine: the certificates are a host directory
-// bind-mounted on /certs, which the TLS client reads.
+// bind-mounted on /certs, which the TLS client reads, and the launcher is
+// built with the go command.
 package main
 
 import (
@@ -37,10 +52,16 @@ import (
 	"github.com/dinv/dinv/test/harness"
 )
 
+// namePrefix starts the names of the benchmark's containers and network: the
+// pid tells two benchmarks running at once apart.
+var namePrefix = fmt.Sprintf("dinv-bench-%d-", os.Getpid())
+
+const defaultSubnet = "10.213.0.0/24"
+
 func main() {
 	image := flag.String("image", "dinv:latest", "the DinV image to measure")
 	rounds := flag.Int("rounds", 5, "rounds: each contender starts once per round")
-	subnet := flag.String("subnet", "10.213.0.0/24", "subnet of the benchmark's network (any unused one)")
+	subnet := flag.String("subnet", defaultSubnet, "subnet of the benchmark's network (any unused one; by default the next free /24 of 10.213.0.0/20)")
 	timeout := flag.Duration("timeout", 90*time.Second, "how long one start may take to be ready")
 	stages := flag.Bool("stages", true, "also list per-stage durations of one DEBUG=true cold -tlsverify start")
 	sandboxes := flag.Bool("sandboxes", true, "also measure the least privilege set, the rootless image and gVisor against every privilege")
@@ -50,6 +71,8 @@ func main() {
 	flag.IntVar(&sw.rounds, "swarm-rounds", 3, "rounds of the swarm and density rows (0: none)")
 	flag.IntVar(&sw.density, "density", 10, "DinV hosts started at once for the density row")
 	flag.StringVar(&sw.subnet, "swarm-subnet", "10.213.1.0/24", "subnet of the swarm and density rows' network (any unused one)")
+	load := flag.Bool("throughput", true, "also measure `docker load` and `docker save` of a 200 MB image through the TCP port")
+	starts := flag.Bool("starts", true, "measure the starts (false: only the throughput, and the per-stage durations with -stages)")
 	flag.Parse()
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -59,7 +82,7 @@ func main() {
 	// org.dinv.test=bench: what a killed run left is removed first, and
 	// anything this run's own cleanup missed at the end.
 	harness.BeginSuite("bench")
-	err := run(ctx, os.Stdout, *image, *rounds, *subnet, *timeout, *stages, sw, sb)
+	err := run(ctx, os.Stdout, *image, *rounds, *subnet, *timeout, *stages, *load, *starts, sw, sb)
 	harness.EndSuite()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
@@ -97,26 +120,47 @@ func rootlessTag(image, version string) string {
 	return repo + ":" + v[0] + "." + v[1] + "-rootless"
 }
 
-func run(ctx context.Context, w io.Writer, image string, rounds int, subnet string, timeout time.Duration, withStages bool, sw swarmOpts, sb sandboxOpts) error {
+func run(ctx context.Context, w io.Writer, image string, rounds int, subnet string, timeout time.Duration,
+	withStages, withThroughput, withStarts bool, sw swarmOpts, sb sandboxOpts) error {
 	s, cleanup, err := prepare(ctx, image, subnet, timeout)
 	defer cleanup()
 	if err != nil {
 		return err
 	}
 	progress("dry-run: the engine's command lines")
+	// DinV's engine gets the API port from dinv (--host=fd://); the bare
+	// engine is the image started as before socket activation: the command
+	// line of -socket-activation=false, the engine binding the port itself.
 	plainCmd, err := s.dryRun(ctx, "")
 	if err != nil {
 		return err
 	}
-	// -dry-run makes the certificates as a real start would: these are the
-	// warm ones every -tlsverify contender but the cold one starts with.
+	barePlainCmd, err := s.dryRun(ctx, "", "-socket-activation=false")
+	if err != nil {
+		return err
+	}
 	tlsCmd, err := s.dryRun(ctx, s.warmCerts, "-tlsverify")
 	if err != nil {
 		return err
 	}
+	bareTLSCmd, err := s.dryRun(ctx, s.warmCerts, "-tlsverify", "-socket-activation=false")
+	if err != nil {
+		return err
+	}
+	if err := s.buildLauncher(ctx); err != nil {
+		return err
+	}
+	// -dry-run writes nothing: one real -tlsverify start makes the warm
+	// certificates every -tlsverify contender but the cold one starts with.
+	progress("one -tlsverify start to make the warm certificates")
+	if _, err := s.startOnce(ctx, contender{id: "warm-up", tls: true, run: []string{s.image, "-tlsverify"}}, 0); err != nil {
+		return err
+	}
 	certs := certsDigest(s.warmCerts)
-	progress("plain:  " + strings.Join(plainCmd, " "))
-	progress("tls:    " + strings.Join(tlsCmd, " "))
+	progress("plain, DinV's engine and by hand:  " + strings.Join(plainCmd, " "))
+	progress("plain, bare engine:                " + strings.Join(barePlainCmd, " "))
+	progress("tls, DinV's engine and by hand:    " + strings.Join(tlsCmd, " "))
+	progress("tls, bare engine:                  " + strings.Join(bareTLSCmd, " "))
 
 	var mem [3]kib // dinv, dockerd, containerd
 	settle := func(ctx context.Context, name string) error {
@@ -126,31 +170,55 @@ func run(ctx context.Context, w io.Writer, image string, rounds int, subnet stri
 		return err
 	}
 	dinvPlain := contender{id: "dinv-plain", run: []string{s.image}, after: settle}
-	barePlain := contender{id: "bare-plain", run: s.bare(plainCmd, 2375)}
+	barePlain := contender{id: "bare-plain", run: s.bare(barePlainCmd, 2375)}
+	handPlain := contender{id: "hand-plain", launcher: true, run: s.byHand(2375, plainCmd)}
 	dinvTLS := contender{id: "dinv-tls", tls: true, run: []string{s.image, "-tlsverify"}}
-	bareTLS := contender{id: "bare-tls", tls: true, run: s.bare(tlsCmd, 2376)}
+	bareTLS := contender{id: "bare-tls", tls: true, run: s.bare(bareTLSCmd, 2376)}
+	handTLS := contender{id: "hand-tls", tls: true, launcher: true, run: s.byHand(2376, tlsCmd)}
 	dinvCold := contender{id: "dinv-cold", tls: true, cold: true, run: []string{s.image, "-tlsverify"}}
-	pairs := []pair{{dinvPlain, barePlain}, {dinvTLS, bareTLS}, {dinvCold, dinvTLS}}
+	// Each group's members start one after the other in every round, in an
+	// order that rotates from round to round.
+	const plain, tls = 0, 1
+	const dinv, bare, hand, cold = 0, 1, 2, 3
+	groups := [][]contender{plain: {dinv: dinvPlain, bare: barePlain, hand: handPlain},
+		tls: {dinv: dinvTLS, bare: bareTLS, hand: handTLS, cold: dinvCold}}
 
-	got := make([][2]samples, len(pairs))    // per pair: a's, b's time to ready
-	engine := make([][2]samples, len(pairs)) // and to the engine's first log line
+	got := make([][]samples, len(groups))    // per group and member: time to ready
+	engine := make([][]samples, len(groups)) // and to the engine's first log line
+	for g := range groups {
+		got[g], engine[g] = make([]samples, len(groups[g])), make([]samples, len(groups[g]))
+	}
 	var help, helpRef samples
+	var tput throughput
+	if withThroughput {
+		progress("a 200 MB image for docker load and docker save: " + payloadImage)
+		if tput.tar, tput.size, err = s.payload(ctx); err != nil {
+			return err
+		}
+	}
 	for r := 1; r <= rounds; r++ {
-		for i, p := range pairs {
-			order := []int{0, 1}
-			if r%2 == 0 {
-				order = []int{1, 0}
+		for g, members := range groups {
+			if !withStarts {
+				break
 			}
-			for _, j := range order {
-				c := p[j]
+			for _, j := range rotation(len(members), r) {
+				c := members[j]
 				m, err := s.startOnce(ctx, c, r)
 				if err != nil {
 					return err
 				}
-				got[i][j] = append(got[i][j], m.ready)
-				engine[i][j] = append(engine[i][j], m.engine)
+				got[g][j] = append(got[g][j], m.ready)
+				engine[g][j] = append(engine[g][j], m.engine)
 				progress(fmt.Sprintf("round %d/%d %-10s %s (engine started after %s)", r, rounds, c.id, ms(m.ready), ms(m.engine)))
 			}
+		}
+		if withThroughput {
+			if err := s.throughputRound(ctx, &tput, [2]contender{{id: "dinv-load", run: dinvPlain.run}, {id: "bare-load", run: barePlain.run}}, r, rounds); err != nil {
+				return err
+			}
+		}
+		if !withStarts {
+			continue
 		}
 		h, ref, err := helpTimes(ctx, s.image, s.network, r)
 		if err != nil {
@@ -194,18 +262,29 @@ func run(ctx context.Context, w io.Writer, image string, rounds int, subnet stri
 		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s |\n", what, ab[0].summary(), ab[1].summary(),
 			ratio(ab[0], ab[1]), delta(paired(ab[0], ab[1]).median()), target)
 	}
-	row("warm plain start to ready: quickstart vs bare engine", got[0], verdict(got[0], 1.03))
-	row("warm `-tlsverify` start to ready vs bare engine, same certificates", got[1], verdict(got[1], 1.03))
-	row("warm `-tlsverify` start to the engine's first log line (dinv's own share)", engine[1], "-")
-	cold := got[2][0].median() - got[2][1].median()
-	row("cold `-tlsverify` (empty /certs) vs warm `-tlsverify`, both DinV", got[2],
-		met(cold < 50*time.Millisecond, "difference of medians "+delta(cold)+" < +50 ms"))
+	vs := func(x [][]samples, g, a, b int) [2]samples { return [2]samples{x[g][a], x[g][b]} }
+	row("warm plain start to first answer: DinV (activated) vs bare engine (its own TCP listener)", vs(got, plain, dinv, bare), verdict(vs(got, plain, dinv, bare), 0.60))
+	row("warm plain start to first answer: DinV vs the image started by hand with activation", vs(got, plain, dinv, hand), verdict(vs(got, plain, dinv, hand), 1.03))
+	row("warm plain start to first answer: by hand with activation vs bare engine (activation alone)", vs(got, plain, hand, bare), "-")
+	row("warm `-tlsverify` start to first answer: DinV (activated) vs bare engine (its own TCP listener), same certificates", vs(got, tls, dinv, bare), verdict(vs(got, tls, dinv, bare), 1.03))
+	row("warm `-tlsverify` start to first answer: DinV vs by hand with activation, same certificates", vs(got, tls, dinv, hand), verdict(vs(got, tls, dinv, hand), 1.03))
+	row("warm `-tlsverify` start to the engine's first log line: DinV vs by hand with activation (dinv's own share)", vs(engine, tls, dinv, hand), "-")
+	coldWarm := vs(got, tls, cold, dinv)
+	coldDelta := coldWarm[0].median() - coldWarm[1].median()
+	row("cold `-tlsverify` (empty /certs) vs warm `-tlsverify`, both DinV", coldWarm,
+		met(coldDelta < 50*time.Millisecond, "difference of medians "+delta(coldDelta)+" < +50 ms"))
 	fmt.Fprintf(w, "| RSS while supervising a ready engine: dinv (PID 1) vs dockerd (containerd: %s) | %s | %s | - | - | %s |\n",
 		mem[2].summary(), mem[0].summary(), mem[1].summary(), met(median(mem[0]) < 10*1024, "< 10 MiB"))
+	if withThroughput {
+		tput.rows(w)
+	}
 	row("`docker run IMAGE -h` wall time vs `docker run --entrypoint true IMAGE`", [2]samples{help, helpRef}, "-")
 	fmt.Fprintln(w, "\nTimes run from the container's StartedAt to the first GET /_ping answered from the host "+
 		"(the engine's first log line: its \"Starting up\"); the paired difference is the median of each round's "+
-		"DinV minus reference (the two ran back to back).")
+		"DinV minus reference (the two ran in the same round). The bare engine is the image with its entrypoint replaced by "+
+		"the command line of `dinv -dry-run -socket-activation=false` (the engine binds the port, as before activation); "+
+		"by hand with activation, by a launcher that binds the port and execs the command line of `dinv -dry-run` "+
+		"(--host=fd://) with the socket as fd 3 and LISTEN_PID, as systemd would.")
 
 	printSandboxRows(w, sandboxRows)
 	if len(stageRows) > 0 {
@@ -221,14 +300,25 @@ func run(ctx context.Context, w io.Writer, image string, rounds int, subnet stri
 	return nil
 }
 
-// prepare probes the privileges, makes the network and the directory of the
-// warm certificates. cleanup removes them and is safe to call on an error.
+// rotation is the order in which n contenders start in round r (from 1):
+// 0..n-1 rotated by r-1, so that each starts first, second, ... in turn.
+func rotation(n, r int) []int {
+	order := make([]int, n)
+	for i := range order {
+		order[i] = (i + r - 1) % n
+	}
+	return order
+}
+
+// prepare probes the privileges, makes the network, the directory of the
+// warm certificates and one for the benchmark's own files (the launcher, the
+// payload of docker load). cleanup removes them, and whatever was added to
+// s.undo later, and is safe to call on an error.
 func prepare(ctx context.Context, image, subnet string, timeout time.Duration) (*setup, func(), error) {
-	s := &setup{image: image, network: "dinv-bench-net", hostname: "dinv-bench", timeout: timeout}
-	var undo []func()
+	s := &setup{image: image, network: namePrefix + "net", hostname: "dinv-bench", timeout: timeout}
 	cleanup := func() {
-		for i := len(undo) - 1; i >= 0; i-- {
-			undo[i]()
+		for i := len(s.undo) - 1; i >= 0; i-- {
+			s.undo[i]()
 		}
 	}
 	// Every start uses the image's ID: a `make images` meanwhile changes nothing.
@@ -244,24 +334,42 @@ func prepare(ctx context.Context, image, subnet string, timeout time.Duration) (
 	s.privileges = p.Options
 	progress("privileges: " + strings.Join(p.Options, " "))
 
-	_, ipnet, err := net.ParseCIDR(subnet)
-	if err != nil {
-		return nil, cleanup, fmt.Errorf("-subnet: %v", err)
+	// The default subnet, or the next /24s when another network (another
+	// benchmark running) holds it; a subnet given with -subnet only.
+	subnets := []string{subnet}
+	if subnet == defaultSubnet {
+		for i := 1; i < 16; i++ {
+			subnets = append(subnets, fmt.Sprintf("10.213.%d.0/24", i))
+		}
 	}
-	ip := ipnet.IP.To4()
-	if ip == nil {
-		return nil, cleanup, fmt.Errorf("-subnet %s: not IPv4", subnet)
+	for i, sn := range subnets {
+		_, ipnet, err := net.ParseCIDR(sn)
+		if err != nil {
+			return nil, cleanup, fmt.Errorf("-subnet: %v", err)
+		}
+		ip := ipnet.IP.To4()
+		if ip == nil {
+			return nil, cleanup, fmt.Errorf("-subnet %s: not IPv4", sn)
+		}
+		ip[3] += 10
+		s.ip = ip.String()
+		_, err = docker(ctx, "network", "create", "--subnet", sn, s.network)
+		if err == nil {
+			break
+		}
+		if i == len(subnets)-1 || !strings.Contains(err.Error(), "overlaps") {
+			return nil, cleanup, err
+		}
 	}
-	ip[3] += 10
-	s.ip = ip.String()
-	if _, err := docker(ctx, "network", "create", "--subnet", subnet, s.network); err != nil {
-		return nil, cleanup, err
-	}
-	undo = append(undo, func() { docker(context.Background(), "network", "rm", s.network) })
+	s.undo = append(s.undo, func() { docker(context.Background(), "network", "rm", s.network) })
 	if s.warmCerts, err = os.MkdirTemp("", "dinv-bench-certs-"); err != nil {
 		return nil, cleanup, err
 	}
-	undo = append(undo, func() { os.RemoveAll(s.warmCerts) })
+	s.undo = append(s.undo, func() { os.RemoveAll(s.warmCerts) })
+	if s.dir, err = os.MkdirTemp("", "dinv-bench-"); err != nil {
+		return nil, cleanup, err
+	}
+	s.undo = append(s.undo, func() { os.RemoveAll(s.dir) })
 	return s, cleanup, nil
 }
 
@@ -271,7 +379,7 @@ func prepare(ctx context.Context, image, subnet string, timeout time.Duration) (
 func helpTimes(ctx context.Context, image, network string, round int) (help, ref time.Duration, err error) {
 	timed := func(args ...string) (time.Duration, error) {
 		start := time.Now()
-		_, err := docker(ctx, append([]string{"run", "--rm", "--name", fmt.Sprintf("dinv-bench-help-%d", round), "--network", network}, args...)...)
+		_, err := docker(ctx, append([]string{"run", "--rm", "--name", fmt.Sprintf("%shelp-%d", namePrefix, round), "--network", network}, args...)...)
 		return time.Since(start), err
 	}
 	first, second := []string{image, "-h"}, []string{"--entrypoint", "true", image}

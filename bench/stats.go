@@ -70,8 +70,21 @@ func (k kib) summary() string {
 
 func mib(k int64) string { return fmt.Sprintf("%.1f MiB", float64(k)/1024) }
 
+// rates are throughputs in MB/s, one per round.
+type rates []float64
+
+func (r rates) median() float64 { return median(r) }
+
+func (r rates) summary() string {
+	if len(r) == 0 {
+		return "-"
+	}
+	c := sorted(r)
+	return fmt.Sprintf("%.0f MB/s (%.0f-%.0f)", median(r), c[0], c[len(c)-1])
+}
+
 // sorted returns a sorted copy of s.
-func sorted[T time.Duration | int64](s []T) []T {
+func sorted[T time.Duration | int64 | float64](s []T) []T {
 	c := slices.Clone(s)
 	slices.Sort(c)
 	return c
@@ -79,7 +92,7 @@ func sorted[T time.Duration | int64](s []T) []T {
 
 // median is the middle value of s (the mean of the two middle ones for an
 // even count); 0 when s is empty.
-func median[T time.Duration | int64](s []T) T {
+func median[T time.Duration | int64 | float64](s []T) T {
 	c := sorted(s)
 	switch n := len(c); {
 	case n == 0:

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"strings"
 	"testing"
 	"time"
 )
@@ -53,6 +54,47 @@ func TestRootlessTagFollowsTheEngineVersion(t *testing.T) {
 	} {
 		if got := rootlessTag(c[0], c[1]); got != c[2] {
 			t.Errorf("rootlessTag(%q, %q) = %q, want %q", c[0], c[1], got, c[2])
+		}
+	}
+}
+
+func TestRotationStartsEachFirstInTurn(t *testing.T) {
+	for n := 1; n <= 4; n++ {
+		first := map[int]int{}
+		for r := 1; r <= n; r++ {
+			order := rotation(n, r)
+			seen := map[int]bool{}
+			for _, j := range order {
+				seen[j] = true
+			}
+			if len(order) != n || len(seen) != n {
+				t.Fatalf("rotation(%d, %d) = %v: not each contender once", n, r, order)
+			}
+			first[order[0]]++
+		}
+		if len(first) != n {
+			t.Errorf("over %d rounds of %d contenders, the first ones were %v: not each once", n, n, first)
+		}
+	}
+	if got := rotation(2, 2); got[0] != 1 || got[1] != 0 {
+		t.Errorf("rotation(2, 2) = %v, want [1 0] (AB, BA, ...)", got)
+	}
+}
+
+func TestRatesAndThroughput(t *testing.T) {
+	if got := (rates{120, 100, 110}).summary(); got != "110 MB/s (100-120)" {
+		t.Errorf("rates summary = %q", got)
+	}
+	if got := mbps(200e6, 2*time.Second); got != 100 {
+		t.Errorf("mbps = %v, want 100", got)
+	}
+	var b strings.Builder
+	tp := throughput{size: 200e6, load: [2]rates{{97, 100}, {100, 100}}, save: [2]rates{{90}, {100}}}
+	tp.rows(&b)
+	out := b.String()
+	for _, want := range []string{"| 0.985 | ratio 0.985 | >= 0.97: met |", "| 0.900 | ratio 0.900 | >= 0.97: MISSED |", "a 200 MB image"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("throughput rows lack %q:\n%s", want, out)
 		}
 	}
 }

@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# bench.sh: `make bench`. DinV against the bare engine of the same image, side
-# by side on this machine's Docker engine (bench/: start to ready, memory,
-# usage), then the in-process Go benchmarks of certificate generation and
-# argument building. Prints markdown.
+# bench.sh: `make bench`. DinV (socket activation on) against the bare engine
+# of the same image (its own TCP listener) and against the image started by
+# hand with activation (bench/launcher), side by side on this machine's Docker
+# engine (bench/: start to first answer, memory, usage, docker load and save
+# through the port), then the in-process Go benchmarks of certificate
+# generation and argument building. Prints markdown.
 #   IMAGE=dinv:26.1 ROUNDS=9 scripts/bench.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -6,21 +6,21 @@
 // (S: skipped by -dry-run; the others write nothing under it):
 //
 //	dinv
-//	├── privileges what a Docker host needs, or one line why not  S
-//	├── network   addresses, hostname, MTU               (State.Addrs, ...)
-//	├── cgroups   writable cgroups for nested containers  S
-//	├── mounts    securityfs, shared /                    S
-//	├── iptables  legacy or nf_tables                    (State.EngineEnv) S
-//	├── stale     pid files of a killed engine            S
-//	├── rootless  the rootless engine's user (DINV_ROOTLESS) (State.EngineUser) S
-//	├── storage   driver check and probe, data root      (State.StorageDriver)
-//	├── pki       certificates kept, made or re-issued   (State.TLSFiles)
-//	├── args      the engine's command line              (State.Commands)
-//	├── engine    start and supervise the engine         (State.Engine, State.Exec) S
-//	├── ready     wait for /_ping, say how to connect    (State.ReadyAt) S
-//	└── swarm     create or join a Docker swarm           S
-//	              (after ready: the engine answers, the stage's context
-//	              ends with it; State.Exec runs such stages' programs)
+//	├── privileges  what a Docker host needs, or one line why not  S (State.GVisor)
+//	├── network     addresses, hostname, MTU                        (State.Addrs, ...)
+//	├── cgroups     writable cgroups for nested containers          S
+//	├── mounts      securityfs, shared /                            S
+//	├── iptables    legacy or nf_tables                             S (State.EngineEnv, EngineFlags)
+//	├── stale       pid files of a killed engine                    S
+//	├── rootless    the rootless engine's user (DINV_ROOTLESS)      S (State.EngineUser)
+//	├── storage     driver check and probe, data root               (State.StorageDriver)
+//	├── pki         certificates kept, made or re-issued            (State.TLSFiles)
+//	├── args        the engine's command line                       (State.Commands)
+//	├── engine      start and supervise the engine                  S (State.Engine, Exec)
+//	├── ready       wait for /_ping, say how to connect             S (State.ReadyAt)
+//	└── swarm       create or join a Docker swarm                   S
+//	                (after ready: the engine answers, the stage's context
+//	                ends with it; State.Exec runs such stages' programs)
 //
 // The list is resolved whole before anything runs (Catalogue.Resolve): unknown
 // names, duplicates, missing prerequisites and bad configuration are reported

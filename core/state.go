@@ -102,8 +102,9 @@ type State struct {
 	// pki: the files the engine serves TLS with; empty without TLS.
 	TLSFiles TLSFiles
 
-	// iptables: the environment the engine runs with (PATH choosing the
-	// iptables variant); nil means dinv's own environment.
+	// iptables, then rootless: the environment the engine runs with (PATH
+	// choosing the iptables variant; the rootless engine's user, run
+	// directory and wrapper); nil means dinv's own environment.
 	EngineEnv []string
 	// Stages before args (iptables, in a gVisor sandbox without iptables):
 	// engine flags the container itself calls for ("--iptables=false"). The

@@ -41,7 +41,12 @@ if [ ! -x "$bin" ] || [ "$(cut -d' ' -f1 "$stamp" 2>/dev/null)" != "$suite" ]; t
 	tmp=$(mktemp -d /var/tmp/dinv-runsc.XXXXXX)
 	trap 'rm -rf "$tmp"' EXIT
 	mkdir -p "$tmp/lists/partial" "$tmp/archives/partial" "$tmp/x"
-	echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] http://deb.debian.org/debian $suite main" >"$tmp/sources.list"
+	# The machine's own Debian mirror (as debootstrap, whose default it is
+	# when the machine names none).
+	mirror=$(grep -hoE '(https?://[^ ]+/debian)/?( |$)' /etc/apt/sources.list.d/*.sources /etc/apt/sources.list 2>/dev/null |
+		head -1 | tr -d ' ' || true)
+	mirror=${mirror%/}
+	echo "deb [signed-by=/usr/share/keyrings/debian-archive-keyring.gpg] ${mirror:-http://deb.debian.org/debian} $suite main" >"$tmp/sources.list"
 	apt_opts=(-o "Dir::Etc::SourceList=$tmp/sources.list" -o Dir::Etc::SourceParts=/nonexistent
 		-o "Dir::State::Lists=$tmp/lists" -o "Dir::Cache::Archives=$tmp/archives"
 		-o Dir::Cache::pkgcache= -o Dir::Cache::srcpkgcache= -o APT::Sandbox::User=root)

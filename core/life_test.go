@@ -154,6 +154,10 @@ func TestAStopSignalBeforeTheEngineEndsTheStageAndExits128PlusN(t *testing.T) {
 	if got := ev.String(); got != "run lock,stop lock" {
 		t.Errorf("events %q: the later stage ran, or the stop hook did not", got)
 	}
+	// Said before Run could return: dinv exits right after it.
+	if !strings.Contains(logs.String(), "stop signal received: signal=SIGTERM") {
+		t.Errorf("the stop was not logged by the time Run returned:\n%s", logs.String())
+	}
 }
 
 func TestAStopSignalDuringAStageThatIgnoresItRunsNoLaterStage(t *testing.T) {

@@ -84,13 +84,15 @@ func (r *Runner) route(sig syscall.Signal) {
 	eng := r.engine
 	first := isStop(sig) && r.stopping == nil
 	if first {
+		// Said before the stop is visible: Run may return, and dinv exit,
+		// as soon as it is.
+		r.Log.Info("stop signal received", "signal", SignalName(sig), "engine_running", eng != nil)
 		r.stopping = &StopError{Signal: sig}
 	}
 	stop := r.stopping
 	r.mu.Unlock()
 	switch {
 	case first:
-		r.Log.Info("stop signal received", "signal", SignalName(sig), "engine_running", eng != nil)
 		r.cancel(stop)
 	case eng != nil:
 		r.Log.Debug("forward signal", "signal", SignalName(sig))

@@ -53,35 +53,46 @@ func (p *privilegesStage) Run(ctx context.Context, s *core.State) error {
 	return nil
 }
 
+// capability is one capability, by bit and name.
+type capability struct {
+	bit  uint
+	name string
+}
+
 // neededCaps are the capabilities the engine cannot do without: mounts and
 // namespaces (SYS_ADMIN), bridges and firewall rules (NET_ADMIN), and the
 // device nodes of nested containers (MKNOD).
-var neededCaps = []struct {
-	bit  uint
-	name string
-}{
+var neededCaps = []capability{
 	{unix.CAP_SYS_ADMIN, "CAP_SYS_ADMIN"},
 	{unix.CAP_NET_ADMIN, "CAP_NET_ADMIN"},
 	{unix.CAP_MKNOD, "CAP_MKNOD"},
+}
+
+// effectiveCaps reads this process's effective capability set and returns
+// it with the names of those of want it lacks.
+func effectiveCaps(sys System, want []capability) (eff uint64, missing []string, err error) {
+	status, err := sys.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0, nil, errors.Wrap(err, "read capabilities")
+	}
+	if eff, err = capEff(string(status)); err != nil {
+		return 0, nil, err
+	}
+	for _, c := range want {
+		if eff&(1<<c.bit) == 0 {
+			missing = append(missing, c.name)
+		}
+	}
+	return eff, missing, nil
 }
 
 // MissingPrivileges lists what this process lacks: capabilities missing from
 // its effective set (/proc/self/status CapEff), and a cgroup tree it can
 // write when it cannot remount one either (no CAP_SYS_ADMIN).
 func MissingPrivileges(sys System) ([]string, error) {
-	status, err := sys.ReadFile("/proc/self/status")
-	if err != nil {
-		return nil, errors.Wrap(err, "read capabilities")
-	}
-	eff, err := capEff(string(status))
+	eff, missing, err := effectiveCaps(sys, neededCaps)
 	if err != nil {
 		return nil, err
-	}
-	var missing []string
-	for _, c := range neededCaps {
-		if eff&(1<<c.bit) == 0 {
-			missing = append(missing, c.name)
-		}
 	}
 	if tree := cgroupTree(sys); eff&(1<<unix.CAP_SYS_ADMIN) == 0 && !sys.Writable(tree) {
 		missing = append(missing, "a writable "+tree)

@@ -88,23 +88,14 @@ var idMappers = []struct {
 // a /proc without masked paths (the kernel refuses to mount a new /proc in a
 // user namespace while parts of the container's are covered).
 func MissingForRootless(sys System) ([]string, error) {
-	status, err := sys.ReadFile("/proc/self/status")
-	if err != nil {
-		return nil, errors.Wrap(err, "read capabilities")
-	}
-	eff, err := capEff(string(status))
+	_, caps, err := effectiveCaps(sys, []capability{{unix.CAP_CHOWN, "CAP_CHOWN"}, {unix.CAP_FOWNER, "CAP_FOWNER"},
+		{unix.CAP_SETUID, "CAP_SETUID"}, {unix.CAP_SETGID, "CAP_SETGID"}, {unix.CAP_SETFCAP, "CAP_SETFCAP"}})
 	if err != nil {
 		return nil, err
 	}
 	var missing []string
-	for _, c := range []struct {
-		bit  uint
-		name string
-	}{{unix.CAP_CHOWN, "CAP_CHOWN"}, {unix.CAP_FOWNER, "CAP_FOWNER"}, {unix.CAP_SETUID, "CAP_SETUID"},
-		{unix.CAP_SETGID, "CAP_SETGID"}, {unix.CAP_SETFCAP, "CAP_SETFCAP"}} {
-		if eff&(1<<c.bit) == 0 {
-			missing = append(missing, c.name+" (docker's default set has it)")
-		}
+	for _, c := range caps {
+		missing = append(missing, c+" (docker's default set has it)")
 	}
 	for _, prog := range []string{"rootlesskit", "slirp4netns", "setpriv"} {
 		if _, err := sys.LookPath(prog); err != nil {

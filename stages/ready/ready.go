@@ -21,30 +21,19 @@ const pollEvery = 5 * time.Millisecond
 // pingTimeout bounds one ping, for an engine that accepts but does not answer.
 const pingTimeout = 2 * time.Second
 
-// Clock is the time as the ready stage sees it.
-type Clock interface {
-	Now() time.Time
-	After(d time.Duration) <-chan time.Time
-}
-
-type realClock struct{}
-
-func (realClock) Now() time.Time                         { return time.Now() }
-func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
-
 // readyStage waits for the engine to answer, records when (State.ReadyAt)
 // and how clients reach it (the client information at infoPath), and says
 // how to connect.
 type readyStage struct {
 	ping     func(ctx context.Context, socket string) error
-	clock    Clock
+	clock    core.Clock
 	every    time.Duration
 	infoPath string // ClientInfoPath
 }
 
 // New returns the ready stage.
 func New() core.Stage {
-	return &readyStage{ping: Ping, clock: realClock{}, every: pollEvery, infoPath: ClientInfoPath}
+	return &readyStage{ping: Ping, clock: core.RealClock{}, every: pollEvery, infoPath: ClientInfoPath}
 }
 
 func (*readyStage) Name() string                   { return "ready" }
@@ -97,7 +86,7 @@ var errNotReady = errors.New("no answer before the ready timeout")
 // WaitReady pings socket every interval until the engine answers (nil), the
 // engine exits (an error with its status and last error line), timeout
 // passes (an error that Is errNotReady) or ctx ends.
-func WaitReady(ctx context.Context, ping func(context.Context, string) error, clock Clock,
+func WaitReady(ctx context.Context, ping func(context.Context, string) error, clock core.Clock,
 	every time.Duration, socket string, timeout time.Duration, eng core.Engine) error {
 	deadline := clock.After(timeout)
 	var last error

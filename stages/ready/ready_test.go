@@ -219,7 +219,7 @@ func TestReadyStageUnderDryRunRecordsNothing(t *testing.T) {
 	}
 	before, _ := os.ReadFile(info)
 	eng := &fakeEngine{done: make(chan struct{})}
-	r := &readyStage{ping: func(context.Context, string) error { return nil }, clock: realClock{}, every: time.Millisecond, infoPath: info}
+	r := &readyStage{ping: func(context.Context, string) error { return nil }, clock: core.RealClock{}, every: time.Millisecond, infoPath: info}
 	st := &core.State{Config: core.Config{Port: 2375, DryRun: true, ReadyTimeout: time.Minute}, Engine: eng}
 	if err := r.Run(context.Background(), st); err != nil {
 		t.Fatal(err)
@@ -230,7 +230,7 @@ func TestReadyStageUnderDryRunRecordsNothing(t *testing.T) {
 }
 
 func TestReadyStageWithoutAnEngineFails(t *testing.T) {
-	r := &readyStage{ping: Ping, clock: realClock{}, every: time.Millisecond}
+	r := &readyStage{ping: Ping, clock: core.RealClock{}, every: time.Millisecond}
 	if err := r.Run(context.Background(), &core.State{}); err == nil {
 		t.Fatal("no error")
 	}

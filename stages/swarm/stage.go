@@ -32,13 +32,13 @@ const ipvsWarning = "this kernel has no IPVS (/proc/net/ip_vs): swarm service VI
 type swarmStage struct {
 	engine func(socket string) Engine
 	dial   func(ctx context.Context, addr string) error
-	clock  Clock
+	clock  core.Clock
 	ipvs   string
 }
 
 // New returns the swarm stage.
 func New() core.Stage {
-	return &swarmStage{engine: NewEngine, dial: DialTCP, clock: realClock{}, ipvs: ipvsPath}
+	return &swarmStage{engine: NewEngine, dial: DialTCP, clock: core.RealClock{}, ipvs: ipvsPath}
 }
 
 func (*swarmStage) Name() string { return "swarm" }

@@ -13,23 +13,12 @@ import (
 	"github.com/dinv/dinv/core"
 )
 
-// Clock is the time as the swarm stage sees it.
-type Clock interface {
-	Now() time.Time
-	After(d time.Duration) <-chan time.Time
-}
-
-type realClock struct{}
-
-func (realClock) Now() time.Time                         { return time.Now() }
-func (realClock) After(d time.Duration) <-chan time.Time { return time.After(d) }
-
 // Deps are what Init and Join work with: the engine, a way to tell whether
 // a manager's port takes connections, the clock and the stage's logger.
 type Deps struct {
 	Engine Engine
 	Dial   func(ctx context.Context, addr string) error
-	Clock  Clock
+	Clock  core.Clock
 	Log    hclog.Logger
 }
 
@@ -76,7 +65,7 @@ func (b *backoff) wait() time.Duration {
 
 // pause waits for the backoff's next pause, cut short by the deadline; an
 // error when ctx ends first.
-func pause(ctx context.Context, c Clock, b *backoff, deadline time.Time) error {
+func pause(ctx context.Context, c core.Clock, b *backoff, deadline time.Time) error {
 	d := b.wait()
 	if left := deadline.Sub(c.Now()); left < d {
 		d = left

@@ -3,6 +3,8 @@ SHELL := /bin/bash
 export CGO_ENABLED := 0
 GO ?= go
 TESTFLAGS ?= -count=1
+# go test, its output kept in bin/logs and its failures repeated at the end.
+GOTEST = GO=$(GO) scripts/gotest.sh
 
 .PHONY: build test unit tools integration e2e e2e-least reliability engine images demo swarm-demo bench clean
 
@@ -30,7 +32,7 @@ unit: tools
 	$(GO) vet -tags '$(TEST_TAGS)' ./test/...
 	$(STATICCHECK) ./...
 	$(STATICCHECK) -tags '$(TEST_TAGS)' ./test/...
-	CGO_ENABLED=1 $(GO) test -race $(TESTFLAGS) ./...
+	CGO_ENABLED=1 $(GOTEST) bin/logs/unit.log -race $(TESTFLAGS) ./...
 
 # What `make unit` needs besides Go: staticcheck, and a C compiler for -race
 # (installed from Debian's packages when missing).
@@ -43,22 +45,22 @@ $(STATICCHECK):
 	GOBIN=$(abspath $(@D)) $(GO) install honnef.co/go/tools/cmd/staticcheck@$(STATICCHECK_VERSION)
 
 integration: engine build
-	$(GO) test $(TESTFLAGS) -tags integration -timeout 15m ./test/integration/
+	$(GOTEST) bin/logs/integration.log $(TESTFLAGS) -tags integration -timeout 15m ./test/integration/
 
 e2e: images
-	$(GO) test $(TESTFLAGS) -tags e2e -timeout 40m ./test/e2e/
+	$(GOTEST) bin/logs/e2e.log $(TESTFLAGS) -tags e2e -timeout 40m ./test/e2e/
 
 # The whole end-to-end suite with the least privileges DinV runs with
 # (test/harness.LeastPrivilege) instead of every privilege. `make e2e` already
 # proves that set, gVisor and the rootless images on the quickstart,
 # -tlsverify, an inner container and a build (test/e2e/sandbox_test.go).
 e2e-least: images
-	DINV_E2E_PRIVILEGES=least $(GO) test $(TESTFLAGS) -tags e2e -timeout 40m ./test/e2e/
+	DINV_E2E_PRIVILEGES=least $(GOTEST) bin/logs/e2e-least.log $(TESTFLAGS) -tags e2e -timeout 40m ./test/e2e/
 
 # The figures of the run (cases, times) go to bin/reliability-figures.md.
 reliability: images
 	RELIABILITY_FIGURES=$(CURDIR)/bin/reliability-figures.md \
-		$(GO) test $(TESTFLAGS) -tags reliability -timeout 30m ./test/reliability/
+		$(GOTEST) bin/logs/reliability.log $(TESTFLAGS) -tags reliability -timeout 30m ./test/reliability/
 	@sed -n '1,/^- DEBUG/p' bin/reliability-figures.md
 
 # A Docker engine answering on the default socket (installed when missing).

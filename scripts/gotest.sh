@@ -10,6 +10,17 @@ mkdir -p "$(dirname "$log")"
 code=${PIPESTATUS[0]}
 if [ "$code" -ne 0 ]; then
 	echo "=== go test $*: the failures again (the whole output: $log)"
-	grep -E -- '^ *--- FAIL|^ +[A-Za-z0-9_]+\.go:[0-9]+: |^(FAIL|panic:|ok )' "$log" | grep -v ': log of ' | cut -c1-400 | tail -60
+	# A message's own lines follow it, indented deeper; a container's log
+	# (harness: "log of NAME") is left out.
+	awk '
+		/^ *--- FAIL|^(FAIL|panic:|ok )/ { print; keep = 0; next }
+		match($0, /^ +[A-Za-z0-9_]+\.go:[0-9]+: /) {
+			keep = index($0, ": log of ") ? 0 : 1; lines = 0
+			match($0, /^ +/); indent = RLENGTH
+			if (keep) print
+			next
+		}
+		keep && match($0, /^ +/) && RLENGTH > indent && lines++ < 15 { print }
+	' "$log" | cut -c1-300 | tail -80
 fi
 exit "$code"

@@ -16,6 +16,12 @@ import (
 // stopGrace is how long a process dinv ends gets between SIGTERM and SIGKILL.
 const stopGrace = 5 * time.Second
 
+// engineStopGrace is how long the engine gets to shut down when dinv stops
+// it (a stage failed after it started): dockerd gives its containers 15 s,
+// and a swarm manager's clean-up comes on top (seen: over 5 s for one that
+// was still setting up its networks).
+const engineStopGrace = 30 * time.Second
+
 // engineStage starts State.Commands and leaves them supervised in State.Engine.
 type engineStage struct {
 	procs  func() (reaper.Procs, error)
@@ -59,6 +65,7 @@ func (e *engineStage) Run(ctx context.Context, s *core.State) error {
 	if err != nil {
 		return err
 	}
+	sup.SetEngineGrace(engineStopGrace)
 	s.Engine = sup
 	s.Exec = execer{procs: procs, env: s.EngineEnv}
 	return nil

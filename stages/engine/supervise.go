@@ -21,7 +21,9 @@ type Supervisor struct {
 	names  []string      // the program of each process, the engine last
 	all    []reaper.Proc // every started process, the engine last
 	tail   *tail         // the engine's last stderr lines
-	grace  time.Duration
+	grace  time.Duration // SIGTERM to SIGKILL for what is left when the engine has gone
+	// engineGrace is SIGTERM to SIGKILL for the engine when Stop ends it.
+	engineGrace time.Duration
 
 	done   chan struct{}
 	code   int
@@ -41,7 +43,7 @@ func Supervise(log hclog.Logger, procs reaper.Procs, cmds []reaper.Cmd, grace ti
 	if out == nil {
 		out = os.Stderr
 	}
-	s := &Supervisor{log: log, procs: procs, tail: newTail(out), grace: grace, done: make(chan struct{})}
+	s := &Supervisor{log: log, procs: procs, tail: newTail(out), grace: grace, engineGrace: grace, done: make(chan struct{})}
 	for i, c := range cmds {
 		if i == len(cmds)-1 {
 			c.Stderr = s.tail
@@ -168,14 +170,20 @@ func (s *Supervisor) Reason() string { <-s.done; return s.reason }
 // Signal passes sig on to the engine.
 func (s *Supervisor) Signal(sig syscall.Signal) error { return s.engine.Signal(sig) }
 
-// Stop asks the engine to shut down with SIGTERM, and kills it after the
-// grace period; Done tells when it has gone.
+// SetEngineGrace sets how long Stop gives the engine to shut down before
+// it kills it (the grace Supervise was given, unless set); call it before Stop.
+func (s *Supervisor) SetEngineGrace(d time.Duration) { s.engineGrace = d }
+
+// Stop asks the engine to shut down with SIGTERM, and kills it, saying so,
+// after the engine's grace period; Done tells when it has gone.
 func (s *Supervisor) Stop() {
+	grace := s.engineGrace
 	go func() {
 		_ = s.engine.Signal(syscall.SIGTERM)
 		select {
 		case <-s.engine.Done():
-		case <-time.After(s.grace):
+		case <-time.After(grace):
+			s.log.Warn("the engine did not shut down in time: killing it", "grace", grace)
 			_ = s.engine.Signal(syscall.SIGKILL)
 		}
 	}()

@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"reflect"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -261,5 +262,24 @@ func TestLastErrorOfARefusedCommandLineIsTheRefusal(t *testing.T) {
 	}
 	if got := lastError([]string{"unknown flag: --x", ", Code: 125"}); got != "unknown flag: --x" {
 		t.Errorf("lastError skips a line holding only the code: got %q", got)
+	}
+}
+
+func TestSuperviseStopKillsAnEngineThatOutlivesItsGraceAndSaysSo(t *testing.T) {
+	f := &fakeProcs{exitOn: map[string]map[syscall.Signal]reaper.Status{"dockerd": {syscall.SIGKILL: {Signal: syscall.SIGKILL}}}}
+	var logs bytes.Buffer
+	log := hclog.New(&hclog.LoggerOptions{Output: &logs})
+	s, err := Supervise(log, f, withEnv(cmds("dockerd"), nil), time.Hour)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.SetEngineGrace(50 * time.Millisecond)
+	s.Stop()
+	waitDone(t, s)
+	if got := f.started[0].got(); !reflect.DeepEqual(got, []syscall.Signal{syscall.SIGTERM, syscall.SIGKILL}) {
+		t.Errorf("the engine got %v, want SIGTERM then SIGKILL", got)
+	}
+	if !strings.Contains(logs.String(), "the engine did not shut down in time: killing it: grace=50ms") {
+		t.Errorf("log: %q", logs.String())
 	}
 }

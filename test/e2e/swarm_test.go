@@ -491,11 +491,11 @@ func poll(t *testing.T, hosts []*swarmHost, what string, check func() string) {
 		last = msg
 		if i%8 == 7 {
 			if down := stopped(t, hosts); down != "" {
-				t.Fatalf("%s: %s stopped; it said:\n%s", what, down, strings.Join(said, "\n"))
+				t.Fatalf("%s: %s stopped; it said:\n%s\nlast: %s", what, down, strings.Join(said, "\n"), msg)
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("%s: not within %s; it said:\n%s", what, swarmWait, strings.Join(said, "\n"))
+			t.Fatalf("%s: not within %s; it said:\n%s\nlast: %s", what, swarmWait, strings.Join(said, "\n"), msg)
 		}
 		time.Sleep(250 * time.Millisecond)
 	}

@@ -8,64 +8,6 @@ import (
 	"time"
 )
 
-// Config is what the user asked for: the command line, the environment and the
-// YAML file, filled by cmd/dinv before any stage runs. Stages only read it.
-type Config struct {
-	InsecureRegistries []string // -insecure-registry, one entry each, in order
-	Local              bool     // -local: the unix socket only, no TCP listener
-	Storage            string   // -storage, default overlay2
-	StorageSet         bool     // the user named -storage (no silent fallback then)
-	TLS                bool     // -tls, or implied by -tlsverify
-	TLSVerify          bool     // -tlsverify
-	KeyType            string   // -key-type: ecdsa (default) or rsa
-
-	ConfigFile    string // -config: the YAML stage list, "" when none
-	EngineVersion string // -engine-version or DINV_ENGINE_VERSION, "" to detect
-
-	CertDir  string   // -certs
-	DataRoot string   // -data-root
-	ExecRoot string   // -exec-root
-	Pidfile  string   // -pidfile
-	Socket   string   // -socket: the unix socket path
-	Port     int      // -port: the TCP port (2375, or 2376 with TLS)
-	TLSSANs  []string // -tls-san: extra names and IPs for the server certificate
-
-	// CertLayout is how CertDir holds the certificates: "" or "flat", the
-	// seed's six names (ca.crt, docker.crt, ...); "dind", docker:dind's
-	// ca/{cert,key}.pem, server/{ca,cert,key}.pem, client/{ca,cert,key}.pem
-	// (set with DOCKER_TLS_CERTDIR).
-	CertLayout string
-
-	// DINV_ROOTLESS=1 (the dinv:<version>-rootless images): the engine runs
-	// as an unprivileged user in a user namespace (rootlesskit), and binds
-	// its API port itself (no socket activation through rootlesskit).
-	Rootless bool
-
-	// -socket-activation (default true): dinv binds the API's TCP port and
-	// the engine gets it as --host=fd://; false: the engine binds it itself.
-	SocketActivation bool
-
-	Swarm Swarm // -swarm-* flags and the YAML file's swarm: keys
-
-	ReadyTimeout time.Duration // -ready-timeout
-	DryRun       bool          // -dry-run: write nothing, skip DryRunSkippers, print the command line
-	Debug        bool          // DEBUG=true: debug logs, engine in debug mode
-	ExtraArgs    []string      // arguments for the engine, appended to its command line
-
-	// Engine settings the user gives the engine directly, in ExtraArgs or in
-	// its configuration file, by dockerd's long flag name ("host", "mtu"),
-	// with where ("arguments", or the file's path): DinV passes no flag of
-	// its own for them (stages/args.ApplyEngineSettings).
-	EngineSet    map[string]string
-	DaemonConfig string // the engine's configuration file: /etc/docker/daemon.json or --config-file
-}
-
-// ServesTCP reports whether the engine listens on TCP (everything but -local).
-func (c *Config) ServesTCP() bool { return !c.Local }
-
-// UsesTLS reports whether the TCP listener is served with TLS.
-func (c *Config) UsesTLS() bool { return !c.Local && (c.TLS || c.TLSVerify) }
-
 // State is what the stages share: the configuration and profile they start
 // from, and one typed field group per stage, each filled by the stage named in
 // its comment and read by the stages after it. A field a stage did not run for
@@ -75,10 +17,10 @@ type State struct {
 	Config  Config    // cmd/dinv, before the pipeline
 	Profile *Profile  // cmd/dinv: the engine profile chosen for this run
 	Started time.Time // cmd/dinv: when dinv started, for the readiness report
-	// cmd/dinv: the API's TCP socket, bound before any stage and handed to
-	// the engine (socket activation); the engine stage closes dinv's copy.
-	// nil without TCP, without SocketActivation and under -dry-run.
-	Listener *os.File
+	// cmd/dinv: the engine's TCP sockets, bound before any stage and handed
+	// to the engine (Config.Engine.Activate); the engine stage closes dinv's
+	// copies. nil without activation and under -dry-run.
+	Listeners []*os.File
 
 	// privileges: dinv runs on gVisor's kernel (runsc), whose limits the
 	// stages after it work around.

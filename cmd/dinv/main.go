@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -17,6 +18,8 @@ import (
 	"github.com/pkg/errors"
 
 	"github.com/dinv/dinv/core"
+	"github.com/dinv/dinv/internal/activation"
+	"github.com/dinv/dinv/internal/config"
 	"github.com/dinv/dinv/stages/args"
 	"github.com/dinv/dinv/stages/engine"
 	"github.com/dinv/dinv/stages/network"
@@ -31,8 +34,8 @@ import (
 const defaultStageFile = "/etc/dinv/stages.yaml"
 
 func main() {
-	if len(os.Args) > 1 && os.Args[0] == engine.LauncherName {
-		engine.Launch(os.Args[1:]) // dinv re-executed to start the engine: never returns
+	if len(os.Args) > 1 && os.Args[0] == activation.LauncherName {
+		activation.Launch(os.Args[1:]) // dinv re-executed to start the engine: never returns
 	}
 	// Signals first, as the engine itself does: a SIGTERM at any moment from
 	// here on ends dinv promptly with 128+N (or goes to the engine).
@@ -68,51 +71,43 @@ func catalogue() *core.Catalogue {
 func run(argv []string, env func(string) string, stdout, stderr io.Writer, signals <-chan os.Signal) int {
 	started := time.Now()
 	prog := argv[0]
-	opts, err := parseFlags(prog, argv[1:], env)
-	log := newLogger(env, stderr, opts != nil && opts.cfg.Debug)
+	opts, err := parseFlags(prog, argv[1:])
+	log := newLogger(env, stderr, isTrue(env(config.EnvDebug)))
 	if err != nil {
 		log.Error("bad command line", "error", err)
 		fmt.Fprintf(stderr, "Run '%s -h' for usage.\n", prog)
 		return 2
 	}
-	if opts.help {
+	switch {
+	case opts.help:
 		printUsage(stdout, prog)
 		return 0
-	}
-	if len(opts.command) > 0 {
+	case len(opts.command) > 0:
 		return runCommand(opts.command, stderr)
-	}
-	cfg := &opts.cfg
-	if opts.bundle {
+	case opts.bundle:
 		if err := ready.ClientBundle(stdout, stderr, ready.ClientInfoPath); err != nil {
 			log.Error("no client bundle", "error", err)
 			return 1
 		}
 		return 0
-	}
-	if opts.healthcheck {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		if err := ready.Ping(ctx, cfg.Socket); err != nil {
-			fmt.Fprintln(stderr, "unhealthy:", err)
-			return 1
-		}
-		return 0
+	case opts.healthcheck:
+		return healthcheck(opts, stderr)
 	}
 
-	given, err := args.ApplyEngineSettings(cfg, opts.given, args.ReadDaemonConfig)
-	if err != nil {
-		log.Error("bad configuration", "error", err)
-		return core.ExitCode(err)
-	}
-	for _, g := range given {
-		log.Info("engine setting given by you: dinv passes none of its own", "setting", g.Setting, "from", g.Source)
-	}
-	st := &core.State{Config: *cfg, Started: started}
 	runner := &core.Runner{Log: log}
 	ctx := runner.Catch(context.Background(), signals)
 	defer runner.Release()
-	stages, err := plan(ctx, log, env, opts.given, catalogue(), st)
+	cfg, warnings, err := config.Resolve(ctx, config.Inputs{Flags: opts.flags, Env: env, Engine: opts.engine, Exact: opts.exact})
+	if err == nil {
+		config.Scrub(os.Unsetenv) // read once: nothing dinv starts inherits them
+		logResolved(log, cfg, warnings)
+	}
+	st := &core.State{Started: started}
+	var stages []core.Stage
+	if err == nil {
+		st.Config = *cfg
+		stages, err = plan(ctx, log, env, opts.flags.Given, catalogue(), st)
+	}
 	if err != nil {
 		var stop *core.StopError
 		if errors.As(context.Cause(ctx), &stop) {
@@ -122,29 +117,66 @@ func run(argv []string, env func(string) string, stdout, stderr io.Writer, signa
 		log.Error("bad configuration", "error", err)
 		return core.ExitCode(err)
 	}
-	if c := &st.Config; c.SocketActivation && c.ServesTCP() && !c.DryRun && lists(stages, "engine") {
-		// The API port before any stage: a client that calls before the
-		// engine is ready waits for its answer instead of being refused.
-		l, err := engine.ListenTCP(c.Port)
+	if e := &st.Config.Engine; e.Activate && !st.Config.DryRun && lists(stages, "engine") {
+		// The API's sockets before any stage: a client that calls before
+		// the engine is ready waits for its answer instead of being refused.
+		files, err := activation.Listen(e.TCP())
 		if err != nil {
-			log.Error("start-up failed", "error", err, "port", c.Port,
-				"fix", "free the port, or choose another with -port")
+			log.Error("start-up failed", "error", err, "fix", "free the port, or choose another with -port")
 			return 1
 		}
-		defer l.Close()
-		st.Listener = l
+		defer func() {
+			for _, f := range files {
+				f.Close()
+			}
+		}()
+		st.Listeners = files
 	}
 	exit := runner.Run(ctx, stages, st)
 	if exit.Err != nil {
 		log.Error("start-up failed", "error", exit.Err)
 	}
-	if cfg.DryRun && exit.Err == nil && exit.Code == 0 {
+	if st.Config.DryRun && exit.Err == nil && exit.Code == 0 {
 		return printCommands(stdout, log, st.Commands)
 	}
 	if exit.Err == nil || st.Engine != nil {
 		log.Info("exiting", "reason", exit.Reason, "code", exit.Code)
 	}
 	return exit.Code
+}
+
+// healthcheck is `dinv -healthcheck`: exit 0 when the engine answers on the
+// socket the running dinv recorded (ready.ClientInfoPath), or on -socket
+// when given.
+func healthcheck(opts *options, stderr io.Writer) int {
+	socket := opts.flags.Socket
+	if !opts.flags.Given["socket"] {
+		info, err := ready.ReadClientInfo(ready.ClientInfoPath)
+		if err != nil {
+			fmt.Fprintln(stderr, "unhealthy:", err)
+			return 1
+		}
+		socket = info.Socket
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	if err := ready.Ping(ctx, socket); err != nil {
+		fmt.Fprintln(stderr, "unhealthy:", err)
+		return 1
+	}
+	return 0
+}
+
+// logResolved says what the engine will serve, and each engine setting the
+// user gave with its source.
+func logResolved(log hclog.Logger, c *core.Config, warnings []string) {
+	log.Debug("configuration", config.Describe(c)...)
+	for _, g := range config.Given(c) {
+		log.Info("engine setting given by you", "setting", g.Name, "from", g.From.String())
+	}
+	for _, w := range warnings {
+		log.Warn(w)
+	}
 }
 
 // lists reports whether the stage list has the stage called name.
@@ -248,6 +280,14 @@ func printCommands(w io.Writer, log hclog.Logger, cmds []core.Command) int {
 		fmt.Fprintln(w, string(line))
 	}
 	return 0
+}
+
+func isTrue(v string) bool {
+	switch strings.ToLower(v) {
+	case "true", "1", "yes":
+		return true
+	}
+	return false
 }
 
 // newLogger returns dinv's root logger: info level, debug with DEBUG=true, JSON

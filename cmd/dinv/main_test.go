@@ -242,18 +242,18 @@ func TestDryRunShowsTheEngineFlagsGivenAsDockerDindTakesThem(t *testing.T) {
 		has    []string
 		hasNot []string
 	}{
-		{"trailing engine flags: the user's --storage-driver and --mtu replace dinv's, --graph is its data root",
-			[]string{"--registry-mirror=http://m:5000", "--mtu=1400", "--storage-driver=vfs", "--graph", "/x"},
-			[]string{"--registry-mirror=http://m:5000", "--mtu=1400", "--storage-driver=vfs", "--data-root=/x"},
-			[]string{"--storage-driver=overlay2", "--graph", "--data-root=" + filepath.Join(dir, "data")}},
-		{"dinv dockerd --debug: the engine's command line with dinv's around it",
-			[]string{"dockerd", "--debug"},
-			[]string{"--debug", "--host=fd://", "--tls=false"}, nil},
+		{"trailing engine flags: the user's --storage-driver and --mtu replace dinv's, each passed once",
+			[]string{"--registry-mirror=http://m:5000", "--mtu=1400", "--storage-driver=vfs"},
+			[]string{"--storage-driver=vfs", "--mtu=1400", "--registry-mirror=http://m:5000"},
+			[]string{"--storage-driver=overlay2"}},
+		{"dinv dockerd --debug: exactly the engine's arguments, no listener or flag of dinv's",
+			[]string{"dockerd", "--debug", "-H", "unix:///x.sock"},
+			[]string{"dockerd", "--debug", "-H", "unix:///x.sock"}, []string{"--host=fd://", "--tls=false", "--data-root=" + filepath.Join(dir, "data")}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			args := append(append([]string{"-dry-run", "-engine-version", "26.1"}, placed(dir)...), tc.args...)
-			if tc.args[0] == "dockerd" {
-				args = append([]string{"dockerd"}, append(append([]string{"-dry-run", "-engine-version", "26.1"}, placed(dir)...), tc.args[1:]...)...)
+			args := append([]string{"-dry-run", "-engine-version", "26.1"}, tc.args...)
+			if tc.args[0] != "dockerd" {
+				args = append(append([]string{"-dry-run", "-engine-version", "26.1"}, placed(dir)...), tc.args...)
 			}
 			code, stdout, stderr := runDinv(t, nil, args...)
 			if code != 0 {

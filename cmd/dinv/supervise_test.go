@@ -18,15 +18,15 @@ import (
 	"time"
 
 	"github.com/dinv/dinv/core"
-	"github.com/dinv/dinv/stages/engine"
+	"github.com/dinv/dinv/internal/activation"
 )
 
 // TestMain lets a test run the whole of dinv in a child process (the
 // supervisor reaps every child of its process, which a test binary must not
 // share): DINV_TEST_ARGS holds the JSON arguments.
 func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[0] == engine.LauncherName {
-		engine.Launch(os.Args[1:]) // the engine's launcher is this binary too
+	if len(os.Args) > 1 && os.Args[0] == activation.LauncherName {
+		activation.Launch(os.Args[1:]) // the engine's launcher is this binary too
 	}
 	if os.Getenv("DINV_TEST_FAKE_ENGINE") != "" {
 		os.Exit(fakeActivatedEngine())

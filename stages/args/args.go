@@ -13,14 +13,16 @@ import (
 
 // BuildCommands returns the processes that run the engine, in start order: the
 // engine's command line last, and for profile 1.12 containerd before it. It
-// is a pure function of the configuration, the profile and what the network,
-// storage and pki stages filled.
+// is a pure function of the resolved configuration (core.Config.Engine), the
+// profile and what the stages before it filled.
 //
 // Every flag is spelled --name=value (booleans bare), in this order: program,
 // [--containerd], hosts, TLS, data root, exec root, pid file, storage driver,
-// [--mtu], [--debug], insecure registries, then the user's extra arguments
-// verbatim. The TCP host is --host=fd:// with Config.SocketActivation (dinv
-// binds the port and hands it over), else --host=tcp://0.0.0.0:PORT.
+// [--mtu], [--debug], insecure registries, the flags stages found the
+// container needs (State.EngineFlags), then the user's other engine
+// arguments verbatim. A setting daemon.json gives gets no flag: dockerd
+// refuses a setting given both ways. The TCP listeners dinv binds itself
+// (EngineConfig.Activate) are one --host=fd://.
 //
 // TLS, with the moby sources that decide it (cmd/dockerd/daemon.go):
 //   - plain TCP: --tls=false on profiles with ArgRules.TLSFalse (20.10 on),
@@ -34,11 +36,11 @@ import (
 //     bool defaulting to false, so the flag is the default there, and kept
 //     for one rule on every profile;
 //   - -tlsverify: --tlsverify with the CA, which needs no --tls (implied);
-//   - -local: no TCP host and no TLS flag at all.
+//   - no TCP listener: no TLS flag at all.
 //
-// Then the flags stages found the container needs (State.EngineFlags). A
-// setting the user gives the engine directly (Config.EngineSet: an argument
-// for the engine, a key of daemon.json) gets no flag from DinV.
+// With `dinv dockerd ARGS` (EngineConfig.Exact) the engine gets exactly ARGS,
+// and only the flags the container itself calls for (State.EngineFlags)
+// that ARGS do not set.
 //
 // The 1.12 and 1.13 command lines follow those releases' published CLI
 // references (moby v1.12/v1.13 docs/reference/commandline/dockerd.md: -H
@@ -48,86 +50,115 @@ import (
 // with containerd started on its own.
 func BuildCommands(cfg *core.Config, p *core.Profile, s *core.State) []core.Command {
 	rules := p.Args
+	e := &cfg.Engine
 	var cmds []core.Command
 	args := append([]string(nil), rules.Daemon...)
-	// add appends DinV's flags for one engine setting, unless the user gives
-	// that setting to the engine directly (Config.EngineSet).
-	add := func(setting string, flags ...string) {
-		if cfg.EngineSet[setting] == "" {
+	if e.Exact {
+		args = append(args, e.Args...)
+		args = append(args, containerFlags(e, s)...)
+		return append(cmds, core.Command{Args: args})
+	}
+	// add appends dinv's flags for a setting, unless daemon.json gives it.
+	add := func(from core.Source, flags ...string) {
+		if !from.InFile() {
 			args = append(args, flags...)
 		}
 	}
 	if len(rules.Containerd) > 0 {
 		cmds = append(cmds, core.Command{Args: append([]string(nil), rules.Containerd...)})
-		add("containerd", "--containerd="+rules.ContainerdSocket)
+		add(e.Given["containerd"], "--containerd="+rules.ContainerdSocket)
 	}
-	add("host", "--host=unix://"+cfg.Socket)
-	if cfg.ServesTCP() && cfg.SocketActivation {
-		add("host", "--host=fd://") // dinv's socket (stages/engine/activation.go)
-	} else if cfg.ServesTCP() {
-		add("host", "--host=tcp://0.0.0.0:"+strconv.Itoa(cfg.Port))
+	activated := false
+	for _, l := range e.Listeners {
+		switch {
+		case l.Proto == "tcp" && e.Activate && !activated:
+			add(l.From, "--host=fd://") // dinv's sockets (internal/activation)
+			activated = true
+		case l.Proto == "tcp" && e.Activate:
+		default:
+			add(l.From, "--host="+l.URL())
+		}
 	}
 	if cfg.ServesTCP() {
 		tls := tlsFiles(cfg, s)
-		switch {
-		case cfg.TLSVerify:
-			add("tlsverify", "--tlsverify")
-			add("tlscacert", "--tlscacert="+tls.CACert)
-		case cfg.TLS:
-			add("tls", "--tls")
-			add("tlsverify", "--tlsverify=false")
-		case rules.TLSFalse:
-			add("tls", "--tls=false")
+		switch e.TLS.Value {
+		case core.TLSVerify:
+			add(e.TLS.From, "--tlsverify")
+			add(e.TLSCACert.From, "--tlscacert="+tls.CACert)
+		case core.TLSServer:
+			add(e.TLS.From, "--tls", "--tlsverify=false")
+		default:
+			if rules.TLSFalse {
+				add(e.TLS.From, "--tls=false")
+			}
 		}
-		if cfg.TLS {
-			add("tlscert", "--tlscert="+tls.ServerCert)
-			add("tlskey", "--tlskey="+tls.ServerKey)
+		if e.TLS.Value != core.TLSOff {
+			add(e.TLSCert.From, "--tlscert="+tls.ServerCert)
+			add(e.TLSKey.From, "--tlskey="+tls.ServerKey)
 		}
 	}
-	add("data-root", rules.DataRootFlag+"="+cfg.DataRoot)
-	add("exec-root", "--exec-root="+cfg.ExecRoot)
-	add("pidfile", "--pidfile="+cfg.Pidfile)
-	if d := storageDriver(cfg, s); d != "" {
-		add("storage-driver", "--storage-driver="+d)
+	add(e.DataRoot.From, rules.DataRootFlag+"="+e.DataRoot.Value)
+	add(e.ExecRoot.From, "--exec-root="+e.ExecRoot.Value)
+	add(e.Pidfile.From, "--pidfile="+e.Pidfile.Value)
+	if d := storageDriver(e, s); d != "" {
+		add(e.StorageDriver.From, "--storage-driver="+d)
 	}
-	if s.MTU > 0 && s.MTU < 1500 {
-		add("mtu", "--mtu="+strconv.Itoa(s.MTU))
+	switch {
+	case e.MTU.From.Explicit():
+		add(e.MTU.From, "--mtu="+strconv.Itoa(e.MTU.Value))
+	case s.MTU > 0 && s.MTU < 1500:
+		args = append(args, "--mtu="+strconv.Itoa(s.MTU))
 	}
-	if cfg.Debug {
-		add("debug", "--debug")
+	if e.Debug.Value {
+		add(e.Debug.From, "--debug")
 	}
-	for _, r := range cfg.InsecureRegistries {
-		add("insecure-registry", "--insecure-registry="+r)
+	for _, r := range e.InsecureRegistries.Value {
+		add(e.InsecureRegistries.From, "--insecure-registry="+r)
 	}
-	for _, f := range s.EngineFlags {
-		name, _, _ := strings.Cut(strings.TrimLeft(f, "-"), "=")
-		add(settingOfFlag[name], f)
-	}
-	args = append(args, cfg.ExtraArgs...)
+	args = append(args, containerFlags(e, s)...)
+	args = append(args, e.Args...)
 	return append(cmds, core.Command{Args: args})
 }
 
-// storageDriver is the storage stage's choice, or -storage when that stage
-// was left out of the list.
-func storageDriver(cfg *core.Config, s *core.State) string {
-	if s.StorageDriver != "" {
-		return s.StorageDriver
+// containerFlags are the flags stages found the container calls for
+// (State.EngineFlags), less those whose setting the user gives.
+func containerFlags(e *core.EngineConfig, s *core.State) []string {
+	var out []string
+	for _, f := range s.EngineFlags {
+		name, _, _ := strings.Cut(strings.TrimLeft(f, "-"), "=")
+		if _, given := e.Given[name]; !given {
+			out = append(out, f)
+		}
 	}
-	return cfg.Storage
+	return out
 }
 
-// tlsFiles are the pki stage's files, each defaulting to the seed's name in
-// the certificate directory when that stage did not say.
+// storageDriver is the user's driver, else the storage stage's choice, else
+// dinv's default; "" when the engine chooses (dinv dockerd without one).
+func storageDriver(e *core.EngineConfig, s *core.State) string {
+	if !e.StorageDriver.From.Explicit() && s.StorageDriver != "" {
+		return s.StorageDriver
+	}
+	return e.StorageDriver.Value
+}
+
+// tlsFiles are the engine's TLS files: the user's where given, else the pki
+// stage's, each defaulting to the flat layout's name in the certificate
+// directory when that stage did not say.
 func tlsFiles(cfg *core.Config, s *core.State) core.TLSFiles {
 	f := s.TLSFiles
-	or := func(v *string, name string) {
-		if *v == "" {
+	e := &cfg.Engine
+	pick := func(v *string, user core.Setting[string], name string) {
+		switch {
+		case user.From.Explicit():
+			*v = user.Value
+		case *v == "":
 			*v = filepath.Join(cfg.CertDir, name)
 		}
 	}
-	or(&f.CACert, "ca.crt")
-	or(&f.ServerCert, "docker.crt")
-	or(&f.ServerKey, "docker.key")
+	pick(&f.CACert, e.TLSCACert, "ca.crt")
+	pick(&f.ServerCert, e.TLSCert, "docker.crt")
+	pick(&f.ServerKey, e.TLSKey, "docker.key")
 	return f
 }
 
@@ -187,6 +218,15 @@ func validHostname(h string) bool {
 	return true
 }
 
+// registrySource names where insecure registries came from in a message:
+// -insecure-registry, or the engine argument or daemon.json key.
+func registrySource(from core.Source) string {
+	if from.Kind == core.FromFlag {
+		return "-insecure-registry"
+	}
+	return from.String() + ": insecure registry"
+}
+
 // argsStage fills State.Commands. It changes nothing.
 type argsStage struct{}
 
@@ -206,9 +246,9 @@ func (argsStage) Requires(cfg *core.Config) []string {
 // Validate rejects insecure registries dockerd would not take, naming each.
 func (argsStage) Validate(cfg *core.Config, p *core.Profile) error {
 	var bad []string
-	for _, r := range cfg.InsecureRegistries {
+	for _, r := range cfg.Engine.InsecureRegistries.Value {
 		if err := CheckRegistry(r); err != nil {
-			bad = append(bad, fmt.Sprintf("-insecure-registry %q: %v (want host[:port] or a CIDR)", r, err))
+			bad = append(bad, fmt.Sprintf("%s %q: %v (want host[:port] or a CIDR)", registrySource(cfg.Engine.InsecureRegistries.From), r, err))
 		}
 	}
 	if len(bad) > 0 {

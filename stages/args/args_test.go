@@ -7,32 +7,34 @@ import (
 	"testing"
 
 	"github.com/dinv/dinv/core"
+	"github.com/dinv/dinv/internal/config"
+	"github.com/dinv/dinv/internal/config/configtest"
 )
 
-// defaults fills what a test row leaves zero with dinv's defaults: the
-// placement flags, port 2375, overlay2, the pki stage's files in /certs and
-// an MTU of 1500.
-func defaults(cfg core.Config, s core.State) (core.Config, core.State) {
-	set := func(v *string, d string) {
+// build resolves a configuration as internal/config does for a /dinv with
+// the flags set changes (the engine binding its own port, unless set turns
+// socket activation on), env and the engine arguments args, and fills what
+// state leaves zero with what the stages fill by default: overlay2, the pki
+// stage's files in /certs, an MTU of 1500.
+func build(t testing.TB, set func(*config.Flags), env map[string]string, args []string, s core.State) (core.Config, core.State) {
+	t.Helper()
+	cfg := configtest.Resolve(t, func(f *config.Flags) {
+		f.SocketActivation = false
+		if set != nil {
+			set(f)
+		}
+	}, env, args...)
+	def := func(v *string, d string) {
 		if *v == "" {
 			*v = d
 		}
 	}
-	set(&cfg.Socket, "/var/run/docker.sock")
-	set(&cfg.DataRoot, "/var/lib/docker")
-	set(&cfg.ExecRoot, "/var/run/docker")
-	set(&cfg.Pidfile, "/var/run/docker.pid")
-	set(&cfg.CertDir, "/certs")
-	set(&cfg.Storage, "overlay2")
-	if cfg.Port == 0 {
-		cfg.Port = 2375
-	}
-	set(&s.StorageDriver, "overlay2")
-	if cfg.UsesTLS() {
-		set(&s.TLSFiles.ServerCert, "/certs/docker.crt")
-		set(&s.TLSFiles.ServerKey, "/certs/docker.key")
-		if cfg.TLSVerify {
-			set(&s.TLSFiles.CACert, "/certs/ca.crt")
+	def(&s.StorageDriver, "overlay2")
+	if cfg.Certs != core.TLSOff {
+		def(&s.TLSFiles.ServerCert, "/certs/docker.crt")
+		def(&s.TLSFiles.ServerKey, "/certs/docker.key")
+		if cfg.Certs == core.TLSVerify {
+			def(&s.TLSFiles.CACert, "/certs/ca.crt")
 		}
 	}
 	if s.MTU == 0 {
@@ -64,7 +66,9 @@ func TestBuildCommands(t *testing.T) {
 	tests := []struct {
 		name    string
 		profile string
-		cfg     core.Config
+		flags   func(*config.Flags)
+		env     map[string]string
+		args    []string
 		state   core.State
 		want    []string
 	}{
@@ -79,7 +83,7 @@ func TestBuildCommands(t *testing.T) {
 		{
 			name:    "1.12: -tls serves TLS on 2376 without verifying clients",
 			profile: "1.12",
-			cfg:     core.Config{TLS: true, Port: 2376},
+			flags:   func(f *config.Flags) { f.TLS = true },
 			want: []string{
 				"docker-containerd --listen unix:///run/containerd.sock --runtime docker-runc --shim docker-containerd-shim",
 				"docker daemon --containerd=/run/containerd.sock --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2376 --tls --tlsverify=false --tlscert=/certs/docker.crt --tlskey=/certs/docker.key --graph=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
@@ -88,7 +92,7 @@ func TestBuildCommands(t *testing.T) {
 		{
 			name:    "1.12: -tlsverify verifies clients against the CA on 2376",
 			profile: "1.12",
-			cfg:     core.Config{TLS: true, TLSVerify: true, Port: 2376},
+			flags:   func(f *config.Flags) { f.TLSVerify = true },
 			want: []string{
 				"docker-containerd --listen unix:///run/containerd.sock --runtime docker-runc --shim docker-containerd-shim",
 				"docker daemon --containerd=/run/containerd.sock --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2376 --tlsverify --tlscacert=/certs/ca.crt --tlscert=/certs/docker.crt --tlskey=/certs/docker.key --graph=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
@@ -97,7 +101,7 @@ func TestBuildCommands(t *testing.T) {
 		{
 			name:    "1.12: -local serves the unix socket only",
 			profile: "1.12",
-			cfg:     core.Config{Local: true},
+			flags:   func(f *config.Flags) { f.Local = true },
 			want: []string{
 				"docker-containerd --listen unix:///run/containerd.sock --runtime docker-runc --shim docker-containerd-shim",
 				"docker daemon --containerd=/run/containerd.sock --host=unix:///var/run/docker.sock --graph=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
@@ -106,7 +110,7 @@ func TestBuildCommands(t *testing.T) {
 		{
 			name:    "1.12: -local -tls serves the unix socket only, without TLS flags",
 			profile: "1.12",
-			cfg:     core.Config{Local: true, TLS: true, Port: 2376},
+			flags:   func(f *config.Flags) { f.Local, f.TLS = true, true },
 			want: []string{
 				"docker-containerd --listen unix:///run/containerd.sock --runtime docker-runc --shim docker-containerd-shim",
 				"docker daemon --containerd=/run/containerd.sock --host=unix:///var/run/docker.sock --graph=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
@@ -115,7 +119,7 @@ func TestBuildCommands(t *testing.T) {
 		{
 			name:    "1.12: each insecure registry is its own flag",
 			profile: "1.12",
-			cfg:     core.Config{InsecureRegistries: []string{"registry:5000", "10.0.0.0/8"}},
+			flags:   func(f *config.Flags) { f.InsecureRegistries = []string{"registry:5000", "10.0.0.0/8"} },
 			want: []string{
 				"docker-containerd --listen unix:///run/containerd.sock --runtime docker-runc --shim docker-containerd-shim",
 				"docker daemon --containerd=/run/containerd.sock --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --graph=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2 --insecure-registry=registry:5000 --insecure-registry=10.0.0.0/8",
@@ -133,7 +137,7 @@ func TestBuildCommands(t *testing.T) {
 		{
 			name:    "1.12: debug runs the engine in debug mode",
 			profile: "1.12",
-			cfg:     core.Config{Debug: true},
+			env:     map[string]string{"DEBUG": "true"},
 			want: []string{
 				"docker-containerd --listen unix:///run/containerd.sock --runtime docker-runc --shim docker-containerd-shim",
 				"docker daemon --containerd=/run/containerd.sock --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --graph=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2 --debug",
@@ -151,7 +155,7 @@ func TestBuildCommands(t *testing.T) {
 		{
 			name:    "1.12: extra arguments come last, verbatim",
 			profile: "1.12",
-			cfg:     core.Config{ExtraArgs: []string{"--registry-mirror=http://mirror:5000", "--log-level", "warn"}},
+			args:    []string{"--registry-mirror=http://mirror:5000", "--log-level", "warn"},
 			want: []string{
 				"docker-containerd --listen unix:///run/containerd.sock --runtime docker-runc --shim docker-containerd-shim",
 				"docker daemon --containerd=/run/containerd.sock --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --graph=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2 --registry-mirror=http://mirror:5000 --log-level warn",
@@ -167,7 +171,7 @@ func TestBuildCommands(t *testing.T) {
 		{
 			name:    "1.13: -tls serves TLS on 2376 without verifying clients",
 			profile: "1.13",
-			cfg:     core.Config{TLS: true, Port: 2376},
+			flags:   func(f *config.Flags) { f.TLS = true },
 			want: []string{
 				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2376 --tls --tlsverify=false --tlscert=/certs/docker.crt --tlskey=/certs/docker.key --graph=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
 			},
@@ -175,7 +179,7 @@ func TestBuildCommands(t *testing.T) {
 		{
 			name:    "1.13: -tlsverify verifies clients against the CA on 2376",
 			profile: "1.13",
-			cfg:     core.Config{TLS: true, TLSVerify: true, Port: 2376},
+			flags:   func(f *config.Flags) { f.TLSVerify = true },
 			want: []string{
 				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2376 --tlsverify --tlscacert=/certs/ca.crt --tlscert=/certs/docker.crt --tlskey=/certs/docker.key --graph=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
 			},
@@ -183,7 +187,7 @@ func TestBuildCommands(t *testing.T) {
 		{
 			name:    "1.13: -local serves the unix socket only",
 			profile: "1.13",
-			cfg:     core.Config{Local: true},
+			flags:   func(f *config.Flags) { f.Local = true },
 			want: []string{
 				"dockerd --host=unix:///var/run/docker.sock --graph=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
 			},
@@ -191,7 +195,7 @@ func TestBuildCommands(t *testing.T) {
 		{
 			name:    "1.13: -local -tls serves the unix socket only, without TLS flags",
 			profile: "1.13",
-			cfg:     core.Config{Local: true, TLS: true, Port: 2376},
+			flags:   func(f *config.Flags) { f.Local, f.TLS = true, true },
 			want: []string{
 				"dockerd --host=unix:///var/run/docker.sock --graph=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
 			},
@@ -199,7 +203,7 @@ func TestBuildCommands(t *testing.T) {
 		{
 			name:    "1.13: each insecure registry is its own flag",
 			profile: "1.13",
-			cfg:     core.Config{InsecureRegistries: []string{"registry:5000", "10.0.0.0/8"}},
+			flags:   func(f *config.Flags) { f.InsecureRegistries = []string{"registry:5000", "10.0.0.0/8"} },
 			want: []string{
 				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --graph=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2 --insecure-registry=registry:5000 --insecure-registry=10.0.0.0/8",
 			},
@@ -215,7 +219,7 @@ func TestBuildCommands(t *testing.T) {
 		{
 			name:    "1.13: debug runs the engine in debug mode",
 			profile: "1.13",
-			cfg:     core.Config{Debug: true},
+			env:     map[string]string{"DEBUG": "true"},
 			want: []string{
 				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --graph=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2 --debug",
 			},
@@ -231,7 +235,7 @@ func TestBuildCommands(t *testing.T) {
 		{
 			name:    "1.13: extra arguments come last, verbatim",
 			profile: "1.13",
-			cfg:     core.Config{ExtraArgs: []string{"--registry-mirror=http://mirror:5000", "--log-level", "warn"}},
+			args:    []string{"--registry-mirror=http://mirror:5000", "--log-level", "warn"},
 			want: []string{
 				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --graph=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2 --registry-mirror=http://mirror:5000 --log-level warn",
 			},
@@ -246,7 +250,7 @@ func TestBuildCommands(t *testing.T) {
 		{
 			name:    "20.10: -tls serves TLS on 2376 without verifying clients",
 			profile: "20.10",
-			cfg:     core.Config{TLS: true, Port: 2376},
+			flags:   func(f *config.Flags) { f.TLS = true },
 			want: []string{
 				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2376 --tls --tlsverify=false --tlscert=/certs/docker.crt --tlskey=/certs/docker.key --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
 			},
@@ -254,7 +258,7 @@ func TestBuildCommands(t *testing.T) {
 		{
 			name:    "20.10: -tlsverify verifies clients against the CA on 2376",
 			profile: "20.10",
-			cfg:     core.Config{TLS: true, TLSVerify: true, Port: 2376},
+			flags:   func(f *config.Flags) { f.TLSVerify = true },
 			want: []string{
 				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2376 --tlsverify --tlscacert=/certs/ca.crt --tlscert=/certs/docker.crt --tlskey=/certs/docker.key --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
 			},
@@ -262,7 +266,7 @@ func TestBuildCommands(t *testing.T) {
 		{
 			name:    "20.10: -local serves the unix socket only",
 			profile: "20.10",
-			cfg:     core.Config{Local: true},
+			flags:   func(f *config.Flags) { f.Local = true },
 			want: []string{
 				"dockerd --host=unix:///var/run/docker.sock --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
 			},
@@ -270,7 +274,7 @@ func TestBuildCommands(t *testing.T) {
 		{
 			name:    "20.10: -local -tls serves the unix socket only, without TLS flags",
 			profile: "20.10",
-			cfg:     core.Config{Local: true, TLS: true, Port: 2376},
+			flags:   func(f *config.Flags) { f.Local, f.TLS = true, true },
 			want: []string{
 				"dockerd --host=unix:///var/run/docker.sock --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
 			},
@@ -278,7 +282,7 @@ func TestBuildCommands(t *testing.T) {
 		{
 			name:    "20.10: each insecure registry is its own flag",
 			profile: "20.10",
-			cfg:     core.Config{InsecureRegistries: []string{"registry:5000", "10.0.0.0/8"}},
+			flags:   func(f *config.Flags) { f.InsecureRegistries = []string{"registry:5000", "10.0.0.0/8"} },
 			want: []string{
 				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --tls=false --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2 --insecure-registry=registry:5000 --insecure-registry=10.0.0.0/8",
 			},
@@ -294,7 +298,7 @@ func TestBuildCommands(t *testing.T) {
 		{
 			name:    "20.10: debug runs the engine in debug mode",
 			profile: "20.10",
-			cfg:     core.Config{Debug: true},
+			env:     map[string]string{"DEBUG": "true"},
 			want: []string{
 				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --tls=false --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2 --debug",
 			},
@@ -310,7 +314,7 @@ func TestBuildCommands(t *testing.T) {
 		{
 			name:    "20.10: extra arguments come last, verbatim",
 			profile: "20.10",
-			cfg:     core.Config{ExtraArgs: []string{"--registry-mirror=http://mirror:5000", "--log-level", "warn"}},
+			args:    []string{"--registry-mirror=http://mirror:5000", "--log-level", "warn"},
 			want: []string{
 				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --tls=false --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2 --registry-mirror=http://mirror:5000 --log-level warn",
 			},
@@ -325,7 +329,7 @@ func TestBuildCommands(t *testing.T) {
 		{
 			name:    "26.1: -tls serves TLS on 2376 without verifying clients",
 			profile: "26.1",
-			cfg:     core.Config{TLS: true, Port: 2376},
+			flags:   func(f *config.Flags) { f.TLS = true },
 			want: []string{
 				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2376 --tls --tlsverify=false --tlscert=/certs/docker.crt --tlskey=/certs/docker.key --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
 			},
@@ -333,7 +337,7 @@ func TestBuildCommands(t *testing.T) {
 		{
 			name:    "26.1: -tlsverify verifies clients against the CA on 2376",
 			profile: "26.1",
-			cfg:     core.Config{TLS: true, TLSVerify: true, Port: 2376},
+			flags:   func(f *config.Flags) { f.TLSVerify = true },
 			want: []string{
 				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2376 --tlsverify --tlscacert=/certs/ca.crt --tlscert=/certs/docker.crt --tlskey=/certs/docker.key --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
 			},
@@ -341,7 +345,7 @@ func TestBuildCommands(t *testing.T) {
 		{
 			name:    "26.1: -local serves the unix socket only",
 			profile: "26.1",
-			cfg:     core.Config{Local: true},
+			flags:   func(f *config.Flags) { f.Local = true },
 			want: []string{
 				"dockerd --host=unix:///var/run/docker.sock --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
 			},
@@ -349,7 +353,7 @@ func TestBuildCommands(t *testing.T) {
 		{
 			name:    "26.1: -local -tls serves the unix socket only, without TLS flags",
 			profile: "26.1",
-			cfg:     core.Config{Local: true, TLS: true, Port: 2376},
+			flags:   func(f *config.Flags) { f.Local, f.TLS = true, true },
 			want: []string{
 				"dockerd --host=unix:///var/run/docker.sock --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
 			},
@@ -357,7 +361,7 @@ func TestBuildCommands(t *testing.T) {
 		{
 			name:    "26.1: each insecure registry is its own flag",
 			profile: "26.1",
-			cfg:     core.Config{InsecureRegistries: []string{"registry:5000", "10.0.0.0/8"}},
+			flags:   func(f *config.Flags) { f.InsecureRegistries = []string{"registry:5000", "10.0.0.0/8"} },
 			want: []string{
 				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --tls=false --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2 --insecure-registry=registry:5000 --insecure-registry=10.0.0.0/8",
 			},
@@ -373,7 +377,7 @@ func TestBuildCommands(t *testing.T) {
 		{
 			name:    "26.1: debug runs the engine in debug mode",
 			profile: "26.1",
-			cfg:     core.Config{Debug: true},
+			env:     map[string]string{"DEBUG": "true"},
 			want: []string{
 				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --tls=false --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2 --debug",
 			},
@@ -389,7 +393,7 @@ func TestBuildCommands(t *testing.T) {
 		{
 			name:    "26.1: extra arguments come last, verbatim",
 			profile: "26.1",
-			cfg:     core.Config{ExtraArgs: []string{"--registry-mirror=http://mirror:5000", "--log-level", "warn"}},
+			args:    []string{"--registry-mirror=http://mirror:5000", "--log-level", "warn"},
 			want: []string{
 				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --tls=false --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2 --registry-mirror=http://mirror:5000 --log-level warn",
 			},
@@ -404,7 +408,7 @@ func TestBuildCommands(t *testing.T) {
 		{
 			name:    "28.5: -tls serves TLS on 2376 without verifying clients",
 			profile: "28.5",
-			cfg:     core.Config{TLS: true, Port: 2376},
+			flags:   func(f *config.Flags) { f.TLS = true },
 			want: []string{
 				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2376 --tls --tlsverify=false --tlscert=/certs/docker.crt --tlskey=/certs/docker.key --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
 			},
@@ -412,7 +416,7 @@ func TestBuildCommands(t *testing.T) {
 		{
 			name:    "28.5: -tlsverify verifies clients against the CA on 2376",
 			profile: "28.5",
-			cfg:     core.Config{TLS: true, TLSVerify: true, Port: 2376},
+			flags:   func(f *config.Flags) { f.TLSVerify = true },
 			want: []string{
 				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2376 --tlsverify --tlscacert=/certs/ca.crt --tlscert=/certs/docker.crt --tlskey=/certs/docker.key --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
 			},
@@ -420,7 +424,7 @@ func TestBuildCommands(t *testing.T) {
 		{
 			name:    "28.5: -local serves the unix socket only",
 			profile: "28.5",
-			cfg:     core.Config{Local: true},
+			flags:   func(f *config.Flags) { f.Local = true },
 			want: []string{
 				"dockerd --host=unix:///var/run/docker.sock --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
 			},
@@ -428,7 +432,7 @@ func TestBuildCommands(t *testing.T) {
 		{
 			name:    "28.5: -local -tls serves the unix socket only, without TLS flags",
 			profile: "28.5",
-			cfg:     core.Config{Local: true, TLS: true, Port: 2376},
+			flags:   func(f *config.Flags) { f.Local, f.TLS = true, true },
 			want: []string{
 				"dockerd --host=unix:///var/run/docker.sock --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
 			},
@@ -436,7 +440,7 @@ func TestBuildCommands(t *testing.T) {
 		{
 			name:    "28.5: each insecure registry is its own flag",
 			profile: "28.5",
-			cfg:     core.Config{InsecureRegistries: []string{"registry:5000", "10.0.0.0/8"}},
+			flags:   func(f *config.Flags) { f.InsecureRegistries = []string{"registry:5000", "10.0.0.0/8"} },
 			want: []string{
 				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --tls=false --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2 --insecure-registry=registry:5000 --insecure-registry=10.0.0.0/8",
 			},
@@ -452,7 +456,7 @@ func TestBuildCommands(t *testing.T) {
 		{
 			name:    "28.5: debug runs the engine in debug mode",
 			profile: "28.5",
-			cfg:     core.Config{Debug: true},
+			env:     map[string]string{"DEBUG": "true"},
 			want: []string{
 				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --tls=false --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2 --debug",
 			},
@@ -468,7 +472,7 @@ func TestBuildCommands(t *testing.T) {
 		{
 			name:    "28.5: extra arguments come last, verbatim",
 			profile: "28.5",
-			cfg:     core.Config{ExtraArgs: []string{"--registry-mirror=http://mirror:5000", "--log-level", "warn"}},
+			args:    []string{"--registry-mirror=http://mirror:5000", "--log-level", "warn"},
 			want: []string{
 				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --tls=false --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2 --registry-mirror=http://mirror:5000 --log-level warn",
 			},
@@ -476,7 +480,7 @@ func TestBuildCommands(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg, s := defaults(tt.cfg, tt.state)
+			cfg, s := build(t, tt.flags, tt.env, tt.args, tt.state)
 			got := lines(BuildCommands(&cfg, profile(t, tt.profile), &s))
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("BuildCommands()\n got %q\nwant %q", got, tt.want)
@@ -489,26 +493,29 @@ func TestBuildCommands(t *testing.T) {
 // flags, the port, a dropped storage stage, the pki stage's own paths, MTUs
 // that need no flag, and everything at once.
 func TestBuildCommandsEdges(t *testing.T) {
-	placed := core.Config{
-		Socket: "/tmp/t/docker.sock", DataRoot: "/tmp/t/data", ExecRoot: "/tmp/t/exec",
-		Pidfile: "/tmp/t/docker.pid", CertDir: "/tmp/t/certs", Storage: "overlay2", Port: 2375,
-	}
-	with := func(f func(c *core.Config)) core.Config {
-		c := placed
-		f(&c)
-		return c
+	placed := func(g func(f *config.Flags)) func(f *config.Flags) {
+		return func(f *config.Flags) {
+			f.Socket, f.DataRoot, f.ExecRoot = "/tmp/t/docker.sock", "/tmp/t/data", "/tmp/t/exec"
+			f.Pidfile, f.CertDir, f.SocketActivation = "/tmp/t/docker.pid", "/tmp/t/certs", false
+			if g != nil {
+				g(f)
+			}
+		}
 	}
 	tests := []struct {
 		name    string
 		profile string
-		cfg     core.Config
+		flags   func(*config.Flags)
+		env     map[string]string
+		args    []string
+		exact   []string // dinv dockerd ARGS instead of flags and args
 		state   core.State
 		want    []string
 	}{
 		{
 			name:    "the placement flags and -port are used as given",
 			profile: "26.1",
-			cfg:     with(func(c *core.Config) { c.Port = 12375 }),
+			flags:   placed(func(f *config.Flags) { f.Port = 12375 }),
 			state:   core.State{StorageDriver: "overlay2"},
 			want: []string{
 				"dockerd --host=unix:///tmp/t/docker.sock --host=tcp://0.0.0.0:12375 --tls=false --data-root=/tmp/t/data --exec-root=/tmp/t/exec --pidfile=/tmp/t/docker.pid --storage-driver=overlay2",
@@ -517,7 +524,7 @@ func TestBuildCommandsEdges(t *testing.T) {
 		{
 			name:    "without the storage stage -storage is passed as asked",
 			profile: "28.5",
-			cfg:     with(func(c *core.Config) { c.Storage = "btrfs" }),
+			flags:   placed(func(f *config.Flags) { f.Storage = "btrfs" }),
 			want: []string{
 				"dockerd --host=unix:///tmp/t/docker.sock --host=tcp://0.0.0.0:2375 --tls=false --data-root=/tmp/t/data --exec-root=/tmp/t/exec --pidfile=/tmp/t/docker.pid --storage-driver=btrfs",
 			},
@@ -525,7 +532,7 @@ func TestBuildCommandsEdges(t *testing.T) {
 		{
 			name:    "the pki stage's files are used as it names them",
 			profile: "20.10",
-			cfg:     with(func(c *core.Config) { c.TLS, c.TLSVerify, c.Port = true, true, 2376 }),
+			flags:   placed(func(f *config.Flags) { f.TLSVerify = true }),
 			state: core.State{StorageDriver: "overlay2", TLSFiles: core.TLSFiles{
 				CACert: "/etc/dinv/ca.pem", ServerCert: "/etc/dinv/server.pem", ServerKey: "/etc/dinv/server-key.pem"}},
 			want: []string{
@@ -533,9 +540,9 @@ func TestBuildCommandsEdges(t *testing.T) {
 			},
 		},
 		{
-			name:    "without the pki stage's paths the seed's names in -certs are used",
+			name:    "without the pki stage's paths the flat names in -certs are used",
 			profile: "26.1",
-			cfg:     with(func(c *core.Config) { c.TLS, c.Port = true, 2376 }),
+			flags:   placed(func(f *config.Flags) { f.TLS = true }),
 			state:   core.State{StorageDriver: "overlay2"},
 			want: []string{
 				"dockerd --host=unix:///tmp/t/docker.sock --host=tcp://0.0.0.0:2376 --tls --tlsverify=false --tlscert=/tmp/t/certs/docker.crt --tlskey=/tmp/t/certs/docker.key --data-root=/tmp/t/data --exec-root=/tmp/t/exec --pidfile=/tmp/t/docker.pid --storage-driver=overlay2",
@@ -544,7 +551,7 @@ func TestBuildCommandsEdges(t *testing.T) {
 		{
 			name:    "an MTU of 9000 needs no flag",
 			profile: "26.1",
-			cfg:     placed,
+			flags:   placed(nil),
 			state:   core.State{StorageDriver: "overlay2", MTU: 9000},
 			want: []string{
 				"dockerd --host=unix:///tmp/t/docker.sock --host=tcp://0.0.0.0:2375 --tls=false --data-root=/tmp/t/data --exec-root=/tmp/t/exec --pidfile=/tmp/t/docker.pid --storage-driver=overlay2",
@@ -553,29 +560,68 @@ func TestBuildCommandsEdges(t *testing.T) {
 		{
 			name:    "an unknown MTU (no network stage) needs no flag",
 			profile: "26.1",
-			cfg:     placed,
+			flags:   placed(nil),
 			state:   core.State{StorageDriver: "overlay2", MTU: 0},
 			want: []string{
 				"dockerd --host=unix:///tmp/t/docker.sock --host=tcp://0.0.0.0:2375 --tls=false --data-root=/tmp/t/data --exec-root=/tmp/t/exec --pidfile=/tmp/t/docker.pid --storage-driver=overlay2",
 			},
 		},
 		{
+			name:    "the user's MTU replaces the detected one, once, in its place",
+			profile: "28.5",
+			flags:   placed(nil),
+			args:    []string{"--mtu", "1400"},
+			state:   core.State{StorageDriver: "overlay2", MTU: 1450},
+			want: []string{
+				"dockerd --host=unix:///tmp/t/docker.sock --host=tcp://0.0.0.0:2375 --tls=false --data-root=/tmp/t/data --exec-root=/tmp/t/exec --pidfile=/tmp/t/docker.pid --storage-driver=overlay2 --mtu=1400",
+			},
+		},
+		{
 			name:    "everything at once keeps the documented order",
 			profile: "28.5",
-			cfg: with(func(c *core.Config) {
-				c.TLS, c.TLSVerify, c.Port, c.Debug = true, true, 2376, true
-				c.InsecureRegistries = []string{"reg.local:5000"}
-				c.ExtraArgs = []string{"--mtu=1400"}
+			flags: placed(func(f *config.Flags) {
+				f.TLSVerify = true
+				f.InsecureRegistries = []string{"reg.local:5000"}
 			}),
+			env:   map[string]string{"DEBUG": "true"},
+			args:  []string{"--insecure-registry", "10.0.0.0/8", "--registry-mirror=http://m", "-Htcp://127.0.0.1:2380", "--log-level=warn"},
 			state: core.State{StorageDriver: "fuse-overlayfs", MTU: 1450},
 			want: []string{
-				"dockerd --host=unix:///tmp/t/docker.sock --host=tcp://0.0.0.0:2376 --tlsverify --tlscacert=/tmp/t/certs/ca.crt --tlscert=/tmp/t/certs/docker.crt --tlskey=/tmp/t/certs/docker.key --data-root=/tmp/t/data --exec-root=/tmp/t/exec --pidfile=/tmp/t/docker.pid --storage-driver=fuse-overlayfs --mtu=1450 --debug --insecure-registry=reg.local:5000 --mtu=1400",
+				"dockerd --host=unix:///tmp/t/docker.sock --host=tcp://0.0.0.0:2376 --host=tcp://127.0.0.1:2380 --tlsverify --tlscacert=/tmp/t/certs/ca.crt --tlscert=/tmp/t/certs/docker.crt --tlskey=/tmp/t/certs/docker.key --data-root=/tmp/t/data --exec-root=/tmp/t/exec --pidfile=/tmp/t/docker.pid --storage-driver=fuse-overlayfs --mtu=1450 --debug --insecure-registry=reg.local:5000 --insecure-registry=10.0.0.0/8 --registry-mirror=http://m --log-level=warn",
+			},
+		},
+		{
+			name:    "the user's TLS files replace the pki stage's",
+			profile: "28.5",
+			flags:   placed(func(f *config.Flags) { f.TLSVerify = true }),
+			args:    []string{"--tlscacert=/u/ca.pem", "--tlscert", "/u/cert.pem", "--tlskey=/u/key.pem"},
+			state: core.State{StorageDriver: "overlay2", TLSFiles: core.TLSFiles{
+				CACert: "/etc/dinv/ca.pem", ServerCert: "/etc/dinv/server.pem", ServerKey: "/etc/dinv/server-key.pem"}},
+			want: []string{
+				"dockerd --host=unix:///tmp/t/docker.sock --host=tcp://0.0.0.0:2376 --tlsverify --tlscacert=/u/ca.pem --tlscert=/u/cert.pem --tlskey=/u/key.pem --data-root=/tmp/t/data --exec-root=/tmp/t/exec --pidfile=/tmp/t/docker.pid --storage-driver=overlay2",
+			},
+		},
+		{
+			name:    "dinv dockerd ARGS: exactly ARGS, and the flags the container calls for that ARGS do not set",
+			profile: "28.5",
+			exact:   []string{"-DH", "unix:///x.sock", "--ip6tables"},
+			state:   core.State{StorageDriver: "vfs", MTU: 1450, EngineFlags: []string{"--iptables=false", "--ip6tables=false"}},
+			want: []string{
+				"dockerd -DH unix:///x.sock --ip6tables --iptables=false",
 			},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := lines(BuildCommands(&tt.cfg, profile(t, tt.profile), &tt.state))
+			cfg := configtest.Resolve(t, tt.flags, tt.env, tt.args...)
+			if tt.exact != nil {
+				c, err := configtest.TryExact(nil, tt.exact...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				cfg = *c
+			}
+			got := lines(BuildCommands(&cfg, profile(t, tt.profile), &tt.state))
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("BuildCommands()\n got %q\nwant %q", got, tt.want)
 			}
@@ -583,36 +629,41 @@ func TestBuildCommandsEdges(t *testing.T) {
 	}
 }
 
-// TestBuildCommandsWithSocketActivation: dinv's socket replaces the engine's
-// own TCP listener on every profile and in every TLS mode; -local has none.
+// TestBuildCommandsWithSocketActivation: dinv's sockets replace the engine's
+// own TCP listeners, all of them one --host=fd://, on every profile and in
+// every TLS mode; -local has none.
 func TestBuildCommandsWithSocketActivation(t *testing.T) {
-	placed := core.Config{
-		Socket: "/s.sock", DataRoot: "/d", ExecRoot: "/e", Pidfile: "/p.pid", CertDir: "/c",
-		Storage: "vfs", Port: 2375, SocketActivation: true,
+	placed := func(g func(f *config.Flags)) func(f *config.Flags) {
+		return func(f *config.Flags) {
+			f.Socket, f.DataRoot, f.ExecRoot, f.Pidfile, f.CertDir, f.Storage = "/s.sock", "/d", "/e", "/p.pid", "/c", "vfs"
+			g(f)
+		}
 	}
 	tests := []struct {
 		name    string
 		profile string
-		mode    func(c *core.Config)
+		flags   func(f *config.Flags)
+		args    []string
 		want    string
 	}{
-		{"plain on 1.12: fd:// and no --tls=false (the flag is not needed there)", "1.12", func(c *core.Config) {},
+		{"plain on 1.12: fd:// and no --tls=false (the flag is not needed there)", "1.12", func(f *config.Flags) {}, nil,
 			"docker daemon --containerd=/run/containerd.sock --host=unix:///s.sock --host=fd:// --graph=/d --exec-root=/e --pidfile=/p.pid --storage-driver=vfs"},
-		{"plain on 1.13", "1.13", func(c *core.Config) {},
+		{"plain on 1.13", "1.13", func(f *config.Flags) {}, nil,
 			"dockerd --host=unix:///s.sock --host=fd:// --graph=/d --exec-root=/e --pidfile=/p.pid --storage-driver=vfs"},
-		{"plain on 20.10 keeps --tls=false", "20.10", func(c *core.Config) {},
+		{"plain on 20.10 keeps --tls=false", "20.10", func(f *config.Flags) {}, nil,
 			"dockerd --host=unix:///s.sock --host=fd:// --tls=false --data-root=/d --exec-root=/e --pidfile=/p.pid --storage-driver=vfs"},
-		{"-tls on 26.1: the engine serves TLS on dinv's socket", "26.1", func(c *core.Config) { c.TLS, c.Port = true, 2376 },
+		{"-tls on 26.1: the engine serves TLS on dinv's socket", "26.1", func(f *config.Flags) { f.TLS = true }, nil,
 			"dockerd --host=unix:///s.sock --host=fd:// --tls --tlsverify=false --tlscert=/c/docker.crt --tlskey=/c/docker.key --data-root=/d --exec-root=/e --pidfile=/p.pid --storage-driver=vfs"},
-		{"-tlsverify on 28.5", "28.5", func(c *core.Config) { c.TLS, c.TLSVerify, c.Port = true, true, 2376 },
+		{"-tlsverify on 28.5", "28.5", func(f *config.Flags) { f.TLSVerify = true }, nil,
 			"dockerd --host=unix:///s.sock --host=fd:// --tlsverify --tlscacert=/c/ca.crt --tlscert=/c/docker.crt --tlskey=/c/docker.key --data-root=/d --exec-root=/e --pidfile=/p.pid --storage-driver=vfs"},
-		{"-local: no socket at all", "28.5", func(c *core.Config) { c.Local = true },
+		{"a user's TCP host is bound by dinv too: one fd:// for both", "28.5", func(f *config.Flags) {}, []string{"--host=tcp://0.0.0.0:2380"},
+			"dockerd --host=unix:///s.sock --host=fd:// --tls=false --data-root=/d --exec-root=/e --pidfile=/p.pid --storage-driver=vfs"},
+		{"-local: no socket at all", "28.5", func(f *config.Flags) { f.Local = true }, nil,
 			"dockerd --host=unix:///s.sock --data-root=/d --exec-root=/e --pidfile=/p.pid --storage-driver=vfs"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			cfg := placed
-			tt.mode(&cfg)
+			cfg := configtest.Resolve(t, placed(tt.flags), nil, tt.args...)
 			got := lines(BuildCommands(&cfg, profile(t, tt.profile), &core.State{}))
 			if engine := got[len(got)-1]; engine != tt.want {
 				t.Errorf("engine command line\n got %q\nwant %q", engine, tt.want)
@@ -623,7 +674,7 @@ func TestBuildCommandsWithSocketActivation(t *testing.T) {
 
 func TestBuildCommandsDoesNotShareTheProfilesSlices(t *testing.T) {
 	p := profile(t, "1.12")
-	cfg, s := defaults(core.Config{}, core.State{})
+	cfg, s := build(t, nil, nil, nil, core.State{})
 	cmds := BuildCommands(&cfg, p, &s)
 	cmds[0].Args[0] = "changed"
 	cmds[1].Args[0] = "changed"
@@ -681,18 +732,22 @@ func TestArgsValidate(t *testing.T) {
 	tests := []struct {
 		name       string
 		registries []string
+		args       []string
 		want       string // "" for no error
 	}{
-		{"no registries is fine", nil, ""},
-		{"good registries are fine", []string{"reg:5000", "10.0.0.0/8"}, ""},
-		{"a bad registry is a usage error naming it", []string{"reg:5000", "http://reg:5000"},
+		{"no registries is fine", nil, nil, ""},
+		{"good registries are fine", []string{"reg:5000", "10.0.0.0/8"}, nil, ""},
+		{"a bad registry is a usage error naming it", []string{"reg:5000", "http://reg:5000"}, nil,
 			`-insecure-registry "http://reg:5000": has a scheme (want host[:port] or a CIDR)`},
-		{"every bad registry is named", []string{"", "a b"},
+		{"every bad registry is named", []string{"", "a b"}, nil,
 			`-insecure-registry "": empty entry (want host[:port] or a CIDR); -insecure-registry "a b": contains spaces (want host[:port] or a CIDR)`},
+		{"a bad registry among the engine's arguments is named too", nil, []string{"--insecure-registry=http://r"},
+			`--insecure-registry=http://r (engine argument): insecure registry "http://r": has a scheme (want host[:port] or a CIDR)`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := New().(core.Validator).Validate(&core.Config{InsecureRegistries: tt.registries}, profile(t, "26.1"))
+			cfg := configtest.Resolve(t, func(f *config.Flags) { f.InsecureRegistries = tt.registries }, nil, tt.args...)
+			err := New().(core.Validator).Validate(&cfg, profile(t, "26.1"))
 			switch {
 			case tt.want == "" && err != nil:
 				t.Errorf("Validate() = %v, want nil", err)
@@ -705,18 +760,19 @@ func TestArgsValidate(t *testing.T) {
 
 func TestArgsRequires(t *testing.T) {
 	tests := []struct {
-		name string
-		cfg  core.Config
-		want []string
+		name  string
+		flags func(f *config.Flags)
+		want  []string
 	}{
-		{"plain needs no pki", core.Config{}, nil},
-		{"-tls needs pki", core.Config{TLS: true}, []string{"pki"}},
-		{"-tlsverify needs pki", core.Config{TLS: true, TLSVerify: true}, []string{"pki"}},
-		{"-local -tlsverify needs no pki: no TCP, no TLS", core.Config{Local: true, TLS: true, TLSVerify: true}, nil},
+		{"plain needs no pki", func(f *config.Flags) {}, nil},
+		{"-tls needs pki", func(f *config.Flags) { f.TLS = true }, []string{"pki"}},
+		{"-tlsverify needs pki", func(f *config.Flags) { f.TLSVerify = true }, []string{"pki"}},
+		{"-local -tlsverify needs no pki: no TCP, no TLS", func(f *config.Flags) { f.Local, f.TLSVerify = true, true }, nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := New().(core.Requirer).Requires(&tt.cfg); !reflect.DeepEqual(got, tt.want) {
+			cfg := configtest.Resolve(t, tt.flags, nil)
+			if got := New().(core.Requirer).Requires(&cfg); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("Requires() = %q, want %q", got, tt.want)
 			}
 		})
@@ -724,7 +780,7 @@ func TestArgsRequires(t *testing.T) {
 }
 
 func TestArgsStageFillsCommands(t *testing.T) {
-	cfg, s := defaults(core.Config{Local: true}, core.State{})
+	cfg, s := build(t, func(f *config.Flags) { f.Local = true }, nil, nil, core.State{})
 	s.Config, s.Profile = cfg, profile(t, "26.1")
 	if err := New().Run(context.Background(), &s); err != nil {
 		t.Fatal(err)
@@ -738,13 +794,12 @@ func TestArgsStageFillsCommands(t *testing.T) {
 	}
 }
 
-// BenchmarkBuildArgs builds the fullest -tlsverify command line (issue 5, item 6).
+// BenchmarkBuildArgs builds the fullest -tlsverify command line.
 func BenchmarkBuildArgs(b *testing.B) {
-	cfg, s := defaults(core.Config{
-		TLS: true, TLSVerify: true, Port: 2376, Debug: true,
-		InsecureRegistries: []string{"reg.local:5000", "10.0.0.0/8"},
-		ExtraArgs:          []string{"--registry-mirror=http://mirror:5000"},
-	}, core.State{MTU: 1450})
+	cfg, s := build(b, func(f *config.Flags) {
+		f.TLSVerify = true
+		f.InsecureRegistries = []string{"reg.local:5000", "10.0.0.0/8"}
+	}, map[string]string{"DEBUG": "true"}, []string{"--registry-mirror=http://mirror:5000"}, core.State{MTU: 1450})
 	p := profile(b, "28.5")
 	b.ReportAllocs()
 	for b.Loop() {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/dinv/dinv/core"
+	"github.com/dinv/dinv/internal/activation"
 	"github.com/dinv/dinv/stages/engine/reaper"
 )
 
@@ -50,18 +51,18 @@ func (e *engineStage) Run(ctx context.Context, s *core.State) error {
 	for i, c := range s.Commands {
 		cmds[i] = reaper.Cmd{Args: c.Args, Env: s.EngineEnv, Stderr: e.stderr}
 	}
-	if s.Listener != nil {
+	if len(s.Listeners) > 0 {
 		last := &cmds[len(cmds)-1]
-		if *last, err = activated(*last, s.Listener); err != nil {
+		if *last, err = activated(*last, s.Listeners); err != nil {
 			return err
 		}
-		log.Debug("socket activation", "fd", listenFD)
+		log.Debug("socket activation", "first_fd", activation.FirstFD, "sockets", len(s.Listeners))
 	}
 	sup, err := Supervise(log, procs, cmds, stopGrace)
-	if s.Listener != nil {
-		s.Listener.Close() // the engine has its own copy now
-		s.Listener = nil
+	for _, l := range s.Listeners {
+		l.Close() // the engine has its own copies now
 	}
+	s.Listeners = nil
 	if err != nil {
 		return err
 	}

@@ -658,7 +658,7 @@ func TestDindSharedDirectory(t *testing.T) {
 func TestRunDindLayout(t *testing.T) {
 	for _, dry := range []bool{false, true} {
 		dir := filepath.Join(t.TempDir(), "certs")
-		s := &core.State{Config: core.Config{TLS: true, TLSVerify: true, CertDir: dir, CertLayout: LayoutDind, DryRun: dry},
+		s := &core.State{Config: core.Config{Certs: core.TLSVerify, CertDir: dir, CertLayout: LayoutDind, DryRun: dry},
 			Addrs: []net.IP{net.ParseIP("172.18.0.5")}, Hostname: "c0ffee"}
 		if err := New().Run(context.Background(), s); err != nil {
 			t.Fatalf("dry run %v: %v", dry, err)

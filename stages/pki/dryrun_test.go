@@ -117,7 +117,7 @@ func TestRunDryRun(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "certs")
 	var logs bytes.Buffer
 	log := hclog.New(&hclog.LoggerOptions{Name: "dinv", Level: hclog.Info, Output: &logs}).Named("pki")
-	s := &core.State{Config: core.Config{TLS: true, TLSVerify: true, DryRun: true, CertDir: dir}, Hostname: "c0ffee"}
+	s := &core.State{Config: core.Config{Certs: core.TLSVerify, DryRun: true, CertDir: dir}, Hostname: "c0ffee"}
 	if err := New().Run(core.WithLog(context.Background(), log), s); err != nil {
 		t.Fatal(err)
 	}

@@ -27,7 +27,7 @@ func (*stage) Name() string { return "pki" }
 // Requires the network stage when TLS is served: the server certificate must
 // cover the addresses it finds, which the ready line then advertises.
 func (*stage) Requires(cfg *core.Config) []string {
-	if cfg.UsesTLS() {
+	if cfg.Certs != core.TLSOff {
 		return []string{"network"}
 	}
 	return nil
@@ -78,12 +78,14 @@ func extraHosts(sans []string) ([]string, error) {
 func (st *stage) Run(ctx context.Context, s *core.State) error {
 	log := core.Log(ctx)
 	cfg := &s.Config
-	if cfg.Local && (cfg.TLS || cfg.TLSVerify) {
-		log.Warn("TLS has no effect with -local: no TCP listener; certificates left alone", "dir", cfg.CertDir)
+	if e := &cfg.Engine; cfg.Certs == core.TLSOff && cfg.UsesTLS() {
+		// The user names the engine's TLS files: dinv makes none.
+		s.TLSFiles = core.TLSFiles{CACert: e.TLSCACert.Value, ServerCert: e.TLSCert.Value, ServerKey: e.TLSKey.Value}
+		log.Debug("the engine's TLS files are yours", "cert", e.TLSCert.From.String(), "key", e.TLSKey.From.String())
 		return nil
 	}
-	if !cfg.UsesTLS() {
-		log.Debug("no TLS: nothing to do")
+	if cfg.Certs == core.TLSOff {
+		log.Debug("no certificates of dinv's: nothing to do", "tls", cfg.Engine.TLS.Value.String())
 		return nil
 	}
 	spec, err := ParseKeyType(cfg.KeyType)
@@ -97,7 +99,7 @@ func (st *stage) Run(ctx context.Context, s *core.State) error {
 	res, err := Ensure(ctx, Request{
 		Dir:    cfg.CertDir,
 		Layout: cfg.CertLayout,
-		Verify: cfg.TLSVerify,
+		Verify: cfg.Certs == core.TLSVerify,
 		Key:    spec,
 		Hosts:  ServerHosts(s.Addrs, s.Hostname, extra),
 		Now:    st.now,

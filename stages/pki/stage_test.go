@@ -80,15 +80,11 @@ func TestRun(t *testing.T) {
 		wantLog   string
 	}{
 		{"without TLS nothing is made", core.Config{}, nil, false, false, "nothing to do"},
-		{"with -local and -tls it warns and makes nothing", core.Config{Local: true, TLS: true}, nil, false, false,
-			"[WARN]  dinv.pki: TLS has no effect with -local"},
-		{"with -local and -tlsverify it warns and makes nothing", core.Config{Local: true, TLS: true, TLSVerify: true}, nil, false, false,
-			"TLS has no effect with -local"},
-		{"with -tls it makes the server pair and no CA file is served", core.Config{TLS: true}, []string{ServerCertFile, ServerKeyFile}, false, true,
+		{"with -tls it makes the server pair and no CA file is served", core.Config{Certs: core.TLSServer}, []string{ServerCertFile, ServerKeyFile}, false, true,
 			`generated=["docker.key", "docker.crt"]`},
-		{"with -tlsverify it makes all six and serves ca.crt", core.Config{TLS: true, TLSVerify: true}, allFiles, true, true,
+		{"with -tlsverify it makes all six and serves ca.crt", core.Config{Certs: core.TLSVerify}, allFiles, true, true,
 			`generated=["ca-key.pem", "ca.crt", "docker.key", "docker.crt", "docker-client.key", "docker-client.crt"]`},
-		{"with -tlsverify and RSA it makes all six", core.Config{TLS: true, TLSVerify: true, KeyType: "rsa"}, allFiles, true, true,
+		{"with -tlsverify and RSA it makes all six", core.Config{Certs: core.TLSVerify, KeyType: "rsa"}, allFiles, true, true,
 			"key_type=rsa2048"},
 	}
 	for _, c := range cases {
@@ -148,7 +144,7 @@ func TestRunWarnsAboutAUsersUncoveredAddresses(t *testing.T) {
 	os.Remove(filepath.Join(dir, CAKeyFile)) // now the user's
 	var logs bytes.Buffer
 	log := hclog.New(&hclog.LoggerOptions{Name: "dinv", Level: hclog.Info, Output: &logs}).Named("pki")
-	s := &core.State{Config: core.Config{TLS: true, TLSVerify: true, CertDir: dir}, Addrs: []net.IP{net.ParseIP("10.7.7.7")}, Hostname: "dinvhost"}
+	s := &core.State{Config: core.Config{Certs: core.TLSVerify, CertDir: dir}, Addrs: []net.IP{net.ParseIP("10.7.7.7")}, Hostname: "dinvhost"}
 	if err := New().Run(core.WithLog(context.Background(), log), s); err != nil {
 		t.Fatal(err)
 	}
@@ -164,7 +160,7 @@ func TestRunWarnsAboutAUsersUncoveredAddresses(t *testing.T) {
 // docker always.
 func TestRunNormalisesTLSSANs(t *testing.T) {
 	dir := t.TempDir()
-	s := &core.State{Config: core.Config{TLS: true, CertDir: dir,
+	s := &core.State{Config: core.Config{Certs: core.TLSServer, CertDir: dir,
 		TLSSANs: []string{"Docker.Example.", "*.Example.COM", "::FFFF:10.0.0.1", "DNS:ci.example IP:10.0.0.9"}},
 		Hostname: "C0FFEE"}
 	if err := New().Run(context.Background(), s); err != nil {
@@ -193,7 +189,7 @@ func TestRunWarnsAboutAClientCertificateTheEngineRefuses(t *testing.T) {
 	writeFiles(t, dir, map[string][]byte{ClientCertFile: crt, ClientKeyFile: key})
 	var logs bytes.Buffer
 	log := hclog.New(&hclog.LoggerOptions{Name: "dinv", Level: hclog.Info, Output: &logs}).Named("pki")
-	s := &core.State{Config: core.Config{TLS: true, TLSVerify: true, CertDir: dir}, Hostname: "dinvhost"}
+	s := &core.State{Config: core.Config{Certs: core.TLSVerify, CertDir: dir}, Hostname: "dinvhost"}
 	if err := New().Run(core.WithLog(context.Background(), log), s); err != nil {
 		t.Fatal(err)
 	}

@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -179,8 +180,8 @@ func PrepareRootless(log hclog.Logger, sys System, cfg *core.Config, env []strin
 		return nil, errors.Wrapf(err, "let the rootless user open %s", tunDevice)
 	}
 	for _, l := range []struct{ link, target string }{
-		{cfg.Socket, filepath.Join(u.Runtime, "docker.sock")},
-		{cfg.Pidfile, filepath.Join(u.Runtime, "docker.pid")},
+		{cfg.Engine.Socket(), filepath.Join(u.Runtime, "docker.sock")},
+		{cfg.Engine.Pidfile.Value, filepath.Join(u.Runtime, "docker.pid")},
 	} {
 		if err := replaceLink(sys, l.target, l.link); err != nil {
 			return nil, err
@@ -191,8 +192,9 @@ func PrepareRootless(log hclog.Logger, sys System, cfg *core.Config, env []strin
 	}
 	add := []string{"HOME=" + u.Home, "XDG_RUNTIME_DIR=" + u.Runtime, "USER=" + u.Name,
 		"DINV_ROOTLESS_UID=" + strconv.Itoa(u.UID), "DINV_ROOTLESS_GID=" + strconv.Itoa(u.GID)}
-	if cfg.ServesTCP() {
-		add = append(add, "DINV_ROOTLESS_PORT="+strconv.Itoa(cfg.Port))
+	if tcp := cfg.Engine.TCP(); len(tcp) > 0 {
+		_, port, _ := net.SplitHostPort(tcp[0].Addr)
+		add = append(add, "DINV_ROOTLESS_PORT="+port)
 	}
 	env = prependPath(setEnv(env, add), rootlessWrapperDir)
 	log.Info("rootless engine prepared: it runs as an unprivileged user in a user namespace of its own",

@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/dinv/dinv/core"
+	"github.com/dinv/dinv/internal/config"
+	"github.com/dinv/dinv/internal/config/configtest"
 )
 
 func rootlessFake() *fakeSystem {
@@ -23,13 +25,14 @@ func rootlessFake() *fakeSystem {
 	return f
 }
 
-func rootlessConfig() *core.Config {
-	return &core.Config{Socket: "/var/run/docker.sock", Pidfile: "/var/run/docker.pid", Port: 2376, Rootless: true}
+func rootlessConfig(t *testing.T) *core.Config {
+	cfg := configtest.Resolve(t, func(f *config.Flags) { f.TLSVerify = true }, map[string]string{"DINV_ROOTLESS": "1"})
+	return &cfg
 }
 
 func TestPrepareRootless(t *testing.T) {
 	f := rootlessFake()
-	env, err := PrepareRootless(nolog, f, rootlessConfig(), []string{"PATH=/usr/bin", "HOME=/root", "TERM=xterm"})
+	env, err := PrepareRootless(nolog, f, rootlessConfig(t), []string{"PATH=/usr/bin", "HOME=/root", "TERM=xterm"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +65,7 @@ func TestPrepareRootless(t *testing.T) {
 		for _, p := range []string{"/etc/passwd", "/etc/group", "/etc/subuid", "/etc/subgid"} {
 			f.files[p] = strings.TrimPrefix(want[map[string]int{"/etc/passwd": 0, "/etc/group": 1, "/etc/subuid": 2, "/etc/subgid": 3}[p]], "write "+p+" ")
 		}
-		if _, err := PrepareRootless(nolog, f, rootlessConfig(), nil); err != nil {
+		if _, err := PrepareRootless(nolog, f, rootlessConfig(t), nil); err != nil {
 			t.Fatal(err)
 		}
 		for _, c := range f.calls {
@@ -74,8 +77,8 @@ func TestPrepareRootless(t *testing.T) {
 }
 
 func TestPrepareRootlessWithoutTCPGivesTheWrapperNoPort(t *testing.T) {
-	cfg := rootlessConfig()
-	cfg.Local = true
+	c := configtest.Resolve(t, func(f *config.Flags) { f.Local = true }, map[string]string{"DINV_ROOTLESS": "1"})
+	cfg := &c
 	env, err := PrepareRootless(nolog, rootlessFake(), cfg, []string{"PATH=/bin"})
 	if err != nil {
 		t.Fatal(err)
@@ -103,7 +106,7 @@ func TestPrepareRootlessRefuses(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			f := rootlessFake()
 			c.change(f)
-			_, err := PrepareRootless(nolog, f, rootlessConfig(), nil)
+			_, err := PrepareRootless(nolog, f, rootlessConfig(t), nil)
 			if err == nil || !strings.Contains(err.Error(), c.wantErr) {
 				t.Errorf("error %v, want %q", err, c.wantErr)
 			}
@@ -186,7 +189,7 @@ func TestRootlessStagesChangeNothingTheyCannotAndPrepareTheUser(t *testing.T) {
 	})
 	t.Run("mounts: nothing mounted", func(t *testing.T) {
 		f := rootlessFake()
-		s := &core.State{Config: *rootlessConfig()}
+		s := &core.State{Config: *rootlessConfig(t)}
 		if err := (&mountsStage{sys: f}).Run(ctx, s); err != nil {
 			t.Fatal(err)
 		}
@@ -196,7 +199,7 @@ func TestRootlessStagesChangeNothingTheyCannotAndPrepareTheUser(t *testing.T) {
 	})
 	t.Run("rootless: the user prepared, the engine's environment and user set", func(t *testing.T) {
 		f := rootlessFake()
-		s := &core.State{Config: *rootlessConfig(), EngineEnv: []string{"PATH=/bin"}}
+		s := &core.State{Config: *rootlessConfig(t), EngineEnv: []string{"PATH=/bin"}}
 		if err := (&rootlessStage{sys: f}).Run(ctx, s); err != nil {
 			t.Fatal(err)
 		}

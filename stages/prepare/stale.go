@@ -24,7 +24,7 @@ func (*staleStage) Name() string { return "stale" }
 func (*staleStage) SkipsDryRun() {}
 
 func (st *staleStage) Run(ctx context.Context, s *core.State) error {
-	return RemoveStale(core.Log(ctx), st.sys, s.Config.Pidfile, s.Config.ExecRoot)
+	return RemoveStale(core.Log(ctx), st.sys, s.Config.Engine.Pidfile.Value, s.Config.Engine.ExecRoot.Value)
 }
 
 // RemoveStale removes the engine's pid file, docker*.pid in its directory and

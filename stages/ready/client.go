@@ -29,6 +29,7 @@ const maxClientInfoBytes = 64 << 10
 // the host has none).
 type ClientInfo struct {
 	DockerHost string `json:"DOCKER_HOST"`
+	Socket     string `json:"socket"`     // the engine's unix socket: what the health check asks
 	TLSVerify  bool   `json:"tls_verify"` // the engine verifies client certificates
 	CA         string `json:"ca,omitempty"`
 	Cert       string `json:"cert,omitempty"`
@@ -39,9 +40,9 @@ type ClientInfo struct {
 func clientInfo(s *core.State) ClientInfo {
 	c := &s.Config
 	if !c.ServesTCP() {
-		return ClientInfo{DockerHost: "unix://" + c.Socket}
+		return ClientInfo{DockerHost: "unix://" + c.Engine.Socket(), Socket: c.Engine.Socket()}
 	}
-	info := ClientInfo{DockerHost: dockerHost(s), TLSVerify: c.UsesTLS() && c.TLSVerify}
+	info := ClientInfo{DockerHost: dockerHost(s), Socket: c.Engine.Socket(), TLSVerify: c.Verifies()}
 	if info.TLSVerify {
 		info.CA, info.Cert, info.Key = s.TLSFiles.ClientCA, s.TLSFiles.ClientCert, s.TLSFiles.ClientKey
 	}

@@ -7,7 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pkg/errors"
@@ -29,11 +29,14 @@ type readyStage struct {
 	clock    core.Clock
 	every    time.Duration
 	infoPath string // ClientInfoPath
+	// cliSocket is where the docker CLI looks for the engine: a link to
+	// the engine's socket when that is another (defaultSocket).
+	cliSocket string
 }
 
 // New returns the ready stage.
 func New() core.Stage {
-	return &readyStage{ping: Ping, clock: core.RealClock{}, every: pollEvery, infoPath: ClientInfoPath}
+	return &readyStage{ping: Ping, clock: core.RealClock{}, every: pollEvery, infoPath: ClientInfoPath, cliSocket: defaultSocket}
 }
 
 func (*readyStage) Name() string                   { return "ready" }
@@ -54,10 +57,11 @@ func (r *readyStage) Run(ctx context.Context, s *core.State) error {
 			log.Warn("cannot remove the previous run's client information", "file", r.infoPath, "error", err)
 		}
 	}
-	err := WaitReady(ctx, r.ping, r.clock, r.every, s.Config.Socket, s.Config.ReadyTimeout, s.Engine)
+	socket := s.Config.Engine.Socket()
+	err := WaitReady(ctx, r.ping, r.clock, r.every, socket, s.Config.ReadyTimeout, s.Engine)
 	if errors.Is(err, errNotReady) {
 		log.Warn("the engine does not answer yet; still supervising it",
-			"socket", s.Config.Socket, "waited", s.Config.ReadyTimeout, "last_error", errors.Cause(err).Error())
+			"socket", socket, "waited", s.Config.ReadyTimeout, "last_error", errors.Cause(err).Error())
 		return nil
 	}
 	if err != nil {
@@ -66,11 +70,15 @@ func (r *readyStage) Run(ctx context.Context, s *core.State) error {
 	s.ReadyAt = r.clock.Now()
 	after := s.ReadyAt.Sub(s.Started).Round(time.Millisecond)
 	log.Info("engine ready", append([]interface{}{"after", after}, Connect(s)...)...)
-	if w := PlainWarning(&s.Config); w != "" {
-		log.Warn(w, "port", s.Config.Port)
+	for _, l := range unverified(&s.Config) {
+		log.Warn("the API is served on TCP without client certificates: anyone who can reach this address is root on the host; start with -tlsverify to require them",
+			"listener", l.URL(), "tls", s.Config.Engine.TLS.Value.String())
 	}
 	if !record {
 		return nil
+	}
+	if err := linkSocket(r.cliSocket, socket); err != nil {
+		log.Warn("the image's docker CLI will not find the engine on its default socket", "socket", socket, "error", err)
 	}
 	if err := WriteClientInfo(r.infoPath, clientInfo(s)); err != nil {
 		log.Warn("cannot record how clients reach the engine; -client-bundle will not find it", "error", err)
@@ -137,9 +145,16 @@ func exitedError(eng core.Engine) error {
 func Connect(s *core.State) []interface{} {
 	c := &s.Config
 	if !c.ServesTCP() {
-		return []interface{}{"DOCKER_HOST", "unix://" + c.Socket}
+		return []interface{}{"DOCKER_HOST", "unix://" + c.Engine.Socket()}
 	}
 	kv := []interface{}{"DOCKER_HOST", dockerHost(s)}
+	if tcp := c.Engine.TCP(); len(tcp) > 1 {
+		var more []string
+		for _, l := range tcp[1:] {
+			more = append(more, l.URL())
+		}
+		kv = append(kv, "also", strings.Join(more, ","))
+	}
 	if !c.UsesTLS() {
 		return kv
 	}
@@ -149,7 +164,7 @@ func Connect(s *core.State) []interface{} {
 	case f.ServerCert == "":
 		// pki did not run (dropped from the stage list): no file is known.
 		return append(kv, "env", "DOCKER_TLS_VERIFY=1")
-	case !c.TLSVerify:
+	case !c.Verifies():
 		// With -tls the server certificate may be self-signed: the client
 		// trusts it directly (a leaf in the trusted set verifies in Go's TLS).
 		return append(kv, "copy", "docker cp <container>:"+f.ServerCert+" ca.pem", "env", env)
@@ -169,13 +184,19 @@ func Connect(s *core.State) []interface{} {
 	return append(kv, "copy", copyOut, "env", env)
 }
 
-// dockerHost is DOCKER_HOST for a client outside the container, on TCP.
+// dockerHost is DOCKER_HOST for a client of the engine's first TCP
+// listener: the container's address for a listener on every interface,
+// else the listener's own host (localhost: from inside the container).
 func dockerHost(s *core.State) string {
-	host := "<container-ip>"
-	if s.ContainerIP != nil {
-		host = s.ContainerIP.String()
+	l := s.Config.Engine.TCP()[0]
+	host, port, _ := net.SplitHostPort(l.Addr)
+	if ip := net.ParseIP(host); host == "" || ip != nil && ip.IsUnspecified() {
+		host = "<container-ip>"
+		if s.ContainerIP != nil {
+			host = s.ContainerIP.String()
+		}
 	}
-	return "tcp://" + net.JoinHostPort(host, strconv.Itoa(s.Config.Port))
+	return "tcp://" + net.JoinHostPort(host, port)
 }
 
 // bundleDir is the directory of the client bundle when it holds it under
@@ -189,10 +210,40 @@ func bundleDir(f core.TLSFiles) string {
 	return dir
 }
 
-// PlainWarning is the warning for an API served on TCP without TLS, or "".
-func PlainWarning(c *core.Config) string {
-	if !c.ServesTCP() || c.UsesTLS() {
-		return ""
+// unverified lists the TCP listeners that take clients without a
+// certificate: every one unless the engine verifies clients.
+func unverified(c *core.Config) []core.Listener {
+	if c.Verifies() {
+		return nil
 	}
-	return "the API is served on TCP without TLS: anyone who can reach this port is root on the host; start with -tlsverify to require client certificates"
+	return c.Engine.TCP()
+}
+
+// defaultSocket is where the docker CLI looks for the engine.
+const defaultSocket = "/var/run/docker.sock"
+
+// linkSocket makes cli, the docker CLI's default socket, a link to the
+// engine's socket when that is another (-socket, or a unix socket the user
+// names), so that `docker exec C docker ps` works; a socket or file of
+// something else's there is left alone.
+func linkSocket(cli, socket string) error {
+	if socket == cli {
+		return nil
+	}
+	fi, err := os.Lstat(cli)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+	case err != nil:
+		return err
+	case fi.Mode()&fs.ModeSymlink == 0:
+		return errors.Errorf("%s exists and is not a link", cli)
+	default:
+		if err := os.Remove(cli); err != nil {
+			return err
+		}
+	}
+	if err := os.MkdirAll(filepath.Dir(cli), 0o755); err != nil {
+		return err
+	}
+	return os.Symlink(socket, cli)
 }

@@ -33,7 +33,7 @@ func TestUnderGVisorTheDataRootBecomesATmpfsOfTheSandbox(t *testing.T) {
 			var logs bytes.Buffer
 			ctx := core.WithLog(context.Background(), hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Debug}))
 			st := &Stage{Mounter: m, HasFuse: fuse(false)}
-			s := &core.State{Config: core.Config{DataRoot: root, Storage: "overlay2", StorageSet: c.named}, GVisor: true}
+			s := &core.State{Config: *storageConfig(root, "overlay2", c.named), GVisor: true}
 			if err := st.Run(ctx, s); err != nil {
 				t.Fatal(err)
 			}
@@ -51,7 +51,7 @@ func TestUnderGVisorTheDataRootBecomesATmpfsOfTheSandbox(t *testing.T) {
 
 func TestUnderGVisorAFailedTmpfsMountFailsTheStage(t *testing.T) {
 	st := &Stage{Mounter: &fakeMounter{fsType: v9fsMagic, mountErr: unix.EPERM, t: t}, HasFuse: fuse(false)}
-	err := st.Run(context.Background(), &core.State{Config: core.Config{DataRoot: t.TempDir(), Storage: "overlay2"}, GVisor: true})
+	err := st.Run(context.Background(), &core.State{Config: *storageConfig(t.TempDir(), "overlay2", false), GVisor: true})
 	if err == nil || !strings.Contains(err.Error(), "mount a tmpfs on the data root") {
 		t.Errorf("error %v", err)
 	}
@@ -107,7 +107,7 @@ func TestRootlessRunGivesTheDataRootToTheEnginesUser(t *testing.T) {
 			chowned = append(chowned, fmt.Sprintf("%s %d:%d", p, uid, gid))
 			return nil
 		}}
-	s := &core.State{Config: core.Config{DataRoot: root, Storage: "overlay2"}, EngineUser: &core.EngineUser{Name: "rootless", UID: 1000, GID: 1000}}
+	s := &core.State{Config: *storageConfig(root, "overlay2", false), EngineUser: &core.EngineUser{Name: "rootless", UID: 1000, GID: 1000}}
 	if err := st.Run(context.Background(), s); err != nil {
 		t.Fatal(err)
 	}

@@ -46,45 +46,53 @@ func (*Stage) Name() string { return "storage" }
 
 // Validate rejects a driver name the profile's engine does not know.
 func (*Stage) Validate(cfg *core.Config, p *core.Profile) error {
-	return CheckName(cfg.Storage, p)
+	d := &cfg.Engine.StorageDriver
+	if d.Value == "" {
+		return nil // dinv dockerd without one: the engine chooses
+	}
+	return CheckName(d.Value, d.From, p)
 }
 
 // Run makes the data root and chooses the driver; under -dry-run, runDry.
 func (st *Stage) Run(ctx context.Context, s *core.State) error {
 	cfg := &s.Config
 	log := core.Log(ctx)
+	if cfg.Engine.StorageDriver.Value == "" {
+		log.Debug("no driver named: the engine chooses", "data_root", cfg.Engine.DataRoot.Value)
+		return nil
+	}
 	if cfg.DryRun {
 		s.StorageDriver = st.runDry(log, cfg, s.GVisor)
 		return nil
 	}
-	if err := os.MkdirAll(cfg.DataRoot, 0o711); err != nil {
+	if err := os.MkdirAll(cfg.Engine.DataRoot.Value, 0o711); err != nil {
 		return errors.Wrap(err, "make data root")
 	}
-	if s.GVisor && !cfg.StorageSet {
-		if err := gvisorDataRoot(log, st.Mounter, cfg.DataRoot); err != nil {
+	if s.GVisor && !cfg.Engine.StorageDriver.From.Explicit() {
+		if err := gvisorDataRoot(log, st.Mounter, cfg.Engine.DataRoot.Value); err != nil {
 			return err
 		}
 	}
 	var c Choice
 	var err error
 	if u := s.EngineUser; u != nil {
-		if err := st.Chown(cfg.DataRoot, u.UID, u.GID); err != nil {
+		if err := st.Chown(cfg.Engine.DataRoot.Value, u.UID, u.GID); err != nil {
 			return errors.Wrap(err, "give the data root to the rootless engine's user")
 		}
-		c, err = ChooseRootless(st.Mounter, st.HasFuse, st.KernelRelease(), cfg.DataRoot, cfg.Storage, cfg.StorageSet)
+		c, err = ChooseRootless(st.Mounter, st.HasFuse, st.KernelRelease(), cfg.Engine.DataRoot.Value, cfg.Engine.StorageDriver.Value, cfg.Engine.StorageDriver.From.Explicit())
 	} else {
-		c, err = Choose(st.Mounter, st.HasFuse, cfg.DataRoot, cfg.Storage, cfg.StorageSet)
+		c, err = Choose(st.Mounter, st.HasFuse, cfg.Engine.DataRoot.Value, cfg.Engine.StorageDriver.Value, cfg.Engine.StorageDriver.From.Explicit())
 	}
 	if err != nil {
 		return err
 	}
 	if c.Reason != nil {
 		log.Warn("storage driver cannot work on the data root, using a slower one; mount a volume at the data root to fix it",
-			"driver", cfg.Storage, "using", c.Driver, "data_root", cfg.DataRoot,
-			"fix", "docker run -v "+cfg.DataRoot+" ...", "reason", c.Reason.Error())
+			"driver", cfg.Engine.StorageDriver.Value, "using", c.Driver, "data_root", cfg.Engine.DataRoot.Value,
+			"fix", "docker run -v "+cfg.Engine.DataRoot.Value+" ...", "reason", c.Reason.Error())
 	}
 	s.StorageDriver = c.Driver
-	log.Debug("chosen", "driver", c.Driver, "data_root", cfg.DataRoot, "probed", c.Probed)
+	log.Debug("chosen", "driver", c.Driver, "data_root", cfg.Engine.DataRoot.Value, "probed", c.Probed)
 	return nil
 }
 
@@ -94,20 +102,20 @@ func (st *Stage) Run(ctx context.Context, s *core.State) error {
 // a real start does instead: probe, then fall back, or fail when -storage
 // named the driver.
 func (st *Stage) runDry(log hclog.Logger, cfg *core.Config, gvisor bool) string {
-	if gvisor && !cfg.StorageSet && !onTmpfs(st.Mounter, cfg.DataRoot) {
-		log.Info("gVisor: a real start mounts a tmpfs on the data root (overlay works only there)", "data_root", cfg.DataRoot)
-		return cfg.Storage
+	if gvisor && !cfg.Engine.StorageDriver.From.Explicit() && !onTmpfs(st.Mounter, cfg.Engine.DataRoot.Value) {
+		log.Info("gVisor: a real start mounts a tmpfs on the data root (overlay works only there)", "data_root", cfg.Engine.DataRoot.Value)
+		return cfg.Engine.StorageDriver.Value
 	}
-	if !needsProbe(st.Mounter, cfg.DataRoot, cfg.Storage) {
-		log.Debug("chosen", "driver", cfg.Storage, "data_root", cfg.DataRoot, "probed", false)
-		return cfg.Storage
+	if !needsProbe(st.Mounter, cfg.Engine.DataRoot.Value, cfg.Engine.StorageDriver.Value) {
+		log.Debug("chosen", "driver", cfg.Engine.StorageDriver.Value, "data_root", cfg.Engine.DataRoot.Value, "probed", false)
+		return cfg.Engine.StorageDriver.Value
 	}
-	if cfg.StorageSet {
+	if cfg.Engine.StorageDriver.From.Explicit() {
 		log.Info("overlay not probed under -dry-run: a real start probes it on the data root and fails if it cannot mount there",
-			"driver", cfg.Storage, "data_root", cfg.DataRoot, "fallback", "none (-storage names the driver)")
+			"driver", cfg.Engine.StorageDriver.Value, "data_root", cfg.Engine.DataRoot.Value, "fallback", "none (-storage names the driver)")
 	} else {
 		log.Info("overlay not probed under -dry-run: a real start probes it on the data root and may fall back",
-			"driver", cfg.Storage, "data_root", cfg.DataRoot, "fallback", fallbackDriver(st.HasFuse))
+			"driver", cfg.Engine.StorageDriver.Value, "data_root", cfg.Engine.DataRoot.Value, "fallback", fallbackDriver(st.HasFuse))
 	}
-	return cfg.Storage
+	return cfg.Engine.StorageDriver.Value
 }

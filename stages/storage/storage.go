@@ -32,12 +32,16 @@ type Mounter interface {
 
 // CheckName returns a usage error naming -storage when the profile's engine
 // has no driver called name.
-func CheckName(name string, p *core.Profile) error {
+func CheckName(name string, from core.Source, p *core.Profile) error {
 	if p.KnowsDriver(name) {
 		return nil
 	}
-	return core.Usagef("-storage %q: engine %s has no such storage driver (known: %s)",
-		name, p.Version, strings.Join(p.Args.StorageDrivers, ", "))
+	src := "-storage"
+	if from.Explicit() && from.Kind != core.FromFlag {
+		src = from.String() + ":"
+	}
+	return core.Usagef("%s %q: engine %s has no such storage driver (known: %s)",
+		src, name, p.Version, strings.Join(p.Args.StorageDrivers, ", "))
 }
 
 // ProbeOverlay mounts an overlay filesystem in a fresh directory under dir

@@ -242,11 +242,11 @@ func TestValidate(t *testing.T) {
 			`-storage "aufs": engine 26.1 has no such storage driver (known: overlay2, fuse-overlayfs, btrfs, zfs, vfs)`},
 		{"a made-up name is a usage error naming -storage", "ovrlay2", "28.5",
 			`-storage "ovrlay2": engine 28.5 has no such storage driver`},
-		{"an empty name is a usage error", "", "26.1", `-storage "": engine 26.1 has no such storage driver`},
+		{"no name (dinv dockerd without one) is the engine's choice", "", "26.1", ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := (&Stage{}).Validate(&core.Config{Storage: tt.driver}, p(tt.profile))
+			err := (&Stage{}).Validate(storageConfig("", tt.driver, true), p(tt.profile))
 			switch {
 			case tt.wantErr == "" && err != nil:
 				t.Errorf("Validate() = %v, want nil", err)
@@ -262,7 +262,7 @@ func TestRunMakesTheDataRootAndWarnsOnFallback(t *testing.T) {
 	var logs bytes.Buffer
 	ctx := core.WithLog(context.Background(), hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Debug}))
 	st := &Stage{Mounter: &fakeMounter{mountErr: errInval, t: t}, HasFuse: fuse(false)}
-	s := &core.State{Config: core.Config{DataRoot: root, Storage: "overlay2"}}
+	s := &core.State{Config: *storageConfig(root, "overlay2", false)}
 	if err := st.Run(ctx, s); err != nil {
 		t.Fatal(err)
 	}
@@ -282,7 +282,7 @@ func TestRunMakesTheDataRootAndWarnsOnFallback(t *testing.T) {
 
 func TestRunFailsWhenTheNamedDriverCannotWork(t *testing.T) {
 	st := &Stage{Mounter: &fakeMounter{mountErr: errInval, t: t}, HasFuse: fuse(true)}
-	s := &core.State{Config: core.Config{DataRoot: t.TempDir(), Storage: "overlay2", StorageSet: true}}
+	s := &core.State{Config: *storageConfig(t.TempDir(), "overlay2", true)}
 	if err := st.Run(context.Background(), s); err == nil || s.StorageDriver != "" {
 		t.Errorf("Run() = %v with driver %q, want an error and no driver", err, s.StorageDriver)
 	}
@@ -329,7 +329,9 @@ func TestRunUnderDryRunWritesNothing(t *testing.T) {
 			ctx := core.WithLog(context.Background(), hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Info}))
 			m := &fakeMounter{fsType: tt.fsType, mayMount: true, t: t}
 			st := &Stage{Mounter: m, HasFuse: fuse(tt.fuse)}
-			s := &core.State{Config: core.Config{DataRoot: root, Storage: tt.driver, StorageSet: tt.named, DryRun: true}}
+			cfg := storageConfig(root, tt.driver, tt.named)
+			cfg.DryRun = true
+			s := &core.State{Config: *cfg}
 			if err := st.Run(ctx, s); err != nil {
 				t.Fatal(err)
 			}
@@ -386,4 +388,17 @@ func tree(t *testing.T, dir string) string {
 		t.Fatal(err)
 	}
 	return b.String()
+}
+
+// storageConfig is a configuration with data root root and storage driver
+// driver, named by the user (-storage) or dinv's default.
+func storageConfig(root, driver string, named bool) *core.Config {
+	from := core.Source{Kind: core.FromDefault}
+	if named {
+		from = core.Source{Kind: core.FromFlag, Name: "-storage " + driver}
+	}
+	return &core.Config{Engine: core.EngineConfig{
+		DataRoot:      core.Setting[string]{Value: root},
+		StorageDriver: core.Setting[string]{Value: driver, From: from},
+	}}
 }

@@ -49,7 +49,7 @@ func NewPlan(c *core.Config, ip net.IP) Plan {
 		Token:      sw.Token,
 		TokenFile:  sw.TokenFile,
 		TokenDir:   filepath.Join(c.CertDir, "swarm"),
-		RootCAFile: filepath.Join(c.DataRoot, "swarm", "certificates", "swarm-root-ca.crt"),
+		RootCAFile: filepath.Join(c.Engine.DataRoot.Value, "swarm", "certificates", "swarm-root-ca.crt"),
 	}
 	if p.Role == "" {
 		p.Role = "worker"

@@ -89,7 +89,7 @@ func TestJoinAddr(t *testing.T) {
 }
 
 func TestNewPlan(t *testing.T) {
-	cfg := &core.Config{CertDir: "/certs", DataRoot: "/var/lib/docker",
+	cfg := &core.Config{CertDir: "/certs", Engine: core.EngineConfig{DataRoot: core.Setting[string]{Value: "/var/lib/docker"}},
 		Swarm: core.Swarm{Join: "m1", Role: "manager", Timeout: time.Minute, Token: workerA}}
 	p := NewPlan(cfg, net.ParseIP("172.18.0.3"))
 	want := Plan{Join: "m1:2377", Role: "manager", Listen: "0.0.0.0:2377", Advertise: "172.18.0.3",

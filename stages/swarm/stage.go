@@ -70,7 +70,7 @@ func (st *swarmStage) Run(ctx context.Context, s *core.State) error {
 		log.Warn(ipvsWarning)
 	}
 	p := NewPlan(&s.Config, s.ContainerIP)
-	d := Deps{Engine: st.engine(s.Config.Socket), Dial: st.dial, Clock: st.clock, Log: log}
+	d := Deps{Engine: st.engine(s.Config.Engine.Socket()), Dial: st.dial, Clock: st.clock, Log: log}
 	if p.Init {
 		return Init(ctx, d, p)
 	}

@@ -55,7 +55,8 @@ func TestStage(t *testing.T) {
 				ipvs = t.TempDir()
 			}
 			st := &swarmStage{engine: func(string) Engine { return w.eng }, dial: w.dial.dial, clock: w.clock, ipvs: ipvs}
-			s := &core.State{Config: core.Config{Swarm: tc.swarm, CertDir: t.TempDir(), DataRoot: t.TempDir()},
+			s := &core.State{Config: core.Config{Swarm: tc.swarm, CertDir: t.TempDir(),
+				Engine: core.EngineConfig{DataRoot: core.Setting[string]{Value: t.TempDir()}}},
 				Engine: tc.engine, ContainerIP: net.ParseIP("10.0.0.2")}
 			err := st.Run(core.WithLog(context.Background(), w.l), s)
 			if (err == nil) != (tc.want == "") || err != nil && !strings.Contains(err.Error(), tc.want) {

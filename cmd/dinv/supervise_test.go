@@ -115,6 +115,12 @@ func (l *lockedBuffer) String() string {
 // test ends.
 func startDinv(t *testing.T, script string, args ...string) (cmd *exec.Cmd, out *lockedBuffer, mark string) {
 	t.Helper()
+	return startDinvWith(t, nil, script, args...)
+}
+
+// startDinvWith is startDinv with env added to dinv's environment.
+func startDinvWith(t *testing.T, env []string, script string, args ...string) (cmd *exec.Cmd, out *lockedBuffer, mark string) {
+	t.Helper()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "bin")
 	if err := os.Mkdir(bin, 0o755); err != nil {
@@ -132,6 +138,7 @@ func startDinv(t *testing.T, script string, args ...string) (cmd *exec.Cmd, out 
 		}
 	}
 	cmd.Env = append(cmd.Env, "DINV_TEST_ARGS="+string(argv), "PATH="+bin+":"+os.Getenv("PATH"), "MARK="+mark)
+	cmd.Env = append(cmd.Env, env...)
 	out = &lockedBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
@@ -270,6 +277,14 @@ func fakeActivatedEngine() int {
 			os.Getenv("LISTEN_PID"), os.Getpid(), os.Getenv("LISTEN_FDS"))
 		return 4
 	}
+	for _, kv := range os.Environ() {
+		for _, leak := range []string{"DINV_SWARM_TOKEN=", "DOCKER_TLS_VERIFY=", "DOCKER_CERT_PATH=", "LISTEN_FDNAMES="} {
+			if strings.HasPrefix(kv, leak) {
+				fmt.Fprintf(os.Stderr, "the engine inherited %s\n", kv)
+				return 6
+			}
+		}
+	}
 	l, err := net.FileListener(os.NewFile(3, "activated"))
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "fd 3:", err)
@@ -286,6 +301,10 @@ func fakeActivatedEngine() int {
 	return 0
 }
 
+// TestTheEngineGetsDinvsSocketAndAnEarlyClientWaitsForItsAnswer: dinv
+// binds the port on every address, IPv6 too as the engine's own listener
+// would, and the engine gets it; what dinv inherited (socket activation
+// variables, the swarm token, a client's TLS variables) the engine does not.
 func TestTheEngineGetsDinvsSocketAndAnEarlyClientWaitsForItsAnswer(t *testing.T) {
 	list := filepath.Join(t.TempDir(), "stages.yaml")
 	if err := os.WriteFile(list, []byte("stages: [args, engine]\n"), 0o644); err != nil {
@@ -296,12 +315,14 @@ func TestTheEngineGetsDinvsSocketAndAnEarlyClientWaitsForItsAnswer(t *testing.T)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cmd, out, _ := startDinv(t, "DINV_TEST_FAKE_ENGINE=1 exec "+self,
+	inherited := []string{"LISTEN_PID=1", "LISTEN_FDS=4", "LISTEN_FDNAMES=x", "DOCKER_TLS_VERIFY=1", "DOCKER_CERT_PATH=/certs/client", "DINV_SWARM_TOKEN=SWMTKN-1-secret"}
+	cmd, out, _ := startDinvWith(t, inherited, "DINV_TEST_FAKE_ENGINE=1 exec "+self,
 		"-engine-version", "26.1", "-config", list, "-port", strconv.Itoa(port))
-	// The client comes before the engine has even started: it is not refused.
+	// The client comes before the engine has even started, over IPv6: it
+	// is not refused.
 	var conn net.Conn
 	waitFor(t, "the port to be bound", func() bool {
-		conn, err = net.Dial("tcp", "127.0.0.1:"+strconv.Itoa(port))
+		conn, err = net.Dial("tcp", "[::1]:"+strconv.Itoa(port))
 		return err == nil
 	})
 	defer conn.Close()

@@ -459,6 +459,8 @@ func (r *resolver) tls() error {
 	case r.dinvTLS != nil && user != nil && user.Value != r.dinvTLS.Value:
 		return core.Usagef("%s contradicts %s: one asks for %s, the other for %s; give one",
 			user.From, r.dinvTLS.From, describe(user.Value), describe(r.dinvTLS.Value))
+	case r.dinvTLS != nil && user != nil && user.From.InFile():
+		e.TLS = *user // the same mode, which daemon.json gives the engine
 	case r.dinvTLS != nil:
 		e.TLS = *r.dinvTLS
 	case user != nil:
@@ -541,10 +543,6 @@ func (r *resolver) dinvListeners(user []core.Listener) []core.Listener {
 			port = defaultPort
 			if e.TLS.Value != core.TLSOff {
 				port = defaultTLSPort
-			}
-			from = e.TLS.From
-			if !from.Explicit() {
-				from = core.Source{Kind: core.FromDefault}
 			}
 		}
 		own := core.Listener{Proto: "tcp", Addr: net.JoinHostPort("0.0.0.0", strconv.Itoa(port)), From: from}

@@ -21,6 +21,11 @@ const maxInput = 1 << 20
 // a device there is refused, never opened or waited on; larger than 1 MiB
 // is refused; ctx ending (a stop signal) ends the read.
 func readInput(ctx context.Context, path string) ([]byte, error) {
+	return readWith(ctx, path, readRegular)
+}
+
+// readWith is readInput reading the file with read.
+func readWith(ctx context.Context, path string, read func(string, fs.FileInfo) ([]byte, error)) ([]byte, error) {
 	fi, err := os.Stat(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
@@ -37,7 +42,7 @@ func readInput(ctx context.Context, path string) ([]byte, error) {
 	}
 	done := make(chan result, 1)
 	go func() {
-		data, err := readRegular(path, fi)
+		data, err := read(path, fi)
 		done <- result{data, err}
 	}()
 	select {

@@ -81,15 +81,19 @@ func BuildCommands(cfg *core.Config, p *core.Profile, s *core.State) []core.Comm
 	}
 	if cfg.ServesTCP() {
 		tls := tlsFiles(cfg, s)
+		// The mode is two of the engine's settings, each passed unless
+		// daemon.json gives it.
+		tlsKey, verifyKey := e.Given["tls"], e.Given["tlsverify"]
 		switch e.TLS.Value {
 		case core.TLSVerify:
-			add(e.TLS.From, "--tlsverify")
+			add(verifyKey, "--tlsverify")
 			add(e.TLSCACert.From, "--tlscacert="+tls.CACert)
 		case core.TLSServer:
-			add(e.TLS.From, "--tls", "--tlsverify=false")
+			add(tlsKey, "--tls")
+			add(verifyKey, "--tlsverify=false")
 		default:
 			if rules.TLSFalse {
-				add(e.TLS.From, "--tls=false")
+				add(tlsKey, "--tls=false")
 			}
 		}
 		if e.TLS.Value != core.TLSOff {

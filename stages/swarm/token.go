@@ -111,7 +111,7 @@ func readToken(path string, nofollow bool) (core.Secret, error) {
 const tempPrefix = ".dinv-tmp-"
 
 // writeTokens writes the manager and worker tokens into dir (made 0700, with
-// its parents, when missing) as manager.token and worker.token, mode 0600, each atomically: a
+// its parents, when missing; made 0700 when it was there) as manager.token and worker.token, mode 0600, each atomically: a
 // new temporary file (O_EXCL, O_NOFOLLOW) renamed over the old one, inside a
 // directory opened without following a link, so that nothing a link points
 // to is written. A file that already holds its token is left alone. It
@@ -126,6 +126,11 @@ func writeTokens(dir string, tokens map[string]core.Secret) ([]string, error) {
 	}
 	d := os.NewFile(uintptr(dfd), dir)
 	defer d.Close()
+	// A directory that was there keeps no wider mode: the tokens are root
+	// on the swarm.
+	if err := unix.Fchmod(dfd, 0o700); err != nil {
+		return nil, errors.Wrapf(&os.PathError{Op: "chmod", Path: dir, Err: err}, "write the join tokens")
+	}
 	removeTemps(d)
 	var wrote []string
 	for _, role := range []string{"manager", "worker"} {

@@ -2,15 +2,18 @@
 // the stages share, the Runner, the Catalogue of stages by name and the engine
 // Profiles.
 //
-// A start runs one ordered stage list, the profile's default or a YAML file's
-// (S: skipped by -dry-run; the others write nothing under it):
+// Before any stage, internal/config resolves every source (dinv's flags, the
+// environment, the engine's arguments, daemon.json) into State.Config, and
+// cmd/dinv binds the engine's TCP sockets (State.Listeners). Then a start
+// runs one ordered stage list, the profile's default or a YAML file's (S:
+// skipped by -dry-run; the others write nothing under it):
 //
 //	dinv
-//	├── privileges  what a Docker host needs, or one line why not  S (State.GVisor)
+//	├── privileges  what a Docker host needs, or one line why not    (State.GVisor)
 //	├── network     addresses, hostname, MTU                        (State.Addrs, ...)
 //	├── cgroups     writable cgroups for nested containers          S
 //	├── mounts      securityfs, shared /                            S
-//	├── iptables    legacy or nf_tables                             S (State.EngineEnv, EngineFlags)
+//	├── iptables    legacy or nf_tables                               (State.EngineEnv, EngineFlags)
 //	├── stale       pid files of a killed engine                    S
 //	├── rootless    the rootless engine's user (DINV_ROOTLESS)      S (State.EngineUser)
 //	├── storage     driver check and probe, data root               (State.StorageDriver)

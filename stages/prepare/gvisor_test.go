@@ -194,3 +194,22 @@ func TestPrivilegesStageUnderGVisorWarnsWhenRuncCannotRunAContainer(t *testing.T
 		})
 	}
 }
+
+// TestUnderDryRunTheIptablesStageGivesTheSandboxsFlagsAndChangesNothing:
+// -dry-run prints the command line a real start would run under gVisor.
+func TestUnderDryRunTheIptablesStageGivesTheSandboxsFlagsAndChangesNothing(t *testing.T) {
+	f := newFake()
+	f.programs = map[string]string{"iptables-legacy-save": "/usr/sbin/iptables-legacy-save", "iptables-legacy": "/usr/sbin/iptables-legacy"}
+	f.outputErr["iptables-legacy"] = errors.New(iptablesNoNat)
+	st := &iptablesStage{sys: f, getenv: func(string) string { return "" }, dir: "/run/dinv/iptables"}
+	state := &core.State{Config: core.Config{DryRun: true}, EngineEnv: []string{"PATH=/usr/bin"}, GVisor: true}
+	if err := st.Run(core.WithLog(context.Background(), nolog), state); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Join(state.EngineFlags, " ") != strings.Join(SandboxNetFlags, " ") {
+		t.Errorf("engine flags %q, want the sandbox's", state.EngineFlags)
+	}
+	if len(f.calls) != 0 || strings.Join(state.EngineEnv, " ") != "PATH=/usr/bin" {
+		t.Errorf("-dry-run changed something: calls %q, engine environment %q", f.calls, state.EngineEnv)
+	}
+}

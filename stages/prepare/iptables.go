@@ -35,7 +35,6 @@ func NewIptables() core.Stage {
 }
 
 func (*iptablesStage) Name() string { return "iptables" }
-func (*iptablesStage) SkipsDryRun() {}
 
 // Validate checks DINV_IPTABLES before anything runs.
 func (i *iptablesStage) Validate(*core.Config, *core.Profile) error {
@@ -62,11 +61,15 @@ func (i *iptablesStage) Run(ctx context.Context, s *core.State) error {
 	if prog := "iptables-" + variant; !installed(i.sys, prog) {
 		return errors.Errorf("iptables variant %s (%s): %s is not installed", variant, why, prog)
 	}
-	if err := linkIptables(i.sys, i.dir, variant); err != nil {
-		return err
-	}
 	if s.GVisor {
 		s.EngineFlags = append(s.EngineFlags, GVisorNetworkFlags(log, i.sys, variant)...)
+	}
+	if s.Config.DryRun {
+		log.Info("dry run: a real start would use this iptables variant", "variant", variant, "reason", why)
+		return nil // links nothing, changes no PATH
+	}
+	if err := linkIptables(i.sys, i.dir, variant); err != nil {
+		return err
 	}
 	env := s.EngineEnv
 	if env == nil {

@@ -19,17 +19,27 @@ import (
 type privilegesStage struct{ sys System }
 
 // NewPrivileges returns the privileges stage. It also finds whether dinv runs
-// on gVisor's kernel (State.GVisor).
+// on gVisor's kernel (State.GVisor), under -dry-run too: the stages after it
+// choose by it. Under -dry-run a missing privilege is said, not refused.
 func NewPrivileges() core.Stage { return &privilegesStage{sys: osSystem{}} }
 
 func (*privilegesStage) Name() string { return "privileges" }
-func (*privilegesStage) SkipsDryRun() {}
 
 func (p *privilegesStage) Run(ctx context.Context, s *core.State) error {
 	s.GVisor = InGVisor(p.sys)
 	if s.GVisor {
 		warnGVisorRunc(core.Log(ctx), p.sys)
 	}
+	err := p.check(ctx, s)
+	if err != nil && s.Config.DryRun {
+		core.Log(ctx).Warn("a real start would stop here", "error", err)
+		return nil
+	}
+	return err
+}
+
+// check refuses a container that lacks what the engine needs.
+func (p *privilegesStage) check(ctx context.Context, s *core.State) error {
 	if s.Config.Rootless {
 		missing, err := MissingForRootless(p.sys)
 		if err != nil {

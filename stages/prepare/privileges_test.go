@@ -63,3 +63,27 @@ func TestThePrivilegesStageSaysWhatIsMissingAndHowToFixIt(t *testing.T) {
 		t.Errorf("the check changed something: %v", f.calls)
 	}
 }
+
+// TestUnderDryRunThePrivilegesStageFindsGVisorAndSaysWhatARealStartWouldDo:
+// -dry-run detects what a real start detects (the sandbox, which changes the
+// engine's flags), and says, without failing, what a real start would stop on.
+func TestUnderDryRunThePrivilegesStageFindsGVisorAndSaysWhatARealStartWouldDo(t *testing.T) {
+	f := newFake()
+	f.files["/proc/version"] = gvisorVersion
+	f.files["/proc/self/status"] = "CapEff:\t00000000a80425fb\n"
+	f.dirs["/sys/fs/cgroup/memory"] = true
+	var l logs
+	s := &core.State{Config: core.Config{DryRun: true}}
+	if err := (&privilegesStage{sys: f}).Run(core.WithLog(context.Background(), l.logger()), s); err != nil {
+		t.Fatalf("error %v under -dry-run", err)
+	}
+	if !s.GVisor {
+		t.Error("gVisor not found under -dry-run")
+	}
+	if w := strings.Join(l.warnings(), "\n"); !strings.Contains(w, "a real start would stop here") || !strings.Contains(w, "CAP_SYS_ADMIN") {
+		t.Errorf("warnings %q", w)
+	}
+	if len(f.calls) != 0 {
+		t.Errorf("the check changed something: %v", f.calls)
+	}
+}

@@ -90,7 +90,7 @@ func fromFile(path string, data []byte) (userSettings, map[string]core.Source, e
 	}
 	var keys map[string]json.RawMessage
 	if err := json.Unmarshal(data, &keys); err != nil {
-		return nil, nil, core.Usagef("%s: not a JSON object: %s", path, jsonProblem(err, data))
+		return nil, nil, core.Usagef("%s: not valid JSON (an object of settings): %s", path, jsonProblem(err, data))
 	}
 	names := make([]string, 0, len(keys))
 	for k := range keys {

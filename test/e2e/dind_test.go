@@ -37,7 +37,7 @@ func TestDindDropIn(t *testing.T) {
 			t.Run("a certificate directory a user made with openssl, without the CA key, is used as it is", func(t *testing.T) { testUserMadeDindCerts(t, image) })
 			t.Run("trailing dockerd flags reach the engine once", func(t *testing.T) { testTrailingFlags(t, image) })
 			t.Run("dinv sh runs the command instead of the engine", func(t *testing.T) { testCommand(t, image) })
-			t.Run("dinv dockerd --debug runs the engine with its arguments", func(t *testing.T) { testDockerdCommand(t, image) })
+			t.Run("dinv dockerd --debug runs the engine with exactly its arguments", func(t *testing.T) { testDockerdCommand(t, image) })
 		})
 	}
 }
@@ -666,21 +666,36 @@ func testCommand(t *testing.T, image string) {
 	}
 }
 
-// docker run IMAGE dockerd --debug: the engine runs with --debug (once),
-// prepared and supervised by dinv, and is in debug mode.
+// docker run IMAGE dockerd --debug: as with docker:dind, the engine gets
+// exactly those arguments (no listener of dinv's: it serves its default
+// socket), prepared and supervised by dinv, and is in debug mode.
 func testDockerdCommand(t *testing.T, image string) {
 	network := harness.Network(t, "dockerd")
 	d := harness.Start(t, harness.Options{Image: image, Run: []string{"--network", network}, Args: []string{"dockerd", "--debug"}})
-	a := d.IP(t, network) + ":2375"
-	d.WaitReady(t, a, nil)
+	waitHealthy(t, d)
 	cmdline := engineCmdline(t, d)
-	if filepath.Base(cmdline[0]) != "dockerd" || countArgs(cmdline, "--debug") != 1 || countArgs(cmdline, "-D") != 0 {
-		t.Errorf("the engine's command line: %q, want dockerd with --debug once", cmdline)
+	if filepath.Base(cmdline[0]) != "dockerd" || len(cmdline) != 2 || cmdline[1] != "--debug" {
+		t.Errorf("the engine's command line: %q, want exactly dockerd --debug", cmdline)
 	}
-	if got := (harness.Client{Host: "tcp://" + a}).Run(t, "info", "--format", "{{.Debug}}"); got != "true" {
-		t.Errorf("docker info: debug mode %s, want true", got)
+	if r := d.Exec(t, "docker", "info", "--format", "{{.Debug}}"); r.ExitCode != 0 || strings.TrimSpace(r.Stdout) != "true" {
+		t.Errorf("docker info in the container: debug mode %v, want true", r)
 	}
 	if logs := d.Logs(t); !strings.Contains(logs, "level=debug") {
 		t.Errorf("no debug line from the engine:\n%s", logs)
+	}
+	if ports := d.Exec(t, "sh", "-c", "cat /proc/net/tcp /proc/net/tcp6 | awk '$4 == \"0A\"' | grep -ci ':0947 '"); strings.TrimSpace(ports.Stdout) != "0" {
+		t.Errorf("something listens on 2375 without the arguments naming it: %v", ports)
+	}
+}
+
+// waitHealthy waits until `dinv -healthcheck` in d succeeds.
+func waitHealthy(t *testing.T, d *harness.DinV) {
+	t.Helper()
+	deadline := time.Now().Add(harness.ReadyTimeout)
+	for d.Exec(t, "/dinv", "-healthcheck").ExitCode != 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: dinv -healthcheck never passed:\n%s", d.Name, d.Logs(t))
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 }

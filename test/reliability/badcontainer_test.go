@@ -70,7 +70,15 @@ var dindBadInputs = []badCase{
 	{name: "daemon.json hosts with -local", daemonJSON: `{"hosts": ["tcp://0.0.0.0:2375"]}`, env: dindEnv, args: []string{"-local"}, code: 2,
 		want: []string{"{daemon}", "hosts", "-local"}},
 	{name: "daemon.json storage-driver contradicting -storage", daemonJSON: `{"storage-driver": "vfs"}`, env: dindEnv, args: []string{"-storage", "overlay2"}, code: 2,
-		want: []string{"{daemon}", "storage-driver", "contradicts -storage overlay2"}},
+		want: []string{"-storage overlay2", "contradicts {daemon}: storage-driver"}},
+	{name: "-local with the engine's TCP host", args: []string{"-local", "--host=tcp://0.0.0.0:2375"}, code: 2,
+		want: []string{"--host=tcp://0.0.0.0:2375 (engine argument) contradicts -local"}},
+	{name: "-local with the engine's short TCP host after --", args: []string{"-local", "--", "-Htcp://0.0.0.0:2375"}, code: 2,
+		want: []string{"-Htcp://0.0.0.0:2375 (engine argument) contradicts -local"}},
+	{name: "DOCKER_TLS_CERTDIR with the engine's verification off", env: dindEnv, args: []string{"--", "--tlsverify=false"}, code: 2,
+		want: []string{"--tlsverify=false (engine argument) contradicts DOCKER_TLS_CERTDIR=/certs"}},
+	{name: "daemon.json's tlsverify false under DOCKER_TLS_CERTDIR", daemonJSON: `{"tlsverify": false}`, env: dindEnv, code: 2,
+		want: []string{"{daemon}: tlsverify contradicts DOCKER_TLS_CERTDIR=/certs"}},
 	// dinv passes it on; dockerd refuses it: dinv reports the engine's
 	// line that names the flag, with the engine's status.
 	{name: "an engine flag dockerd refuses", args: []string{"--no-such-engine-flag=1"}, code: 1,

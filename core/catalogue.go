@@ -73,6 +73,7 @@ func (c *Catalogue) Resolve(names []string, source string, cfg *Config, p *Profi
 			}
 		}
 	}
+	problems = append(problems, phaseProblems(stages)...)
 	if source != "" && len(problems) > 0 {
 		problems[0] = source + ": " + problems[0]
 	}
@@ -87,4 +88,29 @@ func (c *Catalogue) Resolve(names []string, source string, cfg *Config, p *Profi
 		return nil, &UsageError{msg: strings.Join(problems, "; ")}
 	}
 	return stages, nil
+}
+
+// phaseProblems says where a list's phases go back (a stage that prepares
+// after the engine started), and where more than one stage starts the
+// engine or one needs it running with none to start it.
+func phaseProblems(stages []Stage) []string {
+	var problems []string
+	var starter string
+	last := Prepare
+	for _, s := range stages {
+		p := PhaseOf(s)
+		switch {
+		case p < last:
+			problems = append(problems, fmt.Sprintf("stage %q (%s) is listed after the engine started: it must come before %q", s.Name(), p, starter))
+		case p == Start && starter != "":
+			problems = append(problems, fmt.Sprintf("stages %q and %q both start the engine", starter, s.Name()))
+		case p == Running && starter == "":
+			problems = append(problems, fmt.Sprintf("stage %q needs the engine running, and no stage before it starts it", s.Name()))
+		}
+		if p == Start && starter == "" {
+			starter = s.Name()
+		}
+		last = max(last, p)
+	}
+	return problems
 }

@@ -19,20 +19,21 @@
 //	├── storage     driver check and probe, data root               (State.StorageDriver)
 //	├── pki         certificates kept, made or re-issued            (State.TLSFiles)
 //	├── args        the engine's command line                       (State.Commands)
-//	├── engine      start and supervise the engine                  S (State.Engine, Exec)
-//	├── ready       wait for /_ping, say how to connect             S (State.ReadyAt)
-//	└── swarm       create or join a Docker swarm                   S
-//	                (after ready: the engine answers, the stage's context
-//	                ends with it; State.Exec runs such stages' programs)
+//	├── engine      start and supervise the engine                  S phase start (State.Engine)
+//	├── ready       wait for /_ping, say how to connect             S phase running
+//	└── swarm       create or join a Docker swarm                   S phase running
+//
+// Every stage before engine prepares (core.Prepare): the engine does not
+// run yet. The engine stage starts it (core.Start); the stages after it need
+// it running (core.Running) and their context ends with it.
 //
 // The list is resolved whole before anything runs (Catalogue.Resolve): unknown
-// names, duplicates, missing prerequisites and bad configuration are reported
-// together as one UsageError.
+// names, duplicates, missing prerequisites, phases out of order and bad
+// configuration are reported together as one UsageError.
 //
 // The Runner then runs it, and watches the engine for the rest of dinv's life
 // (Runner.Catch, Runner.Run): the first stop signal ends the stages' context
 // (dinv exits 128+N if the engine has not started), and once the engine runs
-// it gets every signal; when its life ends, by a stop signal, its own exit or
-// a failed stage, the stop hooks (Stopper) run in reverse list order, before
-// the engine is told to stop when there is still an engine to tell.
+// it gets every signal; when a stage fails with the engine running, the
+// engine is stopped cleanly and dinv exits 1.
 package core

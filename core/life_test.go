@@ -62,9 +62,10 @@ func (e *fakeEngine) Signal(sig syscall.Signal) error {
 type startsEngine struct{ eng Engine }
 
 func (startsEngine) Name() string                             { return "engine" }
+func (startsEngine) Phase() Phase                             { return Start }
 func (st startsEngine) Run(_ context.Context, s *State) error { s.Engine = st.eng; return nil }
 
-// hookStage records its run and its stop hook.
+// hookStage records its run.
 type hookStage struct {
 	name string
 	ev   *events
@@ -77,10 +78,6 @@ func (h *hookStage) Run(ctx context.Context, s *State) error {
 	if h.run != nil {
 		return h.run(ctx)
 	}
-	return nil
-}
-func (h *hookStage) Stop(ctx context.Context, s *State) error {
-	h.ev.add("stop " + h.name)
 	return nil
 }
 
@@ -151,8 +148,8 @@ func TestAStopSignalBeforeTheEngineEndsTheStageAndExits128PlusN(t *testing.T) {
 	if exit.Code != 143 || exit.Err != nil || !strings.Contains(exit.Reason, "SIGTERM before the engine started") {
 		t.Errorf("exit %+v, want 143 for SIGTERM, no error", exit)
 	}
-	if got := ev.String(); got != "run lock,stop lock" {
-		t.Errorf("events %q: the later stage ran, or the stop hook did not", got)
+	if got := ev.String(); got != "run lock" {
+		t.Errorf("events %q: the later stage ran", got)
 	}
 	// Said before Run could return: dinv exits right after it.
 	if !strings.Contains(logs.String(), "stop signal received: signal=SIGTERM") {
@@ -185,7 +182,7 @@ func TestAStopSignalDuringAStageThatIgnoresItRunsNoLaterStage(t *testing.T) {
 	if exit.Code != 143 || exit.Err != nil {
 		t.Errorf("exit %+v, want 143 for SIGTERM, no error", exit)
 	}
-	if got := ev.String(); got != "run busy,stop busy" {
+	if got := ev.String(); got != "run busy" {
 		t.Errorf("events %q: a stage ran after the stop signal", got)
 	}
 }
@@ -212,7 +209,7 @@ func TestAStageThatIgnoresItsContextIsLeftBehindAfterTheWait(t *testing.T) {
 	}
 }
 
-func TestSignalsBeforeTheEngineAreDroppedAndAfterItPassedOnWithStopHooksFirst(t *testing.T) {
+func TestSignalsBeforeTheEngineAreDroppedAndAfterItPassedOn(t *testing.T) {
 	var logs syncWriter
 	r, ctx, signals := lifeRunner(t, &logs)
 	ev := &events{}
@@ -236,7 +233,7 @@ func TestSignalsBeforeTheEngineAreDroppedAndAfterItPassedOnWithStopHooksFirst(t 
 	waitEvent(t, ev, "engine got SIGUSR1")
 	signals <- syscall.SIGTERM
 	exit := wait(t, done)
-	want := "run first,run after,engine got SIGUSR1,stop after,stop first,engine got SIGTERM"
+	want := "run first,run after,engine got SIGUSR1,engine got SIGTERM"
 	if got := ev.String(); got != want {
 		t.Errorf("events\n%s\nwant\n%s", got, want)
 	}
@@ -262,7 +259,7 @@ func TestTheEnginesEndEndsTheLaterStagesContextAndGivesItsStatus(t *testing.T) {
 	if exit.Code != 3 || exit.Reason != "engine exited with status 3" {
 		t.Errorf("exit %+v, want the engine's 3", exit)
 	}
-	if got := ev.String(); got != "run join,stop join" {
+	if got := ev.String(); got != "run join" {
 		t.Errorf("events %q", got)
 	}
 }
@@ -281,8 +278,8 @@ func TestAStageFailingOnceTheEngineRunsStopsTheEngineAndFails(t *testing.T) {
 	if exit.Code != 1 || exit.Err == nil || exit.Err.Error() != "stage join: wrong token" {
 		t.Errorf("exit %+v, want 1 with the stage's error", exit)
 	}
-	if got := ev.String(); got != "run prep,run join,stop join,stop prep,engine stop" {
-		t.Errorf("events %q: stop hooks last first, then the engine", got)
+	if got := ev.String(); got != "run prep,run join,engine stop" {
+		t.Errorf("events %q: the engine stopped after the failure", got)
 	}
 }
 

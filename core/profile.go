@@ -7,11 +7,11 @@ import (
 	"strings"
 )
 
-// Profile is everything dinv knows about one engine version: the stages it
-// runs by default, in order, and how that engine's command line is spelled.
+// Profile is everything dinv knows about one engine version: how that
+// engine's command line is spelled. Every profile runs DefaultStages unless
+// a YAML file lists others.
 type Profile struct {
-	Version string   // "26.1": the major.minor this profile was written for
-	Stages  []string // the default stage list, in run order
+	Version string // "26.1": the major.minor this profile was written for
 	Args    ArgRules
 }
 
@@ -34,7 +34,7 @@ type ArgRules struct {
 	StorageDrivers []string
 }
 
-// DefaultStages is the stage list of every profile: checking the container's
+// DefaultStages is the stage list of a start without a YAML file: checking the container's
 // privileges before anything changes, preparing the container, certificates,
 // the command line, then the engine, the readiness report and the swarm.
 // Order matters where a stage reads what another fills: network before pki
@@ -55,7 +55,6 @@ var modernDrivers = []string{"overlay2", "fuse-overlayfs", "btrfs", "zfs", "vfs"
 var Profiles = []*Profile{
 	{
 		Version: "1.12",
-		Stages:  DefaultStages,
 		Args: ArgRules{
 			Daemon:       []string{"docker", "daemon"},
 			DataRootFlag: "--graph",
@@ -69,7 +68,6 @@ var Profiles = []*Profile{
 	},
 	{
 		Version: "1.13",
-		Stages:  DefaultStages,
 		Args: ArgRules{
 			Daemon:         []string{"dockerd"},
 			DataRootFlag:   "--graph",
@@ -84,7 +82,6 @@ var Profiles = []*Profile{
 func modern(v string) *Profile {
 	return &Profile{
 		Version: v,
-		Stages:  DefaultStages,
 		Args: ArgRules{
 			Daemon:         []string{"dockerd"},
 			DataRootFlag:   "--data-root",

@@ -94,9 +94,4 @@ func TestDefaultStagesEndWithEngineReadySwarm(t *testing.T) {
 	if n < 3 || strings.Join(DefaultStages[n-3:], " ") != "engine ready swarm" {
 		t.Errorf("default stages end %v, want engine, ready, swarm", DefaultStages)
 	}
-	for _, p := range Profiles {
-		if strings.Join(p.Stages, " ") != strings.Join(DefaultStages, " ") {
-			t.Errorf("profile %s has its own list %v", p.Version, p.Stages)
-		}
-	}
 }

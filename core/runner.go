@@ -18,7 +18,8 @@ import (
 //   - skipping DryRunSkippers under -dry-run;
 //   - the signals dinv catches (Catch): the first stop signal ends the
 //     stages' context; once the engine runs, every other signal goes to it;
-//   - the stop hooks (Stopper), in reverse order, when the engine's life ends.
+//   - the engine's life: once the stage that starts it (Phase Start) has
+//     returned, the stages after it get a context that ends with the engine.
 type Runner struct {
 	Log hclog.Logger     // the root logger, named "dinv"
 	Now func() time.Time // the clock; time.Now when nil
@@ -26,8 +27,6 @@ type Runner struct {
 	// ended (a stop signal, the engine's end); 2 s when zero. One that takes
 	// longer is left behind: dinv is about to exit.
 	StageWait time.Duration
-	// StopTimeout bounds the stop hooks together; 30 s when zero.
-	StopTimeout time.Duration
 
 	mu       sync.Mutex
 	engine   Engine     // signals go to it once set
@@ -115,15 +114,14 @@ func (r *Runner) stopped() *StopError {
 
 // Run runs stages in order on s and stops at the first failure, wrapped as
 // "stage <name>: ...", or at a stop signal: no stage starts after one. ctx
-// is Catch's (or any context). When a stage has started the engine, Run then
-// watches it: the stages after that one get a context that also ends with
-// the engine, and Run returns once the engine has ended, with its status. A
-// stop signal, or a failure once the engine runs, runs the stop hooks and
-// then stops the engine.
+// is Catch's (or any context). Once the stage that starts the engine has
+// returned, Run watches the engine: the stages after it get a context that
+// also ends with the engine, and Run returns once the engine has ended,
+// with its status. A stop signal passes on to the engine; a failure once
+// the engine runs stops it.
 func (r *Runner) Run(ctx context.Context, stages []Stage, s *State) Exit {
 	life, endLife := context.WithCancelCause(ctx)
 	defer endLife(nil)
-	var ran []Stage
 	var failure error
 	for _, st := range stages {
 		if r.stopped() != nil {
@@ -136,9 +134,8 @@ func (r *Runner) Run(ctx context.Context, stages []Stage, s *State) Exit {
 			r.Log.Named(st.Name()).Debug("skipped", "reason", "dry-run")
 			continue
 		}
-		ran = append(ran, st)
 		err := r.runStage(life, st, s)
-		if s.Engine != nil && r.watch(s.Engine) {
+		if PhaseOf(st) == Start && s.Engine != nil && r.watch(s.Engine) {
 			go func(eng Engine) {
 				select {
 				case <-eng.Done():
@@ -157,9 +154,6 @@ func (r *Runner) Run(ctx context.Context, stages []Stage, s *State) Exit {
 		failure = nil // the stop explains whatever the stages said
 	}
 	eng := s.Engine
-	if eng == nil && !s.Config.DryRun {
-		r.stopHooks(ran, s)
-	}
 	switch {
 	case eng == nil && stop != nil:
 		return Exit{Code: stop.ExitCode(), Reason: stop.Error() + " before the engine started"}
@@ -172,7 +166,6 @@ func (r *Runner) Run(ctx context.Context, stages []Stage, s *State) Exit {
 	case failure != nil && running(eng):
 		// A stage failed with the engine running: stop it, as a stop
 		// signal would, and fail.
-		r.stopHooks(ran, s)
 		eng.Stop()
 		<-eng.Done()
 		return Exit{Code: ExitCode(failure), Reason: "start-up failed; engine stopped", Err: failure}
@@ -184,16 +177,12 @@ func (r *Runner) Run(ctx context.Context, stages []Stage, s *State) Exit {
 		}
 	}
 	if stop = r.stopped(); stop != nil && running(eng) {
-		r.stopHooks(ran, s)
 		r.Log.Debug("forward signal", "signal", SignalName(stop.Signal))
 		if err := eng.Signal(stop.Signal); err != nil {
 			r.Log.Warn("cannot forward signal", "signal", SignalName(stop.Signal), "error", err)
 		}
-		<-eng.Done()
-	} else {
-		<-eng.Done()
-		r.stopHooks(ran, s)
 	}
+	<-eng.Done()
 	exit := Exit{Code: eng.ExitCode(), Reason: eng.Reason()}
 	if failure != nil && exit.Code != 0 {
 		// The engine ended the start-up (it crashed before answering).
@@ -242,27 +231,6 @@ func (r *Runner) runStage(ctx context.Context, st Stage, s *State) error {
 	}
 	log.Debug("done", "duration", now().Sub(start))
 	return nil
-}
-
-// stopHooks runs the Stop of every stage that ran and has one, last first
-// (never under -dry-run, where nothing was done to undo).
-func (r *Runner) stopHooks(ran []Stage, s *State) {
-	ctx, cancel := context.WithTimeout(context.Background(), orDefault(r.StopTimeout, 30*time.Second))
-	defer cancel()
-	for i := len(ran) - 1; i >= 0; i-- {
-		h, ok := ran[i].(Stopper)
-		if !ok {
-			continue
-		}
-		log := r.Log.Named(ran[i].Name())
-		start := time.Now()
-		log.Debug("stop hook start")
-		if err := h.Stop(WithLog(ctx, log), s); err != nil {
-			log.Warn("stop hook failed", "error", err)
-			continue
-		}
-		log.Debug("stop hook done", "duration", time.Since(start))
-	}
 }
 
 // running reports whether the engine has not exited yet.

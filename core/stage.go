@@ -60,13 +60,39 @@ func WithLog(ctx context.Context, l hclog.Logger) context.Context {
 	return hclog.WithContext(ctx, l)
 }
 
-// Stopper is implemented by stages that must act when the engine's life ends.
-// The runner calls Stop on every stage that ran, once, in reverse list order:
-// on a stop signal before it tells the engine to stop (the engine's API still
-// answers then), after the engine ended on its own, when a stage failed (then
-// before the engine is stopped), or when a stop came before the engine
-// started. Never under -dry-run. ctx bounds all stop hooks together
-// (Runner.StopTimeout); an error is logged and the rest goes on.
-type Stopper interface {
-	Stop(ctx context.Context, s *State) error
+// Phase is where in the engine's life a stage runs. A stage list runs its
+// phases in order: the container and the engine's configuration are
+// prepared (Prepare), one stage starts the engine (Start), then the stages
+// that need it running (Running), whose context ends with the engine.
+// Catalogue.Resolve refuses a list that goes back.
+type Phase int
+
+const (
+	Prepare Phase = iota // before the engine: State.Engine is nil
+	Start                // starts the engine and leaves it in State.Engine
+	Running              // the engine runs (and, after ready, answers)
+)
+
+func (p Phase) String() string {
+	switch p {
+	case Start:
+		return "start"
+	case Running:
+		return "running"
+	}
+	return "prepare"
+}
+
+// Phased is implemented by the stages that do not prepare: the one that
+// starts the engine and those that need it running.
+type Phased interface {
+	Phase() Phase
+}
+
+// PhaseOf is a stage's phase: Prepare unless it says otherwise.
+func PhaseOf(s Stage) Phase {
+	if p, ok := s.(Phased); ok {
+		return p.Phase()
+	}
+	return Prepare
 }

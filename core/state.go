@@ -1,7 +1,6 @@
 package core
 
 import (
-	"context"
 	"net"
 	"os"
 	"syscall"
@@ -60,14 +59,6 @@ type State struct {
 	// engine: the running engine, supervised in the background; nil until it
 	// has started (and under -dry-run).
 	Engine Engine
-	// engine: runs programs for the stages after it. The engine stage's
-	// reaper collects every child of dinv, so exec.Cmd.Wait would lose the
-	// status to it: stages that run a program once the engine runs use this.
-	Exec Exec
-
-	// ready: when the engine first answered; zero until then. Stages after
-	// ready may count on the engine's API.
-	ReadyAt time.Time
 }
 
 // EngineUser is the user a rootless engine runs as.
@@ -111,11 +102,4 @@ type Engine interface {
 	// Stop asks the engine to shut down (SIGTERM), killing it after a grace
 	// period; Done tells when it has gone.
 	Stop()
-}
-
-// Exec runs a program to its end under dinv's reaper: args[0] is looked up
-// in the engine's PATH. A status other than 0 is an error that carries the
-// program's last line on standard error; ctx ending kills the program.
-type Exec interface {
-	Output(ctx context.Context, args ...string) (stdout []byte, err error)
 }

@@ -227,7 +227,7 @@ func plan(ctx context.Context, log hclog.Logger, env func(string) string, given 
 		return nil, err
 	}
 	st.Profile = p
-	names := p.Stages
+	names := core.DefaultStages
 	if file != nil && len(file.Stages) > 0 {
 		names = file.Stages
 	}

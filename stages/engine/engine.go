@@ -36,6 +36,7 @@ func New() core.Stage {
 
 func (*engineStage) Name() string                   { return "engine" }
 func (*engineStage) SkipsDryRun()                   {}
+func (*engineStage) Phase() core.Phase              { return core.Start }
 func (*engineStage) Requires(*core.Config) []string { return []string{"args"} }
 
 func (e *engineStage) Run(ctx context.Context, s *core.State) error {
@@ -68,16 +69,5 @@ func (e *engineStage) Run(ctx context.Context, s *core.State) error {
 	}
 	sup.SetEngineGrace(engineStopGrace)
 	s.Engine = sup
-	s.Exec = execer{procs: procs, env: s.EngineEnv}
 	return nil
-}
-
-// execer is core.Exec over the reaper, with the engine's environment.
-type execer struct {
-	procs reaper.Procs
-	env   []string
-}
-
-func (x execer) Output(ctx context.Context, args ...string) ([]byte, error) {
-	return reaper.Output(ctx, x.procs, args, x.env)
 }

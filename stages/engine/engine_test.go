@@ -40,8 +40,8 @@ func TestEngineStageStartsNothingOnceAStopHasEndedItsContext(t *testing.T) {
 				}
 				return
 			}
-			if err != nil || len(fake.started) != 1 || s.Engine == nil || s.Exec == nil {
-				t.Errorf("err %v, started %d, engine %v, exec %v", err, len(fake.started), s.Engine, s.Exec)
+			if err != nil || len(fake.started) != 1 || s.Engine == nil {
+				t.Errorf("err %v, started %d, engine %v", err, len(fake.started), s.Engine)
 			}
 			fake.started[0].exit(reaper.Status{})
 			<-s.Engine.Done()

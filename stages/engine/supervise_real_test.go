@@ -88,23 +88,40 @@ func TestRealEngineGetsExactlyItsArgvAndEnv(t *testing.T) {
 }
 
 func TestRealEngineGetsSignalsEveryTime(t *testing.T) {
-	ready := filepath.Join(t.TempDir(), "ready")
-	script := `n=0; trap 'n=$((n+1)); [ $n -ge 3 ] && exit 7' USR1; trap 'exit 0' TERM; touch "$1"; while :; do sleep 0.01; done`
-	s, err := Supervise(hclog.NewNullLogger(), realProcs(t), sh(script, "x", ready), time.Second)
+	dir := t.TempDir()
+	ready, count := filepath.Join(dir, "ready"), filepath.Join(dir, "count")
+	// Each SIGUSR1 is counted in $2 before the next is sent: signals sent
+	// closer together may merge into one while sh is busy (a loaded machine).
+	script := `n=0; trap 'n=$((n+1)); echo $n > "$2"; [ $n -ge 3 ] && exit 7' USR1; trap 'exit 0' TERM; touch "$1"; while :; do sleep 0.01; done`
+	s, err := Supervise(hclog.NewNullLogger(), realProcs(t), sh(script, "x", ready, count), time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
 	waitFile(t, ready)
-	for range 3 {
+	for i := 1; i <= 3; i++ {
 		if err := s.Signal(syscall.SIGUSR1); err != nil {
 			t.Fatal(err)
 		}
-		time.Sleep(50 * time.Millisecond) // sh runs one trap per wake-up
+		waitContent(t, count, strconv.Itoa(i)+"\n")
 	}
 	waitDone(t, s)
 	if s.ExitCode() != 7 {
 		t.Errorf("exit code %d, want 7 (three SIGUSR1 forwarded)", s.ExitCode())
 	}
+}
+
+// waitContent waits until the file at path holds want.
+func waitContent(t *testing.T, path, want string) {
+	t.Helper()
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		if b, err := os.ReadFile(path); err == nil && string(b) == want {
+			return
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	b, _ := os.ReadFile(path)
+	t.Fatalf("%s holds %q, want %q", path, b, want)
 }
 
 func TestRealEngineThatTrapsSIGTERMExitsCleanlyOnStopAndTakesItsChildren(t *testing.T) {

@@ -21,8 +21,8 @@ const pollEvery = 5 * time.Millisecond
 // pingTimeout bounds one ping, for an engine that accepts but does not answer.
 const pingTimeout = 2 * time.Second
 
-// readyStage waits for the engine to answer, records when (State.ReadyAt)
-// and how clients reach it (the client information at infoPath), and says
+// readyStage waits for the engine to answer, says after how long, records
+// how clients reach it (the client information at infoPath), and says
 // how to connect.
 type readyStage struct {
 	ping     func(ctx context.Context, socket string) error
@@ -41,6 +41,7 @@ func New() core.Stage {
 
 func (*readyStage) Name() string                   { return "ready" }
 func (*readyStage) SkipsDryRun()                   {}
+func (*readyStage) Phase() core.Phase              { return core.Running }
 func (*readyStage) Requires(*core.Config) []string { return []string{"engine"} }
 
 func (r *readyStage) Run(ctx context.Context, s *core.State) error {
@@ -67,8 +68,7 @@ func (r *readyStage) Run(ctx context.Context, s *core.State) error {
 	if err != nil {
 		return err
 	}
-	s.ReadyAt = r.clock.Now()
-	after := s.ReadyAt.Sub(s.Started).Round(time.Millisecond)
+	after := r.clock.Now().Sub(s.Started).Round(time.Millisecond)
 	log.Info("engine ready", append([]interface{}{"after", after}, Connect(s)...)...)
 	for _, l := range unverified(&s.Config) {
 		log.Warn("the API is served on TCP without client certificates: anyone who can reach this address is root on the host; start with -tlsverify to require them",

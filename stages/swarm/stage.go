@@ -23,7 +23,7 @@ const ipvsWarning = "this kernel has no IPVS (/proc/net/ip_vs): swarm service VI
 
 // swarmStage is the adapter between the runner and Init/Join.
 //
-// It has no stop hook (core.Stopper), on purpose: a host leaving its swarm
+// It does nothing when the engine stops, on purpose: a host leaving its swarm
 // whenever its container stops would come back from `docker restart`, an
 // upgrade or a machine's reboot as a new node, its tasks rescheduled and, for
 // a manager, the raft quorum shrunk or lost. Membership lives in the engine's
@@ -41,8 +41,9 @@ func New() core.Stage {
 	return &swarmStage{engine: NewEngine, dial: DialTCP, clock: core.RealClock{}, ipvs: ipvsPath}
 }
 
-func (*swarmStage) Name() string { return "swarm" }
-func (*swarmStage) SkipsDryRun() {}
+func (*swarmStage) Name() string      { return "swarm" }
+func (*swarmStage) SkipsDryRun()      {}
+func (*swarmStage) Phase() core.Phase { return core.Running }
 
 // Requires the ready stage when the host takes part in a swarm: the engine's
 // API must answer.

@@ -98,8 +98,12 @@ func TestStageInTheList(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `stage "swarm" needs stage "ready", which is not in the list`) {
 		t.Errorf("without ready: %v", err)
 	}
-	if _, err := cat.Resolve([]string{"swarm"}, "", &core.Config{Swarm: core.Swarm{Role: "worker", Timeout: time.Minute}}, nil); err != nil {
-		t.Errorf("alone, without a swarm: %v", err)
+	if _, err := cat.Resolve([]string{"engine", "swarm"}, "", &core.Config{Swarm: core.Swarm{Role: "worker", Timeout: time.Minute}}, nil); err != nil {
+		t.Errorf("without ready or a swarm: %v", err)
+	}
+	if _, err := cat.Resolve([]string{"swarm"}, "", &core.Config{Swarm: core.Swarm{Role: "worker", Timeout: time.Minute}}, nil); err == nil ||
+		!strings.Contains(err.Error(), `stage "swarm" needs the engine running`) {
+		t.Errorf("with no engine: %v", err)
 	}
 	cfg.Swarm.Role = "boss"
 	if _, err := cat.Resolve([]string{"engine", "ready", "swarm"}, "", cfg, nil); err == nil || !core.IsUsage(err) || !strings.Contains(err.Error(), "-swarm-role") {
@@ -112,6 +116,17 @@ type namedStage string
 func named(n string) core.Stage                           { return namedStage(n) }
 func (n namedStage) Name() string                         { return string(n) }
 func (namedStage) Run(context.Context, *core.State) error { return nil }
+
+// Phase: the stage named engine starts it; ready needs it running.
+func (n namedStage) Phase() core.Phase {
+	switch n {
+	case "engine":
+		return core.Start
+	case "ready":
+		return core.Running
+	}
+	return core.Prepare
+}
 
 // The real Engine over a socket that answers as the engine does.
 func TestAPIEngine(t *testing.T) {

@@ -9,7 +9,6 @@ package reaper
 
 import (
 	"bytes"
-	"context"
 	"io"
 	"os"
 	"os/signal"
@@ -302,34 +301,6 @@ func (p *proc) SignalGroup(sig syscall.Signal) bool {
 	return syscall.Kill(-p.pid, sig) == nil
 }
 
-// Output runs args under procs with env and returns what it wrote on standard
-// output. A status other than 0 is an error with the program's last line on
-// standard error; ctx ending kills the program.
-func Output(ctx context.Context, procs Procs, args, env []string) ([]byte, error) {
-	var stdout, stderr buffer
-	p, err := procs.Start(Cmd{Args: args, Env: env, Stdout: &stdout, Stderr: &stderr})
-	if err != nil {
-		return nil, err
-	}
-	select {
-	case <-p.Done():
-	case <-ctx.Done():
-		_ = p.Signal(syscall.SIGKILL)
-		<-p.Done()
-		return nil, errors.Wrapf(context.Cause(ctx), "run %s", args[0])
-	}
-	if st := p.Status(); st != (Status{}) {
-		msg := strings.TrimSpace(string(stderr.Bytes()))
-		if i := strings.LastIndexByte(msg, '\n'); i >= 0 {
-			msg = msg[i+1:]
-		}
-		if msg == "" {
-			return stdout.Bytes(), errors.Errorf("%s %s", args[0], st)
-		}
-		return stdout.Bytes(), errors.Errorf("%s %s: %s", args[0], st, msg)
-	}
-	return stdout.Bytes(), nil
-}
 
 // buffer is a bytes.Buffer safe for the copier and the reader at once.
 type buffer struct {

@@ -1,7 +1,6 @@
 package reaper
 
 import (
-	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -22,43 +21,6 @@ func procs(t *testing.T) Procs {
 		}
 	})
 	return p
-}
-
-func TestOutputRunsAProgramUnderTheReaper(t *testing.T) {
-	for _, tc := range []struct {
-		name    string
-		script  string
-		out     string
-		wantErr string
-	}{
-		{"its standard output is returned", `echo hello; echo to-stderr >&2`, "hello\n", ""},
-		{"a failure carries the status and the last stderr line", `echo partial; echo first >&2; echo "Error: not a swarm manager" >&2; exit 3`,
-			"partial\n", "sh exited with status 3: Error: not a swarm manager"},
-		{"a signal is reported as such", `kill -9 $$`, "", "sh killed by signal 9"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			out, err := Output(context.Background(), procs(t), []string{"sh", "-c", tc.script}, nil)
-			if string(out) != tc.out {
-				t.Errorf("stdout %q, want %q", out, tc.out)
-			}
-			if tc.wantErr == "" && err != nil || tc.wantErr != "" && (err == nil || err.Error() != tc.wantErr) {
-				t.Errorf("error %v, want %q", err, tc.wantErr)
-			}
-		})
-	}
-}
-
-func TestOutputKillsTheProgramWhenItsContextEnds(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
-	defer cancel()
-	start := time.Now()
-	_, err := Output(ctx, procs(t), []string{"sleep", "100"}, nil)
-	if err == nil || !strings.Contains(err.Error(), "deadline exceeded") {
-		t.Errorf("error %v, want the context's", err)
-	}
-	if d := time.Since(start); d > 5*time.Second {
-		t.Errorf("took %v", d)
-	}
 }
 
 func TestStraysAreTheChildrenTheReaperDidNotStart(t *testing.T) {

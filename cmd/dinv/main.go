@@ -20,6 +20,7 @@ import (
 	"github.com/dinv/dinv/core"
 	"github.com/dinv/dinv/internal/activation"
 	"github.com/dinv/dinv/internal/config"
+	"github.com/dinv/dinv/internal/engineapi"
 	"github.com/dinv/dinv/stages/args"
 	"github.com/dinv/dinv/stages/engine"
 	"github.com/dinv/dinv/stages/network"
@@ -160,7 +161,7 @@ func healthcheck(opts *options, stderr io.Writer) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
-	if err := ready.Ping(ctx, socket); err != nil {
+	if err := (&engineapi.Client{Socket: socket}).Ping(ctx); err != nil {
 		fmt.Fprintln(stderr, "unhealthy:", err)
 		return 1
 	}

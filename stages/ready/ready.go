@@ -13,6 +13,7 @@ import (
 	"github.com/pkg/errors"
 
 	"github.com/dinv/dinv/core"
+	"github.com/dinv/dinv/internal/engineapi"
 )
 
 // pollEvery is the pause between two pings while the engine starts.
@@ -36,7 +37,7 @@ type readyStage struct {
 
 // New returns the ready stage.
 func New() core.Stage {
-	return &readyStage{ping: Ping, clock: core.RealClock{}, every: pollEvery, infoPath: ClientInfoPath, cliSocket: defaultSocket}
+	return &readyStage{ping: ping, clock: core.RealClock{}, every: pollEvery, infoPath: ClientInfoPath, cliSocket: defaultSocket}
 }
 
 func (*readyStage) Name() string                   { return "ready" }
@@ -86,6 +87,11 @@ func (r *readyStage) Run(ctx context.Context, s *core.State) error {
 		log.Debug("client information recorded", "file", r.infoPath)
 	}
 	return nil
+}
+
+// ping asks the engine on socket for GET /_ping.
+func ping(ctx context.Context, socket string) error {
+	return (&engineapi.Client{Socket: socket}).Ping(ctx)
 }
 
 // errNotReady is WaitReady's answer when the timeout passed first.

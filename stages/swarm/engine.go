@@ -7,7 +7,7 @@ import (
 	"github.com/pkg/errors"
 
 	"github.com/dinv/dinv/core"
-	"github.com/dinv/dinv/stages/swarm/engineapi"
+	"github.com/dinv/dinv/internal/engineapi"
 )
 
 // Engine is the part of the Engine API the swarm stage uses: the narrow

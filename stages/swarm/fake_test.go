@@ -15,7 +15,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/dinv/dinv/core"
-	"github.com/dinv/dinv/stages/swarm/engineapi"
+	"github.com/dinv/dinv/internal/engineapi"
 )
 
 // rootCAPEM is a swarm's root CA as the engine serves it; only its bytes

@@ -1,10 +1,12 @@
 // Package engineapi is a minimal client of the Docker Engine API on the
 // engine's unix socket: one JSON request per connection, HTTP/1.1, answers
-// with Content-Length, chunked or read to the connection's end.
+// with Content-Length, chunked or read to the connection's end. The ready
+// stage and the health check ping with it, the swarm stage forms and joins
+// swarms with it.
 //
-// Written by hand for the same reason as the ready stage's ping: net/http
-// (and crypto/tls with it) would be most of dinv's binary and resident memory
-// (make bench), for a handful of requests to a local socket.
+// Written by hand: net/http (and crypto/tls with it) would be most of dinv's
+// binary and resident memory (make bench), for a handful of requests to a
+// local socket.
 package engineapi
 
 import (
@@ -71,6 +73,12 @@ func (c *Client) Do(ctx context.Context, method, path string, in, out interface{
 		return errors.Wrapf(err, "%s %s: decode the answer", method, path)
 	}
 	return nil
+}
+
+// Ping asks GET /_ping and returns nil when the engine answers 200; the
+// error names the socket.
+func (c *Client) Ping(ctx context.Context) error {
+	return errors.Wrapf(c.Do(ctx, "GET", "/_ping", nil, nil), "ping %s", c.Socket)
 }
 
 // roundTrip writes one request on a connection of its own and reads the

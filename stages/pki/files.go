@@ -2,13 +2,10 @@ package pki
 
 import (
 	"context"
-	"io"
 	"io/fs"
-	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -17,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/dinv/dinv/core"
+	"github.com/dinv/dinv/internal/safefile"
 )
 
 const (
@@ -27,7 +25,7 @@ const (
 	// of the file it becomes. The loader reads only the layout's final
 	// names, so a temp file a killed run left behind is never taken for a
 	// certificate; the next writer removes it.
-	tempPrefix = ".dinv-tmp-"
+	tempPrefix = safefile.TempPrefix
 	// journalFile lists, while a commit renames its temp files into place,
 	// which temp file becomes which final file (names relative to the
 	// certificate directory, as "server/cert.pem"). A run killed between two
@@ -130,7 +128,7 @@ func (osStore) lock(ctx context.Context, dir string) (func(), error) {
 		return nil, errors.Wrapf(err, "create certificate directory %s", dir)
 	}
 	path := filepath.Join(dir, lockFile)
-	f, err := openOwn(path, os.O_RDWR|os.O_CREATE, 0o600)
+	f, err := safefile.OpenOwn(path, os.O_RDWR|os.O_CREATE, 0o600)
 	if err != nil {
 		return nil, errors.Wrap(err, "open lock file")
 	}
@@ -254,28 +252,17 @@ func (s osStore) commit(dir string, files []newFile) error {
 
 // makeSubdir creates path with mode perm (0755 when 0), whatever the umask;
 // one already there must be a directory, not a link to one: dinv does not
-// write through links.
+// write through links. Anything else in its place is a usage error.
 func makeSubdir(path string, perm os.FileMode) error {
 	if perm == 0 {
 		perm = 0o755
 	}
-	err := os.Mkdir(path, perm)
-	if err == nil {
-		return errors.Wrapf(os.Chmod(path, perm), "create %s", path)
+	err := safefile.Mkdir(path, perm)
+	var ke *safefile.KindError
+	if errors.As(err, &ke) && ke.Kind != safefile.KindLink {
+		return core.Usagef("%v", err)
 	}
-	if !errors.Is(err, fs.ErrExist) {
-		return errors.Wrapf(err, "create %s", path)
-	}
-	fi, err := os.Lstat(path)
-	switch {
-	case err != nil:
-		return errors.Wrapf(err, "create %s", path)
-	case fi.Mode()&fs.ModeSymlink != 0:
-		return errors.Errorf("%s: is a symbolic link; dinv does not follow links where it writes", path)
-	case !fi.IsDir():
-		return badFile(path, "is %s, not a directory", kind(fi.Mode()))
-	}
-	return nil
+	return err
 }
 
 // syncSubdirs syncs the subdirectories of dir that names are in.
@@ -356,138 +343,22 @@ func parseJournal(data []byte, lay layout) ([][2]string, error) {
 }
 
 // syncDir makes the directory's entries (renames, removals) durable.
-func syncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return errors.Wrap(err, "open certificate directory")
-	}
-	defer d.Close()
-	return errors.Wrap(d.Sync(), "sync certificate directory")
-}
+func syncDir(dir string) error { return safefile.SyncDir(dir) }
 
 // writeTemp writes f to a new temp file with f's mode, synced, in the
 // directory of f's final name under dir.
 func writeTemp(dir string, f newFile) (string, error) {
-	t, err := createTemp(filepath.Join(dir, filepath.Dir(f.name)), tempPrefix+filepath.Base(f.name)+"-", f.perm)
-	if err != nil {
-		return "", errors.Wrapf(err, "create temp file for %s", f.name)
-	}
-	name := t.Name()
-	fail := func(err error, op string) (string, error) {
-		t.Close()
-		os.Remove(name)
-		return "", errors.Wrapf(err, "%s %s", op, name)
-	}
-	if err := t.Chmod(f.perm); err != nil {
-		return fail(err, "chmod")
-	}
-	if _, err := t.Write(f.data); err != nil {
-		return fail(err, "write")
-	}
-	if err := t.Sync(); err != nil {
-		return fail(err, "sync")
-	}
-	if err := t.Close(); err != nil {
-		return fail(err, "close")
-	}
-	return name, nil
-}
-
-// createTemp creates a new file prefix+random in dir. O_EXCL makes the
-// create fail on any existing entry, a planted link included; then another
-// name is tried.
-func createTemp(dir, prefix string, perm os.FileMode) (*os.File, error) {
-	for try := 0; ; try++ {
-		path := filepath.Join(dir, prefix+strconv.FormatUint(rand.Uint64(), 36))
-		f, err := openOwn(path, os.O_WRONLY|os.O_CREATE|os.O_EXCL, perm)
-		if err == nil || !errors.Is(err, fs.ErrExist) || try == 100 {
-			return f, err
-		}
-	}
-}
-
-// openOwn opens path, one of dinv's own files (the lock, a temp file), for
-// writing without following a link in its place: a link planted there is
-// an error, never a way to make dinv create or lock a file elsewhere.
-// O_NONBLOCK keeps a FIFO from blocking the open; anything but a regular
-// file is refused.
-func openOwn(path string, flag int, perm os.FileMode) (*os.File, error) {
-	f, err := os.OpenFile(path, flag|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, perm)
-	if err != nil {
-		return nil, noFollowErr(path, err)
-	}
-	if err := checkRegular(f, path); err != nil {
-		f.Close()
-		return nil, err
-	}
-	return f, nil
-}
-
-// noFollowErr explains the error of an open with O_NOFOLLOW: ELOOP there
-// means a symbolic link in the file's place.
-func noFollowErr(path string, err error) error {
-	if fi, lerr := os.Lstat(path); errors.Is(err, syscall.ELOOP) && lerr == nil && fi.Mode()&fs.ModeSymlink != 0 {
-		return errors.Errorf("%s: is a symbolic link; dinv does not follow links where it writes", path)
-	}
-	return err
-}
-
-// checkRegular refuses an open file that is not a regular file.
-func checkRegular(f *os.File, path string) error {
-	fi, err := f.Stat()
-	if err != nil {
-		return errors.Wrapf(err, "stat %s", path)
-	}
-	if !fi.Mode().IsRegular() {
-		return errors.Errorf("%s: is not a regular file (%s)", path, kind(fi.Mode()))
-	}
-	return nil
-}
-
-// kind names a file's type for an error.
-func kind(m fs.FileMode) string {
-	switch {
-	case m.IsDir():
-		return "a directory"
-	case m&fs.ModeSymlink != 0:
-		return "a symbolic link"
-	case m&fs.ModeNamedPipe != 0:
-		return "a FIFO"
-	case m&fs.ModeSocket != 0:
-		return "a socket"
-	case m&fs.ModeDevice != 0:
-		return "a device"
-	}
-	return "not a regular file"
-}
-
-// readBounded reads what f holds, refusing more than limit bytes.
-func readBounded(f *os.File, path string, limit int64) ([]byte, error) {
-	data, err := io.ReadAll(io.LimitReader(f, limit+1))
-	if err != nil {
-		return nil, errors.Wrapf(err, "read %s", path)
-	}
-	if int64(len(data)) > limit {
-		return nil, errors.Errorf("%s: larger than %d KiB: not a file dinv wrote or reads", path, limit>>10)
-	}
-	return data, nil
+	return safefile.WriteTemp(filepath.Join(dir, f.name), f.data, f.perm)
 }
 
 // readJournal reads the commit journal, dinv's own file: not through a
-// link, not from a FIFO or device, at most maxJournalBytes.
+// link, not from a FIFO or device (neither is opened), at most
+// maxJournalBytes.
 func readJournal(path string) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NOFOLLOW|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	data, err := safefile.ReadFile(path, maxJournalBytes)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, err
 	}
-	if err != nil {
-		return nil, errors.Wrap(noFollowErr(path, err), "read commit journal")
-	}
-	defer f.Close()
-	if err := checkRegular(f, path); err != nil {
-		return nil, errors.Wrap(err, "read commit journal")
-	}
-	data, err := readBounded(f, path, maxJournalBytes)
 	return data, errors.Wrap(err, "read commit journal")
 }
 
@@ -498,7 +369,7 @@ func checkTemp(path string) error {
 	if err != nil || fi.Mode().IsRegular() {
 		return nil
 	}
-	return errors.Errorf("roll forward: %s is %s, not a file dinv wrote", path, kind(fi.Mode()))
+	return errors.Errorf("roll forward: %s is %s, not a file dinv wrote", path, safefile.Kind(fi.Mode()))
 }
 
 // notWritable reports whether err means the directory cannot be written.

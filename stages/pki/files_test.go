@@ -118,36 +118,6 @@ func TestLockFileThatIsNotAFile(t *testing.T) {
 	})
 }
 
-// TestOwnFilesAreNotOpenedThroughLinks: openOwn, as the lock and temp files
-// are opened, never writes through a link; with O_EXCL (temp files) a taken
-// name is an error, so another is tried.
-func TestOwnFilesAreNotOpenedThroughLinks(t *testing.T) {
-	dir := t.TempDir()
-	target := filepath.Join(t.TempDir(), "target")
-	os.WriteFile(target, []byte("keep"), 0o600)
-	path := filepath.Join(dir, tempPrefix+"docker.crt-1")
-	symlink(t, target, path)
-	for _, flag := range []int{os.O_RDWR | os.O_CREATE, os.O_WRONLY | os.O_CREATE | os.O_EXCL} {
-		f, err := openOwn(path, flag, 0o600)
-		if err == nil {
-			f.Write([]byte("overwritten"))
-			f.Close()
-			t.Errorf("openOwn(%#x) opened a link", flag)
-		}
-	}
-	if b, _ := os.ReadFile(target); string(b) != "keep" {
-		t.Errorf("the link's target holds %q", b)
-	}
-	f, err := createTemp(dir, tempPrefix+"x-", 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-	if fi, err := os.Lstat(f.Name()); err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o600 {
-		t.Errorf("temp file %s: %v, %v", f.Name(), fi, err)
-	}
-}
-
 // TestRollForwardRefusesALinkedTemp: a journal naming a temp file that is a
 // link is not rolled forward: the link never becomes docker.crt.
 func TestRollForwardRefusesALinkedTemp(t *testing.T) {

@@ -11,7 +11,7 @@ import (
 func BenchmarkGenerateTLSVerifySet(b *testing.B) {
 	for _, kt := range []string{"ecdsa", "rsa", "rsa3072"} {
 		b.Run(kt, func(b *testing.B) {
-			spec, _ := ParseKeyType(kt)
+			spec, _ := parseKeyType(kt)
 			for i := 0; i < b.N; i++ {
 				dir := b.TempDir()
 				res, err := Ensure(context.Background(), Request{Dir: dir, Verify: true, Key: spec, Hosts: testHosts})

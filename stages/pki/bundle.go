@@ -17,9 +17,9 @@ import (
 // The client bundle's files, by the names the docker CLI reads in
 // DOCKER_CERT_PATH.
 const (
-	BundleCAFile   = "ca.pem"
-	BundleCertFile = "cert.pem"
-	BundleKeyFile  = "key.pem"
+	bundleCAFile   = "ca.pem"
+	bundleCertFile = "cert.pem"
+	bundleKeyFile  = "key.pem"
 )
 
 // WriteClientBundle writes to w a tar stream of the client bundle in files
@@ -31,7 +31,7 @@ const (
 func WriteClientBundle(w io.Writer, files core.TLSFiles) error {
 	var unknown []string
 	for _, f := range []struct{ path, name string }{
-		{files.ClientCA, BundleCAFile}, {files.ClientCert, BundleCertFile}, {files.ClientKey, BundleKeyFile},
+		{files.ClientCA, bundleCAFile}, {files.ClientCert, bundleCertFile}, {files.ClientKey, bundleKeyFile},
 	} {
 		if f.path == "" {
 			unknown = append(unknown, f.name)
@@ -65,7 +65,7 @@ func WriteClientBundle(w io.Writer, files core.TLSFiles) error {
 		data []byte
 		mode int64
 	}{
-		{BundleCAFile, caPEM, 0o644}, {BundleCertFile, cl.certPEM, 0o644}, {BundleKeyFile, cl.keyPEM, 0o600},
+		{bundleCAFile, caPEM, 0o644}, {bundleCertFile, cl.certPEM, 0o644}, {bundleKeyFile, cl.keyPEM, 0o600},
 	} {
 		hdr := &tar.Header{Typeflag: tar.TypeReg, Name: f.name, Mode: f.mode, Size: int64(len(f.data)), ModTime: now}
 		if err := tw.WriteHeader(hdr); err != nil {

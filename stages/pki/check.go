@@ -17,6 +17,10 @@ import (
 	"github.com/dinv/dinv/internal/safefile"
 )
 
+// maxCertBytes bounds what dinv reads of a certificate or key file: a
+// larger one (or /dev/zero behind a link) is an error.
+const maxCertBytes = 1 << 20
+
 // badFile is the error for a file a user brought that dinv cannot use: a
 // configuration error (exit 2) that names the file and the reason.
 func badFile(path, format string, args ...interface{}) error {

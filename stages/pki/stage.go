@@ -36,7 +36,7 @@ func (*stage) Requires(cfg *core.Config) []string {
 // Validate checks -key-type, the certificate layout and every -tls-san entry.
 func (*stage) Validate(cfg *core.Config, _ *core.Profile) error {
 	var problems []string
-	if _, err := ParseKeyType(cfg.KeyType); err != nil {
+	if _, err := parseKeyType(cfg.KeyType); err != nil {
 		problems = append(problems, err.Error())
 	}
 	if _, err := layoutNamed(cfg.CertLayout); err != nil {
@@ -53,28 +53,6 @@ func (*stage) Validate(cfg *core.Config, _ *core.Profile) error {
 	return nil
 }
 
-// sanList is ParseSANList for one -tls-san entry, which must name a host.
-func sanList(entry string) ([]string, error) {
-	hosts, err := ParseSANList(entry)
-	if err == nil && len(hosts) == 0 {
-		_, err = parseSAN(entry)
-	}
-	return hosts, err
-}
-
-// extraHosts are the hosts every -tls-san entry names, in canonical form.
-func extraHosts(sans []string) ([]string, error) {
-	var out []string
-	for _, san := range sans {
-		hosts, err := sanList(san)
-		if err != nil {
-			return nil, core.Usagef("-tls-san %v", err)
-		}
-		out = append(out, hosts...)
-	}
-	return out, nil
-}
-
 func (st *stage) Run(ctx context.Context, s *core.State) error {
 	log := core.Log(ctx)
 	cfg := &s.Config
@@ -86,7 +64,7 @@ func (st *stage) Run(ctx context.Context, s *core.State) error {
 		log.Debug("no TLS: nothing to do")
 		return nil
 	}
-	spec, err := ParseKeyType(cfg.KeyType)
+	spec, err := parseKeyType(cfg.KeyType)
 	if err != nil {
 		return core.Usagef("%v", err)
 	}

@@ -60,8 +60,8 @@ func handshake(t *testing.T, layout string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	foreign, _ := NewCA(Options{})
-	fc, fk, _ := foreign.IssueClient(Options{})
+	foreign, _ := newTestCA(mintOptions{})
+	fc, fk, _ := foreign.issueClient(mintOptions{})
 	bad, err := tls.X509KeyPair(fc, fk)
 	if err != nil {
 		t.Fatal(err)

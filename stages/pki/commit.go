@@ -5,7 +5,6 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"sort"
 	"strings"
 	"syscall"
 	"time"
@@ -21,28 +20,84 @@ const (
 	// lockFile is flock'ed while dinv writes to the directory, so DinV
 	// containers sharing one volume never mint two CAs. It is never removed.
 	lockFile = ".dinv.lock"
+	lockPoll = 5 * time.Millisecond
 	// tempPrefix starts the name of a file being written, in the directory
 	// of the file it becomes. The loader reads only the layout's final
 	// names, so a temp file a killed run left behind is never taken for a
 	// certificate; the next writer removes it.
 	tempPrefix = safefile.TempPrefix
-	// journalFile lists, while a commit renames its temp files into place,
-	// which temp file becomes which final file (names relative to the
-	// certificate directory, as "server/cert.pem"). A run killed between two
-	// renames leaves it behind, and the next start, under the lock, finishes
-	// the renames (rolls forward) before anything reads the set: a commit is
-	// then all or nothing, across files too.
-	journalFile = ".dinv-commit"
-	// journalHead and journalTail start and end a journal; one without
-	// both was not written by dinv.
-	journalHead = "dinv-commit 1"
-	journalTail = "end"
-	lockPoll    = 5 * time.Millisecond
-	// maxCertBytes and maxJournalBytes bound what dinv reads from the
-	// directory: a larger file (or /dev/zero behind a link) is an error.
-	maxCertBytes    = 1 << 20
-	maxJournalBytes = 64 << 10
 )
+
+// commitLocked, with the lock held, finishes a commit a killed run left half
+// done, decides again on what is there now and writes what that decision
+// calls for, after removing leftover temp files. pre is the decision made
+// before the lock, its files minted: when the directory still holds what it
+// was made on, its files are written as they are.
+func commitLocked(req *Request, st store, is issuer, pre *decision, lay layout) (*decision, error) {
+	if err := st.rollForward(req.Dir, lay); err != nil {
+		return nil, err
+	}
+	d, l, err := decide(req, is.now)
+	if err != nil {
+		return nil, err
+	}
+	if pre != nil && pre.files != nil && pre.sameInputs(d) {
+		d = pre
+	}
+	if d.writes() && d.files == nil {
+		if err := d.mint(is, req.Hosts); err != nil {
+			return nil, err
+		}
+	}
+	if err := st.clean(req.Dir, l.temps); err != nil {
+		return nil, err
+	}
+	if !d.writes() {
+		return d, nil
+	}
+	if err := st.commit(req.Dir, d.files); err != nil {
+		if notWritable(err) {
+			return nil, notWritableErr(req.Dir, d, err)
+		}
+		return nil, err
+	}
+	for _, f := range d.files {
+		d.result.Generated = append(d.result.Generated, f.name)
+	}
+	d.result.Reissued = d.reason
+	return d, nil
+}
+
+// missing names the files the decision would write.
+func (d *decision) missing() []string {
+	var out []string
+	lay, p := d.lay, d.plan
+	if p.newCA {
+		out = append(out, lay.caCert, lay.caKey)
+	}
+	if p.copyServerCA {
+		out = append(out, lay.serverCA)
+	}
+	if p.server != serverKeep || d.reason != "" {
+		out = append(out, lay.serverCert, lay.serverKey)
+	}
+	if p.copyClientCA {
+		out = append(out, lay.clientCA)
+	}
+	if p.newClient {
+		out = append(out, lay.clientCert, lay.clientKey)
+	}
+	return out
+}
+
+// notWritableErr explains a directory dinv must write to but cannot.
+func notWritableErr(dir string, d *decision, err error) error {
+	for errors.Unwrap(err) != nil {
+		err = errors.Unwrap(err)
+	}
+	return errors.Errorf("certificate directory %s is not writable (%v): cannot generate %s; mount it read-write, or bring the certificates",
+		dir, err, strings.Join(d.missing(), ", "))
+}
 
 // newFile is a file to write into the certificate directory.
 type newFile struct {
@@ -50,46 +105,6 @@ type newFile struct {
 	data    []byte
 	perm    os.FileMode
 	dirPerm os.FileMode // the mode of name's subdirectory, should dinv create it
-}
-
-// listing is what a directory holds of interest to dinv.
-type listing struct {
-	present map[string]bool // which of the layout's files exist (any kind)
-	temps   []string        // leftover temp files, relative to the directory
-}
-
-// scan lists dir and the layout's subdirectories; a missing directory
-// holds nothing.
-func scan(dir string, lay layout) (listing, error) {
-	l := listing{present: map[string]bool{}}
-	subs := []string{"."}
-	for sub := range lay.dirs {
-		subs = append(subs, sub)
-	}
-	sort.Strings(subs[1:])
-	for _, sub := range subs {
-		path := filepath.Join(dir, sub)
-		entries, err := os.ReadDir(path)
-		if errors.Is(err, fs.ErrNotExist) {
-			continue
-		}
-		if errors.Is(err, syscall.ENOTDIR) && sub != "." {
-			return l, badFile(path, "is not a directory")
-		}
-		if err != nil {
-			return l, errors.Wrapf(err, "list certificate directory %s", path)
-		}
-		for _, e := range entries {
-			name := filepath.Join(sub, e.Name())
-			switch {
-			case strings.HasPrefix(e.Name(), tempPrefix):
-				l.temps = append(l.temps, name)
-			case lay.isFile(name):
-				l.present[name] = true
-			}
-		}
-	}
-	return l, nil
 }
 
 // store is where generated files go: the OS, or a fake in tests.
@@ -114,13 +129,6 @@ type store interface {
 type osStore struct {
 	afterTemps func()
 	atRename   func(done int)
-}
-
-// hasJournal reports whether dir holds a commit journal: a commit in
-// progress, or one a killed run left half done.
-func hasJournal(dir string) bool {
-	_, err := os.Lstat(filepath.Join(dir, journalFile))
-	return err == nil
 }
 
 func (osStore) lock(ctx context.Context, dir string) (func(), error) {
@@ -279,69 +287,6 @@ func syncSubdirs(dir string, names []string) error {
 	return nil
 }
 
-// rollForward renames into place every temp file the journal lists that is
-// still there, then removes the journal. Without a journal it does nothing.
-func (osStore) rollForward(dir string, lay layout) error {
-	path := filepath.Join(dir, journalFile)
-	data, err := readJournal(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	renames, err := parseJournal(data, lay)
-	if err != nil {
-		return errors.Wrapf(err, "commit journal %s (not dinv's: remove it)", path)
-	}
-	var finals []string
-	for _, r := range renames {
-		if err := checkTemp(filepath.Join(dir, r[0])); err != nil {
-			return err
-		}
-		err := os.Rename(filepath.Join(dir, r[0]), filepath.Join(dir, r[1]))
-		if err != nil && !errors.Is(err, fs.ErrNotExist) { // ErrNotExist: renamed before the kill
-			return errors.Wrapf(err, "roll forward into %s", r[1])
-		}
-		finals = append(finals, r[1])
-	}
-	if err := syncSubdirs(dir, finals); err != nil {
-		return err
-	}
-	return finishJournal(dir)
-}
-
-// finishJournal makes the renames durable, then removes the journal.
-func finishJournal(dir string) error {
-	if err := syncDir(dir); err != nil {
-		return err
-	}
-	if err := os.Remove(filepath.Join(dir, journalFile)); err != nil {
-		return errors.Wrap(err, "remove commit journal")
-	}
-	return syncDir(dir)
-}
-
-// parseJournal reads a journal: the head, "temp final" lines, the tail.
-// Only the layout's final names may appear in it, each with a temp file of
-// dinv's in the same directory.
-func parseJournal(data []byte, lay layout) ([][2]string, error) {
-	lines := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
-	if len(lines) < 2 || lines[0] != journalHead || lines[len(lines)-1] != journalTail {
-		return nil, errors.New("no head or tail line")
-	}
-	var out [][2]string
-	for i, l := range lines[1 : len(lines)-1] {
-		f := strings.Fields(l)
-		if len(f) != 2 || !lay.isFile(f[1]) || filepath.Clean(f[0]) != f[0] || filepath.Dir(f[0]) != filepath.Dir(f[1]) ||
-			!strings.HasPrefix(filepath.Base(f[0]), tempPrefix) {
-			return nil, errors.Errorf("line %d: want a temp file and a certificate file name of the %s layout, got %q", i+2, lay.name, l)
-		}
-		out = append(out, [2]string{f[0], f[1]})
-	}
-	return out, nil
-}
-
 // syncDir makes the directory's entries (renames, removals) durable.
 func syncDir(dir string) error { return safefile.SyncDir(dir) }
 
@@ -349,27 +294,6 @@ func syncDir(dir string) error { return safefile.SyncDir(dir) }
 // directory of f's final name under dir.
 func writeTemp(dir string, f newFile) (string, error) {
 	return safefile.WriteTemp(filepath.Join(dir, f.name), f.data, f.perm)
-}
-
-// readJournal reads the commit journal, dinv's own file: not through a
-// link, not from a FIFO or device (neither is opened), at most
-// maxJournalBytes.
-func readJournal(path string) ([]byte, error) {
-	data, err := safefile.ReadFile(path, maxJournalBytes)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, err
-	}
-	return data, errors.Wrap(err, "read commit journal")
-}
-
-// checkTemp refuses to roll forward a temp file that is not a regular file
-// (a link planted under a temp name); a missing one was renamed already.
-func checkTemp(path string) error {
-	fi, err := os.Lstat(path)
-	if err != nil || fi.Mode().IsRegular() {
-		return nil
-	}
-	return errors.Errorf("roll forward: %s is %s, not a file dinv wrote", path, safefile.Kind(fi.Mode()))
 }
 
 // notWritable reports whether err means the directory cannot be written.

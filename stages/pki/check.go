@@ -225,6 +225,11 @@ func loadPair(dir, certName, keyName string) (*pair, []*x509.Certificate, error)
 	if err != nil {
 		return nil, nil, err
 	}
+	return parsePair(certPath, keyPath, certPEM, keyPEM)
+}
+
+// parsePair is loadPair's checks on the files' bytes.
+func parsePair(certPath, keyPath string, certPEM, keyPEM []byte) (*pair, []*x509.Certificate, error) {
 	cert, inter, err := parseCertPEM(certPath, certPEM)
 	if err != nil {
 		return nil, nil, err

@@ -150,14 +150,42 @@ func decide(req *Request, now time.Time) (*decision, listing, error) {
 		}
 	}
 	switch {
-	case req.Verify && !p.newClient && l.present[lay.clientCert]:
+	case req.Verify && !d.plan.newClient && l.present[lay.clientCert] && d.reissuesLeaves():
+		if err := d.checkOwnClient(now); err != nil {
+			return nil, l, err
+		}
+	case req.Verify && !d.plan.newClient && l.present[lay.clientCert]:
 		d.result.Kept = append(d.result.Kept, lay.clientCert, lay.clientKey)
 		d.checkClient(now)
-	case req.Verify && !p.newClient && !signsClients(d.engine.certs, now):
+	case req.Verify && !d.plan.newClient && !signsClients(d.engine.certs, now):
 		d.result.ClientRefused = d.path(d.engine.name) + ": no certificate in it can sign a client certificate the engine accepts " +
 			"(none is a CA valid now with the certSign key usage and an extended key usage allowing clientAuth): every client will be refused"
 	}
+	for _, f := range lay.files { // in the layout's order
+		if contains(d.plan.replace, f) {
+			d.result.Replaced = append(d.result.Replaced, f)
+		}
+	}
+	d.result.ReplaceReason = d.plan.why
 	return d, l, nil
+}
+
+// reissuesLeaves reports whether dinv manages the leaves as docker:dind
+// does: in its layout, with the CA's key. Then what does not chain to the
+// CA (a copy of another CA, a client or server certificate another CA
+// issued) is written anew, from the CA, instead of refused or kept: it is
+// left from another CA (a kept volume), and docker:dind would overwrite it.
+func (d *decision) reissuesLeaves() bool {
+	return d.ca != nil && d.lay.name == LayoutDind
+}
+
+// renew marks name, a file present, to be written anew, and says why.
+func (d *decision) renew(why string, names ...string) {
+	d.plan.replace = append(d.plan.replace, names...)
+	if d.plan.why != "" {
+		d.plan.why += "; "
+	}
+	d.plan.why += strings.Join(names, ", ") + ": " + why
 }
 
 // loadCA reads the CA certificate, every certificate in it (a bundle may
@@ -203,10 +231,13 @@ func (d *decision) loadAnchor(name string) (anchor, error) {
 // server/ca.pem and client/ca.pem when present. With the user's
 // certificates and no client/, the server certificate is checked against
 // server/ca.pem, as it was issued for the clients of that CA.
+//
+// A copy that is written anew (the plan's, or one loadCopy finds stale) is
+// not read as an anchor: what it will hold, the CA, is.
 func (d *decision) loadAnchors() error {
 	lay := d.lay
-	if lay.serverCA != "" && d.present[lay.serverCA] {
-		a, err := d.loadAnchor(lay.serverCA)
+	if lay.serverCA != "" && d.present[lay.serverCA] && !d.plan.copyServerCA {
+		a, err := d.loadCopy(lay.serverCA, &d.plan.copyServerCA)
 		if err != nil {
 			return err
 		}
@@ -215,14 +246,65 @@ func (d *decision) loadAnchors() error {
 		}
 		d.engine = a
 	}
-	if lay.clientCA != "" && d.present[lay.clientCA] {
-		a, err := d.loadAnchor(lay.clientCA)
+	if lay.clientCA != "" && d.present[lay.clientCA] && !d.plan.copyClientCA {
+		a, err := d.loadCopy(lay.clientCA, &d.plan.copyClientCA)
 		if err != nil {
 			return err
 		}
 		d.trust = a
 	}
 	return nil
+}
+
+// loadCopy reads server/ca.pem or client/ca.pem as an anchor. When dinv
+// re-issues leaves (reissuesLeaves), one that does not hold the CA
+// certificate (nor parses) is left from another CA: it is to be copied
+// anew (*recopy set), and the anchor returned is the CA it will hold.
+func (d *decision) loadCopy(name string, recopy *bool) (anchor, error) {
+	if !d.reissuesLeaves() {
+		return d.loadAnchor(name)
+	}
+	data, err := readFile(d.path(name))
+	if err != nil {
+		return anchor{}, err
+	}
+	d.saw(name, data)
+	cert, rest, err := parseCertPEM(d.path(name), data)
+	certs := append([]*x509.Certificate{cert}, rest...)
+	if err == nil {
+		err = checkStrengthAll(d.path(name), certs)
+	}
+	switch {
+	case err != nil:
+		d.renew(strings.TrimPrefix(err.Error(), d.path(name)+": "), name)
+	case !holds(certs, d.ca.cert):
+		d.renew("does not hold "+d.lay.caCert+" (a copy of another CA)", name)
+	default:
+		d.result.Kept = append(d.result.Kept, name)
+		return anchor{name, certs}, nil
+	}
+	*recopy = true
+	return anchor{name, []*x509.Certificate{d.ca.cert}}, nil
+}
+
+// contains reports whether list holds s.
+func contains(list []string, s string) bool {
+	for _, e := range list {
+		if e == s {
+			return true
+		}
+	}
+	return false
+}
+
+// holds reports whether certs holds c.
+func holds(certs []*x509.Certificate, c *x509.Certificate) bool {
+	for _, e := range certs {
+		if e.Equal(c) {
+			return true
+		}
+	}
+	return false
 }
 
 // checkServer checks the server pair and decides whether to re-issue
@@ -256,6 +338,10 @@ func (d *decision) checkServer(req *Request, now time.Time) error {
 		d.old, d.reason = srv, "addresses"
 	case selfOwned && expiring:
 		d.old, d.reason = srv, "expiry"
+	case !owned && d.reissuesLeaves():
+		// Left from another CA: issued anew from dinv's, with a new key.
+		d.reason = "issuer"
+		d.renew("not issued by "+lay.caCert+" (left from another CA)", lay.serverCert, lay.serverKey)
 	default:
 		if err := accepted(srv.cert, inter, roots, x509.ExtKeyUsageServerAuth, now); err != nil {
 			return refused(d.path(lay.serverCert), "clients", srv.cert, err, now, anchor)
@@ -322,6 +408,37 @@ func (d *decision) checkClient(now time.Time) {
 	if err != nil {
 		d.result.ClientRefused = err.Error()
 	}
+}
+
+// checkOwnClient checks the client pair kept in the directory when dinv
+// re-issues leaves (reissuesLeaves): one the engine would refuse (issued by
+// another CA, expired, unreadable as a pair) is issued anew from the CA.
+// A file that is not a regular file is still an error.
+func (d *decision) checkOwnClient(now time.Time) error {
+	lay := d.lay
+	certPath, keyPath := d.path(lay.clientCert), d.path(lay.clientKey)
+	certPEM, err := readFile(certPath)
+	if err != nil {
+		return err
+	}
+	keyPEM, err := readFile(keyPath)
+	if err != nil {
+		return err
+	}
+	d.saw(lay.clientCert, certPEM, keyPEM)
+	cl, inter, err := parsePair(certPath, keyPath, certPEM, keyPEM)
+	if err == nil {
+		if verr := accepted(cl.cert, inter, d.engine.certs, x509.ExtKeyUsageClientAuth, now); verr != nil {
+			err = refused(certPath, "the engine", cl.cert, verr, now, d.path(d.engine.name))
+		}
+	}
+	if err != nil {
+		d.plan.newClient = true
+		d.renew(strings.TrimPrefix(strings.TrimPrefix(err.Error(), certPath+": "), keyPath+": "), lay.clientCert, lay.clientKey)
+		return nil
+	}
+	d.result.Kept = append(d.result.Kept, lay.clientCert, lay.clientKey)
+	return nil
 }
 
 // signsClients reports whether a certificate in roots could be the CA of

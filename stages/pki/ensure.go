@@ -39,6 +39,11 @@ type Result struct {
 	// certificate in the engine's CA file (ca.crt, server/ca.pem) can sign
 	// one ("" when none is known refused).
 	ClientRefused string
+	// Replaced are files that were there and are written anew (under
+	// DryRun: would be), and ReplaceReason why: in docker:dind's layout,
+	// files left from another CA.
+	Replaced      []string
+	ReplaceReason string
 
 	// Under DryRun, what a real start would do.
 	WouldGenerate    []string // files it would write, in write order

@@ -24,8 +24,13 @@ type plan struct {
 	server    serverAction
 	newClient bool // issue the client pair
 	// The dind layout: write server/ca.pem, client/ca.pem as copies of
-	// the CA certificate (dinv owns the CA, the copy is missing).
+	// the CA certificate (dinv owns the CA, the copy is missing or, found
+	// by decide, does not hold it).
 	copyServerCA, copyClientCA bool
+	// replace are files present that are written anew, and why: in the
+	// dind layout, client files left beside no CA.
+	replace []string
+	why     string
 }
 
 // planFor applies the presence rules of -tls and -tlsverify to the set of
@@ -85,22 +90,34 @@ func planFlat(present map[string]bool, lay layout) (plan, error) {
 // with the CA's copies:
 //
 //   - Nothing present: generate all eight files.
+//   - Nothing in ca/ or server/, but files in client/: they were left from
+//     another CA (GitLab's runner keeps /certs/client between jobs, and
+//     each job's docker:dind service starts without ca/): generate all eight
+//     files, replacing them, as docker:dind does.
 //   - ca/cert.pem + ca/key.pem (dinv owns the CA): issue whichever leaf pair
 //     is missing, and copy ca/cert.pem to server/ca.pem and client/ca.pem
-//     where they are missing. The rest is used as it is.
+//     where they are missing. The rest is used as it is, unless decide finds
+//     it does not chain to the CA: then it is written anew too.
 //   - server/ca.pem + server/cert.pem + server/key.pem without ca/key.pem:
 //     the user's certificates, used as they are; client/ holds all three
 //     of its files or none; ca/cert.pem is left alone. Nothing is written.
 //   - Any other set (a pair without its other half, ca/key.pem without
 //     ca/cert.pem, ...): an error listing what is present and missing.
 func planDind(present map[string]bool, lay layout) (plan, error) {
+	all := plan{newCA: true, server: serverFromCA, newClient: true, copyServerCA: true, copyClientCA: true}
+	if left := presentOf(present, lay.clientCA, lay.clientCert, lay.clientKey); len(left) > 0 &&
+		len(presentOf(present, lay.caCert, lay.caKey, lay.serverCA, lay.serverCert, lay.serverKey)) == 0 {
+		all.replace, all.why = left, "ca/ is absent: client/ is left from another CA (a kept client volume, "+
+			"as GitLab's runner keeps /certs/client between jobs); a new CA issues every file, as docker:dind does"
+		return all, nil
+	}
 	if err := bothOrNeither(present, lay, lay.clientCert, lay.clientKey); err != nil {
 		return plan{}, err
 	}
 	hasServer, hasCA, hasCAKey := present[lay.serverCert], present[lay.caCert], present[lay.caKey]
 	switch {
 	case none(present, lay):
-		return plan{newCA: true, server: serverFromCA, newClient: true, copyServerCA: true, copyClientCA: true}, nil
+		return all, nil
 	case hasCA && hasCAKey:
 		p := plan{loadCA: true, server: serverKeep, newClient: !present[lay.clientCert],
 			copyServerCA: !present[lay.serverCA], copyClientCA: !present[lay.clientCA]}
@@ -117,6 +134,17 @@ func planDind(present map[string]bool, lay layout) (plan, error) {
 	}
 	return plan{}, incomplete(present, lay, "DOCKER_TLS_CERTDIR needs ca/cert.pem + ca/key.pem to issue the rest from, "+
 		"or server/ca.pem + server/cert.pem + server/key.pem (your certificates, used as they are), or an empty directory to generate all eight")
+}
+
+// presentOf is those of names that are present, in order.
+func presentOf(present map[string]bool, names ...string) []string {
+	var out []string
+	for _, n := range names {
+		if present[n] {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // none reports whether none of the layout's files is present.

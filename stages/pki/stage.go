@@ -88,6 +88,8 @@ func (st *stage) Run(ctx context.Context, s *core.State) error {
 		"reissued", res.Reissued, "key_type", spec.String())
 	if cfg.DryRun {
 		logDryRun(log, cfg.CertDir, res)
+	} else if len(res.Replaced) > 0 {
+		log.Info("certificate files replaced", "dir", cfg.CertDir, "files", res.Replaced, "reason", res.ReplaceReason)
 	}
 	if len(res.Uncovered) > 0 {
 		log.Warn("server certificate does not cover these addresses; clients must connect by a name it covers",
@@ -107,6 +109,9 @@ func (st *stage) Run(ctx context.Context, s *core.State) error {
 func logDryRun(log hclog.Logger, dir string, res *Result) {
 	if res.WouldRollForward {
 		log.Info("dry run: a real start would first complete the interrupted commit", "file", filepath.Join(dir, journalFile))
+	}
+	if len(res.Replaced) > 0 {
+		log.Info("dry run: a real start would replace certificate files", "dir", dir, "files", res.Replaced, "reason", res.ReplaceReason)
 	}
 	switch {
 	case res.WouldReissue != "":

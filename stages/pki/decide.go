@@ -73,7 +73,15 @@ type decision struct {
 	trust  anchor
 	old    *pair // the server pair as it is, when re-issued
 	plan   plan
-	reason string    // re-issue the server certificate, and why
+	// srv is the server pair the engine will serve (kept, or once minted),
+	// srvRoots what its clients trust it by; client the client pair the
+	// engine accepts (kept, or minted: clientMinted), nil when none. The
+	// handshake check runs between them.
+	srv          *pair
+	srvRoots     []*x509.Certificate
+	client       *pair
+	clientMinted bool
+	reason       string // re-issue the server certificate, and why
 	files  []newFile // what mint made and checked, in write order
 	seen   hash.Hash // what the decision was made on: which files, their bytes
 	result Result
@@ -160,6 +168,13 @@ func decide(req *Request, now time.Time) (*decision, listing, error) {
 	case req.Verify && !d.plan.newClient && !signsClients(d.engine.certs, now):
 		d.result.ClientRefused = d.path(d.engine.name) + ": no certificate in it can sign a client certificate the engine accepts " +
 			"(none is a CA valid now with the certSign key usage and an extended key usage allowing clientAuth): every client will be refused"
+	}
+	if !d.writes() {
+		// What is kept is what is served: a client must complete a
+		// handshake with it (else mint checks the set it completes).
+		if err := d.checkHandshake(req.Hosts, now); err != nil {
+			return nil, l, err
+		}
 	}
 	for _, f := range lay.files { // in the layout's order
 		if contains(d.plan.replace, f) {
@@ -346,6 +361,7 @@ func (d *decision) checkServer(req *Request, now time.Time) error {
 		if err := accepted(srv.cert, inter, roots, x509.ExtKeyUsageServerAuth, now); err != nil {
 			return refused(d.path(lay.serverCert), "clients", srv.cert, err, now, anchor)
 		}
+		d.srv, d.srvRoots = srv, roots
 		d.result.Uncovered = outside
 		d.result.Expiring = srv.cert.NotAfter.Sub(now) < renewBefore
 		d.result.Kept = append(d.result.Kept, lay.serverCert, lay.serverKey)
@@ -407,7 +423,9 @@ func (d *decision) checkClient(now time.Time) {
 	}
 	if err != nil {
 		d.result.ClientRefused = err.Error()
+		return
 	}
+	d.client = cl
 }
 
 // checkOwnClient checks the client pair kept in the directory when dinv
@@ -437,6 +455,7 @@ func (d *decision) checkOwnClient(now time.Time) error {
 		d.renew(strings.TrimPrefix(strings.TrimPrefix(err.Error(), certPath+": "), keyPath+": "), lay.clientCert, lay.clientKey)
 		return nil
 	}
+	d.client = cl
 	d.result.Kept = append(d.result.Kept, lay.clientCert, lay.clientKey)
 	return nil
 }

@@ -58,6 +58,7 @@ func (d *decision) mint(is issuer, hosts []string) error {
 		if err := d.checkIssuedServer(srv, hosts, is.now); err != nil {
 			return err
 		}
+		d.srv = srv
 		if d.old != nil && srv.key == d.old.key {
 			files = append(files, d.file(lay.serverCert, srv.certPEM, 0o644))
 		} else {
@@ -76,9 +77,10 @@ func (d *decision) mint(is issuer, hosts []string) error {
 			return badFile(d.path(d.engine.name), "cannot issue a %s the engine accepts: %v", lay.clientCert, err)
 		}
 		add(lay.clientCert, lay.clientKey, cl)
+		d.client, d.clientMinted = cl, true
 	}
 	d.files = files
-	return nil
+	return d.checkHandshake(hosts, is.now)
 }
 
 // checkIssuedServer verifies a server certificate dinv made as clients will:
@@ -92,6 +94,7 @@ func (d *decision) checkIssuedServer(srv *pair, hosts []string, now time.Time) e
 	if d.ca != nil {
 		roots = d.trust.certs
 	}
+	d.srvRoots = roots
 	if err := accepted(srv.cert, nil, roots, x509.ExtKeyUsageServerAuth, now); err != nil {
 		if d.ca != nil {
 			return badFile(d.path(d.trust.name), "cannot issue a %s clients accept: %v", d.lay.serverCert, err)

@@ -22,6 +22,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"sort"
 	"strconv"
 	"syscall"
 
@@ -278,6 +279,37 @@ func SyncDir(dir string) error {
 	}
 	defer d.Close()
 	return errors.Wrapf(d.Sync(), "sync directory %s", dir)
+}
+
+// ReadDir lists the directory at path (a link to a directory is followed).
+// What the path leads to is checked (stat) before it is opened, and opened
+// only as a directory (O_DIRECTORY): a FIFO, device node or file there is a
+// *KindError with Dir set, never opened. A missing path is an error for
+// which errors.Is(err, fs.ErrNotExist) holds.
+func ReadDir(path string) ([]fs.DirEntry, error) {
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if !fi.IsDir() {
+		return nil, &KindError{Path: path, Kind: Kind(fi.Mode()), Dir: true}
+	}
+	d, err := os.OpenFile(path, os.O_RDONLY|unix.O_DIRECTORY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
+	if errors.Is(err, syscall.ENOTDIR) {
+		if fi, serr := os.Stat(path); serr == nil {
+			return nil, &KindError{Path: path, Kind: Kind(fi.Mode()), Dir: true}
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	entries, err := d.ReadDir(-1)
+	if err != nil {
+		return nil, errors.Wrapf(err, "list %s", path)
+	}
+	sort.Slice(entries, func(i, j int) bool { return entries[i].Name() < entries[j].Name() })
+	return entries, nil
 }
 
 // Mkdir creates the directory path with mode perm whatever the umask (its

@@ -367,3 +367,37 @@ func onlyFiles(t *testing.T, dir string, names ...string) {
 		t.Errorf("%s holds %v, want %v", dir, got, names)
 	}
 }
+
+// TestReadDir: a directory is listed in name order, through a link too; a
+// FIFO (without hanging), a device node (never opened) or a file in its
+// place is refused as not a directory, naming its kind.
+func TestReadDir(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "b"), nil, 0o600)
+	os.WriteFile(filepath.Join(dir, "a"), nil, 0o600)
+	link := filepath.Join(t.TempDir(), "link")
+	os.Symlink(dir, link)
+	for _, p := range []string{dir, link} {
+		entries, err := ReadDir(p)
+		if err != nil || len(entries) != 2 || entries[0].Name() != "a" || entries[1].Name() != "b" {
+			t.Errorf("ReadDir(%s) = %v, %v", p, entries, err)
+		}
+	}
+	other := t.TempDir()
+	fifo, dev, file := filepath.Join(other, "fifo"), filepath.Join(other, "dev"), filepath.Join(other, "file")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	mkdev(t, dev)
+	os.WriteFile(file, nil, 0o600)
+	for p, kind := range map[string]string{fifo: KindFIFO, dev: KindDevice, file: KindRegular} {
+		err := within(t, 5*time.Second, func() error { _, err := ReadDir(p); return err })
+		wantKind(t, err, p, kind)
+		if !strings.HasSuffix(err.Error(), ", not a directory") {
+			t.Errorf("error = %v", err)
+		}
+	}
+	if _, err := ReadDir(filepath.Join(other, "missing")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("a missing directory: %v", err)
+	}
+}

@@ -7,14 +7,15 @@ import (
 	"fmt"
 	"hash"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"sort"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/pkg/errors"
+
+	"github.com/dinv/dinv/core"
+	"github.com/dinv/dinv/internal/safefile"
 )
 
 // listing is what a directory holds of interest to dinv.
@@ -34,14 +35,16 @@ func scan(dir string, lay layout) (listing, error) {
 	sort.Strings(subs[1:])
 	for _, sub := range subs {
 		path := filepath.Join(dir, sub)
-		entries, err := os.ReadDir(path)
-		if errors.Is(err, fs.ErrNotExist) {
+		// Checked before it is opened, and opened only as a directory: a
+		// FIFO or device node in a directory's place is never opened.
+		entries, err := safefile.ReadDir(path)
+		var ke *safefile.KindError
+		switch {
+		case errors.Is(err, fs.ErrNotExist):
 			continue
-		}
-		if errors.Is(err, syscall.ENOTDIR) && sub != "." {
-			return l, badFile(path, "is not a directory")
-		}
-		if err != nil {
+		case errors.As(err, &ke):
+			return l, core.Usagef("%v", err)
+		case err != nil:
 			return l, errors.Wrapf(err, "list certificate directory %s", path)
 		}
 		for _, e := range entries {
@@ -70,9 +73,9 @@ type decision struct {
 	// trust is what clients trust the engine by (-tlsverify): ca.crt;
 	// client/ca.pem, or the CA certificate it is copied from, or with the
 	// user's certificates and no client/, server/ca.pem.
-	trust  anchor
-	old    *pair // the server pair as it is, when re-issued
-	plan   plan
+	trust anchor
+	old   *pair // the server pair as it is, when re-issued
+	plan  plan
 	// srv is the server pair the engine will serve (kept, or once minted),
 	// srvRoots what its clients trust it by; client the client pair the
 	// engine accepts (kept, or minted: clientMinted), nil when none. The
@@ -81,10 +84,10 @@ type decision struct {
 	srvRoots     []*x509.Certificate
 	client       *pair
 	clientMinted bool
-	reason       string // re-issue the server certificate, and why
-	files  []newFile // what mint made and checked, in write order
-	seen   hash.Hash // what the decision was made on: which files, their bytes
-	result Result
+	reason       string    // re-issue the server certificate, and why
+	files        []newFile // what mint made and checked, in write order
+	seen         hash.Hash // what the decision was made on: which files, their bytes
+	result       Result
 }
 
 // anchor is a file of trusted certificates: a CA file.

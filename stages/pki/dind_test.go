@@ -508,7 +508,7 @@ func TestDindModes(t *testing.T) {
 		dir := t.TempDir()
 		writeFiles(t, dir, map[string][]byte{"client": []byte("x")})
 		_, err := ensureDind(t, dir, true, testHosts, t0)
-		if err == nil || !core.IsUsage(err) || !strings.Contains(err.Error(), filepath.Join(dir, "client")+": is not a directory") {
+		if err == nil || !core.IsUsage(err) || !strings.Contains(err.Error(), filepath.Join(dir, "client")+": is a regular file, not a directory") {
 			t.Fatalf("error = %v, want client refused", err)
 		}
 	})

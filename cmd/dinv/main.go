@@ -19,6 +19,7 @@ import (
 
 	"github.com/dinv/dinv/core"
 	"github.com/dinv/dinv/internal/activation"
+	"github.com/dinv/dinv/internal/clientinfo"
 	"github.com/dinv/dinv/internal/config"
 	"github.com/dinv/dinv/internal/engineapi"
 	"github.com/dinv/dinv/stages/args"
@@ -86,7 +87,7 @@ func run(argv []string, env func(string) string, stdout, stderr io.Writer, signa
 	case len(opts.command) > 0:
 		return runCommand(opts.command, stderr)
 	case opts.bundle:
-		if err := ready.ClientBundle(stdout, stderr, ready.ClientInfoPath); err != nil {
+		if err := clientinfo.Bundle(stdout, stderr, clientinfo.Path); err != nil {
 			log.Error("no client bundle", "error", err)
 			return 1
 		}
@@ -147,12 +148,12 @@ func run(argv []string, env func(string) string, stdout, stderr io.Writer, signa
 }
 
 // healthcheck is `dinv -healthcheck`: exit 0 when the engine answers on the
-// socket the running dinv recorded (ready.ClientInfoPath), or on -socket
+// socket the running dinv recorded (clientinfo.Path), or on -socket
 // when given.
 func healthcheck(opts *options, stderr io.Writer) int {
 	socket := opts.flags.Socket
 	if !opts.flags.Given["socket"] {
-		info, err := ready.ReadClientInfo(ready.ClientInfoPath)
+		info, err := clientinfo.Read(clientinfo.Path)
 		if err != nil {
 			fmt.Fprintln(stderr, "unhealthy:", err)
 			return 1

@@ -3,7 +3,6 @@ package config
 import (
 	"context"
 	"errors"
-	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -115,13 +114,13 @@ func TestReadInputRefusesWhatIsNotARegularFileWithoutOpeningIt(t *testing.T) {
 	}()
 	select {
 	case err := <-done:
-		if err == nil || !core.IsUsage(err) || !strings.Contains(err.Error(), "a FIFO, not a regular file") {
+		if err == nil || !core.IsUsage(err) || !strings.Contains(err.Error(), "is not a regular file (a FIFO)") {
 			t.Errorf("error %v, want a usage error naming the FIFO", err)
 		}
 	case <-time.After(10 * time.Second):
 		t.Fatal("reading a FIFO blocked")
 	}
-	if _, err := readInput(context.Background(), dir); err == nil || !strings.Contains(err.Error(), "a directory") {
+	if _, err := readInput(context.Background(), dir); err == nil || !strings.Contains(err.Error(), "is a directory") {
 		t.Errorf("a directory: %v", err)
 	}
 	if data, err := readInput(context.Background(), filepath.Join(dir, "none.json")); data != nil || err != nil {
@@ -155,7 +154,7 @@ func TestReadInputEndsWithItsContext(t *testing.T) {
 	}
 	release := make(chan struct{})
 	defer close(release)
-	stuck := func(string, fs.FileInfo) ([]byte, error) { <-release; return nil, nil } // a read that hangs (NFS, FUSE)
+	stuck := func(string, int64) ([]byte, error) { <-release; return nil, nil } // a read that hangs (NFS, FUSE)
 	ctx, cancel := context.WithCancelCause(context.Background())
 	stop := errors.New("stop signal")
 	go func() { time.Sleep(50 * time.Millisecond); cancel(stop) }()

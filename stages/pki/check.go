@@ -7,19 +7,19 @@ import (
 	"crypto/x509"
 	"encoding/pem"
 	"fmt"
-	"io"
-	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/pkg/errors"
-	"golang.org/x/sys/unix"
 
 	"github.com/dinv/dinv/core"
+	"github.com/dinv/dinv/internal/safefile"
 )
+
+// maxCertBytes bounds what dinv reads of a certificate or key file: a
+// larger one (or /dev/zero behind a link) is an error.
+const maxCertBytes = 1 << 20
 
 // badFile is the error for a file a user brought that dinv cannot use: a
 // configuration error (exit 2) that names the file and the reason.
@@ -27,41 +27,21 @@ func badFile(path, format string, args ...interface{}) error {
 	return core.Usagef("%s: %s", path, fmt.Sprintf(format, args...))
 }
 
-// readFile reads one of the directory's six files. It may be a link (a
-// Kubernetes secret mounts them so) to a regular file: a FIFO (opened
-// without blocking), device, socket or directory in its place, or more than
-// maxCertBytes, is a bad file.
+// readFile reads one of the directory's files. It may be a link (a
+// Kubernetes secret mounts them so) to a regular file: a FIFO, device,
+// socket or directory in its place, or behind the link, is refused before
+// it is opened; a dangling link, or more than maxCertBytes, is a bad file.
 func readFile(path string) ([]byte, error) {
-	f, err := os.OpenFile(path, os.O_RDONLY|unix.O_NONBLOCK|unix.O_CLOEXEC, 0)
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, badFile(path, "is a symbolic link to a missing file")
-	}
-	if errors.Is(err, syscall.ENXIO) {
-		return nil, badFile(path, "is not a regular file (a socket)")
-	}
-	if err != nil {
-		return nil, errors.Wrap(err, "read certificate file")
-	}
-	defer f.Close()
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, errors.Wrap(err, "read certificate file")
-	}
-	if fi.IsDir() {
-		return nil, badFile(path, "is a directory, not a file")
-	}
-	if !fi.Mode().IsRegular() {
-		return nil, badFile(path, "is not a regular file (%s)", kind(fi.Mode()))
-	}
-	if fi.Size() > maxCertBytes {
+	b, err := safefile.ReadFileFollow(path, maxCertBytes)
+	var ke *safefile.KindError
+	var se *safefile.SizeError
+	switch {
+	case errors.As(err, &ke):
+		return nil, core.Usagef("%v", err)
+	case errors.As(err, &se):
 		return nil, badFile(path, "larger than %d KiB: not a certificate or key", maxCertBytes>>10)
-	}
-	b, err := io.ReadAll(io.LimitReader(f, maxCertBytes+1))
-	if err != nil {
+	case err != nil:
 		return nil, errors.Wrap(err, "read certificate file")
-	}
-	if len(b) > maxCertBytes {
-		return nil, badFile(path, "larger than %d KiB: not a certificate or key", maxCertBytes>>10)
 	}
 	return b, nil
 }
@@ -245,6 +225,11 @@ func loadPair(dir, certName, keyName string) (*pair, []*x509.Certificate, error)
 	if err != nil {
 		return nil, nil, err
 	}
+	return parsePair(certPath, keyPath, certPEM, keyPEM)
+}
+
+// parsePair is loadPair's checks on the files' bytes.
+func parsePair(certPath, keyPath string, certPEM, keyPEM []byte) (*pair, []*x509.Certificate, error) {
 	cert, inter, err := parseCertPEM(certPath, certPEM)
 	if err != nil {
 		return nil, nil, err

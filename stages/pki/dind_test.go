@@ -16,14 +16,14 @@ import (
 )
 
 var (
-	dindCA         = []string{DindCACertFile, DindCAKeyFile}
-	dindServer     = []string{DindServerCAFile, DindServerCertFile, DindServerKeyFile}
-	dindServerPair = []string{DindServerCertFile, DindServerKeyFile}
-	dindClient     = []string{DindClientCAFile, DindClientCertFile, DindClientKeyFile}
-	dindClientPair = []string{DindClientCertFile, DindClientKeyFile}
+	dindCA         = []string{dindCACertFile, dindCAKeyFile}
+	dindServer     = []string{dindServerCAFile, dindServerCertFile, dindServerKeyFile}
+	dindServerPair = []string{dindServerCertFile, dindServerKeyFile}
+	dindClient     = []string{dindClientCAFile, dindClientCertFile, dindClientKeyFile}
+	dindClientPair = []string{dindClientCertFile, dindClientKeyFile}
 	// dindAll is every file of the layout, in the order dinv writes them.
-	dindAll = []string{DindCAKeyFile, DindCACertFile, DindServerCAFile, DindServerKeyFile, DindServerCertFile,
-		DindClientCAFile, DindClientKeyFile, DindClientCertFile}
+	dindAll = []string{dindCAKeyFile, dindCACertFile, dindServerCAFile, dindServerKeyFile, dindServerCertFile,
+		dindClientCAFile, dindClientKeyFile, dindClientCertFile}
 )
 
 // dindSet is a complete dind set as dinv generates it with -tlsverify for
@@ -55,23 +55,14 @@ func ensureDind(t *testing.T, dir string, verify bool, hosts []string, now time.
 // files, and the client bundle when there is one.
 func dindFiles(dir string, verify, client bool) core.TLSFiles {
 	p := func(n string) string { return filepath.Join(dir, n) }
-	f := core.TLSFiles{ServerCert: p(DindServerCertFile), ServerKey: p(DindServerKeyFile)}
+	f := core.TLSFiles{ServerCert: p(dindServerCertFile), ServerKey: p(dindServerKeyFile)}
 	if verify {
-		f.CACert = p(DindServerCAFile)
+		f.CACert = p(dindServerCAFile)
 	}
 	if client {
-		f.ClientCA, f.ClientCert, f.ClientKey = p(DindClientCAFile), p(DindClientCertFile), p(DindClientKeyFile)
+		f.ClientCA, f.ClientCert, f.ClientKey = p(dindClientCAFile), p(dindClientCertFile), p(dindClientKeyFile)
 	}
 	return f
-}
-
-func contains(list []string, s string) bool {
-	for _, e := range list {
-		if e == s {
-			return true
-		}
-	}
-	return false
 }
 
 // TestDindPresenceRules runs the dind layout's presence combinations
@@ -90,51 +81,50 @@ func TestDindPresenceRules(t *testing.T) {
 	}{
 		{"an empty directory gets all eight files", true, nil, dindAll, true, ""},
 		{"ca/ alone: the server and client files are issued from it, with the copies of the CA", true, dindCA,
-			[]string{DindServerCAFile, DindServerKeyFile, DindServerCertFile, DindClientCAFile, DindClientKeyFile, DindClientCertFile}, true, ""},
+			[]string{dindServerCAFile, dindServerKeyFile, dindServerCertFile, dindClientCAFile, dindClientKeyFile, dindClientCertFile}, true, ""},
 		{"ca/ and client/ (docker:dind's documented volumes): server/ is issued from the same CA", true, cat(dindCA, dindClient),
-			[]string{DindServerCAFile, DindServerKeyFile, DindServerCertFile}, true, ""},
+			[]string{dindServerCAFile, dindServerKeyFile, dindServerCertFile}, true, ""},
 		{"ca/ and server/: client/ is issued", true, cat(dindCA, dindServer),
-			[]string{DindClientCAFile, DindClientKeyFile, DindClientCertFile}, true, ""},
+			[]string{dindClientCAFile, dindClientKeyFile, dindClientCertFile}, true, ""},
 		{"all eight: nothing is written", true, dindLayout.files, nil, true, ""},
 		{"ca/ and the server pair without server/ca.pem: the copy alone is written", true, cat(dindCA, dindServerPair, dindClient),
-			[]string{DindServerCAFile}, true, ""},
+			[]string{dindServerCAFile}, true, ""},
 		{"ca/ and the client pair without client/ca.pem: the copy is written", true, cat(dindCA, dindServer, dindClientPair),
-			[]string{DindClientCAFile}, true, ""},
-		{"a lone client/ca.pem beside ca/ is kept and the client pair issued", true, cat(dindCA, dindServer, []string{DindClientCAFile}),
-			[]string{DindClientKeyFile, DindClientCertFile}, true, ""},
+			[]string{dindClientCAFile}, true, ""},
+		{"a lone client/ca.pem beside ca/ is kept and the client pair issued", true, cat(dindCA, dindServer, []string{dindClientCAFile}),
+			[]string{dindClientKeyFile, dindClientCertFile}, true, ""},
 		{"server/ without ca/key.pem is the user's: used, nothing written, no client bundle", true, dindServer, nil, false, ""},
 		{"server/ and ca/cert.pem without ca/key.pem: the user's, ca/cert.pem left alone", true,
-			cat(dindServer, []string{DindCACertFile}), nil, false, ""},
+			cat(dindServer, []string{dindCACertFile}), nil, false, ""},
 		{"server/ and client/ without ca/key.pem: the user's, with their client bundle", true, cat(dindServer, dindClient), nil, true, ""},
 		{"the user's server/ and a client pair without client/ca.pem is an error", true, cat(dindServer, dindClientPair), nil, false,
 			"present server/ca.pem, server/cert.pem, server/key.pem, client/cert.pem, client/key.pem; missing ca/cert.pem, ca/key.pem, client/ca.pem " +
 				"(client/ca.pem, client/cert.pem and client/key.pem go together"},
-		{"the user's server/ and a lone client/ca.pem is an error", true, cat(dindServer, []string{DindClientCAFile}), nil, false,
+		{"the user's server/ and a lone client/ca.pem is an error", true, cat(dindServer, []string{dindClientCAFile}), nil, false,
 			"client/ca.pem, client/cert.pem and client/key.pem go together"},
-		{"server/cert.pem without its key is an error", true, []string{DindServerCAFile, DindServerCertFile}, nil, false,
+		{"server/cert.pem without its key is an error", true, []string{dindServerCAFile, dindServerCertFile}, nil, false,
 			"(server/cert.pem and server/key.pem go together)"},
-		{"client/key.pem without its certificate is an error", true, cat(dindCA, []string{DindClientKeyFile}), nil, false,
+		{"client/key.pem without its certificate is an error", true, cat(dindCA, []string{dindClientKeyFile}), nil, false,
 			"(client/cert.pem and client/key.pem go together)"},
-		{"ca/key.pem alone is an error", true, []string{DindCAKeyFile}, nil, false,
+		{"ca/key.pem alone is an error", true, []string{dindCAKeyFile}, nil, false,
 			"present ca/key.pem; missing ca/cert.pem, server/ca.pem"},
-		{"ca/cert.pem alone is an error", true, []string{DindCACertFile}, nil, false,
+		{"ca/cert.pem alone is an error", true, []string{dindCACertFile}, nil, false,
 			"present ca/cert.pem; missing ca/key.pem"},
-		{"ca/key.pem and server/ without ca/cert.pem is an error", true, cat([]string{DindCAKeyFile}, dindServer), nil, false,
+		{"ca/key.pem and server/ without ca/cert.pem is an error", true, cat([]string{dindCAKeyFile}, dindServer), nil, false,
 			"missing ca/cert.pem"},
 		{"the server pair without server/ca.pem or ca/key.pem is an error", true, dindServerPair, nil, false,
 			"(DOCKER_TLS_CERTDIR needs ca/cert.pem + ca/key.pem to issue the rest from, or server/ca.pem + server/cert.pem + server/key.pem"},
-		{"client/ alone is an error", true, dindClient, nil, false, "present client/ca.pem, client/cert.pem, client/key.pem;"},
 		{"-tls in an empty directory self-signs server/cert.pem and server/key.pem, nothing else", false, nil,
-			[]string{DindServerKeyFile, DindServerCertFile}, false, ""},
+			[]string{dindServerKeyFile, dindServerCertFile}, false, ""},
 		{"-tls with ca/ issues the server pair from it, no copies", false, dindCA,
-			[]string{DindServerKeyFile, DindServerCertFile}, false, ""},
+			[]string{dindServerKeyFile, dindServerCertFile}, false, ""},
 		{"-tls with the server pair uses it", false, dindServerPair, nil, false, ""},
 		{"-tls with the whole set uses the server pair and makes no client bundle", false, dindLayout.files, nil, false, ""},
-		{"-tls with ca/cert.pem alone self-signs and leaves it alone", false, []string{DindCACertFile},
-			[]string{DindServerKeyFile, DindServerCertFile}, false, ""},
+		{"-tls with ca/cert.pem alone self-signs and leaves it alone", false, []string{dindCACertFile},
+			[]string{dindServerKeyFile, dindServerCertFile}, false, ""},
 		{"-tls with client/ alone self-signs and leaves client/ alone", false, dindClient,
-			[]string{DindServerKeyFile, DindServerCertFile}, false, ""},
-		{"-tls with server/key.pem alone is an error", false, []string{DindServerKeyFile}, nil, false,
+			[]string{dindServerKeyFile, dindServerCertFile}, false, ""},
+		{"-tls with server/key.pem alone is an error", false, []string{dindServerKeyFile}, nil, false,
 			"server/cert.pem and server/key.pem go together"},
 	}
 	for _, c := range cases {
@@ -168,16 +158,16 @@ func TestDindPresenceRules(t *testing.T) {
 				}
 			}
 			if c.verify {
-				trust := DindClientCAFile
+				trust := dindClientCAFile
 				if _, ok := after[trust]; !ok {
-					trust = DindServerCAFile
+					trust = dindServerCAFile
 				}
-				if err := verifyWith(t, dir, trust, DindServerCertFile, x509.ExtKeyUsageServerAuth, t0); err != nil {
+				if err := verifyWith(t, dir, trust, dindServerCertFile, x509.ExtKeyUsageServerAuth, t0); err != nil {
 					t.Errorf("server/cert.pem does not chain to %s: %v", trust, err)
 				}
 			}
 			if c.client {
-				if err := verifyWith(t, dir, DindServerCAFile, DindClientCertFile, x509.ExtKeyUsageClientAuth, t0); err != nil {
+				if err := verifyWith(t, dir, dindServerCAFile, dindClientCertFile, x509.ExtKeyUsageClientAuth, t0); err != nil {
 					t.Errorf("the engine refuses client/cert.pem: %v", err)
 				}
 			}
@@ -185,7 +175,7 @@ func TestDindPresenceRules(t *testing.T) {
 				t.Errorf("Files = %+v, want %+v", res.Files, want)
 			}
 			for _, f := range c.generate {
-				if strings.HasSuffix(f, "ca.pem") && string(readBytes(t, dir, f)) != string(readBytes(t, dir, DindCACertFile)) {
+				if strings.HasSuffix(f, "ca.pem") && string(readBytes(t, dir, f)) != string(readBytes(t, dir, dindCACertFile)) {
 					t.Errorf("%s is not a copy of ca/cert.pem", f)
 				}
 			}
@@ -202,23 +192,22 @@ func readBytes(t *testing.T, dir, name string) []byte {
 	return b
 }
 
-// TestDindCopiesMustHoldWhatTheyAreFor: with dinv's CA, a server/ca.pem or
-// client/ca.pem that is not a copy of it (nor a bundle holding it) would
-// make the engine or its clients refuse what dinv issues: a usage error
-// naming that file, nothing written. With the user's certificates,
-// server/cert.pem must chain to server/ca.pem, and to client/ca.pem.
+// TestDindCopiesMustHoldWhatTheyAreFor: with the user's certificates,
+// server/cert.pem must chain to server/ca.pem, and to client/ca.pem: a usage
+// error naming the file, nothing written. With dinv's CA, copies that are
+// bundles holding it are used as they are (TestDindReplacesWhatAnotherCAIssued
+// has the copies that do not hold it).
 func TestDindCopiesMustHoldWhatTheyAreFor(t *testing.T) {
 	set := dindSet(t)
-	other, err := NewCA(Options{})
+	other, err := newTestCA(mintOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	moved := ServerHosts([]net.IP{net.ParseIP("10.9.9.9")}, "dinvhost", nil)
 	with := func(files map[string][]byte, name string, data []byte) map[string][]byte {
 		files[name] = data
 		return files
 	}
-	bundle := append(append([]byte{}, other.CertPEM...), set[DindCACertFile]...)
+	bundle := append(append([]byte{}, other.CertPEM...), set[dindCACertFile]...)
 	cases := []struct {
 		name  string
 		files map[string][]byte
@@ -226,20 +215,12 @@ func TestDindCopiesMustHoldWhatTheyAreFor(t *testing.T) {
 		file  string // the file the error names; "" when the set is used
 		why   string
 	}{
-		{"a client/ca.pem of another CA refuses the server certificate dinv would issue", with(subset(set, cat(dindCA, dindClient)...),
-			DindClientCAFile, other.CertPEM), testHosts, DindClientCAFile, "cannot issue a server/cert.pem clients accept"},
-		{"a client/ca.pem of another CA refuses the server certificate kept", with(subset(set, dindLayout.files...),
-			DindClientCAFile, other.CertPEM), testHosts, DindServerCertFile, "not signed by a usable certificate in {dir}/" + DindClientCAFile},
-		{"a client/ca.pem of another CA refuses the server certificate dinv would re-issue", with(subset(set, dindLayout.files...),
-			DindClientCAFile, other.CertPEM), moved, DindClientCAFile, "cannot issue a server/cert.pem clients accept"},
-		{"a server/ca.pem of another CA refuses the client certificate dinv would issue", with(subset(set, cat(dindCA, dindServer)...),
-			DindServerCAFile, other.CertPEM), testHosts, DindServerCAFile, "cannot issue a client/cert.pem the engine accepts"},
 		{"the user's server/cert.pem not signed by server/ca.pem is refused", with(subset(set, dindServer...),
-			DindServerCAFile, other.CertPEM), testHosts, DindServerCertFile, "not signed by a usable certificate in {dir}/" + DindServerCAFile},
+			dindServerCAFile, other.CertPEM), testHosts, dindServerCertFile, "not signed by a usable certificate in {dir}/" + dindServerCAFile},
 		{"the user's server/cert.pem not trusted by client/ca.pem is refused", with(subset(set, cat(dindServer, dindClient)...),
-			DindClientCAFile, other.CertPEM), testHosts, DindServerCertFile, "not signed by a usable certificate in {dir}/" + DindClientCAFile},
-		{"copies that are bundles holding the CA are used", with(with(subset(set, dindLayout.files...), DindServerCAFile, bundle),
-			DindClientCAFile, bundle), testHosts, "", ""},
+			dindClientCAFile, other.CertPEM), testHosts, dindServerCertFile, "not signed by a usable certificate in {dir}/" + dindClientCAFile},
+		{"copies that are bundles holding the CA are used", with(with(subset(set, dindLayout.files...), dindServerCAFile, bundle),
+			dindClientCAFile, bundle), testHosts, "", ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -321,7 +302,7 @@ func TestDindClientDirectoryHoldsNoOtherKey(t *testing.T) {
 			t.Errorf("client/ holds %v, want ca.pem, cert.pem, key.pem", got)
 		}
 		if done {
-			if _, _, err := loadPair(dir, DindClientCertFile, DindClientKeyFile); err != nil {
+			if _, _, err := loadPair(dir, dindClientCertFile, dindClientKeyFile); err != nil {
 				t.Error(err)
 			}
 		}
@@ -403,7 +384,7 @@ func TestDindCrashBetweenRenames(t *testing.T) {
 				if _, err := parseJournal(journal, dindLayout); err != nil {
 					t.Fatalf("journal %q: %v", journal, err)
 				}
-				ca := readBytesIfAny(dir, DindCACertFile)
+				ca := readBytesIfAny(dir, dindCACertFile)
 				req.store = nil
 				res, err := Ensure(context.Background(), req)
 				if err != nil {
@@ -412,10 +393,10 @@ func TestDindCrashBetweenRenames(t *testing.T) {
 				if len(res.Generated) != 0 {
 					t.Errorf("the start after the crash generated %v", res.Generated)
 				}
-				if c.files != nil && string(readBytes(t, dir, DindCACertFile)) != string(c.files[DindCACertFile]) {
+				if c.files != nil && string(readBytes(t, dir, dindCACertFile)) != string(c.files[dindCACertFile]) {
 					t.Error("ca/cert.pem changed: not the same CA")
 				}
-				if ca != nil && string(readBytes(t, dir, DindCACertFile)) != string(ca) {
+				if ca != nil && string(readBytes(t, dir, dindCACertFile)) != string(ca) {
 					t.Error("ca/cert.pem changed after the roll forward")
 				}
 				for _, f := range dindLayout.files {
@@ -423,10 +404,10 @@ func TestDindCrashBetweenRenames(t *testing.T) {
 						t.Errorf("%s: %v", f, err)
 					}
 				}
-				if err := verifyWith(t, dir, DindClientCAFile, DindServerCertFile, x509.ExtKeyUsageServerAuth, t0); err != nil {
+				if err := verifyWith(t, dir, dindClientCAFile, dindServerCertFile, x509.ExtKeyUsageServerAuth, t0); err != nil {
 					t.Error(err)
 				}
-				if u := uncovered(readCert(t, filepath.Join(dir, DindServerCertFile)), c.hosts); len(u) != 0 {
+				if u := uncovered(readCert(t, filepath.Join(dir, dindServerCertFile)), c.hosts); len(u) != 0 {
 					t.Errorf("server/cert.pem does not cover %v", u)
 				}
 				for n := range snapshotTree(t, dir) {
@@ -493,7 +474,7 @@ func TestDindModes(t *testing.T) {
 	}
 	for _, f := range dindLayout.files {
 		want := os.FileMode(0o644) // client/key.pem too: a job running as another user reads it
-		if strings.HasSuffix(f, "key.pem") && f != DindClientKeyFile {
+		if strings.HasSuffix(f, "key.pem") && f != dindClientKeyFile {
 			want = 0o600
 		}
 		if fi, err := os.Lstat(filepath.Join(dir, f)); err != nil || fi.Mode() != want {
@@ -527,7 +508,7 @@ func TestDindModes(t *testing.T) {
 		dir := t.TempDir()
 		writeFiles(t, dir, map[string][]byte{"client": []byte("x")})
 		_, err := ensureDind(t, dir, true, testHosts, t0)
-		if err == nil || !core.IsUsage(err) || !strings.Contains(err.Error(), filepath.Join(dir, "client")+": is not a directory") {
+		if err == nil || !core.IsUsage(err) || !strings.Contains(err.Error(), filepath.Join(dir, "client")+": is a regular file, not a directory") {
 			t.Fatalf("error = %v, want client refused", err)
 		}
 	})
@@ -551,12 +532,12 @@ func TestDindDryRunWritesNothing(t *testing.T) {
 		{"an empty directory stays empty, no subdirectory made", map[string][]byte{}, testHosts, dindAll, "", false},
 		{"ca/ alone: the rest would be issued from it", subset(set, dindCA...), testHosts, dindAll[2:], "", false},
 		{"docker:dind's volumes: server/ would be issued", subset(set, cat(dindCA, dindClient)...), testHosts,
-			[]string{DindServerCAFile, DindServerKeyFile, DindServerCertFile}, "", false},
+			[]string{dindServerCAFile, dindServerKeyFile, dindServerCertFile}, "", false},
 		{"a new address: server/cert.pem would be re-issued", subset(set, dindLayout.files...), moved,
-			[]string{DindServerCertFile}, "addresses", false},
+			[]string{dindServerCertFile}, "addresses", false},
 		{"a ready set: nothing would be written", subset(set, dindLayout.files...), testHosts, nil, "", false},
 		{"a killed run's journal and temp files in the subdirectories are left alone", subset(set, dindLayout.files...), moved,
-			[]string{DindServerCertFile}, "addresses", true},
+			[]string{dindServerCertFile}, "addresses", true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -617,29 +598,29 @@ func TestDindSharedDirectory(t *testing.T) {
 		if errs[i] != nil {
 			t.Fatalf("host %d: %v", i+1, errs[i])
 		}
-		if contains(results[i].Generated, DindCACertFile) {
+		if contains(results[i].Generated, dindCACertFile) {
 			minted++
 		}
 	}
 	if minted != 1 {
 		t.Errorf("%d CAs minted, want 1", minted)
 	}
-	ca := readBytes(t, dir, DindCACertFile)
-	for _, f := range []string{DindServerCAFile, DindClientCAFile} {
+	ca := readBytes(t, dir, dindCACertFile)
+	for _, f := range []string{dindServerCAFile, dindClientCAFile} {
 		if string(readBytes(t, dir, f)) != string(ca) {
 			t.Errorf("%s is not a copy of ca/cert.pem", f)
 		}
 	}
-	srv := readCert(t, filepath.Join(dir, DindServerCertFile))
+	srv := readCert(t, filepath.Join(dir, dindServerCertFile))
 	for i := 1; i <= n; i++ {
 		if u := uncovered(srv, hostsOf(i)); len(u) != 0 {
 			t.Errorf("server/cert.pem does not cover host %d's %v", i, u)
 		}
 	}
-	if _, _, err := loadPair(dir, DindServerCertFile, DindServerKeyFile); err != nil {
+	if _, _, err := loadPair(dir, dindServerCertFile, dindServerKeyFile); err != nil {
 		t.Error(err)
 	}
-	if err := verifyWith(t, dir, DindClientCAFile, DindServerCertFile, x509.ExtKeyUsageServerAuth, time.Now()); err != nil {
+	if err := verifyWith(t, dir, dindClientCAFile, dindServerCertFile, x509.ExtKeyUsageServerAuth, time.Now()); err != nil {
 		t.Error(err)
 	}
 	settled := snapshotTree(t, dir)

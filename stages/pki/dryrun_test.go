@@ -23,7 +23,7 @@ import (
 func TestDryRunWritesNothing(t *testing.T) {
 	set := fullSet(t)
 	moved := ServerHosts([]net.IP{net.ParseIP("10.9.9.9")}, "dinvhost", nil)
-	expiry := readCertPEM(t, set[ServerCertFile]).NotAfter
+	expiry := readCertPEM(t, set[serverCertFile]).NotAfter
 	cases := []struct {
 		name    string
 		verify  bool
@@ -35,18 +35,18 @@ func TestDryRunWritesNothing(t *testing.T) {
 		reissue string
 	}{
 		{"an absent directory under -tlsverify stays absent; all six would be generated", true, nil, testHosts, t0, false,
-			[]string{CAKeyFile, CACertFile, ServerKeyFile, ServerCertFile, ClientKeyFile, ClientCertFile}, ""},
+			[]string{caKeyFile, caCertFile, serverKeyFile, serverCertFile, clientKeyFile, clientCertFile}, ""},
 		{"an empty directory under -tls stays empty; a self-signed pair would be generated", false, map[string][]byte{}, testHosts, t0, false,
-			[]string{ServerKeyFile, ServerCertFile}, ""},
+			[]string{serverKeyFile, serverCertFile}, ""},
 		{"a CA pair alone: the leaves would be issued from it", true, subset(set, caPair...), testHosts, t0, false,
-			[]string{ServerKeyFile, ServerCertFile, ClientKeyFile, ClientCertFile}, ""},
+			[]string{serverKeyFile, serverCertFile, clientKeyFile, clientCertFile}, ""},
 		{"a new address: docker.crt would be re-issued, and nothing is", true, set, moved, t0, false,
-			[]string{ServerCertFile}, "addresses"},
+			[]string{serverCertFile}, "addresses"},
 		{"near expiry: docker.crt would be re-issued, and nothing is", true, set, testHosts, expiry.Add(-24 * time.Hour), false,
-			[]string{ServerCertFile}, "expiry"},
+			[]string{serverCertFile}, "expiry"},
 		{"a ready set: nothing would be written", true, set, testHosts, t0, false, nil, ""},
 		{"a killed run's journal and temp files are left alone", true, set, moved, t0, true,
-			[]string{ServerCertFile}, "addresses"},
+			[]string{serverCertFile}, "addresses"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -82,10 +82,10 @@ func TestDryRunWritesNothing(t *testing.T) {
 			if len(res.Generated) != 0 || res.Reissued != "" {
 				t.Errorf("reports generated %v, re-issued %q", res.Generated, res.Reissued)
 			}
-			want := core.TLSFiles{ServerCert: filepath.Join(dir, ServerCertFile), ServerKey: filepath.Join(dir, ServerKeyFile)}
+			want := core.TLSFiles{ServerCert: filepath.Join(dir, serverCertFile), ServerKey: filepath.Join(dir, serverKeyFile)}
 			if c.verify { // every -tlsverify case has, or would generate, the client pair
-				want.CACert = filepath.Join(dir, CACertFile)
-				want.ClientCA, want.ClientCert, want.ClientKey = want.CACert, filepath.Join(dir, ClientCertFile), filepath.Join(dir, ClientKeyFile)
+				want.CACert = filepath.Join(dir, caCertFile)
+				want.ClientCA, want.ClientCert, want.ClientKey = want.CACert, filepath.Join(dir, clientCertFile), filepath.Join(dir, clientKeyFile)
 			}
 			if res.Files != want {
 				t.Errorf("Files = %+v, want %+v", res.Files, want)
@@ -102,10 +102,10 @@ func TestDryRunRefusesAsARealStart(t *testing.T) {
 	tmpl.IsCA = false
 	ca := mintRaw(t, tmpl, nil, nil)
 	dir := t.TempDir()
-	writeFiles(t, dir, map[string][]byte{CACertFile: ca.certPEM, CAKeyFile: ca.keyPEM})
+	writeFiles(t, dir, map[string][]byte{caCertFile: ca.certPEM, caKeyFile: ca.keyPEM})
 	before := snapshot(t, dir)
 	_, err := Ensure(context.Background(), Request{Dir: dir, Verify: true, Hosts: testHosts, DryRun: true, store: failStore{t}})
-	if err == nil || !core.IsUsage(err) || !strings.Contains(err.Error(), filepath.Join(dir, CACertFile)+": cannot issue") {
+	if err == nil || !core.IsUsage(err) || !strings.Contains(err.Error(), filepath.Join(dir, caCertFile)+": cannot issue") {
 		t.Fatalf("error = %v, want ca.crt refused", err)
 	}
 	unchanged(t, dir, before)
@@ -128,7 +128,7 @@ func TestRunDryRun(t *testing.T) {
 	if !strings.Contains(logs.String(), want) {
 		t.Errorf("log:\n%s\nwant: %s", logs.String(), want)
 	}
-	if s.TLSFiles.CACert != filepath.Join(dir, CACertFile) || s.TLSFiles.ServerCert != filepath.Join(dir, ServerCertFile) {
+	if s.TLSFiles.CACert != filepath.Join(dir, caCertFile) || s.TLSFiles.ServerCert != filepath.Join(dir, serverCertFile) {
 		t.Errorf("TLSFiles = %+v", s.TLSFiles)
 	}
 }

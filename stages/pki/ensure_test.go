@@ -44,9 +44,9 @@ func subset(set map[string][]byte, names ...string) map[string][]byte {
 }
 
 var (
-	caPair     = []string{CACertFile, CAKeyFile}
-	serverPair = []string{ServerCertFile, ServerKeyFile}
-	clientPair = []string{ClientCertFile, ClientKeyFile}
+	caPair     = []string{caCertFile, caKeyFile}
+	serverPair = []string{serverCertFile, serverKeyFile}
+	clientPair = []string{clientCertFile, clientKeyFile}
 )
 
 func cat(lists ...[]string) []string {
@@ -70,36 +70,36 @@ func TestPresenceRules(t *testing.T) {
 		wantErr  string
 	}{
 		{"tlsverify in an empty directory generates all six", true, nil,
-			cat([]string{CAKeyFile, CACertFile, ServerKeyFile, ServerCertFile, ClientKeyFile, ClientCertFile}), ""},
+			cat([]string{caKeyFile, caCertFile, serverKeyFile, serverCertFile, clientKeyFile, clientCertFile}), ""},
 		{"tlsverify with ca.crt, docker.crt and docker.key uses them and generates nothing, not even a CA key", true,
-			[]string{CACertFile, ServerCertFile, ServerKeyFile}, nil, ""},
+			[]string{caCertFile, serverCertFile, serverKeyFile}, nil, ""},
 		{"tlsverify with the user's three files and client files uses them", true,
-			[]string{CACertFile, ServerCertFile, ServerKeyFile, ClientCertFile, ClientKeyFile}, nil, ""},
+			[]string{caCertFile, serverCertFile, serverKeyFile, clientCertFile, clientKeyFile}, nil, ""},
 		{"tlsverify with ca.crt and ca-key.pem issues the server and client pairs", true,
-			caPair, []string{ServerKeyFile, ServerCertFile, ClientKeyFile, ClientCertFile}, ""},
+			caPair, []string{serverKeyFile, serverCertFile, clientKeyFile, clientCertFile}, ""},
 		{"tlsverify with the CA and server pairs issues the client pair", true,
-			cat(caPair, serverPair), []string{ClientKeyFile, ClientCertFile}, ""},
+			cat(caPair, serverPair), []string{clientKeyFile, clientCertFile}, ""},
 		{"tlsverify with the CA and client pairs issues the server pair", true,
-			cat(caPair, clientPair), []string{ServerKeyFile, ServerCertFile}, ""},
+			cat(caPair, clientPair), []string{serverKeyFile, serverCertFile}, ""},
 		{"tlsverify with all six generates nothing", true, allFiles, nil, ""},
-		{"tlsverify with only docker.crt is an error", true, []string{ServerCertFile}, nil,
+		{"tlsverify with only docker.crt is an error", true, []string{serverCertFile}, nil,
 			"present docker.crt; missing ca.crt, ca-key.pem, docker.key, docker-client.crt, docker-client.key"},
-		{"tlsverify with only docker.key is an error", true, []string{ServerKeyFile}, nil, "present docker.key;"},
+		{"tlsverify with only docker.key is an error", true, []string{serverKeyFile}, nil, "present docker.key;"},
 		{"tlsverify with the server pair but no ca.crt is an error", true, serverPair, nil,
 			"present docker.crt, docker.key; missing ca.crt, ca-key.pem"},
-		{"tlsverify with only ca-key.pem is an error", true, []string{CAKeyFile}, nil, "present ca-key.pem;"},
-		{"tlsverify with only ca.crt is an error", true, []string{CACertFile}, nil, "present ca.crt; missing ca-key.pem"},
+		{"tlsverify with only ca-key.pem is an error", true, []string{caKeyFile}, nil, "present ca-key.pem;"},
+		{"tlsverify with only ca.crt is an error", true, []string{caCertFile}, nil, "present ca.crt; missing ca-key.pem"},
 		{"tlsverify with ca.crt, ca-key.pem and docker-client.crt alone is an error", true,
-			cat(caPair, []string{ClientCertFile}), nil, "missing docker.crt, docker.key, docker-client.key"},
+			cat(caPair, []string{clientCertFile}), nil, "missing docker.crt, docker.key, docker-client.key"},
 		{"tlsverify with only the client pair is an error", true, clientPair, nil, "present docker-client.crt, docker-client.key;"},
-		{"tlsverify with ca-key.pem and the server pair is an error", true, cat([]string{CAKeyFile}, serverPair), nil,
+		{"tlsverify with ca-key.pem and the server pair is an error", true, cat([]string{caKeyFile}, serverPair), nil,
 			"missing ca.crt"},
-		{"tls in an empty directory self-signs a server pair only", false, nil, []string{ServerKeyFile, ServerCertFile}, ""},
+		{"tls in an empty directory self-signs a server pair only", false, nil, []string{serverKeyFile, serverCertFile}, ""},
 		{"tls with the server pair uses it", false, serverPair, nil, ""},
-		{"tls with the CA pair issues the server pair from it", false, caPair, []string{ServerKeyFile, ServerCertFile}, ""},
-		{"tls with only docker.crt is an error", false, []string{ServerCertFile}, nil, "docker.crt and docker.key go together"},
-		{"tls with only docker.key is an error", false, []string{ServerKeyFile}, nil, "docker.crt and docker.key go together"},
-		{"tls with only ca.crt self-signs and leaves ca.crt alone", false, []string{CACertFile}, []string{ServerKeyFile, ServerCertFile}, ""},
+		{"tls with the CA pair issues the server pair from it", false, caPair, []string{serverKeyFile, serverCertFile}, ""},
+		{"tls with only docker.crt is an error", false, []string{serverCertFile}, nil, "docker.crt and docker.key go together"},
+		{"tls with only docker.key is an error", false, []string{serverKeyFile}, nil, "docker.crt and docker.key go together"},
+		{"tls with only ca.crt self-signs and leaves ca.crt alone", false, []string{caCertFile}, []string{serverKeyFile, serverCertFile}, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -137,16 +137,16 @@ func TestPresenceRules(t *testing.T) {
 				}
 			}
 			if c.verify {
-				if err := verifyChain(t, dir, ServerCertFile, x509.ExtKeyUsageServerAuth, t0); err != nil {
+				if err := verifyChain(t, dir, serverCertFile, x509.ExtKeyUsageServerAuth, t0); err != nil {
 					t.Errorf("docker.crt does not chain to ca.crt: %v", err)
 				}
 			}
-			want := core.TLSFiles{ServerCert: filepath.Join(dir, ServerCertFile), ServerKey: filepath.Join(dir, ServerKeyFile)}
+			want := core.TLSFiles{ServerCert: filepath.Join(dir, serverCertFile), ServerKey: filepath.Join(dir, serverKeyFile)}
 			if c.verify {
-				want.CACert = filepath.Join(dir, CACertFile)
+				want.CACert = filepath.Join(dir, caCertFile)
 			}
-			if _, ok := after[ClientCertFile]; ok && c.verify {
-				want.ClientCA, want.ClientCert, want.ClientKey = want.CACert, filepath.Join(dir, ClientCertFile), filepath.Join(dir, ClientKeyFile)
+			if _, ok := after[clientCertFile]; ok && c.verify {
+				want.ClientCA, want.ClientCert, want.ClientKey = want.CACert, filepath.Join(dir, clientCertFile), filepath.Join(dir, clientKeyFile)
 			}
 			if res.Files != want {
 				t.Errorf("Files = %+v, want %+v", res.Files, want)
@@ -157,31 +157,31 @@ func TestPresenceRules(t *testing.T) {
 
 // fixtures are certificates a user might bring, good and bad.
 type fixtures struct {
-	ca, foreign *CA
+	ca, foreign *testCA
 	srvCert     []byte
 	srvKey      []byte
 }
 
 func newFixtures(t *testing.T) *fixtures {
 	t.Helper()
-	ca, err := NewCA(Options{})
+	ca, err := newTestCA(mintOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	foreign, err := NewCA(Options{})
+	foreign, err := newTestCA(mintOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	crt, key, err := ca.IssueServer(testHosts, Options{})
+	crt, key, err := ca.issueServer(testHosts, mintOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	return &fixtures{ca: ca, foreign: foreign, srvCert: crt, srvKey: key}
 }
 
-func (f *fixtures) server(t *testing.T, ca *CA, o Options) (crt, key []byte) {
+func (f *fixtures) server(t *testing.T, ca *testCA, o mintOptions) (crt, key []byte) {
 	t.Helper()
-	crt, key, err := ca.IssueServer(testHosts, o)
+	crt, key, err := ca.issueServer(testHosts, o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -195,25 +195,25 @@ func TestBadFiles(t *testing.T) {
 	now := time.Now()
 	block, _ := pem.Decode(f.srvCert)
 	cutDER := pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: block.Bytes[:len(block.Bytes)-40]})
-	expired, expiredKey := f.server(t, f.ca, Options{NotBefore: now.AddDate(-2, 0, 0), NotAfter: now.AddDate(-1, 0, 0)})
-	future, futureKey := f.server(t, f.ca, Options{NotBefore: now.AddDate(0, 1, 0), NotAfter: now.AddDate(1, 0, 0)})
-	foreignCrt, foreignKey := f.server(t, f.foreign, Options{})
-	weakCrt, weakKey := f.server(t, f.ca, Options{RSABits: 1024})
-	oldCA, err := NewCA(Options{NotBefore: now.AddDate(-3, 0, 0), NotAfter: now.AddDate(-1, 0, 0)})
+	expired, expiredKey := f.server(t, f.ca, mintOptions{NotBefore: now.AddDate(-2, 0, 0), NotAfter: now.AddDate(-1, 0, 0)})
+	future, futureKey := f.server(t, f.ca, mintOptions{NotBefore: now.AddDate(0, 1, 0), NotAfter: now.AddDate(1, 0, 0)})
+	foreignCrt, foreignKey := f.server(t, f.foreign, mintOptions{})
+	weakCrt, weakKey := f.server(t, f.ca, mintOptions{RSABits: 1024})
+	oldCA, err := newTestCA(mintOptions{NotBefore: now.AddDate(-3, 0, 0), NotAfter: now.AddDate(-1, 0, 0)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	oldCACrt, oldCAKey := f.server(t, oldCA, Options{NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(1, 0, 0)})
-	otherSrvCrt, _ := f.server(t, f.ca, Options{})
-	_, otherSrvKey := f.server(t, f.ca, Options{})
-	clientCrt, clientKey, err := f.ca.IssueClient(Options{})
+	oldCACrt, oldCAKey := f.server(t, oldCA, mintOptions{NotBefore: now.Add(-time.Hour), NotAfter: now.AddDate(1, 0, 0)})
+	otherSrvCrt, _ := f.server(t, f.ca, mintOptions{})
+	_, otherSrvKey := f.server(t, f.ca, mintOptions{})
+	clientCrt, clientKey, err := f.ca.issueClient(mintOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	encrypted := []byte("-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,00\n\nAAAA\n-----END RSA PRIVATE KEY-----\n")
 
 	user := func(crt, key []byte) map[string][]byte {
-		return map[string][]byte{CACertFile: f.ca.CertPEM, ServerCertFile: crt, ServerKeyFile: key}
+		return map[string][]byte{caCertFile: f.ca.CertPEM, serverCertFile: crt, serverKeyFile: key}
 	}
 	with := func(m map[string][]byte, name string, data []byte) map[string][]byte {
 		m[name] = data
@@ -226,30 +226,30 @@ func TestBadFiles(t *testing.T) {
 		file   string // the file the error must name
 		reason string
 	}{
-		{"a PEM key in docker.crt is not a certificate", true, user(f.srvKey, f.srvKey), ServerCertFile, `holds a PEM "PRIVATE KEY" block, not a certificate`},
-		{"a docker.crt cut in the middle is truncated", true, user(f.srvCert[:len(f.srvCert)/2], f.srvKey), ServerCertFile, "truncated"},
-		{"a docker.crt whose DER is cut short does not parse", true, user(cutDER, f.srvKey), ServerCertFile, "not a valid certificate"},
-		{"an empty docker.crt holds no certificate", true, user([]byte{}, f.srvKey), ServerCertFile, "no PEM certificate"},
-		{"a docker.key of another certificate does not match", true, user(f.srvCert, otherSrvKey), ServerKeyFile, "does not match the certificate in"},
-		{"a docker.key that is garbage holds no key", true, user(f.srvCert, []byte("hello\n")), ServerKeyFile, "no PEM private key"},
-		{"an encrypted docker.key is refused", true, user(f.srvCert, encrypted), ServerKeyFile, "encrypted private keys are not supported"},
-		{"an expired docker.crt is refused", true, user(expired, expiredKey), ServerCertFile, "has expired or is not yet valid: current time"},
-		{"an expired docker.crt is refused and the date said", true, user(expired, expiredKey), ServerCertFile, "expired on"},
-		{"a docker.crt not yet valid is refused", true, user(future, futureKey), ServerCertFile, "not valid yet"},
-		{"a docker.crt signed by another CA does not chain with -tlsverify", true, user(foreignCrt, foreignKey), ServerCertFile, "not signed by"},
-		{"a client certificate as docker.crt is not a server certificate", true, user(clientCrt, clientKey), ServerCertFile, "incompatible key usage"},
-		{"an RSA key of 1024 bits is too weak", true, user(weakCrt, weakKey), ServerCertFile, "RSA key of 1024 bits is too weak"},
-		{"a directory in docker.crt's place is refused", true, user(nil, f.srvKey), ServerCertFile, "is a directory, not a file"},
-		{"a directory in ca.crt's place is refused", true, with(user(f.srvCert, f.srvKey), CACertFile, nil), CACertFile, "is a directory"},
+		{"a PEM key in docker.crt is not a certificate", true, user(f.srvKey, f.srvKey), serverCertFile, `holds a PEM "PRIVATE KEY" block, not a certificate`},
+		{"a docker.crt cut in the middle is truncated", true, user(f.srvCert[:len(f.srvCert)/2], f.srvKey), serverCertFile, "truncated"},
+		{"a docker.crt whose DER is cut short does not parse", true, user(cutDER, f.srvKey), serverCertFile, "not a valid certificate"},
+		{"an empty docker.crt holds no certificate", true, user([]byte{}, f.srvKey), serverCertFile, "no PEM certificate"},
+		{"a docker.key of another certificate does not match", true, user(f.srvCert, otherSrvKey), serverKeyFile, "does not match the certificate in"},
+		{"a docker.key that is garbage holds no key", true, user(f.srvCert, []byte("hello\n")), serverKeyFile, "no PEM private key"},
+		{"an encrypted docker.key is refused", true, user(f.srvCert, encrypted), serverKeyFile, "encrypted private keys are not supported"},
+		{"an expired docker.crt is refused", true, user(expired, expiredKey), serverCertFile, "has expired or is not yet valid: current time"},
+		{"an expired docker.crt is refused and the date said", true, user(expired, expiredKey), serverCertFile, "expired on"},
+		{"a docker.crt not yet valid is refused", true, user(future, futureKey), serverCertFile, "not valid yet"},
+		{"a docker.crt signed by another CA does not chain with -tlsverify", true, user(foreignCrt, foreignKey), serverCertFile, "not signed by"},
+		{"a client certificate as docker.crt is not a server certificate", true, user(clientCrt, clientKey), serverCertFile, "incompatible key usage"},
+		{"an RSA key of 1024 bits is too weak", true, user(weakCrt, weakKey), serverCertFile, "RSA key of 1024 bits is too weak"},
+		{"a directory in docker.crt's place is refused", true, user(nil, f.srvKey), serverCertFile, "is a directory, not a file"},
+		{"a directory in ca.crt's place is refused", true, with(user(f.srvCert, f.srvKey), caCertFile, nil), caCertFile, "is a directory"},
 		{"a docker.crt whose CA in ca.crt has expired is refused", true,
-			map[string][]byte{CACertFile: oldCA.CertPEM, ServerCertFile: oldCACrt, ServerKeyFile: oldCAKey}, ServerCertFile, "has expired or is not yet valid"},
-		{"a server certificate as ca.crt signs no docker.crt", true, with(user(f.srvCert, f.srvKey), CACertFile, otherSrvCrt), ServerCertFile, "signed by unknown authority"},
+			map[string][]byte{caCertFile: oldCA.CertPEM, serverCertFile: oldCACrt, serverKeyFile: oldCAKey}, serverCertFile, "has expired or is not yet valid"},
+		{"a server certificate as ca.crt signs no docker.crt", true, with(user(f.srvCert, f.srvKey), caCertFile, otherSrvCrt), serverCertFile, "signed by unknown authority"},
 		{"a ca-key.pem of another CA does not match ca.crt", true,
-			map[string][]byte{CACertFile: f.ca.CertPEM, CAKeyFile: f.foreign.KeyPEM}, CAKeyFile, "does not match the certificate in"},
+			map[string][]byte{caCertFile: f.ca.CertPEM, caKeyFile: f.foreign.KeyPEM}, caKeyFile, "does not match the certificate in"},
 		{"an expired docker.crt is refused with -tls too", false,
-			map[string][]byte{ServerCertFile: expired, ServerKeyFile: expiredKey}, ServerCertFile, "not accepted by clients: x509: certificate has expired"},
+			map[string][]byte{serverCertFile: expired, serverKeyFile: expiredKey}, serverCertFile, "not accepted by clients: x509: certificate has expired"},
 		{"a weak key is refused with -tls too", false,
-			map[string][]byte{ServerCertFile: weakCrt, ServerKeyFile: weakKey}, ServerCertFile, "too weak"},
+			map[string][]byte{serverCertFile: weakCrt, serverKeyFile: weakKey}, serverCertFile, "too weak"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -286,7 +286,7 @@ func TestGeneratedMaterial(t *testing.T) {
 	hosts := []string{"10.1.2.3", "127.0.0.1", "::1", "dinvhost", "fd00::5", "localhost"}
 	for _, kt := range []string{"ecdsa", "rsa", "rsa3072"} {
 		t.Run(kt, func(t *testing.T) {
-			spec, _ := ParseKeyType(kt)
+			spec, _ := parseKeyType(kt)
 			dir := t.TempDir()
 			if _, err := Ensure(context.Background(), Request{Dir: dir, Verify: true, Key: spec, Hosts: hosts, Now: clock(t0)}); err != nil {
 				t.Fatal(err)
@@ -304,7 +304,7 @@ func TestGeneratedMaterial(t *testing.T) {
 					t.Errorf("%s mode %v, want %v", f, fi.Mode().Perm(), want)
 				}
 			}
-			for _, f := range []string{CAKeyFile, ServerKeyFile, ClientKeyFile} {
+			for _, f := range []string{caKeyFile, serverKeyFile, clientKeyFile} {
 				data, _ := os.ReadFile(filepath.Join(dir, f))
 				key, err := parseKeyPEM(f, data)
 				if err != nil {
@@ -321,9 +321,9 @@ func TestGeneratedMaterial(t *testing.T) {
 					}
 				}
 			}
-			ca := readCert(t, filepath.Join(dir, CACertFile))
-			srv := readCert(t, filepath.Join(dir, ServerCertFile))
-			cl := readCert(t, filepath.Join(dir, ClientCertFile))
+			ca := readCert(t, filepath.Join(dir, caCertFile))
+			srv := readCert(t, filepath.Join(dir, serverCertFile))
+			cl := readCert(t, filepath.Join(dir, clientCertFile))
 			if !ca.IsCA || ca.KeyUsage&x509.KeyUsageCertSign == 0 || !ca.NotAfter.Equal(t0.AddDate(10, 0, 0).Truncate(time.Second)) {
 				t.Errorf("CA: IsCA %v, usage %v, NotAfter %v", ca.IsCA, ca.KeyUsage, ca.NotAfter)
 			}
@@ -391,12 +391,12 @@ func TestReissue(t *testing.T) {
 			dir := t.TempDir()
 			mustEnsure(t, dir, true, testHosts, t0)
 			if c.userOwned {
-				if err := os.Remove(filepath.Join(dir, CAKeyFile)); err != nil {
+				if err := os.Remove(filepath.Join(dir, caKeyFile)); err != nil {
 					t.Fatal(err)
 				}
 			}
 			before := snapshot(t, dir)
-			now := c.now(readCert(t, filepath.Join(dir, ServerCertFile)))
+			now := c.now(readCert(t, filepath.Join(dir, serverCertFile)))
 			res := mustEnsure(t, dir, true, c.hosts, now)
 			after := snapshot(t, dir)
 			if res.Reissued != c.reason {
@@ -405,7 +405,7 @@ func TestReissue(t *testing.T) {
 			for _, f := range allFiles {
 				changed := before[f] != after[f]
 				// docker.key is kept on re-issue (see decision.reissue).
-				wantChanged := c.reason != "" && f == ServerCertFile
+				wantChanged := c.reason != "" && f == serverCertFile
 				if changed != wantChanged {
 					t.Errorf("%s changed = %v, want %v", f, changed, wantChanged)
 				}
@@ -416,17 +416,17 @@ func TestReissue(t *testing.T) {
 			if c.reason == "" {
 				return
 			}
-			srv := readCert(t, filepath.Join(dir, ServerCertFile))
+			srv := readCert(t, filepath.Join(dir, serverCertFile))
 			if u := uncovered(srv, c.hosts); len(u) != 0 {
 				t.Errorf("re-issued docker.crt does not cover %v", u)
 			}
-			if srv.NotAfter.Sub(now) < RenewBefore {
+			if srv.NotAfter.Sub(now) < renewBefore {
 				t.Errorf("re-issued docker.crt expires %v, too soon after %v", srv.NotAfter, now)
 			}
-			if err := verifyChain(t, dir, ServerCertFile, x509.ExtKeyUsageServerAuth, now); err != nil {
+			if err := verifyChain(t, dir, serverCertFile, x509.ExtKeyUsageServerAuth, now); err != nil {
 				t.Errorf("re-issued docker.crt does not chain to the same ca.crt: %v", err)
 			}
-			if err := verifyChain(t, dir, ClientCertFile, x509.ExtKeyUsageClientAuth, t0); err != nil {
+			if err := verifyChain(t, dir, clientCertFile, x509.ExtKeyUsageClientAuth, t0); err != nil {
 				t.Errorf("the old docker-client.crt no longer chains to ca.crt: %v", err)
 			}
 		})
@@ -503,9 +503,9 @@ func TestReadOnlyDirectory(t *testing.T) {
 		{"an empty read-only directory is an error naming what cannot be generated", true, nil,
 			"is not writable (read-only file system): cannot generate ca.crt, ca-key.pem, docker.crt, docker.key, docker-client.crt, docker-client.key"},
 		{"an empty read-only directory with -tls is an error", false, nil, "cannot generate docker.crt, docker.key"},
-		{"a read-only directory with the user's files works", true, subset(set, CACertFile, ServerCertFile, ServerKeyFile), ""},
+		{"a read-only directory with the user's files works", true, subset(set, caCertFile, serverCertFile, serverKeyFile), ""},
 		{"a read-only directory with leftover temp files and a full set works", true,
-			map[string][]byte{CACertFile: set[CACertFile], ServerCertFile: set[ServerCertFile], ServerKeyFile: set[ServerKeyFile],
+			map[string][]byte{caCertFile: set[caCertFile], serverCertFile: set[serverCertFile], serverKeyFile: set[serverKeyFile],
 				tempPrefix + "ca.crt-123": []byte("-----BEGIN CERT")}, ""},
 	}
 	for _, c := range cases {
@@ -539,12 +539,12 @@ func TestLeftoverTempFiles(t *testing.T) {
 		wantGen int
 	}{
 		{"half-written temp files in an empty directory are ignored and removed", map[string][]byte{
-			tempPrefix + "ca.crt-1": set[CACertFile][:100], tempPrefix + "ca-key.pem-2": set[CAKeyFile][:50],
-			tempPrefix + "docker.crt-3": set[ServerCertFile]}, 6},
+			tempPrefix + "ca.crt-1": set[caCertFile][:100], tempPrefix + "ca-key.pem-2": set[caKeyFile][:50],
+			tempPrefix + "docker.crt-3": set[serverCertFile]}, 6},
 		{"temp files beside a full set are removed and the set kept", map[string][]byte{
-			CACertFile: set[CACertFile], CAKeyFile: set[CAKeyFile], ServerCertFile: set[ServerCertFile],
-			ServerKeyFile: set[ServerKeyFile], ClientCertFile: set[ClientCertFile], ClientKeyFile: set[ClientKeyFile],
-			tempPrefix + "docker.crt-9": set[ServerCertFile][:10]}, 0},
+			caCertFile: set[caCertFile], caKeyFile: set[caKeyFile], serverCertFile: set[serverCertFile],
+			serverKeyFile: set[serverKeyFile], clientCertFile: set[clientCertFile], clientKeyFile: set[clientKeyFile],
+			tempPrefix + "docker.crt-9": set[serverCertFile][:10]}, 0},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -559,7 +559,7 @@ func TestLeftoverTempFiles(t *testing.T) {
 					t.Errorf("temp file %s left", n)
 				}
 			}
-			if err := verifyChain(t, dir, ServerCertFile, x509.ExtKeyUsageServerAuth, t0); err != nil {
+			if err := verifyChain(t, dir, serverCertFile, x509.ExtKeyUsageServerAuth, t0); err != nil {
 				t.Error(err)
 			}
 		})
@@ -630,7 +630,7 @@ func TestConcurrentGoroutinesMintOneCA(t *testing.T) {
 			t.Fatalf("goroutine %d: %v", i, errs[i])
 		}
 		for _, g := range results[i].Generated {
-			if g == CACertFile {
+			if g == caCertFile {
 				minted++
 			}
 		}
@@ -638,7 +638,7 @@ func TestConcurrentGoroutinesMintOneCA(t *testing.T) {
 	if minted != 1 {
 		t.Errorf("%d CAs minted, want 1", minted)
 	}
-	if err := verifyChain(t, dir, ServerCertFile, x509.ExtKeyUsageServerAuth, time.Now()); err != nil {
+	if err := verifyChain(t, dir, serverCertFile, x509.ExtKeyUsageServerAuth, time.Now()); err != nil {
 		t.Error(err)
 	}
 }

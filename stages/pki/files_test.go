@@ -118,36 +118,6 @@ func TestLockFileThatIsNotAFile(t *testing.T) {
 	})
 }
 
-// TestOwnFilesAreNotOpenedThroughLinks: openOwn, as the lock and temp files
-// are opened, never writes through a link; with O_EXCL (temp files) a taken
-// name is an error, so another is tried.
-func TestOwnFilesAreNotOpenedThroughLinks(t *testing.T) {
-	dir := t.TempDir()
-	target := filepath.Join(t.TempDir(), "target")
-	os.WriteFile(target, []byte("keep"), 0o600)
-	path := filepath.Join(dir, tempPrefix+"docker.crt-1")
-	symlink(t, target, path)
-	for _, flag := range []int{os.O_RDWR | os.O_CREATE, os.O_WRONLY | os.O_CREATE | os.O_EXCL} {
-		f, err := openOwn(path, flag, 0o600)
-		if err == nil {
-			f.Write([]byte("overwritten"))
-			f.Close()
-			t.Errorf("openOwn(%#x) opened a link", flag)
-		}
-	}
-	if b, _ := os.ReadFile(target); string(b) != "keep" {
-		t.Errorf("the link's target holds %q", b)
-	}
-	f, err := createTemp(dir, tempPrefix+"x-", 0o600)
-	if err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-	if fi, err := os.Lstat(f.Name()); err != nil || !fi.Mode().IsRegular() || fi.Mode().Perm() != 0o600 {
-		t.Errorf("temp file %s: %v, %v", f.Name(), fi, err)
-	}
-}
-
 // TestRollForwardRefusesALinkedTemp: a journal naming a temp file that is a
 // link is not rolled forward: the link never becomes docker.crt.
 func TestRollForwardRefusesALinkedTemp(t *testing.T) {
@@ -155,7 +125,7 @@ func TestRollForwardRefusesALinkedTemp(t *testing.T) {
 	dir := t.TempDir()
 	writeFiles(t, dir, set)
 	target := filepath.Join(t.TempDir(), "elsewhere")
-	os.WriteFile(target, set[ServerCertFile], 0o644)
+	os.WriteFile(target, set[serverCertFile], 0o644)
 	symlink(t, target, filepath.Join(dir, tempPrefix+"x"))
 	writeFiles(t, dir, map[string][]byte{journalFile: []byte(journalHead + "\n" + tempPrefix + "x docker.crt\n" + journalTail + "\n")})
 	before := snapshot(t, dir)
@@ -163,7 +133,7 @@ func TestRollForwardRefusesALinkedTemp(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "is a symbolic link, not a file dinv wrote") {
 		t.Fatalf("error = %v, want the linked temp refused", err)
 	}
-	if after := snapshot(t, dir); after[ServerCertFile] != before[ServerCertFile] {
+	if after := snapshot(t, dir); after[serverCertFile] != before[serverCertFile] {
 		t.Error("docker.crt replaced")
 	}
 }
@@ -179,27 +149,27 @@ func TestCertificateFileKinds(t *testing.T) {
 		plant  func(t *testing.T, path string)
 		reason string // "" when the set is used
 	}{
-		{"docker.crt as a FIFO is refused without blocking", ServerCertFile, func(t *testing.T, p string) { mkfifo(t, p) },
+		{"docker.crt as a FIFO is refused without blocking", serverCertFile, func(t *testing.T, p string) { mkfifo(t, p) },
 			"is not a regular file (a FIFO)"},
-		{"ca.crt as a FIFO is refused without blocking", CACertFile, func(t *testing.T, p string) { mkfifo(t, p) },
+		{"ca.crt as a FIFO is refused without blocking", caCertFile, func(t *testing.T, p string) { mkfifo(t, p) },
 			"is not a regular file (a FIFO)"},
-		{"docker.key as a link to /dev/zero is refused", ServerKeyFile, func(t *testing.T, p string) { symlink(t, "/dev/zero", p) },
+		{"docker.key as a link to /dev/zero is refused", serverKeyFile, func(t *testing.T, p string) { symlink(t, "/dev/zero", p) },
 			"is not a regular file (a device)"},
-		{"docker.crt as a link to a FIFO is refused", ServerCertFile, func(t *testing.T, p string) {
+		{"docker.crt as a link to a FIFO is refused", serverCertFile, func(t *testing.T, p string) {
 			fifo := filepath.Join(t.TempDir(), "fifo")
 			mkfifo(t, fifo)
 			symlink(t, fifo, p)
 		}, "is not a regular file (a FIFO)"},
-		{"a dangling link is refused", ServerCertFile, func(t *testing.T, p string) { symlink(t, "/nonexistent/docker.crt", p) },
+		{"a dangling link is refused", serverCertFile, func(t *testing.T, p string) { symlink(t, "/nonexistent/docker.crt", p) },
 			"is a symbolic link to a missing file"},
-		{"a docker.crt over 1 MiB is refused", ServerCertFile, func(t *testing.T, p string) {
-			os.WriteFile(p, append(append([]byte{}, set[ServerCertFile]...), bytes.Repeat([]byte("#"), maxCertBytes)...), 0o644)
+		{"a docker.crt over 1 MiB is refused", serverCertFile, func(t *testing.T, p string) {
+			os.WriteFile(p, append(append([]byte{}, set[serverCertFile]...), bytes.Repeat([]byte("#"), maxCertBytes)...), 0o644)
 		}, "larger than 1024 KiB"},
-		{"links to regular files, as a Kubernetes secret mounts them, are used", ServerCertFile, func(t *testing.T, p string) {
+		{"links to regular files, as a Kubernetes secret mounts them, are used", serverCertFile, func(t *testing.T, p string) {
 			data := filepath.Join(filepath.Dir(p), "..data")
 			os.Mkdir(data, 0o755)
-			os.WriteFile(filepath.Join(data, ServerCertFile), set[ServerCertFile], 0o644)
-			symlink(t, filepath.Join("..data", ServerCertFile), p)
+			os.WriteFile(filepath.Join(data, serverCertFile), set[serverCertFile], 0o644)
+			symlink(t, filepath.Join("..data", serverCertFile), p)
 		}, ""},
 	}
 	for _, c := range cases {

@@ -9,12 +9,53 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"fmt"
 	"io"
 	"math/big"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/pkg/errors"
 )
+
+// Lifetimes of generated certificates, and when a server certificate dinv
+// can re-issue is renewed.
+const (
+	caYears        = 10
+	leafDays       = 825
+	renewBefore    = 30 * 24 * time.Hour
+	backdate       = time.Hour // NotBefore margin for clocks a little behind
+	minRSABits     = 2048
+	defaultRSABits = 2048
+)
+
+// keySpec is the kind of key generated: ECDSA P-256, or RSA of Bits bits.
+type keySpec struct {
+	RSA  bool
+	Bits int
+}
+
+func (k keySpec) String() string {
+	if k.RSA {
+		return "rsa" + strconv.Itoa(k.Bits)
+	}
+	return "ecdsa-p256"
+}
+
+// parseKeyType reads -key-type: "ecdsa" (or "", the default), "rsa" (2048
+// bits), "rsa2048" or "rsa3072".
+func parseKeyType(s string) (keySpec, error) {
+	switch strings.ToLower(s) {
+	case "", "ecdsa", "ecdsa-p256", "p256":
+		return keySpec{}, nil
+	case "rsa", "rsa2048":
+		return keySpec{RSA: true, Bits: 2048}, nil
+	case "rsa3072":
+		return keySpec{RSA: true, Bits: 3072}, nil
+	}
+	return keySpec{}, fmt.Errorf("-key-type %q: want ecdsa, rsa, rsa2048 or rsa3072", s)
+}
 
 // pair is a certificate with its private key, parsed and as PEM.
 type pair struct {
@@ -36,7 +77,7 @@ const (
 
 // issuer mints certificates: the key type, the clock and the randomness.
 type issuer struct {
-	spec KeySpec
+	spec keySpec
 	now  time.Time
 	rand io.Reader
 }
@@ -100,9 +141,9 @@ func (is issuer) issue(r role, hosts []string, parent *pair) (*pair, error) {
 // issueFor is issue for key, an existing private key; nil makes a new one.
 func (is issuer) issueFor(r role, hosts []string, parent *pair, key crypto.Signer) (*pair, error) {
 	notBefore := is.now.Add(-backdate)
-	notAfter := is.now.AddDate(0, 0, LeafDays)
+	notAfter := is.now.AddDate(0, 0, leafDays)
 	if r == roleCA {
-		notAfter = is.now.AddDate(CAYears, 0, 0)
+		notAfter = is.now.AddDate(caYears, 0, 0)
 	}
 	if parent != nil && notAfter.After(parent.cert.NotAfter) {
 		notAfter = parent.cert.NotAfter

@@ -36,21 +36,21 @@ func crashed(t *testing.T, req Request) (died bool) {
 // the server covers hosts; and no temp file or journal is left.
 func checkSet(t *testing.T, dir string, hosts []string) {
 	t.Helper()
-	if _, _, err := loadPair(dir, CACertFile, CAKeyFile); err != nil {
+	if _, _, err := loadPair(dir, caCertFile, caKeyFile); err != nil {
 		t.Error(err)
 	}
-	for _, p := range [][2]string{{ServerCertFile, ServerKeyFile}, {ClientCertFile, ClientKeyFile}} {
+	for _, p := range [][2]string{{serverCertFile, serverKeyFile}, {clientCertFile, clientKeyFile}} {
 		if _, _, err := loadPair(dir, p[0], p[1]); err != nil {
 			t.Error(err)
 		}
 	}
-	if err := verifyChain(t, dir, ServerCertFile, x509.ExtKeyUsageServerAuth, t0); err != nil {
+	if err := verifyChain(t, dir, serverCertFile, x509.ExtKeyUsageServerAuth, t0); err != nil {
 		t.Error(err)
 	}
-	if err := verifyChain(t, dir, ClientCertFile, x509.ExtKeyUsageClientAuth, t0); err != nil {
+	if err := verifyChain(t, dir, clientCertFile, x509.ExtKeyUsageClientAuth, t0); err != nil {
 		t.Error(err)
 	}
-	if u := uncovered(readCert(t, filepath.Join(dir, ServerCertFile)), hosts); len(u) != 0 {
+	if u := uncovered(readCert(t, filepath.Join(dir, serverCertFile)), hosts); len(u) != 0 {
 		t.Errorf("docker.crt does not cover %v", u)
 	}
 	for n := range snapshot(t, dir) {
@@ -72,16 +72,16 @@ func TestCrashBetweenRenames(t *testing.T) {
 		name    string
 		files   map[string][]byte // in the directory before the killed run
 		user    []string          // of those, the files the user brought
-		key     KeySpec           // the killed run's -key-type
+		key     keySpec           // the killed run's -key-type
 		hosts   []string          // the killed run's and the next one's
 		renames int
 	}{
-		{"a first start generating all six", nil, nil, KeySpec{}, testHosts, 6},
-		{"a start issuing the leaves from a CA the user brought", subset(set, caPair...), caPair, KeySpec{}, testHosts, 4},
-		{"a start issuing the client pair", subset(set, cat(caPair, serverPair)...), nil, KeySpec{}, testHosts, 2},
-		{"a start re-issuing docker.crt for a new address", subset(set, allFiles...), nil, KeySpec{}, moved, 1},
+		{"a first start generating all six", nil, nil, keySpec{}, testHosts, 6},
+		{"a start issuing the leaves from a CA the user brought", subset(set, caPair...), caPair, keySpec{}, testHosts, 4},
+		{"a start issuing the client pair", subset(set, cat(caPair, serverPair)...), nil, keySpec{}, testHosts, 2},
+		{"a start re-issuing docker.crt for a new address", subset(set, allFiles...), nil, keySpec{}, moved, 1},
 		{"a start re-issuing docker.crt and docker.key for another key type", subset(set, allFiles...), nil,
-			KeySpec{RSA: true, Bits: 2048}, moved, 2},
+			keySpec{RSA: true, Bits: 2048}, moved, 2},
 	}
 	for _, c := range cases {
 		for n := 0; n <= c.renames; n++ {
@@ -116,7 +116,7 @@ func TestCrashBetweenRenames(t *testing.T) {
 						t.Errorf("the user's %s was touched", f)
 					}
 				}
-				if c.files != nil && after[CACertFile] != before[CACertFile] {
+				if c.files != nil && after[caCertFile] != before[caCertFile] {
 					t.Errorf("ca.crt changed: not the same CA")
 				}
 			})

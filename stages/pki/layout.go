@@ -17,18 +17,31 @@ const (
 	LayoutDind = "dind"
 )
 
+// The certificate directory's file names.
+const (
+	caCertFile     = "ca.crt"
+	caKeyFile      = "ca-key.pem"
+	serverCertFile = "docker.crt"
+	serverKeyFile  = "docker.key"
+	clientCertFile = "docker-client.crt"
+	clientKeyFile  = "docker-client.key"
+)
+
+// allFiles is the order files are reported and written in.
+var allFiles = []string{caCertFile, caKeyFile, serverCertFile, serverKeyFile, clientCertFile, clientKeyFile}
+
 // The dind layout's files, relative to the certificate directory, as
 // docker:dind documents them: server/ca.pem and client/ca.pem are copies
 // of the CA certificate, and client/ is DOCKER_CERT_PATH for the docker CLI.
 const (
-	DindCACertFile     = "ca/cert.pem"
-	DindCAKeyFile      = "ca/key.pem"
-	DindServerCAFile   = "server/ca.pem"
-	DindServerCertFile = "server/cert.pem"
-	DindServerKeyFile  = "server/key.pem"
-	DindClientCAFile   = "client/ca.pem"
-	DindClientCertFile = "client/cert.pem"
-	DindClientKeyFile  = "client/key.pem"
+	dindCACertFile     = "ca/cert.pem"
+	dindCAKeyFile      = "ca/key.pem"
+	dindServerCAFile   = "server/ca.pem"
+	dindServerCertFile = "server/cert.pem"
+	dindServerKeyFile  = "server/key.pem"
+	dindClientCAFile   = "client/ca.pem"
+	dindClientCertFile = "client/cert.pem"
+	dindClientKeyFile  = "client/key.pem"
 )
 
 // layout is how a certificate directory names its files: each a name
@@ -58,19 +71,19 @@ type layout struct {
 var (
 	flatLayout = layout{
 		name:   LayoutFlat,
-		caCert: CACertFile, caKey: CAKeyFile,
-		serverCert: ServerCertFile, serverKey: ServerKeyFile,
-		clientCert: ClientCertFile, clientKey: ClientKeyFile,
+		caCert: caCertFile, caKey: caKeyFile,
+		serverCert: serverCertFile, serverKey: serverKeyFile,
+		clientCert: clientCertFile, clientKey: clientKeyFile,
 		files:         allFiles,
 		clientKeyPerm: 0o600,
 	}
 	dindLayout = layout{
 		name:   LayoutDind,
-		caCert: DindCACertFile, caKey: DindCAKeyFile,
-		serverCA: DindServerCAFile, serverCert: DindServerCertFile, serverKey: DindServerKeyFile,
-		clientCA: DindClientCAFile, clientCert: DindClientCertFile, clientKey: DindClientKeyFile,
-		files: []string{DindCACertFile, DindCAKeyFile, DindServerCAFile, DindServerCertFile, DindServerKeyFile,
-			DindClientCAFile, DindClientCertFile, DindClientKeyFile},
+		caCert: dindCACertFile, caKey: dindCAKeyFile,
+		serverCA: dindServerCAFile, serverCert: dindServerCertFile, serverKey: dindServerKeyFile,
+		clientCA: dindClientCAFile, clientCert: dindClientCertFile, clientKey: dindClientKeyFile,
+		files: []string{dindCACertFile, dindCAKeyFile, dindServerCAFile, dindServerCertFile, dindServerKeyFile,
+			dindClientCAFile, dindClientCertFile, dindClientKeyFile},
 		dirs:          map[string]os.FileMode{"ca": 0o700, "server": 0o755, "client": 0o755},
 		clientKeyPerm: 0o644,
 	}

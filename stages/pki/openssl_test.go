@@ -52,17 +52,17 @@ func TestOpenSSLAcceptsGeneratedSets(t *testing.T) {
 		t.Fatal("openssl not installed: make engine installs it")
 	}
 	hosts := ServerHosts([]net.IP{net.ParseIP("10.1.2.3"), net.ParseIP("fd00::5")}, "dinvhost", []string{"*.example.test", "docker.example.test"})
-	foreign, err := NewCA(Options{})
+	foreign, err := newTestCA(mintOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	foreignCrt, _, err := foreign.IssueServer(hosts, Options{})
+	foreignCrt, _, err := foreign.issueServer(hosts, mintOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for _, kt := range []string{"ecdsa", "rsa", "rsa3072"} {
 		t.Run(kt, func(t *testing.T) {
-			spec, _ := ParseKeyType(kt)
+			spec, _ := parseKeyType(kt)
 			dir := t.TempDir()
 			if _, err := Ensure(context.Background(), Request{Dir: dir, Verify: true, Key: spec, Hosts: hosts}); err != nil {
 				t.Fatal(err)
@@ -78,23 +78,23 @@ func TestOpenSSLAcceptsGeneratedSets(t *testing.T) {
 				file    string
 				ok      bool
 			}{
-				{"docker.crt verifies as a TLS server", "sslserver", p(ServerCertFile), true},
-				{"docker-client.crt verifies as a TLS client", "sslclient", p(ClientCertFile), true},
-				{"docker.crt does not verify as a client", "sslclient", p(ServerCertFile), false},
-				{"docker-client.crt does not verify as a server", "sslserver", p(ClientCertFile), false},
+				{"docker.crt verifies as a TLS server", "sslserver", p(serverCertFile), true},
+				{"docker-client.crt verifies as a TLS client", "sslclient", p(clientCertFile), true},
+				{"docker.crt does not verify as a client", "sslclient", p(serverCertFile), false},
+				{"docker-client.crt does not verify as a server", "sslserver", p(clientCertFile), false},
 				{"a foreign CA's server certificate does not verify", "sslserver", foreignPath, false},
 			}
 			for _, c := range cases {
-				out, err := openssl(t, "verify", "-purpose", c.purpose, "-CAfile", p(CACertFile), c.file)
+				out, err := openssl(t, "verify", "-purpose", c.purpose, "-CAfile", p(caCertFile), c.file)
 				ok := err == nil && strings.Contains(out, ": OK")
 				if ok != c.ok {
 					t.Errorf("%s: openssl verify ok=%v, want %v: %s", c.name, ok, c.ok, out)
 				}
 			}
-			if got := opensslSANs(t, p(ServerCertFile)); !sameStrings(got, hosts) {
+			if got := opensslSANs(t, p(serverCertFile)); !sameStrings(got, hosts) {
 				t.Errorf("openssl reads SANs %q, want %q", got, hosts)
 			}
-			for _, f := range []string{CAKeyFile, ServerKeyFile, ClientKeyFile} {
+			for _, f := range []string{caKeyFile, serverKeyFile, clientKeyFile} {
 				if out, err := openssl(t, "pkey", "-noout", "-in", p(f)); err != nil {
 					t.Errorf("openssl cannot read %s: %v: %s", f, err, out)
 				}
@@ -106,7 +106,7 @@ func TestOpenSSLAcceptsGeneratedSets(t *testing.T) {
 		if _, err := Ensure(context.Background(), Request{Dir: dir, Hosts: hosts}); err != nil {
 			t.Fatal(err)
 		}
-		crt := filepath.Join(dir, ServerCertFile)
+		crt := filepath.Join(dir, serverCertFile)
 		if out, err := openssl(t, "verify", "-purpose", "sslserver", "-CAfile", crt, crt); err != nil || !strings.Contains(out, ": OK") {
 			t.Errorf("openssl verify: %v: %s", err, out)
 		}
@@ -234,27 +234,27 @@ func TestDockerDindDirectoryIsReused(t *testing.T) {
 	made := t.TempDir()
 	opensslDind(t, made, testHosts)
 	moved := ServerHosts([]net.IP{net.ParseIP("10.9.9.9")}, "dinvhost", nil)
-	rsa := KeySpec{RSA: true, Bits: 2048}
+	rsa := keySpec{RSA: true, Bits: 2048}
 	cases := []struct {
 		name     string
 		remove   []string // taken from docker:dind's directory first
 		hosts    []string
-		key      KeySpec
+		key      keySpec
 		generate []string
 		client   bool // a client bundle is reported
 		reissued string
 	}{
-		{"a complete directory is used as it is: same CA, every byte and mtime unchanged", nil, testHosts, KeySpec{}, nil, true, ""},
+		{"a complete directory is used as it is: same CA, every byte and mtime unchanged", nil, testHosts, keySpec{}, nil, true, ""},
 		{"the same with -key-type rsa", nil, testHosts, rsa, nil, true, ""},
 		{"docker:dind's documented volumes ca/ and client/ without server/: server/ is issued from the same CA", []string{"server"},
-			testHosts, KeySpec{}, []string{DindServerCAFile, DindServerKeyFile, DindServerCertFile}, true, ""},
+			testHosts, keySpec{}, []string{dindServerCAFile, dindServerKeyFile, dindServerCertFile}, true, ""},
 		{"a new address re-issues server/cert.pem from the same CA, keeping the RSA server/key.pem with -key-type rsa", nil,
-			moved, rsa, []string{DindServerCertFile}, true, "addresses"},
+			moved, rsa, []string{dindServerCertFile}, true, "addresses"},
 		{"a new address with ECDSA keys re-issues server/cert.pem with an ECDSA server/key.pem", nil,
-			moved, KeySpec{}, []string{DindServerKeyFile, DindServerCertFile}, true, "addresses"},
-		{"without ca/key.pem the certificates are the user's: never re-issued, the address reported", []string{DindCAKeyFile},
-			moved, KeySpec{}, nil, true, ""},
-		{"server/ alone is the user's, and there is no client bundle", []string{"ca", "client"}, testHosts, KeySpec{}, nil, false, ""},
+			moved, keySpec{}, []string{dindServerKeyFile, dindServerCertFile}, true, "addresses"},
+		{"without ca/key.pem the certificates are the user's: never re-issued, the address reported", []string{dindCAKeyFile},
+			moved, keySpec{}, nil, true, ""},
+		{"server/ alone is the user's, and there is no client bundle", []string{"ca", "client"}, testHosts, keySpec{}, nil, false, ""},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -292,28 +292,28 @@ func TestDockerDindDirectoryIsReused(t *testing.T) {
 			if c.generate == nil {
 				unchangedTree(t, dir, before)
 			}
-			if c.reissued == "" && len(c.remove) > 0 && c.remove[0] == DindCAKeyFile && !sameStrings(res.Uncovered, []string{"10.9.9.9"}) {
+			if c.reissued == "" && len(c.remove) > 0 && c.remove[0] == dindCAKeyFile && !sameStrings(res.Uncovered, []string{"10.9.9.9"}) {
 				t.Errorf("Uncovered = %v, want the new address", res.Uncovered)
 			}
 			if len(c.generate) == 0 {
 				return
 			}
-			if p, _, err := loadPair(dir, DindServerCertFile, DindServerKeyFile); err != nil || !(issuer{spec: c.key}).fits(p.key) {
+			if p, _, err := loadPair(dir, dindServerCertFile, dindServerKeyFile); err != nil || !(issuer{spec: c.key}).fits(p.key) {
 				t.Errorf("server/key.pem is not a key of %v: %v", c.key, err)
 			}
 			// The same CA: the server certificate dinv issued verifies, with
 			// openssl, against docker:dind's own client/ca.pem and ca/cert.pem.
-			for _, anchor := range []string{DindClientCAFile, DindCACertFile, DindServerCAFile} {
-				out, err := openssl(t, "verify", "-purpose", "sslserver", "-CAfile", filepath.Join(dir, anchor), filepath.Join(dir, DindServerCertFile))
+			for _, anchor := range []string{dindClientCAFile, dindCACertFile, dindServerCAFile} {
+				out, err := openssl(t, "verify", "-purpose", "sslserver", "-CAfile", filepath.Join(dir, anchor), filepath.Join(dir, dindServerCertFile))
 				if err != nil || !strings.Contains(out, ": OK") {
 					t.Errorf("openssl verify against %s: %v: %s", anchor, err, out)
 				}
 			}
-			out, err := openssl(t, "verify", "-purpose", "sslclient", "-CAfile", filepath.Join(dir, DindServerCAFile), filepath.Join(dir, DindClientCertFile))
+			out, err := openssl(t, "verify", "-purpose", "sslclient", "-CAfile", filepath.Join(dir, dindServerCAFile), filepath.Join(dir, dindClientCertFile))
 			if err != nil || !strings.Contains(out, ": OK") {
 				t.Errorf("the engine's server/ca.pem does not accept docker:dind's client/cert.pem: %v: %s", err, out)
 			}
-			if u := uncovered(readCert(t, filepath.Join(dir, DindServerCertFile)), append(append([]string{}, c.hosts...), testHosts...)); len(u) != 0 {
+			if u := uncovered(readCert(t, filepath.Join(dir, dindServerCertFile)), append(append([]string{}, c.hosts...), testHosts...)); len(u) != 0 {
 				t.Errorf("server/cert.pem does not cover %v", u)
 			}
 		})

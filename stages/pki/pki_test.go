@@ -11,26 +11,26 @@ import (
 func TestParseKeyType(t *testing.T) {
 	cases := []struct {
 		name, in string
-		want     KeySpec
+		want     keySpec
 		wantErr  bool
 	}{
-		{"an empty key type means ECDSA P-256", "", KeySpec{}, false},
-		{"ecdsa is ECDSA P-256", "ecdsa", KeySpec{}, false},
-		{"rsa is RSA 2048", "rsa", KeySpec{RSA: true, Bits: 2048}, false},
-		{"rsa2048 is RSA 2048", "rsa2048", KeySpec{RSA: true, Bits: 2048}, false},
-		{"rsa3072 is RSA 3072", "RSA3072", KeySpec{RSA: true, Bits: 3072}, false},
-		{"rsa1024 is refused", "rsa1024", KeySpec{}, true},
-		{"rsa4096 is refused (too slow at start-up)", "rsa4096", KeySpec{}, true},
-		{"an unknown algorithm is refused", "dsa", KeySpec{}, true},
+		{"an empty key type means ECDSA P-256", "", keySpec{}, false},
+		{"ecdsa is ECDSA P-256", "ecdsa", keySpec{}, false},
+		{"rsa is RSA 2048", "rsa", keySpec{RSA: true, Bits: 2048}, false},
+		{"rsa2048 is RSA 2048", "rsa2048", keySpec{RSA: true, Bits: 2048}, false},
+		{"rsa3072 is RSA 3072", "RSA3072", keySpec{RSA: true, Bits: 3072}, false},
+		{"rsa1024 is refused", "rsa1024", keySpec{}, true},
+		{"rsa4096 is refused (too slow at start-up)", "rsa4096", keySpec{}, true},
+		{"an unknown algorithm is refused", "dsa", keySpec{}, true},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := ParseKeyType(c.in)
+			got, err := parseKeyType(c.in)
 			if (err != nil) != c.wantErr {
-				t.Fatalf("ParseKeyType(%q) error = %v, want error %v", c.in, err, c.wantErr)
+				t.Fatalf("parseKeyType(%q) error = %v, want error %v", c.in, err, c.wantErr)
 			}
 			if err == nil && got != c.want {
-				t.Errorf("ParseKeyType(%q) = %+v, want %+v", c.in, got, c.want)
+				t.Errorf("parseKeyType(%q) = %+v, want %+v", c.in, got, c.want)
 			}
 			if err != nil && !strings.Contains(err.Error(), c.in) {
 				t.Errorf("error %q does not name the input", err)
@@ -39,7 +39,7 @@ func TestParseKeyType(t *testing.T) {
 	}
 }
 
-func TestCheckSAN(t *testing.T) {
+func TestCanonicalSAN(t *testing.T) {
 	cases := []struct {
 		name, in string
 		want     string // the canonical form; "" when refused
@@ -71,16 +71,13 @@ func TestCheckSAN(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			got, err := CanonicalSAN(c.in)
+			got, err := canonicalSAN(c.in)
 			if c.want == "" {
 				if err == nil || !strings.Contains(err.Error(), c.reason) || !strings.Contains(err.Error(), strconv.Quote(c.in)) {
-					t.Fatalf("CanonicalSAN(%q) = %q, %v; want an error naming it and saying %q", c.in, got, err, c.reason)
+					t.Fatalf("canonicalSAN(%q) = %q, %v; want an error naming it and saying %q", c.in, got, err, c.reason)
 				}
 			} else if err != nil || got != c.want {
-				t.Fatalf("CanonicalSAN(%q) = %q, %v; want %q", c.in, got, err, c.want)
-			}
-			if cerr := CheckSAN(c.in); (cerr == nil) != (err == nil) {
-				t.Errorf("CheckSAN(%q) = %v, CanonicalSAN's error %v", c.in, cerr, err)
+				t.Fatalf("canonicalSAN(%q) = %q, %v; want %q", c.in, got, err, c.want)
 			}
 		})
 	}

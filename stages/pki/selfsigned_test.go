@@ -25,7 +25,7 @@ func usersSelfSigned(t *testing.T, dir string) {
 	}
 	tmpl := &x509.Certificate{
 		SerialNumber: big.NewInt(7), Subject: pkix.Name{Organization: []string{"ACME"}, CommonName: "DinV server"},
-		NotBefore: t0, NotAfter: t0.AddDate(0, 0, LeafDays), BasicConstraintsValid: true,
+		NotBefore: t0, NotAfter: t0.AddDate(0, 0, leafDays), BasicConstraintsValid: true,
 		KeyUsage: x509.KeyUsageDigitalSignature, ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
 		DNSNames: []string{"localhost", "dinvhost", "docker"}, IPAddresses: []net.IP{net.ParseIP("127.0.0.1"), net.ParseIP("::1")},
 	}
@@ -38,14 +38,14 @@ func usersSelfSigned(t *testing.T, dir string) {
 		t.Fatal(err)
 	}
 	writeFiles(t, dir, map[string][]byte{
-		ServerCertFile: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
-		ServerKeyFile:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
+		serverCertFile: pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der}),
+		serverKeyFile:  pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: keyDER}),
 	})
 }
 
 func TestSelfSignedTLSCertificateIsRenewedOnlyWhenDinvMadeItAndItNearsExpiry(t *testing.T) {
 	moved := ServerHosts([]net.IP{net.ParseIP("10.9.9.9")}, "dinvhost", nil)
-	expiry := t0.AddDate(0, 0, LeafDays)
+	expiry := t0.AddDate(0, 0, leafDays)
 	for _, tc := range []struct {
 		name      string
 		users     bool
@@ -74,23 +74,23 @@ func TestSelfSignedTLSCertificateIsRenewedOnlyWhenDinvMadeItAndItNearsExpiry(t *
 			if got := res.Reissued != ""; got != tc.reissued {
 				t.Errorf("Reissued = %q, want a renewal: %v", res.Reissued, tc.reissued)
 			}
-			if before[ServerKeyFile] != after[ServerKeyFile] {
+			if before[serverKeyFile] != after[serverKeyFile] {
 				t.Error("docker.key changed")
 			}
-			if changed := before[ServerCertFile] != after[ServerCertFile]; changed != tc.reissued {
+			if changed := before[serverCertFile] != after[serverCertFile]; changed != tc.reissued {
 				t.Errorf("docker.crt changed = %v, want %v", changed, tc.reissued)
 			}
 			if !sameStrings(res.Uncovered, tc.uncovered) || res.Expiring != tc.expiring {
 				t.Errorf("Uncovered %v Expiring %v, want %v %v", res.Uncovered, res.Expiring, tc.uncovered, tc.expiring)
 			}
-			if _, err := os.Stat(filepath.Join(dir, CACertFile)); err == nil {
+			if _, err := os.Stat(filepath.Join(dir, caCertFile)); err == nil {
 				t.Error("a CA appeared in -tls mode")
 			}
 			if !tc.reissued {
 				return
 			}
-			srv := readCert(t, filepath.Join(dir, ServerCertFile))
-			if !ownSelfSigned(srv) || srv.NotAfter.Sub(tc.now) < RenewBefore || len(uncovered(srv, tc.hosts)) != 0 {
+			srv := readCert(t, filepath.Join(dir, serverCertFile))
+			if !ownSelfSigned(srv) || srv.NotAfter.Sub(tc.now) < renewBefore || len(uncovered(srv, tc.hosts)) != 0 {
 				t.Errorf("renewed docker.crt: self-signed by dinv %v, valid until %v, uncovered %v",
 					ownSelfSigned(srv), srv.NotAfter, uncovered(srv, tc.hosts))
 			}

@@ -26,10 +26,10 @@ func TestSharedVolumeReissue(t *testing.T) {
 	first := snapshot(t, dir)
 	for i := 2; i <= 4; i++ {
 		res := mustEnsure(t, dir, true, hostsOf(i), t0)
-		if res.Reissued != "addresses" || !sameStrings(res.Generated, []string{ServerCertFile}) {
+		if res.Reissued != "addresses" || !sameStrings(res.Generated, []string{serverCertFile}) {
 			t.Errorf("host %d: re-issued %q, generated %v; want docker.crt alone for its addresses", i, res.Reissued, res.Generated)
 		}
-		srv := readCert(t, filepath.Join(dir, ServerCertFile))
+		srv := readCert(t, filepath.Join(dir, serverCertFile))
 		for j := 1; j <= i; j++ {
 			if u := uncovered(srv, hostsOf(j)); len(u) != 0 {
 				t.Errorf("after host %d: docker.crt no longer covers host %d's %v", i, j, u)
@@ -37,15 +37,15 @@ func TestSharedVolumeReissue(t *testing.T) {
 		}
 	}
 	settled := snapshot(t, dir)
-	for _, f := range []string{CACertFile, CAKeyFile, ServerKeyFile, ClientCertFile, ClientKeyFile} {
+	for _, f := range []string{caCertFile, caKeyFile, serverKeyFile, clientCertFile, clientKeyFile} {
 		if settled[f] != first[f] {
 			t.Errorf("%s changed: only docker.crt may", f)
 		}
 	}
-	if _, _, err := loadPair(dir, ServerCertFile, ServerKeyFile); err != nil {
+	if _, _, err := loadPair(dir, serverCertFile, serverKeyFile); err != nil {
 		t.Error(err)
 	}
-	if err := verifyChain(t, dir, ServerCertFile, x509.ExtKeyUsageServerAuth, t0); err != nil {
+	if err := verifyChain(t, dir, serverCertFile, x509.ExtKeyUsageServerAuth, t0); err != nil {
 		t.Error(err)
 	}
 	for round := 0; round < 5; round++ {
@@ -73,10 +73,10 @@ func TestReissueKeepsKeyAndCoverage(t *testing.T) {
 	mustEnsure(t, dir, true, hostsOf(1), t0)
 	mustEnsure(t, dir, true, hostsOf(2), t0)
 	before := snapshot(t, dir)
-	now := readCert(t, filepath.Join(dir, ServerCertFile)).NotAfter.Add(-24 * time.Hour)
+	now := readCert(t, filepath.Join(dir, serverCertFile)).NotAfter.Add(-24 * time.Hour)
 	res := mustEnsure(t, dir, true, hostsOf(3), now)
-	srv := readCert(t, filepath.Join(dir, ServerCertFile))
-	if res.Reissued != "expiry" || srv.NotAfter.Sub(now) < RenewBefore {
+	srv := readCert(t, filepath.Join(dir, serverCertFile))
+	if res.Reissued != "expiry" || srv.NotAfter.Sub(now) < renewBefore {
 		t.Errorf("re-issued %q, valid until %v", res.Reissued, srv.NotAfter)
 	}
 	for i := 1; i <= 3; i++ {
@@ -84,19 +84,19 @@ func TestReissueKeepsKeyAndCoverage(t *testing.T) {
 			t.Errorf("re-issued docker.crt does not cover host %d's %v", i, u)
 		}
 	}
-	if after := snapshot(t, dir); after[ServerKeyFile] != before[ServerKeyFile] {
+	if after := snapshot(t, dir); after[serverKeyFile] != before[serverKeyFile] {
 		t.Error("docker.key changed on re-issue")
 	}
 
-	rsa := KeySpec{RSA: true, Bits: 2048}
+	rsa := keySpec{RSA: true, Bits: 2048}
 	res, err := Ensure(context.Background(), Request{Dir: dir, Verify: true, Key: rsa, Hosts: hostsOf(4), Now: clock(now)})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !sameStrings(res.Generated, []string{ServerKeyFile, ServerCertFile}) {
+	if !sameStrings(res.Generated, []string{serverKeyFile, serverCertFile}) {
 		t.Errorf("generated %v, want a new RSA pair", res.Generated)
 	}
-	p, _, err := loadPair(dir, ServerCertFile, ServerKeyFile)
+	p, _, err := loadPair(dir, serverCertFile, serverKeyFile)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,13 +135,13 @@ func TestConcurrentHostsShareOneCertificate(t *testing.T) {
 			t.Fatalf("host %d: %v", i+1, err)
 		}
 	}
-	srv := readCert(t, filepath.Join(dir, ServerCertFile))
+	srv := readCert(t, filepath.Join(dir, serverCertFile))
 	for i := 1; i <= 4; i++ {
 		if u := uncovered(srv, hostsOf(i)); len(u) != 0 {
 			t.Errorf("docker.crt does not cover host %d's %v", i, u)
 		}
 	}
-	if _, _, err := loadPair(dir, ServerCertFile, ServerKeyFile); err != nil {
+	if _, _, err := loadPair(dir, serverCertFile, serverKeyFile); err != nil {
 		t.Error(err)
 	}
 }

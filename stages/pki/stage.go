@@ -36,7 +36,7 @@ func (*stage) Requires(cfg *core.Config) []string {
 // Validate checks -key-type, the certificate layout and every -tls-san entry.
 func (*stage) Validate(cfg *core.Config, _ *core.Profile) error {
 	var problems []string
-	if _, err := ParseKeyType(cfg.KeyType); err != nil {
+	if _, err := parseKeyType(cfg.KeyType); err != nil {
 		problems = append(problems, err.Error())
 	}
 	if _, err := layoutNamed(cfg.CertLayout); err != nil {
@@ -53,34 +53,16 @@ func (*stage) Validate(cfg *core.Config, _ *core.Profile) error {
 	return nil
 }
 
-// sanList is ParseSANList for one -tls-san entry, which must name a host.
-func sanList(entry string) ([]string, error) {
-	hosts, err := ParseSANList(entry)
-	if err == nil && len(hosts) == 0 {
-		_, err = parseSAN(entry)
-	}
-	return hosts, err
-}
-
-// extraHosts are the hosts every -tls-san entry names, in canonical form.
-func extraHosts(sans []string) ([]string, error) {
-	var out []string
-	for _, san := range sans {
-		hosts, err := sanList(san)
-		if err != nil {
-			return nil, core.Usagef("-tls-san %v", err)
-		}
-		out = append(out, hosts...)
-	}
-	return out, nil
-}
-
 func (st *stage) Run(ctx context.Context, s *core.State) error {
 	log := core.Log(ctx)
 	cfg := &s.Config
 	if e := &cfg.Engine; cfg.Certs == core.TLSOff && cfg.UsesTLS() {
 		// The user names the engine's TLS files: dinv makes none.
-		s.TLSFiles = core.TLSFiles{CACert: e.TLSCACert.Value, ServerCert: e.TLSCert.Value, ServerKey: e.TLSKey.Value}
+		files := core.TLSFiles{CACert: e.TLSCACert.Value, ServerCert: e.TLSCert.Value, ServerKey: e.TLSKey.Value}
+		if err := checkUserFiles(files, cfg.Verifies(), st.now()); err != nil {
+			return err
+		}
+		s.TLSFiles = files
 		log.Debug("the engine's TLS files are yours", "cert", e.TLSCert.From.String(), "key", e.TLSKey.From.String())
 		return nil
 	}
@@ -88,7 +70,7 @@ func (st *stage) Run(ctx context.Context, s *core.State) error {
 		log.Debug("no certificates of dinv's: nothing to do", "tls", cfg.Engine.TLS.Value.String())
 		return nil
 	}
-	spec, err := ParseKeyType(cfg.KeyType)
+	spec, err := parseKeyType(cfg.KeyType)
 	if err != nil {
 		return core.Usagef("%v", err)
 	}
@@ -112,6 +94,8 @@ func (st *stage) Run(ctx context.Context, s *core.State) error {
 		"reissued", res.Reissued, "key_type", spec.String())
 	if cfg.DryRun {
 		logDryRun(log, cfg.CertDir, res)
+	} else if len(res.Replaced) > 0 {
+		log.Info("certificate files replaced", "dir", cfg.CertDir, "files", res.Replaced, "reason", res.ReplaceReason)
 	}
 	if len(res.Uncovered) > 0 {
 		log.Warn("server certificate does not cover these addresses; clients must connect by a name it covers",
@@ -131,6 +115,9 @@ func (st *stage) Run(ctx context.Context, s *core.State) error {
 func logDryRun(log hclog.Logger, dir string, res *Result) {
 	if res.WouldRollForward {
 		log.Info("dry run: a real start would first complete the interrupted commit", "file", filepath.Join(dir, journalFile))
+	}
+	if len(res.Replaced) > 0 {
+		log.Info("dry run: a real start would replace certificate files", "dir", dir, "files", res.Replaced, "reason", res.ReplaceReason)
 	}
 	switch {
 	case res.WouldReissue != "":

@@ -80,7 +80,7 @@ func TestRun(t *testing.T) {
 		wantLog   string
 	}{
 		{"without TLS nothing is made", core.Config{}, nil, false, false, "nothing to do"},
-		{"with -tls it makes the server pair and no CA file is served", core.Config{Certs: core.TLSServer}, []string{ServerCertFile, ServerKeyFile}, false, true,
+		{"with -tls it makes the server pair and no CA file is served", core.Config{Certs: core.TLSServer}, []string{serverCertFile, serverKeyFile}, false, true,
 			`generated=["docker.key", "docker.crt"]`},
 		{"with -tlsverify it makes all six and serves ca.crt", core.Config{Certs: core.TLSVerify}, allFiles, true, true,
 			`generated=["ca-key.pem", "ca.crt", "docker.key", "docker.crt", "docker-client.key", "docker-client.crt"]`},
@@ -109,7 +109,7 @@ func TestRun(t *testing.T) {
 			if (s.TLSFiles.ServerCert != "") != c.wantTLS || (s.TLSFiles.CACert != "") != c.wantCA {
 				t.Errorf("TLSFiles = %+v", s.TLSFiles)
 			}
-			if c.wantTLS && s.TLSFiles.ServerKey != filepath.Join(dir, ServerKeyFile) {
+			if c.wantTLS && s.TLSFiles.ServerKey != filepath.Join(dir, serverKeyFile) {
 				t.Errorf("ServerKey = %q", s.TLSFiles.ServerKey)
 			}
 			if !strings.Contains(logs.String(), c.wantLog) {
@@ -118,7 +118,7 @@ func TestRun(t *testing.T) {
 			if strings.Contains(logs.String(), "PRIVATE KEY") {
 				t.Errorf("log holds key material:\n%s", logs.String())
 			}
-			for _, f := range []string{CAKeyFile, ServerKeyFile} {
+			for _, f := range []string{caKeyFile, serverKeyFile} {
 				key, err := os.ReadFile(filepath.Join(dir, f))
 				if err != nil {
 					continue
@@ -141,7 +141,7 @@ func TestRun(t *testing.T) {
 func TestRunWarnsAboutAUsersUncoveredAddresses(t *testing.T) {
 	dir := t.TempDir()
 	mustEnsure(t, dir, true, testHosts, t0)
-	os.Remove(filepath.Join(dir, CAKeyFile)) // now the user's
+	os.Remove(filepath.Join(dir, caKeyFile)) // now the user's
 	var logs bytes.Buffer
 	log := hclog.New(&hclog.LoggerOptions{Name: "dinv", Level: hclog.Info, Output: &logs}).Named("pki")
 	s := &core.State{Config: core.Config{Certs: core.TLSVerify, CertDir: dir}, Addrs: []net.IP{net.ParseIP("10.7.7.7")}, Hostname: "dinvhost"}
@@ -166,7 +166,7 @@ func TestRunNormalisesTLSSANs(t *testing.T) {
 	if err := New().Run(context.Background(), s); err != nil {
 		t.Fatal(err)
 	}
-	srv := readCert(t, filepath.Join(dir, ServerCertFile))
+	srv := readCert(t, filepath.Join(dir, serverCertFile))
 	if want := []string{"*.example.com", "c0ffee", "ci.example", "docker", "docker.example", "localhost"}; !sameStrings(srv.DNSNames, want) {
 		t.Errorf("DNS names %q, want %q", srv.DNSNames, want)
 	}
@@ -178,15 +178,15 @@ func TestRunNormalisesTLSSANs(t *testing.T) {
 func TestRunWarnsAboutAClientCertificateTheEngineRefuses(t *testing.T) {
 	dir := t.TempDir()
 	mustEnsure(t, dir, true, testHosts, t0)
-	other, err := NewCA(Options{})
+	other, err := newTestCA(mintOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	crt, key, err := other.IssueClient(Options{})
+	crt, key, err := other.issueClient(mintOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	writeFiles(t, dir, map[string][]byte{ClientCertFile: crt, ClientKeyFile: key})
+	writeFiles(t, dir, map[string][]byte{clientCertFile: crt, clientKeyFile: key})
 	var logs bytes.Buffer
 	log := hclog.New(&hclog.LoggerOptions{Name: "dinv", Level: hclog.Info, Output: &logs}).Named("pki")
 	s := &core.State{Config: core.Config{Certs: core.TLSVerify, CertDir: dir}, Hostname: "dinvhost"}
@@ -194,7 +194,7 @@ func TestRunWarnsAboutAClientCertificateTheEngineRefuses(t *testing.T) {
 		t.Fatal(err)
 	}
 	if !strings.Contains(logs.String(), "[WARN]  dinv.pki: the engine will refuse client certificates") ||
-		!strings.Contains(logs.String(), filepath.Join(dir, ClientCertFile)+": not accepted by the engine: x509: certificate signed by unknown authority") {
+		!strings.Contains(logs.String(), filepath.Join(dir, clientCertFile)+": not accepted by the engine: x509: certificate signed by unknown authority") {
 		t.Errorf("no warning naming docker-client.crt:\n%s", logs.String())
 	}
 }

@@ -135,7 +135,7 @@ func readCert(t *testing.T, path string) *x509.Certificate {
 func verifyChain(t *testing.T, dir, name string, u x509.ExtKeyUsage, now time.Time) error {
 	t.Helper()
 	pool := x509.NewCertPool()
-	pool.AddCert(readCert(t, filepath.Join(dir, CACertFile)))
+	pool.AddCert(readCert(t, filepath.Join(dir, caCertFile)))
 	_, err := readCert(t, filepath.Join(dir, name)).Verify(x509.VerifyOptions{
 		Roots: pool, CurrentTime: now, KeyUsages: []x509.ExtKeyUsage{u},
 	})

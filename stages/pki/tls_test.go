@@ -15,11 +15,11 @@ import (
 // CA's client and none, in both layouts.
 func TestHandshake(t *testing.T) {
 	for _, layout := range []string{LayoutFlat, LayoutDind} {
-		t.Run(layout, func(t *testing.T) { handshake(t, layout) })
+		t.Run(layout, func(t *testing.T) { serveAndConnect(t, layout) })
 	}
 }
 
-func handshake(t *testing.T, layout string) {
+func serveAndConnect(t *testing.T, layout string) {
 	dir := t.TempDir()
 	res, err := Ensure(context.Background(), Request{Dir: dir, Layout: layout, Verify: true, Hosts: testHosts})
 	if err != nil {
@@ -60,8 +60,8 @@ func handshake(t *testing.T, layout string) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	foreign, _ := NewCA(Options{})
-	fc, fk, _ := foreign.IssueClient(Options{})
+	foreign, _ := newTestCA(mintOptions{})
+	fc, fk, _ := foreign.issueClient(mintOptions{})
 	bad, err := tls.X509KeyPair(fc, fk)
 	if err != nil {
 		t.Fatal(err)

@@ -132,9 +132,9 @@ func TestClientsRule(t *testing.T) {
 	selfServer := mintRaw(t, leafTmpl("server", x509.ExtKeyUsageServerAuth), nil, nil)
 
 	server := func(caPEM []byte, s *raw, bundle ...*raw) map[string][]byte {
-		m := map[string][]byte{ServerCertFile: append(append([]byte{}, s.certPEM...), pemOf(bundle...)...), ServerKeyFile: s.keyPEM}
+		m := map[string][]byte{serverCertFile: append(append([]byte{}, s.certPEM...), pemOf(bundle...)...), serverKeyFile: s.keyPEM}
 		if caPEM != nil {
-			m[CACertFile] = caPEM
+			m[caCertFile] = caPEM
 		}
 		return m
 	}
@@ -190,7 +190,7 @@ func TestClientsRule(t *testing.T) {
 				unchanged(t, dir, before)
 				return
 			}
-			want := filepath.Join(dir, ServerCertFile) + ": "
+			want := filepath.Join(dir, serverCertFile) + ": "
 			if err == nil || !core.IsUsage(err) || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), c.reason) {
 				t.Fatalf("error = %v, want a usage error naming %q saying %q", err, want, c.reason)
 			}
@@ -236,14 +236,14 @@ func TestCAThatCannotIssue(t *testing.T) {
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
-			writeFiles(t, dir, map[string][]byte{CACertFile: c.ca.certPEM, CAKeyFile: c.ca.keyPEM})
+			writeFiles(t, dir, map[string][]byte{caCertFile: c.ca.certPEM, caKeyFile: c.ca.keyPEM})
 			before := snapshot(t, dir)
 			res, err := Ensure(context.Background(), Request{Dir: dir, Verify: c.verify, Hosts: testHosts})
 			if c.reason == "" {
 				if err != nil {
 					t.Fatalf("Ensure: %v", err)
 				}
-				if err := verifyChain(t, dir, ServerCertFile, x509.ExtKeyUsageServerAuth, time.Now()); err != nil {
+				if err := verifyChain(t, dir, serverCertFile, x509.ExtKeyUsageServerAuth, time.Now()); err != nil {
 					t.Error(err)
 				}
 				if c.verify && len(res.Generated) != 4 {
@@ -251,7 +251,7 @@ func TestCAThatCannotIssue(t *testing.T) {
 				}
 				return
 			}
-			want := filepath.Join(dir, CACertFile) + ": "
+			want := filepath.Join(dir, caCertFile) + ": "
 			if err == nil || !core.IsUsage(err) || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), c.reason) {
 				t.Fatalf("error = %v, want a usage error naming %q saying %q", err, want, c.reason)
 			}
@@ -278,12 +278,12 @@ func TestIssuedCertificatesAreVerified(t *testing.T) {
 // reported (the stage warns), not refused: the engine does not use it.
 func TestKeptClientCertificate(t *testing.T) {
 	now := time.Now()
-	gen := func(t *testing.T) (string, *CA) {
+	gen := func(t *testing.T) (string, *testCA) {
 		dir := t.TempDir()
 		mustEnsure(t, dir, true, testHosts, now)
-		caPEM, _ := os.ReadFile(filepath.Join(dir, CACertFile))
-		keyPEM, _ := os.ReadFile(filepath.Join(dir, CAKeyFile))
-		ca, err := LoadCA(caPEM, keyPEM)
+		caPEM, _ := os.ReadFile(filepath.Join(dir, caCertFile))
+		keyPEM, _ := os.ReadFile(filepath.Join(dir, caKeyFile))
+		ca, err := loadTestCA(caPEM, keyPEM)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -291,27 +291,27 @@ func TestKeptClientCertificate(t *testing.T) {
 	}
 	cases := []struct {
 		name   string
-		client func(t *testing.T, ca *CA) (crt, key []byte)
+		client func(t *testing.T, ca *testCA) (crt, key []byte)
 		reason string
 	}{
 		{"dinv's own client certificate is accepted", nil, ""},
-		{"an expired client certificate of the CA is reported", func(t *testing.T, ca *CA) ([]byte, []byte) {
-			crt, key, err := ca.IssueClient(Options{NotBefore: now.AddDate(-2, 0, 0), NotAfter: now.AddDate(-1, 0, 0)})
+		{"an expired client certificate of the CA is reported", func(t *testing.T, ca *testCA) ([]byte, []byte) {
+			crt, key, err := ca.issueClient(mintOptions{NotBefore: now.AddDate(-2, 0, 0), NotAfter: now.AddDate(-1, 0, 0)})
 			if err != nil {
 				t.Fatal(err)
 			}
 			return crt, key
 		}, "docker-client.crt: not accepted by the engine: x509: certificate has expired"},
-		{"a server certificate as docker-client.crt is reported", func(t *testing.T, ca *CA) ([]byte, []byte) {
-			crt, key, err := ca.IssueServer(testHosts, Options{})
+		{"a server certificate as docker-client.crt is reported", func(t *testing.T, ca *testCA) ([]byte, []byte) {
+			crt, key, err := ca.issueServer(testHosts, mintOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
 			return crt, key
 		}, "incompatible key usage"},
-		{"another CA's client certificate is reported", func(t *testing.T, _ *CA) ([]byte, []byte) {
-			other, _ := NewCA(Options{})
-			crt, key, err := other.IssueClient(Options{})
+		{"another CA's client certificate is reported", func(t *testing.T, _ *testCA) ([]byte, []byte) {
+			other, _ := newTestCA(mintOptions{})
+			crt, key, err := other.issueClient(mintOptions{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -323,7 +323,7 @@ func TestKeptClientCertificate(t *testing.T) {
 			dir, ca := gen(t)
 			if c.client != nil {
 				crt, key := c.client(t, ca)
-				writeFiles(t, dir, map[string][]byte{ClientCertFile: crt, ClientKeyFile: key})
+				writeFiles(t, dir, map[string][]byte{clientCertFile: crt, clientKeyFile: key})
 			}
 			before := snapshot(t, dir)
 			res := mustEnsure(t, dir, true, testHosts, now)
@@ -341,12 +341,12 @@ func TestKeptClientCertificate(t *testing.T) {
 func TestCACertificateThatIsTheServerCertificate(t *testing.T) {
 	dir := t.TempDir()
 	s := mintRaw(t, leafTmpl("server", x509.ExtKeyUsageServerAuth), nil, nil)
-	writeFiles(t, dir, map[string][]byte{CACertFile: s.certPEM, ServerCertFile: s.certPEM, ServerKeyFile: s.keyPEM})
+	writeFiles(t, dir, map[string][]byte{caCertFile: s.certPEM, serverCertFile: s.certPEM, serverKeyFile: s.keyPEM})
 	res := mustEnsure(t, dir, true, testHosts, time.Now())
-	if !strings.Contains(res.ClientRefused, filepath.Join(dir, CACertFile)+": no certificate in it can sign") {
+	if !strings.Contains(res.ClientRefused, filepath.Join(dir, caCertFile)+": no certificate in it can sign") {
 		t.Errorf("ClientRefused = %q, want it to say ca.crt can sign no client certificate", res.ClientRefused)
 	}
-	if !bytes.Equal(s.certPEM, mustRead(t, filepath.Join(dir, ServerCertFile))) {
+	if !bytes.Equal(s.certPEM, mustRead(t, filepath.Join(dir, serverCertFile))) {
 		t.Error("docker.crt changed")
 	}
 }

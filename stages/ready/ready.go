@@ -13,6 +13,7 @@ import (
 	"github.com/pkg/errors"
 
 	"github.com/dinv/dinv/core"
+	"github.com/dinv/dinv/internal/clientinfo"
 	"github.com/dinv/dinv/internal/engineapi"
 )
 
@@ -29,7 +30,7 @@ type readyStage struct {
 	ping     func(ctx context.Context, socket string) error
 	clock    core.Clock
 	every    time.Duration
-	infoPath string // ClientInfoPath
+	infoPath string // clientinfo.Path
 	// cliSocket is where the docker CLI looks for the engine: a link to
 	// the engine's socket when that is another (defaultSocket).
 	cliSocket string
@@ -37,7 +38,7 @@ type readyStage struct {
 
 // New returns the ready stage.
 func New() core.Stage {
-	return &readyStage{ping: ping, clock: core.RealClock{}, every: pollEvery, infoPath: ClientInfoPath, cliSocket: defaultSocket}
+	return &readyStage{ping: ping, clock: core.RealClock{}, every: pollEvery, infoPath: clientinfo.Path, cliSocket: defaultSocket}
 }
 
 func (*readyStage) Name() string                   { return "ready" }
@@ -81,7 +82,7 @@ func (r *readyStage) Run(ctx context.Context, s *core.State) error {
 	if err := linkSocket(r.cliSocket, socket); err != nil {
 		log.Warn("the image's docker CLI will not find the engine on its default socket", "socket", socket, "error", err)
 	}
-	if err := WriteClientInfo(r.infoPath, clientInfo(s)); err != nil {
+	if err := clientinfo.Write(r.infoPath, clientInfo(s)); err != nil {
 		log.Warn("cannot record how clients reach the engine; -client-bundle will not find it", "error", err)
 	} else {
 		log.Debug("client information recorded", "file", r.infoPath)
@@ -203,6 +204,20 @@ func dockerHost(s *core.State) string {
 		}
 	}
 	return "tcp://" + net.JoinHostPort(host, port)
+}
+
+// clientInfo is the client information of the host s describes.
+func clientInfo(s *core.State) clientinfo.Info {
+	c := &s.Config
+	info := clientinfo.Info{DockerHost: "unix://" + c.Engine.Socket(), Socket: c.Engine.Socket()}
+	if !c.ServesTCP() {
+		return info
+	}
+	info.DockerHost, info.TLSVerify = dockerHost(s), c.Verifies()
+	if info.TLSVerify {
+		info.CA, info.Cert, info.Key = s.TLSFiles.ClientCA, s.TLSFiles.ClientCert, s.TLSFiles.ClientKey
+	}
+	return info
 }
 
 // bundleDir is the directory of the client bundle when it holds it under

@@ -15,6 +15,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/dinv/dinv/core"
+	"github.com/dinv/dinv/internal/clientinfo"
 	"github.com/dinv/dinv/internal/config"
 	"github.com/dinv/dinv/internal/config/configtest"
 )
@@ -84,81 +85,81 @@ func TestReadyStage(t *testing.T) {
 		wantErr  string
 		wantLog  []string
 		unwanted []string
-		wantInfo *ClientInfo // the client information recorded; nil: none
+		wantInfo *clientinfo.Info // the client information recorded; nil: none
 	}{
 		{name: "a plain engine that answers on the third ping is reported with a warning",
 			answerAt: 3, cfg: plain,
 			wantLog: []string{"[INFO]  engine ready: after=1.5s DOCKER_HOST=tcp://10.0.0.2:2375",
 				"[WARN]  the API is served on TCP without client certificates: anyone who can reach this address is root on the host; start with -tlsverify to require them",
 				"listener=tcp://0.0.0.0:2375 tls=off"},
-			wantInfo: &ClientInfo{DockerHost: "tcp://10.0.0.2:2375", Socket: sock}},
+			wantInfo: &clientinfo.Info{DockerHost: "tcp://10.0.0.2:2375", Socket: sock}},
 		{name: "a -tlsverify engine says which files to copy out and how to use them",
 			answerAt: 1, cfg: verify, files: flatFiles,
 			wantLog: []string{"DOCKER_HOST=tcp://10.0.0.2:2376",
 				`copy="docker cp <container>:/certs/ca.crt ca.pem; docker cp <container>:/certs/docker-client.crt cert.pem; docker cp <container>:/certs/docker-client.key key.pem"`,
 				`env="DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=<dir of the copies>"`},
 			unwanted: []string{"[WARN]"},
-			wantInfo: &ClientInfo{DockerHost: "tcp://10.0.0.2:2376", Socket: sock, TLSVerify: true,
+			wantInfo: &clientinfo.Info{DockerHost: "tcp://10.0.0.2:2376", Socket: sock, TLSVerify: true,
 				CA: "/certs/ca.crt", Cert: "/certs/docker-client.crt", Key: "/certs/docker-client.key"}},
 		{name: "a -tlsverify engine in docker:dind's layout names client/, already in the docker CLI's names",
 			answerAt: 1, cfg: verifyDind, files: dindFiles,
 			wantLog: []string{"DOCKER_HOST=tcp://10.0.0.2:2376", `copy="docker cp <container>:/certs/client/. <dir>"`,
 				`env="DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=<dir> (or /certs/client where that directory is shared)"`},
 			unwanted: []string{"docker-client", "ca.crt", "server/", "[WARN]"},
-			wantInfo: &ClientInfo{DockerHost: "tcp://10.0.0.2:2376", Socket: sock, TLSVerify: true,
+			wantInfo: &clientinfo.Info{DockerHost: "tcp://10.0.0.2:2376", Socket: sock, TLSVerify: true,
 				CA: "/certs/client/ca.pem", Cert: "/certs/client/cert.pem", Key: "/certs/client/key.pem"}},
 		{name: "with the user's certificates and no client pair no client file is named: clients need one of the user's CA",
 			answerAt: 1, cfg: verify, files: usersFlat,
 			wantLog: []string{`copy="docker cp <container>:/certs/ca.crt ca.pem"`,
 				`clients="need their own cert.pem and key.pem, signed by the CA in /certs/ca.crt: dinv made no client certificate"`},
 			unwanted: []string{"docker-client", "docker cp <container>:/certs/docker", "[WARN]"},
-			wantInfo: &ClientInfo{DockerHost: "tcp://10.0.0.2:2376", Socket: sock, TLSVerify: true}},
+			wantInfo: &clientinfo.Info{DockerHost: "tcp://10.0.0.2:2376", Socket: sock, TLSVerify: true}},
 		{name: "the same in docker:dind's layout names no file in client/",
 			answerAt: 1, cfg: verifyDind, files: usersDind,
 			wantLog: []string{`copy="docker cp <container>:/certs/server/ca.pem ca.pem"`,
 				`clients="need their own cert.pem and key.pem, signed by the CA in /certs/server/ca.pem`},
 			unwanted: []string{"client/", "[WARN]"},
-			wantInfo: &ClientInfo{DockerHost: "tcp://10.0.0.2:2376", Socket: sock, TLSVerify: true}},
+			wantInfo: &clientinfo.Info{DockerHost: "tcp://10.0.0.2:2376", Socket: sock, TLSVerify: true}},
 		{name: "a -tls engine needs only the server certificate copied out",
 			answerAt: 1, cfg: resolve(t, func(f *config.Flags) { f.TLS, f.CertDir = true, "/c" }, nil),
 			files:    core.TLSFiles{ServerCert: "/c/docker.crt", ServerKey: "/c/docker.key"},
 			wantLog: []string{`copy="docker cp <container>:/c/docker.crt ca.pem"`,
 				"[WARN]  the API is served on TCP without client certificates", "listener=tcp://0.0.0.0:2376 tls=tls"},
 			unwanted: []string{"docker-client"},
-			wantInfo: &ClientInfo{DockerHost: "tcp://10.0.0.2:2376", Socket: sock}},
+			wantInfo: &clientinfo.Info{DockerHost: "tcp://10.0.0.2:2376", Socket: sock}},
 		{name: "a -tls engine in docker:dind's layout needs server/cert.pem copied out",
 			answerAt: 1, cfg: resolve(t, func(f *config.Flags) { f.TLS = true }, map[string]string{"DOCKER_TLS_CERTDIR": "/certs"}),
 			files:    core.TLSFiles{ServerCert: "/certs/server/cert.pem", ServerKey: "/certs/server/key.pem"},
 			wantLog:  []string{`copy="docker cp <container>:/certs/server/cert.pem ca.pem"`, "[WARN]  the API is served on TCP without client certificates"},
 			unwanted: []string{"client/"},
-			wantInfo: &ClientInfo{DockerHost: "tcp://10.0.0.2:2376", Socket: sock}},
+			wantInfo: &clientinfo.Info{DockerHost: "tcp://10.0.0.2:2376", Socket: sock}},
 		{name: "a -tlsverify engine whose pki stage did not run names no file",
 			answerAt: 1, cfg: verify,
 			wantLog:  []string{`DOCKER_HOST=tcp://10.0.0.2:2376 env=DOCKER_TLS_VERIFY=1`},
 			unwanted: []string{"copy=", "/certs"},
-			wantInfo: &ClientInfo{DockerHost: "tcp://10.0.0.2:2376", Socket: sock, TLSVerify: true}},
+			wantInfo: &clientinfo.Info{DockerHost: "tcp://10.0.0.2:2376", Socket: sock, TLSVerify: true}},
 		{name: "a -local engine is reached on its socket",
 			answerAt: 1, cfg: resolve(t, func(f *config.Flags) { f.Local, f.Socket = true, "/run/d.sock" }, nil),
 			wantLog:  []string{"DOCKER_HOST=unix:///run/d.sock"},
 			unwanted: []string{"tcp://", "[WARN]"},
-			wantInfo: &ClientInfo{DockerHost: "unix:///run/d.sock", Socket: "/run/d.sock"}},
+			wantInfo: &clientinfo.Info{DockerHost: "unix:///run/d.sock", Socket: "/run/d.sock"}},
 		{name: "a user's TCP host is reported with its own port, the others named too, each warned of",
 			answerAt: 1, cfg: resolve(t, nil, nil, "--host=tcp://0.0.0.0:2380", "--host", "tcp://127.0.0.1:2381"),
 			wantLog: []string{`DOCKER_HOST=tcp://10.0.0.2:2375 also="tcp://0.0.0.0:2380,tcp://127.0.0.1:2381"`,
 				"listener=tcp://0.0.0.0:2375", "listener=tcp://0.0.0.0:2380", "listener=tcp://127.0.0.1:2381"},
-			wantInfo: &ClientInfo{DockerHost: "tcp://10.0.0.2:2375", Socket: sock}},
+			wantInfo: &clientinfo.Info{DockerHost: "tcp://10.0.0.2:2375", Socket: sock}},
 		{name: "a user's TCP host on dinv's port replaces dinv's listener, and a loopback one is reported as such",
 			answerAt: 1, cfg: resolve(t, nil, nil, "-Htcp://127.0.0.1:2375"),
 			wantLog:  []string{"DOCKER_HOST=tcp://127.0.0.1:2375"},
 			unwanted: []string{"0.0.0.0", "also="},
-			wantInfo: &ClientInfo{DockerHost: "tcp://127.0.0.1:2375", Socket: sock}},
+			wantInfo: &clientinfo.Info{DockerHost: "tcp://127.0.0.1:2375", Socket: sock}},
 		{name: "a user's unix socket is the one dinv waits on and records",
 			answerAt: 1, cfg: resolve(t, func(f *config.Flags) { f.Local = true }, nil, "--host=unix:///run/user.sock"),
 			wantLog:  []string{"DOCKER_HOST=unix:///run/user.sock"},
-			wantInfo: &ClientInfo{DockerHost: "unix:///run/user.sock", Socket: "/run/user.sock"}},
+			wantInfo: &clientinfo.Info{DockerHost: "unix:///run/user.sock", Socket: "/run/user.sock"}},
 		{name: "a new run's client information replaces the previous one's",
 			answerAt: 2, cfg: plain, stale: true,
-			wantInfo: &ClientInfo{DockerHost: "tcp://10.0.0.2:2375", Socket: sock}},
+			wantInfo: &clientinfo.Info{DockerHost: "tcp://10.0.0.2:2375", Socket: sock}},
 		{name: "an engine that dies before answering fails the stage with its last error, and leaves no client information",
 			dies: true, cfg: plain, stale: true,
 			wantErr:  "engine exited with status 1 before answering: failed to load listeners: bind: address already in use",
@@ -194,7 +195,7 @@ func TestReadyStage(t *testing.T) {
 			st.Config.ReadyTimeout = time.Minute
 			info := filepath.Join(t.TempDir(), "run", "dinv", "client.json")
 			if c.stale {
-				if err := WriteClientInfo(info, ClientInfo{DockerHost: "tcp://10.9.9.9:2376", TLSVerify: true}); err != nil {
+				if err := clientinfo.Write(info, clientinfo.Info{DockerHost: "tcp://10.9.9.9:2376", TLSVerify: true}); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -220,7 +221,7 @@ func TestReadyStage(t *testing.T) {
 					t.Errorf("log has %q:\n%s", u, out)
 				}
 			}
-			got, err := ReadClientInfo(info)
+			got, err := clientinfo.Read(info)
 			switch {
 			case c.wantInfo == nil && err == nil:
 				t.Errorf("client information %+v recorded, want none", got)
@@ -252,7 +253,7 @@ func TestReadyStageUnderDryRunRecordsNothing(t *testing.T) {
 		t.Error("ready is not skipped under -dry-run")
 	}
 	info := filepath.Join(t.TempDir(), "client.json")
-	if err := WriteClientInfo(info, ClientInfo{DockerHost: "tcp://10.9.9.9:2376"}); err != nil {
+	if err := clientinfo.Write(info, clientinfo.Info{DockerHost: "tcp://10.9.9.9:2376"}); err != nil {
 		t.Fatal(err)
 	}
 	before, _ := os.ReadFile(info)

@@ -35,6 +35,8 @@ func TestDindDropIn(t *testing.T) {
 			t.Run("CI job over plain TCP, DOCKER_TLS_CERTDIR empty", func(t *testing.T) { testCIJob(t, image, version, false) })
 			t.Run("a certificate directory docker:dind made with openssl is reused", func(t *testing.T) { testDindMadeCerts(t, image) })
 			t.Run("a certificate directory a user made with openssl, without the CA key, is used as it is", func(t *testing.T) { testUserMadeDindCerts(t, image) })
+			t.Run("three GitLab-shaped jobs in a row on one kept client volume", func(t *testing.T) { testKeptClientVolume(t, image) })
+			t.Run("client files of another CA beside the CA are issued anew", func(t *testing.T) { testClientOfAnotherCA(t, image) })
 			t.Run("trailing dockerd flags reach the engine once", func(t *testing.T) { testTrailingFlags(t, image) })
 			t.Run("dinv sh runs the command instead of the engine", func(t *testing.T) { testCommand(t, image) })
 			t.Run("dinv dockerd --debug runs the engine with exactly its arguments", func(t *testing.T) { testDockerdCommand(t, image) })
@@ -582,6 +584,100 @@ func testUserMadeDindCerts(t *testing.T, image string) {
 	if line := readyLine(t, d); strings.Contains(line, "cert.pem") || strings.Contains(line, "docker-client") {
 		t.Errorf("the ready line names client files the user holds already:\n%s", line)
 	}
+}
+
+// startService starts a job's docker:dind service as GitLab's runner does:
+// a new container (its /certs a new anonymous volume, the image's), on the
+// job's network with the alias docker, GitLab's DOCKER_TLS_CERTDIR, and the
+// runner's kept volumes mounted (volume:path); it returns once the engine
+// is ready, as the runner's wait for the service's port.
+func startService(t *testing.T, image, network string, volumes ...string) *harness.DinV {
+	t.Helper()
+	run := []string{"--network", network, "--network-alias", "docker", "-e", "DOCKER_TLS_CERTDIR=/certs"}
+	for _, v := range volumes {
+		run = append(run, "-v", v)
+	}
+	d := harness.Start(t, harness.Options{Image: image, Run: run})
+	for end := time.Now().Add(90 * time.Second); !strings.Contains(d.Logs(t), "engine ready"); time.Sleep(100 * time.Millisecond) {
+		if time.Now().After(end) || strings.TrimSpace(d.Inspect(t, "{{.State.Running}}")) != "true" {
+			t.Fatalf("the service %s is not ready (running: %s)", d.Name, d.Inspect(t, "{{.State.Running}}"))
+		}
+	}
+	return d
+}
+
+// jobDockerInfo is a job's first command, docker info over mutual TLS with
+// GitLab's variables and the client files of clientVol, run once: the
+// engine's version, or the failure.
+func jobDockerInfo(t *testing.T, image, network, clientVol string) harness.Result {
+	t.Helper()
+	return harness.Client{}.Try(t, append([]string{"run", "--rm", "--network", network, "-v", clientVol + ":/certs/client:ro"},
+		append(envArgs(gitlabTLS), "--entrypoint", "docker", image, "info", "--format", "{{.ServerVersion}}")...)...)
+}
+
+// replacedLine is the service's log line saying which certificate files it
+// replaced and why, "" when it replaced none.
+func replacedLine(t *testing.T, d *harness.DinV) string {
+	t.Helper()
+	for _, l := range strings.Split(d.Logs(t), "\n") {
+		if strings.Contains(l, "certificate files replaced") {
+			return l
+		}
+	}
+	return ""
+}
+
+// GitLab's runner with volumes = ["/certs/client", "/cache"] keeps
+// /certs/client between jobs: each job's service is a new container whose
+// /certs holds only the previous job's client/. Three jobs in a row on one
+// such volume: each service makes a new CA and issues every file, the
+// client files replaced (one log line from the second job on, naming them
+// and why), and each job's first docker info over mutual TLS answers.
+func testKeptClientVolume(t *testing.T, image string) {
+	network := harness.Network(t, "gitlab")
+	kept := harness.Volume(t, "kept-client") // the runner's /certs/client
+	var previous string
+	for job := 1; job <= 3; job++ {
+		d := startService(t, image, network, kept+":/certs/client")
+		if r := jobDockerInfo(t, image, network, kept); r.ExitCode != 0 || strings.TrimSpace(r.Stdout) == "" {
+			t.Fatalf("job %d: its first docker info over mutual TLS:\n%s", job, r)
+		}
+		line := replacedLine(t, d)
+		switch {
+		case job == 1 && line != "":
+			t.Errorf("job 1 (an empty volume) replaced files: %s", line)
+		case job > 1 && (!strings.Contains(line, `files=["client/ca.pem", "client/cert.pem", "client/key.pem"]`) ||
+			!strings.Contains(line, "ca/ is absent: client/ is left from another CA")):
+			t.Errorf("job %d: the service's log line on the replaced client files: %q", job, line)
+		}
+		cert := d.Exec(t, "cat", "/certs/client/cert.pem").Stdout
+		if cert == previous {
+			t.Errorf("job %d: client/cert.pem is the previous job's", job)
+		}
+		previous = cert
+		t.Logf("%s: job %d: %s", image, job, line)
+		d.Remove(t) // the job is done: the runner removes its service
+	}
+}
+
+// A directory whose ca/ (with its key) and client/ come from two CAs (two
+// kept volumes of two services): the service issues client/ anew from its
+// CA, says so in one line, and the job holding that client/ connects.
+func testClientOfAnotherCA(t *testing.T, image string) {
+	network := harness.Network(t, "another-ca")
+	ca, client, other := harness.Volume(t, "kept-ca"), harness.Volume(t, "kept-client"), harness.Volume(t, "other-client")
+	// Two services: one fills ca/ and client/, the other another client/.
+	startService(t, image, network, ca+":/certs/ca", client+":/certs/client").Remove(t)
+	startService(t, image, network, other+":/certs/client").Remove(t)
+	d := startService(t, image, network, ca+":/certs/ca", other+":/certs/client")
+	if r := jobDockerInfo(t, image, network, other); r.ExitCode != 0 || strings.TrimSpace(r.Stdout) == "" {
+		t.Fatalf("the job's docker info over mutual TLS:\n%s", r)
+	}
+	line := replacedLine(t, d)
+	if !strings.Contains(line, `files=["client/ca.pem", "client/cert.pem", "client/key.pem"]`) || !strings.Contains(line, "another CA") {
+		t.Errorf("the service's log line on the replaced client files: %q", line)
+	}
+	t.Logf("%s: %s", image, line)
 }
 
 func readyLine(t *testing.T, d *harness.DinV) string {

@@ -5,6 +5,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
+	"crypto/rsa"
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
@@ -45,6 +46,9 @@ type LeafOptions struct {
 	// certificate instead of the CA's subject: signed by the CA's key, yet
 	// naming another issuer (clients then find no parent for it).
 	IssuerName string
+	// RSABits, when set, makes the key an RSA key of exactly this size
+	// (even a weak one); else it is ECDSA P-256.
+	RSABits int
 }
 
 // CAOptions say what NewCAWith puts into a CA certificate.
@@ -114,10 +118,49 @@ func NewCAWith(t testing.TB, o CAOptions) *CA {
 	return &CA{Cert: cert, Key: key, CertPEM: pemBlock("CERTIFICATE", der), KeyPEM: keyPEM(t, key)}
 }
 
-// Issue makes an ECDSA P-256 certificate signed by ca.
+// Issue makes a certificate signed by ca: ECDSA P-256 unless o.RSABits.
 func (ca *CA) Issue(t testing.TB, o LeafOptions) *Leaf {
 	t.Helper()
-	key := newKey(t)
+	return issue(t, o, ca)
+}
+
+// SelfSigned makes a self-signed leaf certificate (not a CA): a server
+// certificate a user brings alone, for instance.
+func SelfSigned(t testing.TB, o LeafOptions) *Leaf {
+	t.Helper()
+	return issue(t, o, nil)
+}
+
+// LoadCA reads a CA from its PEM certificate and key (a CA dinv generated,
+// say), failing the test unless the key matches a CA certificate.
+func LoadCA(t testing.TB, certPEM, keyPEM []byte) *CA {
+	t.Helper()
+	pair, err := tls.X509KeyPair(certPEM, keyPEM)
+	if err != nil {
+		t.Fatalf("load CA: %v", err)
+	}
+	cert, err := x509.ParseCertificate(pair.Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	key, ok := pair.PrivateKey.(crypto.Signer)
+	if !cert.IsCA || !ok {
+		t.Fatalf("load CA: %q is not a CA certificate with a signing key", cert.Subject.CommonName)
+	}
+	return &CA{Cert: cert, Key: key, CertPEM: certPEM, KeyPEM: keyPEM}
+}
+
+// issue makes a leaf certificate as o says, signed by ca (nil: self-signed).
+func issue(t testing.TB, o LeafOptions, ca *CA) *Leaf {
+	t.Helper()
+	var key crypto.Signer = newKey(t)
+	if o.RSABits != 0 {
+		k, err := rsa.GenerateKey(rand.Reader, o.RSABits)
+		if err != nil {
+			t.Fatal(err)
+		}
+		key = k
+	}
 	if o.NotBefore.IsZero() {
 		o.NotBefore = time.Now().Add(-time.Hour)
 	}
@@ -144,14 +187,17 @@ func (ca *CA) Issue(t testing.TB, o LeafOptions) *Leaf {
 			tmpl.DNSNames = append(tmpl.DNSNames, h)
 		}
 	}
-	parent := ca.Cert
-	if o.IssuerName != "" {
+	parent, signer := tmpl, key
+	if ca != nil {
+		parent, signer = ca.Cert, ca.Key
+	}
+	if ca != nil && o.IssuerName != "" {
 		renamed := *ca.Cert
 		renamed.RawSubject = nil // else CreateCertificate copies the CA's own name
 		renamed.Subject = pkix.Name{CommonName: o.IssuerName}
 		parent = &renamed
 	}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, key.Public(), ca.Key)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, parent, key.Public(), signer)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dinv/dinv/stages/pki"
 	"github.com/dinv/dinv/test/harness"
 )
 
@@ -75,11 +74,8 @@ func newMaterial(t *testing.T) *material {
 	m.renamedIssuer = m.ca.Issue(t, harness.LeafOptions{CommonName: "server", Server: true, Hosts: hosts, IssuerName: "not the user CA"})
 	m.clientOnlyLeaf = m.ca.Issue(t, harness.LeafOptions{CommonName: "server", Client: true, Hosts: hosts})
 	m.noSignCA = harness.NewCAWith(t, harness.CAOptions{CommonName: "CA that cannot sign", KeyUsage: x509.KeyUsageDigitalSignature})
-	var err error
-	m.weakCert, m.weakKey, err = pki.SelfSignedServer(hosts, pki.Options{RSABits: 1024})
-	if err != nil {
-		t.Fatal(err)
-	}
+	weak := harness.SelfSigned(t, harness.LeafOptions{CommonName: "server", Server: true, Hosts: hosts, RSABits: 1024})
+	m.weakCert, m.weakKey = weak.CertPEM, weak.KeyPEM
 	return m
 }
 

@@ -18,7 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dinv/dinv/stages/pki"
 	"github.com/dinv/dinv/test/harness"
 )
 
@@ -154,8 +153,8 @@ func listCertDir(t *testing.T, dir string) (present []string, temps int) {
 		switch n := e.Name(); {
 		case strings.HasPrefix(n, ".dinv-tmp-"):
 			temps++
-		case n == pki.CACertFile || n == pki.CAKeyFile || n == pki.ServerCertFile || n == pki.ServerKeyFile ||
-			n == pki.ClientCertFile || n == pki.ClientKeyFile:
+		case n == "ca.crt" || n == "ca-key.pem" || n == "docker.crt" || n == "docker.key" ||
+			n == "docker-client.crt" || n == "docker-client.key":
 			present = append(present, n)
 		}
 	}
@@ -193,17 +192,19 @@ func parsesWhole(path string) error {
 // certificate, the CA key matches ca.crt, server and client chain to it.
 func consistentSet(dir string) error {
 	read := func(n string) []byte { b, _ := os.ReadFile(filepath.Join(dir, n)); return b }
-	if _, err := pki.LoadCA(read(pki.CACertFile), read(pki.CAKeyFile)); err != nil {
+	if ca, err := tls.X509KeyPair(read("ca.crt"), read("ca-key.pem")); err != nil {
 		return fmt.Errorf("CA: %v", err)
+	} else if c, err := x509.ParseCertificate(ca.Certificate[0]); err != nil || !c.IsCA {
+		return fmt.Errorf("CA: ca.crt is not a CA certificate (%v)", err)
 	}
 	pool := x509.NewCertPool()
-	pool.AppendCertsFromPEM(read(pki.CACertFile))
+	pool.AppendCertsFromPEM(read("ca.crt"))
 	for _, p := range []struct {
 		cert, key string
 		usage     x509.ExtKeyUsage
 	}{
-		{pki.ServerCertFile, pki.ServerKeyFile, x509.ExtKeyUsageServerAuth},
-		{pki.ClientCertFile, pki.ClientKeyFile, x509.ExtKeyUsageClientAuth},
+		{"docker.crt", "docker.key", x509.ExtKeyUsageServerAuth},
+		{"docker-client.crt", "docker-client.key", x509.ExtKeyUsageClientAuth},
 	} {
 		pair, err := tls.X509KeyPair(read(p.cert), read(p.key))
 		if err != nil {

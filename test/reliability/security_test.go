@@ -17,7 +17,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/dinv/dinv/stages/pki"
 	"github.com/dinv/dinv/test/harness"
 )
 
@@ -83,24 +82,15 @@ func TestSecurityTLSVerify(t *testing.T) {
 		figures.Case(t, "attack refused")
 		kdir := t.TempDir()
 		d.CopyFrom(t, "/certs/ca-key.pem", filepath.Join(kdir, "ca-key.pem"))
-		ca, err := pki.LoadCA(caPEM, harness.ReadFile(t, filepath.Join(kdir, "ca-key.pem")))
-		if err != nil {
-			t.Fatal(err)
-		}
+		ca := harness.LoadCA(t, caPEM, harness.ReadFile(t, filepath.Join(kdir, "ca-key.pem")))
 		now := time.Now()
-		certPEM, keyPEM, err := ca.IssueClient(pki.Options{NotBefore: now.AddDate(-2, 0, 0), NotAfter: now.AddDate(-1, 0, 0)})
-		if err != nil {
-			t.Fatal(err)
-		}
+		expired := ca.Issue(t, harness.LeafOptions{CommonName: "client", Client: true, NotBefore: now.AddDate(-2, 0, 0), NotAfter: now.AddDate(-1, 0, 0)})
 		// The same CA's valid client is served: only the dates differ.
-		fresh, freshKey, err := ca.IssueClient(pki.Options{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if code, _, err := get(a, "/_ping", harness.ClientTLS(t, caPEM, fresh, freshKey)); err != nil || code != 200 {
+		fresh := ca.Issue(t, harness.LeafOptions{CommonName: "client", Client: true})
+		if code, _, err := get(a, "/_ping", harness.ClientTLS(t, caPEM, fresh.CertPEM, fresh.KeyPEM)); err != nil || code != 200 {
 			t.Fatalf("a valid client of the same CA was not served: %d %v", code, err)
 		}
-		refused(t, harness.ClientTLS(t, caPEM, certPEM, keyPEM))
+		refused(t, harness.ClientTLS(t, caPEM, expired.CertPEM, expired.KeyPEM))
 	})
 	t.Run("TLS 1.1 is refused, 1.2 is the minimum", func(t *testing.T) {
 		figures.Case(t, "attack refused")

@@ -7,29 +7,29 @@ import (
 	"github.com/pkg/errors"
 )
 
-// Options tune the certificates NewCA, SelfSignedServer and the CA's Issue
-// methods mint for tests and tools. The zero value mints what dinv itself
+// mintOptions tune the certificates newTestCA and the test CA's issue
+// methods mint for the package's tests. The zero value mints what dinv itself
 // generates: ECDSA P-256, valid from an hour ago for 10 years (CA) or 825
 // days (leaves).
-type Options struct {
+type mintOptions struct {
 	KeyType   string    // as -key-type; "" is ecdsa
 	RSABits   int       // when set: an RSA key of exactly this size (even a weak one)
 	NotBefore time.Time // zero: an hour ago
 	NotAfter  time.Time // zero: the usual lifetime from now
 }
 
-func (o Options) issuer() (issuer, error) {
-	spec, err := ParseKeyType(o.KeyType)
+func (o mintOptions) issuer() (issuer, error) {
+	spec, err := parseKeyType(o.KeyType)
 	if err != nil {
 		return issuer{}, err
 	}
 	if o.RSABits != 0 {
-		spec = KeySpec{RSA: true, Bits: o.RSABits}
+		spec = keySpec{RSA: true, Bits: o.RSABits}
 	}
 	return issuer{spec: spec, now: time.Now(), rand: rand.Reader}, nil
 }
 
-func (o Options) mint(r role, hosts []string, parent *pair) (*pair, error) {
+func (o mintOptions) mint(r role, hosts []string, parent *pair) (*pair, error) {
 	is, err := o.issuer()
 	if err != nil {
 		return nil, err
@@ -42,29 +42,29 @@ func (o Options) mint(r role, hosts []string, parent *pair) (*pair, error) {
 		nb = is.now.Add(-backdate)
 	}
 	if na.IsZero() {
-		na = nb.AddDate(0, 0, LeafDays)
+		na = nb.AddDate(0, 0, leafDays)
 	}
 	return is.issueBetween(r, hosts, parent, nil, nb, na)
 }
 
-// CA is a certificate authority minted by NewCA or read by LoadCA: a second,
-// foreign CA for tests, or dinv's own to issue more clients from.
-type CA struct {
+// testCA is a certificate authority minted by newTestCA or read by
+// loadTestCA: a second, foreign CA, or dinv's own to issue more clients from.
+type testCA struct {
 	CertPEM, KeyPEM []byte
 	p               *pair
 }
 
-// NewCA mints a CA certificate and key.
-func NewCA(o Options) (*CA, error) {
+// newTestCA mints a CA certificate and key.
+func newTestCA(o mintOptions) (*testCA, error) {
 	p, err := o.mint(roleCA, nil, nil)
 	if err != nil {
 		return nil, err
 	}
-	return &CA{CertPEM: p.certPEM, KeyPEM: p.keyPEM, p: p}, nil
+	return &testCA{CertPEM: p.certPEM, KeyPEM: p.keyPEM, p: p}, nil
 }
 
-// LoadCA reads a CA from its PEM certificate and key (ca.crt, ca-key.pem).
-func LoadCA(certPEM, keyPEM []byte) (*CA, error) {
+// loadTestCA reads a CA from its PEM certificate and key (ca.crt, ca-key.pem).
+func loadTestCA(certPEM, keyPEM []byte) (*testCA, error) {
 	cert, _, err := parseCertPEM("CA certificate", certPEM)
 	if err != nil {
 		return nil, err
@@ -79,12 +79,12 @@ func LoadCA(certPEM, keyPEM []byte) (*CA, error) {
 	if !cert.IsCA {
 		return nil, errors.New("load CA: not a CA certificate")
 	}
-	return &CA{CertPEM: certPEM, KeyPEM: keyPEM, p: &pair{cert: cert, key: key, certPEM: certPEM, keyPEM: keyPEM}}, nil
+	return &testCA{CertPEM: certPEM, KeyPEM: keyPEM, p: &pair{cert: cert, key: key, certPEM: certPEM, keyPEM: keyPEM}}, nil
 }
 
-// IssueServer mints a server certificate (serverAuth) for hosts, IPs and
+// issueServer mints a server certificate (serverAuth) for hosts, IPs and
 // DNS names, signed by ca. It returns PEM certificate and key.
-func (ca *CA) IssueServer(hosts []string, o Options) (certPEM, keyPEM []byte, err error) {
+func (ca *testCA) issueServer(hosts []string, o mintOptions) (certPEM, keyPEM []byte, err error) {
 	p, err := o.mint(roleServer, hosts, ca.p)
 	if err != nil {
 		return nil, nil, err
@@ -92,19 +92,9 @@ func (ca *CA) IssueServer(hosts []string, o Options) (certPEM, keyPEM []byte, er
 	return p.certPEM, p.keyPEM, nil
 }
 
-// IssueClient mints a client certificate (clientAuth) signed by ca.
-func (ca *CA) IssueClient(o Options) (certPEM, keyPEM []byte, err error) {
+// issueClient mints a client certificate (clientAuth) signed by ca.
+func (ca *testCA) issueClient(o mintOptions) (certPEM, keyPEM []byte, err error) {
 	p, err := o.mint(roleClient, nil, ca.p)
-	if err != nil {
-		return nil, nil, err
-	}
-	return p.certPEM, p.keyPEM, nil
-}
-
-// SelfSignedServer mints a self-signed server certificate for hosts, as
-// dinv does for -tls in an empty directory.
-func SelfSignedServer(hosts []string, o Options) (certPEM, keyPEM []byte, err error) {
-	p, err := o.mint(roleSelfSignedServer, hosts, nil)
 	if err != nil {
 		return nil, nil, err
 	}

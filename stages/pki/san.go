@@ -1,34 +1,3 @@
-// Package pki is the certificate stage: it checks the TLS files a user brings
-// in the certificate directory, or generates the missing ones, and tells the
-// argument builder which files the engine serves TLS with.
-//
-// The directory has one of two layouts (core.Config.CertLayout). The flat
-// one holds up to six files, named as in the original DinV:
-//
-//	ca.crt             CA certificate: clients are verified against it (-tlsverify)
-//	ca-key.pem         CA key: present only when dinv owns the CA
-//	docker.crt         server certificate
-//	docker.key         server key
-//	docker-client.crt  client certificate, for the users' docker CLI
-//	docker-client.key  client key
-//
-// docker:dind's (DOCKER_TLS_CERTDIR) holds up to eight, in three
-// subdirectories, as docker:dind documents them:
-//
-//	ca/cert.pem      CA certificate
-//	ca/key.pem       CA key: present only when dinv owns the CA
-//	server/ca.pem    a copy of the CA certificate: clients are verified against it
-//	server/cert.pem  server certificate
-//	server/key.pem   server key
-//	client/ca.pem    a copy of the CA certificate, for the users' docker CLI
-//	client/cert.pem  client certificate (client/ is DOCKER_CERT_PATH)
-//	client/key.pem   client key
-//
-// client/ never holds a key other than the client's, so that a CI job can be
-// given client/ alone.
-//
-// Ensure holds the rules; the stage (stage.go) is a thin adapter over it, and
-// NewCA / IssueServer / IssueClient mint certificates for other packages' tests.
 package pki
 
 import (
@@ -36,91 +5,33 @@ import (
 	"fmt"
 	"net"
 	"sort"
-	"strconv"
 	"strings"
-	"time"
 	"unicode"
+
+	"github.com/dinv/dinv/core"
 )
 
-// The certificate directory's file names.
-const (
-	CACertFile     = "ca.crt"
-	CAKeyFile      = "ca-key.pem"
-	ServerCertFile = "docker.crt"
-	ServerKeyFile  = "docker.key"
-	ClientCertFile = "docker-client.crt"
-	ClientKeyFile  = "docker-client.key"
-)
-
-// DockerName is the name every server certificate dinv issues covers: the
+// dockerName is the name every server certificate dinv issues covers: the
 // network alias CI services give the engine.
-const DockerName = "docker"
+const dockerName = "docker"
 
-// allFiles is the order files are reported and written in.
-var allFiles = []string{CACertFile, CAKeyFile, ServerCertFile, ServerKeyFile, ClientCertFile, ClientKeyFile}
-
-// Lifetimes of generated certificates, and when a server certificate dinv
-// can re-issue is renewed.
-const (
-	CAYears        = 10
-	LeafDays       = 825
-	RenewBefore    = 30 * 24 * time.Hour
-	backdate       = time.Hour // NotBefore margin for clocks a little behind
-	minRSABits     = 2048
-	defaultRSABits = 2048
-)
-
-// KeySpec is the kind of key generated: ECDSA P-256, or RSA of Bits bits.
-type KeySpec struct {
-	RSA  bool
-	Bits int
-}
-
-func (k KeySpec) String() string {
-	if k.RSA {
-		return "rsa" + strconv.Itoa(k.Bits)
-	}
-	return "ecdsa-p256"
-}
-
-// ParseKeyType reads -key-type: "ecdsa" (or "", the default), "rsa" (2048
-// bits), "rsa2048" or "rsa3072".
-func ParseKeyType(s string) (KeySpec, error) {
-	switch strings.ToLower(s) {
-	case "", "ecdsa", "ecdsa-p256", "p256":
-		return KeySpec{}, nil
-	case "rsa", "rsa2048":
-		return KeySpec{RSA: true, Bits: 2048}, nil
-	case "rsa3072":
-		return KeySpec{RSA: true, Bits: 3072}, nil
-	}
-	return KeySpec{}, fmt.Errorf("-key-type %q: want ecdsa, rsa, rsa2048 or rsa3072", s)
-}
-
-// CheckSAN reports whether s can stand in a certificate's subject
-// alternative names so that clients match it (see CanonicalSAN).
-func CheckSAN(s string) error {
-	_, err := CanonicalSAN(s)
-	return err
-}
-
-// CanonicalSAN returns s as a subject alternative name in the form clients
+// canonicalSAN returns s as a subject alternative name in the form clients
 // match it: an IP address in canonical form, or a DNS name lower-cased
 // (matching ignores case) without its trailing dot (a dot in a SAN matches
 // no name clients connect to). It refuses what no client can match: an empty
 // name, a wildcard other than the whole leftmost label ("*.example.com"), an
 // IPv6 zone, a non-ASCII name (give IDNs in their xn-- form), a label that is
 // empty, too long, or holds other than letters, digits, '-' and '_'.
-func CanonicalSAN(s string) (string, error) {
-	c, why := canonicalSAN(s)
+func canonicalSAN(s string) (string, error) {
+	c, why := canonicalForm(s)
 	if why != "" {
 		return "", fmt.Errorf("%q: %s", s, why)
 	}
 	return c, nil
 }
 
-// canonicalSAN is CanonicalSAN with the reason for a refusal apart.
-func canonicalSAN(s string) (string, string) {
+// canonicalForm is canonicalSAN with the reason for a refusal apart.
+func canonicalForm(s string) (string, string) {
 	if ip := net.ParseIP(s); ip != nil {
 		return ip.String(), ""
 	}
@@ -155,7 +66,7 @@ func canonicalSAN(s string) (string, string) {
 // syntax, as DOCKER_TLS_SAN and -tls-san give them: entries separated by
 // commas or spaces (empty ones skipped), each "DNS:name", "IP:address", or
 // a bare name or address. It returns the hosts in canonical form
-// (CanonicalSAN), in order, without duplicates; the error names the first
+// (canonicalSAN), in order, without duplicates; the error names the first
 // entry that is not an IP address or DNS name clients can match, or whose
 // DNS: or IP: prefix does not fit its value.
 func ParseSANList(s string) ([]string, error) {
@@ -183,7 +94,7 @@ func parseSAN(e string) (string, error) {
 	case found && k == "IP":
 		ip := net.ParseIP(val)
 		if ip == nil {
-			if _, why := canonicalSAN(val); why == "" {
+			if _, why := canonicalForm(val); why == "" {
 				return bad("not an IP address: give a DNS name as DNS:" + val)
 			}
 			return bad("not an IP address")
@@ -193,7 +104,7 @@ func parseSAN(e string) (string, error) {
 		if net.ParseIP(val) != nil {
 			return bad("an IP address, which clients never match against a DNS name: give it as IP:" + val)
 		}
-		c, why := canonicalSAN(val)
+		c, why := canonicalForm(val)
 		if why != "" {
 			return bad(why)
 		}
@@ -201,7 +112,7 @@ func parseSAN(e string) (string, error) {
 	case found && (k == "EMAIL" || k == "URI" || k == "RID" || k == "DIRNAME" || k == "OTHERNAME"):
 		return bad("only DNS: and IP: entries name a server clients connect to")
 	}
-	c, why := canonicalSAN(e)
+	c, why := canonicalForm(e)
 	if why != "" {
 		return bad(why)
 	}
@@ -211,14 +122,14 @@ func parseSAN(e string) (string, error) {
 // ServerHosts is what a server certificate must cover: the container's
 // addresses, the loopback addresses, localhost, docker (the name CI services
 // reach the engine by: GitLab's service alias, docker:dind's certificate),
-// the hostname and the extra names, each in canonical form (CanonicalSAN),
+// the hostname and the extra names, each in canonical form (canonicalSAN),
 // de-duplicated and sorted. A name no client can match is left out
 // (Validate refuses it in -tls-san).
 func ServerHosts(addrs []net.IP, hostname string, extra []string) []string {
 	seen := map[string]bool{}
 	var out []string
 	add := func(h string) {
-		h, err := CanonicalSAN(strings.TrimSpace(h))
+		h, err := canonicalSAN(strings.TrimSpace(h))
 		if err == nil && !seen[h] {
 			seen[h] = true
 			out = append(out, h)
@@ -229,7 +140,7 @@ func ServerHosts(addrs []net.IP, hostname string, extra []string) []string {
 			add(a.String())
 		}
 	}
-	for _, h := range append([]string{"127.0.0.1", "::1", "localhost", DockerName, hostname}, extra...) {
+	for _, h := range append([]string{"127.0.0.1", "::1", "localhost", dockerName, hostname}, extra...) {
 		add(h)
 	}
 	sort.Strings(out)
@@ -265,7 +176,7 @@ func withCovered(cert *x509.Certificate, hosts []string) []string {
 	seen := map[string]bool{}
 	var out []string
 	add := func(h string) {
-		if c, err := CanonicalSAN(h); err == nil {
+		if c, err := canonicalSAN(h); err == nil {
 			h = c
 		}
 		if h != "" && !seen[h] {
@@ -281,4 +192,26 @@ func withCovered(cert *x509.Certificate, hosts []string) []string {
 	}
 	sort.Strings(out)
 	return out
+}
+
+// sanList is ParseSANList for one -tls-san entry, which must name a host.
+func sanList(entry string) ([]string, error) {
+	hosts, err := ParseSANList(entry)
+	if err == nil && len(hosts) == 0 {
+		_, err = parseSAN(entry)
+	}
+	return hosts, err
+}
+
+// extraHosts are the hosts every -tls-san entry names, in canonical form.
+func extraHosts(sans []string) ([]string, error) {
+	var out []string
+	for _, san := range sans {
+		hosts, err := sanList(san)
+		if err != nil {
+			return nil, core.Usagef("-tls-san %v", err)
+		}
+		out = append(out, hosts...)
+	}
+	return out, nil
 }

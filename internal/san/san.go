@@ -120,4 +120,3 @@ func parseEntry(e string) (string, error) {
 	}
 	return c, nil
 }
-

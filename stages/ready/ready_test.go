@@ -122,7 +122,7 @@ func TestReadyStage(t *testing.T) {
 			wantInfo: &clientinfo.Info{DockerHost: "tcp://10.0.0.2:2376", Socket: sock, TLSVerify: true}},
 		{name: "a -tls engine needs only the server certificate copied out",
 			answerAt: 1, cfg: resolve(t, func(f *config.Flags) { f.TLS, f.CertDir = true, "/c" }, nil),
-			files:    core.TLSFiles{ServerCert: "/c/docker.crt", ServerKey: "/c/docker.key"},
+			files: core.TLSFiles{ServerCert: "/c/docker.crt", ServerKey: "/c/docker.key"},
 			wantLog: []string{`copy="docker cp <container>:/c/docker.crt ca.pem"`,
 				"[WARN]  the API is served on TCP without client certificates", "listener=tcp://0.0.0.0:2376 tls=tls"},
 			unwanted: []string{"docker-client"},

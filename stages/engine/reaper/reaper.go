@@ -301,7 +301,6 @@ func (p *proc) SignalGroup(sig syscall.Signal) bool {
 	return syscall.Kill(-p.pid, sig) == nil
 }
 
-
 // buffer is a bytes.Buffer safe for the copier and the reader at once.
 type buffer struct {
 	mu sync.Mutex

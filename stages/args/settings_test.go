@@ -123,6 +123,16 @@ func TestApplyEngineSettings(t *testing.T) {
 				c.ExtraArgs = []string{"--config-file", "{dir}/other.json"}
 			},
 			set: map[string]string{"mtu": "{dir}/other.json"}},
+		{name: "the user's --default-network-opt is recorded (DinV's MTU options give way)",
+			extra: []string{"--default-network-opt", "bridge=com.docker.network.driver.mtu=1300"},
+			want: func(c *core.Config) {
+				c.ExtraArgs = []string{"--default-network-opt", "bridge=com.docker.network.driver.mtu=1300"}
+			},
+			set: map[string]string{"default-network-opt": "arguments"}},
+		{name: "daemon.json's default-network-opts is recorded too",
+			file: `{"default-network-opts": {"bridge": {"com.docker.network.driver.mtu": "1300"}}}`,
+			want: func(c *core.Config) {},
+			set:  map[string]string{"default-network-opt": "{file}"}},
 		{name: "a wrong type in daemon.json is refused naming the key",
 			file: `{"data-root": 3}`, err: `"data-root": want a non-empty string`},
 	} {
@@ -217,5 +227,31 @@ func TestBuildCommandsPassesTheFlagsAStageAddsUnlessTheUserGivesThem(t *testing.
 	want := "dockerd --host=unix:///s.sock --data-root=/d --exec-root=/e --pidfile=/p --storage-driver=vfs --iptables=false --ip6tables=false --ip-forward=false --bridge=mine"
 	if got[0] != want {
 		t.Errorf("engine command line\n got %q\nwant %q", got[0], want)
+	}
+}
+
+// The network stage's --default-network-opt flags (stages/network.MTUFlags)
+// give way to the user's own default network options, as a flag or as
+// daemon.json's default-network-opts (dockerd refuses a setting given both
+// ways).
+func TestBuildCommandsDropsTheMTUNetworkOptionsForTheUsersOwn(t *testing.T) {
+	opts := []string{"--default-network-opt=bridge=com.docker.network.driver.mtu=1400", "--default-network-opt=overlay=com.docker.network.driver.mtu=1350"}
+	base := "dockerd --host=unix:///s.sock --data-root=/d --exec-root=/e --pidfile=/p --storage-driver=vfs --mtu=1400"
+	for _, tc := range []struct {
+		name string
+		set  map[string]string
+		want string
+	}{
+		{"none of the user's: passed", nil, base + " " + strings.Join(opts, " ")},
+		{"daemon.json's default-network-opts: dropped", map[string]string{"default-network-opt": "/etc/docker/daemon.json"}, base},
+		{"the user's --default-network-opt: dropped", map[string]string{"default-network-opt": "arguments"}, base},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := core.Config{Socket: "/s.sock", DataRoot: "/d", ExecRoot: "/e", Pidfile: "/p", Storage: "vfs", Local: true, EngineSet: tc.set}
+			got := lines(BuildCommands(&cfg, profile(t, "28.5"), &core.State{MTU: 1400, EngineFlags: opts}))
+			if got[0] != tc.want {
+				t.Errorf("engine command line\n got %q\nwant %q", got[0], tc.want)
+			}
+		})
 	}
 }

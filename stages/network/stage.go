@@ -3,13 +3,19 @@ package network
 import (
 	"context"
 	"net"
+	"os"
 
 	"github.com/dinv/dinv/core"
 )
 
-// Stage fills State.Addrs, ContainerIP, Hostname and MTU. It changes nothing.
+// Stage fills State.Addrs, ContainerIP, Hostname and MTU, and adds to
+// State.EngineFlags the flags that carry the MTU to the networks --mtu does
+// not reach (MTUFlags). It changes nothing.
 type Stage struct {
 	Sys System
+	// ReadFile reads the engine's configuration file for the user's "mtu";
+	// nil: os.ReadFile.
+	ReadFile func(string) ([]byte, error)
 }
 
 // New returns the network stage on the real kernel.
@@ -36,6 +42,17 @@ func (st *Stage) Run(ctx context.Context, s *core.State) error {
 	s.Addrs, s.ContainerIP, s.MTU, s.Hostname = f.Addrs, f.ContainerIP, f.MTU, host
 	core.Log(ctx).Debug("found", "addrs", f.Addrs, "ip", ipString(f.ContainerIP), "interface", f.Main,
 		"default_route", route != "", "mtu", f.MTU, "hostname", host)
+	if s.Profile != nil {
+		read := st.ReadFile
+		if read == nil {
+			read = os.ReadFile
+		}
+		user := UserMTU(s.Config.EngineSet, s.Config.ExtraArgs, read)
+		flags := MTUFlags(f.MTU, user, s.Profile.Version)
+		s.EngineFlags = append(s.EngineFlags, flags...)
+		core.Log(ctx).Debug("network mtu", "user_mtu", user.MTU, "user_default_network_opts", user.DefaultNetworkOpts,
+			"engine", s.Profile.Version, "flags", flags)
+	}
 	return nil
 }
 

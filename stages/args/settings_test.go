@@ -235,7 +235,7 @@ func TestBuildCommandsPassesTheFlagsAStageAddsUnlessTheUserGivesThem(t *testing.
 // daemon.json's default-network-opts (dockerd refuses a setting given both
 // ways).
 func TestBuildCommandsDropsTheMTUNetworkOptionsForTheUsersOwn(t *testing.T) {
-	opts := []string{"--default-network-opt=bridge=com.docker.network.driver.mtu=1400", "--default-network-opt=overlay=com.docker.network.driver.mtu=1350"}
+	opts := []string{"--default-network-opt=bridge=com.docker.network.driver.mtu=1400", "--default-network-opt=overlay=com.docker.network.driver.mtu=1400"}
 	base := "dockerd --host=unix:///s.sock --data-root=/d --exec-root=/e --pidfile=/p --storage-driver=vfs --mtu=1400"
 	for _, tc := range []struct {
 		name string

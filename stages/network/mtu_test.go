@@ -12,7 +12,7 @@ import (
 
 const (
 	bridge1400  = "--default-network-opt=bridge=com.docker.network.driver.mtu=1400"
-	overlay1350 = "--default-network-opt=overlay=com.docker.network.driver.mtu=1350"
+	overlay1400 = "--default-network-opt=overlay=com.docker.network.driver.mtu=1400"
 )
 
 func TestMTUFlags(t *testing.T) {
@@ -23,22 +23,20 @@ func TestMTUFlags(t *testing.T) {
 		version string
 		want    []string
 	}{
-		{"a 1400 path on 28.5: bridge networks get 1400, overlays 50 less", 1400, MTUSettings{}, "28.5", []string{bridge1400, overlay1350}},
-		{"a 1400 path on 26.1: the same", 1400, MTUSettings{}, "26.1", []string{bridge1400, overlay1350}},
+		{"a 1400 path on 28.5: bridge and overlay networks get 1400 (the overlay driver takes 50 off)", 1400, MTUSettings{}, "28.5", []string{bridge1400, overlay1400}},
+		{"a 1400 path on 26.1: the same", 1400, MTUSettings{}, "26.1", []string{bridge1400, overlay1400}},
 		{"an engine newer than every profile (29.0) takes the flag too", 1450, MTUSettings{}, "29.0",
-			[]string{"--default-network-opt=bridge=com.docker.network.driver.mtu=1450", "--default-network-opt=overlay=com.docker.network.driver.mtu=1400"}},
+			[]string{"--default-network-opt=bridge=com.docker.network.driver.mtu=1450", "--default-network-opt=overlay=com.docker.network.driver.mtu=1450"}},
 		{"20.10 has no --default-network-opt: nothing (--mtu still reaches its default bridge)", 1400, MTUSettings{}, "20.10", nil},
 		{"1.13 and 1.12 neither", 1400, MTUSettings{}, "1.13", nil},
 		{"a 1500 path needs nothing: the engine's defaults fit", 1500, MTUSettings{}, "28.5", nil},
 		{"a jumbo path (9000) is left to the engine, as --mtu is", 9000, MTUSettings{}, "28.5", nil},
 		{"an unknown MTU (no main interface) gives nothing", 0, MTUSettings{}, "28.5", nil},
 		{"the user's --mtu replaces the path MTU on every network", 1400, MTUSettings{MTU: 1300}, "28.5",
-			[]string{"--default-network-opt=bridge=com.docker.network.driver.mtu=1300", "--default-network-opt=overlay=com.docker.network.driver.mtu=1250"}},
-		{"the user's --mtu counts even on a 1500 path", 1500, MTUSettings{MTU: 1400}, "26.1", []string{bridge1400, overlay1350}},
+			[]string{"--default-network-opt=bridge=com.docker.network.driver.mtu=1300", "--default-network-opt=overlay=com.docker.network.driver.mtu=1300"}},
+		{"the user's --mtu counts even on a 1500 path", 1500, MTUSettings{MTU: 1400}, "26.1", []string{bridge1400, overlay1400}},
 		{"the user's own default network options: DinV gives none", 1400, MTUSettings{DefaultNetworkOpts: true}, "28.5", nil},
 		{"a user MTU DinV cannot read: DinV gives none, the user's wins", 1400, MTUSettings{Unreadable: true}, "28.5", nil},
-		{"an MTU so small that the overlay's would be below IPv4's 68: the bridge's only", 100, MTUSettings{}, "28.5",
-			[]string{"--default-network-opt=bridge=com.docker.network.driver.mtu=100"}},
 		{"a version without a dot gives nothing", 1400, MTUSettings{}, "28", nil},
 	}
 	for _, tt := range tests {
@@ -107,12 +105,12 @@ func TestStageAddsTheMTUFlagsForTheProfile(t *testing.T) {
 		want  []string
 	}{
 		{"28.5: appended after what a stage before added", core.State{Profile: profile("28.5"), EngineFlags: []string{"--iptables=false"}},
-			[]string{"--iptables=false", bridge1400, overlay1350}},
+			[]string{"--iptables=false", bridge1400, overlay1400}},
 		{"20.10: nothing", core.State{Profile: profile("20.10")}, nil},
 		{"no profile (a stage list run without one): nothing", core.State{}, nil},
 		{"the user's --mtu=1300 on 26.1", core.State{Profile: profile("26.1"),
 			Config: core.Config{ExtraArgs: []string{"--mtu=1300"}, EngineSet: map[string]string{"mtu": "arguments"}}},
-			[]string{"--default-network-opt=bridge=com.docker.network.driver.mtu=1300", "--default-network-opt=overlay=com.docker.network.driver.mtu=1250"}},
+			[]string{"--default-network-opt=bridge=com.docker.network.driver.mtu=1300", "--default-network-opt=overlay=com.docker.network.driver.mtu=1300"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

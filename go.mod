@@ -3,6 +3,7 @@ module github.com/dinv/dinv
 go 1.26.8
 
 require (
+	github.com/BurntSushi/toml v1.5.0
 	github.com/hashicorp/go-hclog v1.6.3
 	github.com/pkg/errors v0.9.1
 	golang.org/x/sys v0.50.0

@@ -8,7 +8,14 @@
 set -euo pipefail
 suite=${1:?usage: base.sh SUITE}
 image=${BASE_REPO:-dinv-base}:$suite
-pkgs=docker.io,iptables,ca-certificates,iproute2
+# Besides the engine: what the engine itself executes. procps: ps, which
+# `docker top` runs (without it: exec: "ps": executable file not found);
+# xz-utils: xz, with which the engine unpacks an xz-compressed image
+# (`docker load -i image.tar.xz`, `docker import`); pigz: unpigz, which the
+# engine prefers to Go's gzip for layers (faster; it falls back without).
+# Not git (about 90 MB with perl: only for `docker build` of a git URL) nor
+# kmod (modprobe cannot load a module in a container; the engine goes on).
+pkgs=docker.io,iptables,ca-certificates,iproute2,procps,xz-utils,pigz
 # From trixie on, the docker CLI is a package of its own, and the compose v2
 # and buildx CLI plugins are packaged (bookworm has only the old Python
 # docker-compose 1.29 and no buildx: its image has neither). The rootless

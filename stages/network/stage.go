@@ -7,7 +7,9 @@ import (
 	"github.com/dinv/dinv/core"
 )
 
-// Stage fills State.Addrs, ContainerIP, Hostname and MTU. It changes nothing.
+// Stage fills State.Addrs, ContainerIP, Hostname and MTU, and adds to
+// State.EngineFlags the flags that carry the MTU to the networks --mtu does
+// not reach (MTUFlags). It changes nothing.
 type Stage struct {
 	Sys System
 }
@@ -36,6 +38,12 @@ func (st *Stage) Run(ctx context.Context, s *core.State) error {
 	s.Addrs, s.ContainerIP, s.MTU, s.Hostname = f.Addrs, f.ContainerIP, f.MTU, host
 	core.Log(ctx).Debug("found", "addrs", f.Addrs, "ip", ipString(f.ContainerIP), "interface", f.Main,
 		"default_route", route != "", "mtu", f.MTU, "hostname", host)
+	if s.Profile != nil {
+		user := s.Config.Engine.MTU.Value
+		flags := MTUFlags(f.MTU, user, s.Profile.Version)
+		s.EngineFlags = append(s.EngineFlags, flags...)
+		core.Log(ctx).Debug("network mtu", "user_mtu", user, "engine", s.Profile.Version, "flags", flags)
+	}
 	return nil
 }
 

@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -102,7 +103,7 @@ var barColours = []string{"#1f77b4", "#7fb8e0", "#9aa5b1", "#2ca02c", "#ff7f0e",
 // writeStartChart draws groups as horizontal bars (the median) with a
 // whisker from the fastest to the slowest start, grouped by tag and mode,
 // on one scale from 0 to a round number above the slowest start. title and
-// note head the chart.
+// note (its lines split at "\n") head the chart.
 func writeStartChart(w io.Writer, title, note string, groups []chartGroup) error {
 	var max float64
 	colour := map[string]string{}
@@ -127,21 +128,26 @@ func writeStartChart(w io.Writer, title, note string, groups []chartGroup) error
 	top, step := axisScale(max)
 	plotW := float64(chartWidth - chartLabelW - chartRightW)
 	x := func(v float64) float64 { return chartLabelW + v/top*plotW }
-	height := chartTop + len(groups)*(chartGroupH+chartGroupGp) + rows*(chartBarH+chartBarGap) + chartAxisH
+	notes := strings.Split(note, "\n")
+	top0 := float64(chartTop + 16*(len(notes)-1)) // the first group's top
+	height := int(top0) + len(groups)*(chartGroupH+chartGroupGp) + rows*(chartBarH+chartBarGap) + chartAxisH
 
 	p := &svgWriter{w: w}
 	p.printf(`<svg xmlns="http://www.w3.org/2000/svg" width="%d" height="%d" viewBox="0 0 %d %d" font-family="sans-serif" font-size="12">`+"\n",
 		chartWidth, height, chartWidth, height)
 	p.printf(`<rect width="100%%" height="100%%" fill="#ffffff"/>` + "\n")
 	p.printf(`<text x="10" y="20" font-size="15" font-weight="bold">%s</text>`+"\n", esc(title))
-	p.printf(`<text x="10" y="38" fill="#555555">%s</text>`+"\n", esc(note))
+	for i, n := range notes {
+		p.printf(`<text class="note" x="10" y="%d" fill="#555555">%s</text>`+"\n", 38+16*i, esc(n))
+	}
 	lx := 10.0
 	for _, n := range names {
-		p.printf(`<rect x="%.0f" y="48" width="12" height="10" fill="%s"/><text x="%.0f" y="57">%s</text>`+"\n", lx, colour[n], lx+16, esc(n))
+		p.printf(`<rect x="%.0f" y="%.0f" width="12" height="10" fill="%s"/><text x="%.0f" y="%.0f">%s</text>`+"\n",
+			lx, top0-16, colour[n], lx+16, top0-7, esc(n))
 		lx += 16 + float64(len(n))*7 + 18
 	}
 
-	y := float64(chartTop)
+	y := top0
 	plotTop := y
 	for _, g := range groups {
 		y += chartGroupH
@@ -163,7 +169,7 @@ func writeStartChart(w io.Writer, title, note string, groups []chartGroup) error
 	}
 	for v := 0.0; v <= top+step/2; v += step {
 		p.printf(`<line x1="%.2f" y1="%.0f" x2="%.2f" y2="%.0f" stroke="#dddddd"/>`+"\n", x(v), plotTop, x(v), y)
-		p.printf(`<text class="tick" x="%.2f" y="%.0f" text-anchor="middle" fill="#555555">%s</text>`+"\n", x(v), y+16, esc(msLabel(v)))
+		p.printf(`<text class="tick" x="%.2f" y="%.0f" text-anchor="middle" fill="#555555">%s</text>`+"\n", x(v), y+16, esc(tickLabel(v)))
 	}
 	p.printf(`<text x="%.0f" y="%.0f" text-anchor="middle" fill="#555555">start to first answer (bar: median; line: fastest to slowest)</text>`+"\n",
 		chartLabelW+plotW/2, y+32)
@@ -204,6 +210,14 @@ func msLabel(v float64) string {
 	}
 }
 
+// tickLabel writes an axis tick: "0", "500 ms", "2 s", "1.5 s".
+func tickLabel(v float64) string {
+	if v < 1000 {
+		return msLabel(v)
+	}
+	return strconv.FormatFloat(v/1000, 'f', -1, 64) + " s"
+}
+
 // esc escapes text for XML character data and attribute values.
 func esc(s string) string {
 	return strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;", `"`, "&quot;").Replace(s)
@@ -236,8 +250,17 @@ func drawChart(out string, paths []string) error {
 		groups = append(groups, r.Groups...)
 		rounds = append(rounds, fmt.Sprintf("%d (%s)", r.Rounds, majorMinor(r.Engine)))
 	}
+	var loads []string
+	for _, r := range all {
+		if _, load, ok := strings.Cut(r.Machine, ", load "); ok {
+			loads = append(loads, strings.Fields(load)[0])
+		}
+	}
 	machine, _, _ := strings.Cut(all[0].Machine, ", load")
-	note := fmt.Sprintf("make bench, %s, %s; rounds: %s", all[0].Date, machine, strings.Join(rounds, ", "))
+	note := fmt.Sprintf("make bench, %s, %s\nrounds: %s", all[0].Date, machine, strings.Join(rounds, ", "))
+	if len(loads) > 0 {
+		note += "; load average at each run's end: " + strings.Join(loads, ", ")
+	}
 	f, err := os.Create(out)
 	if err != nil {
 		return err

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -144,6 +145,14 @@ func TestStartChartRefusesNothingToDraw(t *testing.T) {
 	}
 }
 
+func TestTicksAreShortRoundNumbers(t *testing.T) {
+	for v, want := range map[float64]string{0: "0", 500: "500 ms", 2000: "2 s", 1500: "1.5 s", 12000: "12 s"} {
+		if got := tickLabel(v); got != want {
+			t.Errorf("tickLabel(%v) = %q, want %q", v, got, want)
+		}
+	}
+}
+
 func TestAxisScaleEndsOnARoundNumberAboveTheSlowest(t *testing.T) {
 	tests := []struct {
 		max, top, step float64
@@ -188,7 +197,7 @@ func TestChartIsDrawnFromTheResultsFilesOfARun(t *testing.T) {
 	}
 	path := filepath.Join(dir, "28.5.json")
 	if err := writeResults(path, benchResults{Image: "dinv:28.5", Engine: "28.5.2", Rounds: 1,
-		Machine: "2 CPUs, Linux 6.18, host engine 20.10.24, load 1 1 1", Date: "2026-12-04", Groups: groups}); err != nil {
+		Machine: "2 CPUs, Linux 6.18, host engine 20.10.24, load 1.5 1 1", Date: "2026-12-04", Groups: groups}); err != nil {
 		t.Fatal(err)
 	}
 	out := filepath.Join(dir, "chart.svg")
@@ -209,8 +218,14 @@ func TestChartIsDrawnFromTheResultsFilesOfARun(t *testing.T) {
 	if n != 9 {
 		t.Errorf("%d bars, want 9 (3 plain, 4 -tlsverify, 2 rootless)", n)
 	}
-	if !strings.Contains(string(b), "make bench, 2026-12-04, 2 CPUs, Linux 6.18, host engine 20.10.24; rounds: 1 (28.5)") {
-		t.Errorf("the note does not say how the figures were made:\n%s", b)
+	var notes []string
+	for _, e := range els {
+		if e.class == "note" {
+			notes = append(notes, e.text)
+		}
+	}
+	if want := []string{"make bench, 2026-12-04, 2 CPUs, Linux 6.18, host engine 20.10.24", "rounds: 1 (28.5); load average at each run's end: 1.5"}; !slices.Equal(notes, want) {
+		t.Errorf("the note says %q, want %q (how the figures were made)", notes, want)
 	}
 }
 

@@ -10,6 +10,7 @@
 # bench/chart.go from the runs' results (bin/bench/start-*.json).
 #   IMAGE=dinv:26.1 ROUNDS=9 scripts/bench.sh
 #   CHART_IMAGES="" scripts/bench.sh            # IMAGE alone in the chart
+#   BENCH_FLAGS=-swarm-rounds=0 scripts/bench.sh  # more flags for IMAGE's run (go run ./bench -h)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 IMAGE=${IMAGE:-dinv:latest}
@@ -28,7 +29,8 @@ tag() { # the engine's major.minor an image carries
 }
 main_id=$(docker image inspect -f '{{.Id}}' "$IMAGE")
 
-bin/bench-run -image "$IMAGE" -rounds "$ROUNDS" -results "$results/start-$(tag "$IMAGE").json"
+# shellcheck disable=SC2086 # BENCH_FLAGS is a list of flags
+bin/bench-run -image "$IMAGE" -rounds "$ROUNDS" ${BENCH_FLAGS:-} -results "$results/start-$(tag "$IMAGE").json"
 
 echo
 echo "In-process Go benchmarks (go test -bench, $(nproc) CPUs):"

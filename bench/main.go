@@ -31,6 +31,14 @@
 // at once forming a swarm, and ten plain ones started at once with their
 // memory per host.
 //
+// With -results FILE the run also writes its start-to-ready samples, per
+// mode and contender, as JSON; -chart OUT.svg FILE... draws them (one file
+// per image) as the chart of docs/performance.md (bench/chart.go) and runs
+// nothing else:
+//
+//	go run ./bench -image dinv:26.1 -results bin/bench/26.1.json
+//	go run ./bench -chart docs/performance-start.svg bin/bench/*.json
+//
 // It needs the engine's own machine: the certificates are a host directory
 // bind-mounted on /certs, which the TLS client reads, and the launcher is
 // built with the go command.
@@ -73,7 +81,21 @@ func main() {
 	flag.StringVar(&sw.subnet, "swarm-subnet", "10.213.1.0/24", "subnet of the swarm and density rows' network (any unused one)")
 	load := flag.Bool("throughput", true, "also measure `docker load` and `docker save` of a 200 MB image through the TCP port")
 	starts := flag.Bool("starts", true, "measure the starts (false: only the throughput, and the per-stage durations with -stages)")
+	resultsFile := flag.String("results", "", "also write the start-to-ready samples, per mode and contender, as JSON to this file (for -chart)")
+	chart := flag.String("chart", "", "draw the results files given as arguments as an SVG chart into this file, and run nothing")
 	flag.Parse()
+
+	if *chart != "" {
+		if err := drawChart(*chart, flag.Args()); err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	if flag.NArg() > 0 {
+		fmt.Fprintf(os.Stderr, "bench: unexpected arguments %q (results files go with -chart)\n", flag.Args())
+		os.Exit(2)
+	}
 
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -82,8 +104,11 @@ func main() {
 	// org.dinv.test=bench: what a killed run left is removed first, and
 	// anything this run's own cleanup missed at the end.
 	harness.BeginSuite("bench")
-	err := run(ctx, os.Stdout, *image, *rounds, *subnet, *timeout, *stages, *load, *starts, sw, sb)
+	res, err := run(ctx, os.Stdout, *image, *rounds, *subnet, *timeout, *stages, *load, *starts, sw, sb)
 	harness.EndSuite()
+	if err == nil && *resultsFile != "" {
+		err = writeResults(*resultsFile, res)
+	}
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
@@ -120,12 +145,14 @@ func rootlessTag(image, version string) string {
 	return repo + ":" + v[0] + "." + v[1] + "-rootless"
 }
 
+// run measures image and prints the tables to w; it returns the
+// start-to-ready samples for the chart.
 func run(ctx context.Context, w io.Writer, image string, rounds int, subnet string, timeout time.Duration,
-	withStages, withThroughput, withStarts bool, sw swarmOpts, sb sandboxOpts) error {
+	withStages, withThroughput, withStarts bool, sw swarmOpts, sb sandboxOpts) (res benchResults, err error) {
 	s, cleanup, err := prepare(ctx, image, subnet, timeout)
 	defer cleanup()
 	if err != nil {
-		return err
+		return res, err
 	}
 	progress("dry-run: the engine's command lines")
 	// DinV's engine gets the API port from dinv (--host=fd://); the bare
@@ -133,28 +160,28 @@ func run(ctx context.Context, w io.Writer, image string, rounds int, subnet stri
 	// line of -socket-activation=false, the engine binding the port itself.
 	plainCmd, err := s.dryRun(ctx, "")
 	if err != nil {
-		return err
+		return res, err
 	}
 	barePlainCmd, err := s.dryRun(ctx, "", "-socket-activation=false")
 	if err != nil {
-		return err
+		return res, err
 	}
 	tlsCmd, err := s.dryRun(ctx, s.warmCerts, "-tlsverify")
 	if err != nil {
-		return err
+		return res, err
 	}
 	bareTLSCmd, err := s.dryRun(ctx, s.warmCerts, "-tlsverify", "-socket-activation=false")
 	if err != nil {
-		return err
+		return res, err
 	}
 	if err := s.buildLauncher(ctx); err != nil {
-		return err
+		return res, err
 	}
 	// -dry-run writes nothing: one real -tlsverify start makes the warm
 	// certificates every -tlsverify contender but the cold one starts with.
 	progress("one -tlsverify start to make the warm certificates")
 	if _, err := s.startOnce(ctx, contender{id: "warm-up", tls: true, run: []string{s.image, "-tlsverify"}}, 0); err != nil {
-		return err
+		return res, err
 	}
 	certs := certsDigest(s.warmCerts)
 	progress("plain, DinV's engine and by hand:  " + strings.Join(plainCmd, " "))
@@ -193,7 +220,7 @@ func run(ctx context.Context, w io.Writer, image string, rounds int, subnet stri
 	if withThroughput {
 		progress("a 200 MB image for docker load and docker save: " + payloadImage)
 		if tput.tar, tput.size, err = s.payload(ctx); err != nil {
-			return err
+			return res, err
 		}
 	}
 	for r := 1; r <= rounds; r++ {
@@ -205,7 +232,7 @@ func run(ctx context.Context, w io.Writer, image string, rounds int, subnet stri
 				c := members[j]
 				m, err := s.startOnce(ctx, c, r)
 				if err != nil {
-					return err
+					return res, err
 				}
 				got[g][j] = append(got[g][j], m.ready)
 				engine[g][j] = append(engine[g][j], m.engine)
@@ -214,7 +241,7 @@ func run(ctx context.Context, w io.Writer, image string, rounds int, subnet stri
 		}
 		if withThroughput {
 			if err := s.throughputRound(ctx, &tput, [2]contender{{id: "dinv-load", run: dinvPlain.run}, {id: "bare-load", run: barePlain.run}}, r, rounds); err != nil {
-				return err
+				return res, err
 			}
 		}
 		if !withStarts {
@@ -222,7 +249,7 @@ func run(ctx context.Context, w io.Writer, image string, rounds int, subnet stri
 		}
 		h, ref, err := helpTimes(ctx, s.image, s.network, r)
 		if err != nil {
-			return err
+			return res, err
 		}
 		help, helpRef = append(help, h), append(helpRef, ref)
 		progress(fmt.Sprintf("round %d/%d %-10s %s (entrypoint true: %s)", r, rounds, "-h", ms(h), ms(ref)))
@@ -238,20 +265,20 @@ func run(ctx context.Context, w io.Writer, image string, rounds int, subnet stri
 			sb.rootless = rootlessTag(image, v)
 		}
 		if sandboxRows, err = s.sandboxRows(ctx, rounds, sb.rootless, sb.gvisor); err != nil {
-			return err
+			return res, err
 		}
 	}
 	var stageRows []stageTime
 	if withStages {
 		progress("one DEBUG=true cold -tlsverify start for the per-stage durations")
 		if stageRows, err = s.stageDurations(ctx, dinvCold); err != nil {
-			return err
+			return res, err
 		}
 	}
 	var swarm swarmResults
 	if sw.rounds > 0 {
 		if swarm, err = s.swarmRounds(ctx, sw.rounds, sw.density, sw.subnet); err != nil {
-			return err
+			return res, err
 		}
 	}
 
@@ -297,7 +324,52 @@ func run(ctx context.Context, w io.Writer, image string, rounds int, subnet stri
 	if sw.rounds > 0 {
 		printSwarm(w, swarm, sw.rounds)
 	}
-	return nil
+	engineVersion := imageEngine(ctx, s.image)
+	res = benchResults{Image: image, Engine: engineVersion, Rounds: rounds, Machine: machine(ctx),
+		Date: time.Now().Format("2006-01-02")}
+	if withStarts {
+		res.Groups = startGroups(majorMinor(engineVersion), got, sandboxRows, func(image string) string {
+			return majorMinor(imageEngine(ctx, image))
+		})
+	}
+	return res, nil
+}
+
+// The chart's names of the contenders.
+const (
+	barDinV      = "DinV"
+	barHand      = "by hand with activation"
+	barBare      = "bare engine"
+	barCold      = "DinV, empty /certs"
+	barSandboxed = "DinV in the sandbox"
+)
+
+// startGroups are the chart's groups of one run: plain and -tlsverify starts
+// of tag (got, indexed as run's groups: plain, tls; dinv, bare, hand, cold),
+// then each sandbox against DinV with every privilege, under the tag of the
+// sandbox's image (tagOf).
+func startGroups(tag string, got [][]samples, sandboxes []*sandboxRow, tagOf func(image string) string) []chartGroup {
+	const dinv, bare, hand, cold = 0, 1, 2, 3
+	groups := []chartGroup{
+		{Tag: tag, Mode: "plain", Bars: []chartBar{
+			{barDinV, toMS(got[0][dinv])}, {barHand, toMS(got[0][hand])}, {barBare, toMS(got[0][bare])}}},
+		{Tag: tag, Mode: "-tlsverify", Bars: []chartBar{
+			{barDinV, toMS(got[1][dinv])}, {barHand, toMS(got[1][hand])}, {barBare, toMS(got[1][bare])}, {barCold, toMS(got[1][cold])}}},
+	}
+	for _, r := range sandboxes {
+		if len(r.ready[0]) == 0 {
+			continue
+		}
+		groups = append(groups, chartGroup{Tag: tagOf(r.image), Mode: r.mode, Bars: []chartBar{
+			{barSandboxed, toMS(r.ready[0])}, {barDinV, toMS(r.ready[1])}}})
+	}
+	return groups
+}
+
+// imageEngine is the engine version an image carries (its label).
+func imageEngine(ctx context.Context, image string) string {
+	v, _ := docker(ctx, "image", "inspect", "-f", `{{index .Config.Labels "org.dinv.engine-version"}}`, image)
+	return v
 }
 
 // rotation is the order in which n contenders start in round r (from 1):

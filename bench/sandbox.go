@@ -12,7 +12,7 @@ import (
 	"github.com/dinv/dinv/test/harness"
 )
 
-// The sandboxes (SANDBOX-README): DinV with the least privileges it runs
+// The sandboxes (docs/security.md): DinV with the least privileges it runs
 // with, with the rootless engine, and in gVisor's sandbox, each against DinV
 // with every privilege on the same engine, side by side: time to ready, and
 // the wall time of a one-step build (FROM busybox, RUN echo) sent to the
@@ -22,6 +22,8 @@ import (
 // sandboxRow is one comparison: a sandbox (0) against every privilege (1).
 type sandboxRow struct {
 	what  string
+	mode  string // the chart's name of the sandbox: "least privilege", ...
+	image string // the sandbox's image
 	pair  pair
 	ready [2]samples
 	build [2]samples
@@ -44,8 +46,8 @@ func (s *setup) sandboxRows(ctx context.Context, rounds int, rootlessImage, gvis
 			return err
 		}
 	}
-	add := func(what, id, image string, privileges, args, net []string, refImage string) {
-		row := &sandboxRow{what: what}
+	add := func(what, mode, id, image string, privileges, args, net []string, refImage string) {
+		row := &sandboxRow{what: what, mode: mode, image: image}
 		built[id], built[id+"-ref"] = &row.build[0], &row.build[1]
 		row.pair = pair{
 			{id: id, run: append([]string{image}, args...), privileges: privileges, after: build(id, net)},
@@ -53,9 +55,9 @@ func (s *setup) sandboxRows(ctx context.Context, rounds int, rootlessImage, gvis
 		}
 		rows = append(rows, row)
 	}
-	add("least privilege vs every privilege", "least", s.image, harness.LeastPrivilege, nil, nil, s.image)
+	add("least privilege vs every privilege", "least privilege", "least", s.image, harness.LeastPrivilege, nil, nil, s.image)
 	if id, err := docker(ctx, "image", "inspect", "-f", "{{.Id}}", rootlessImage); err == nil {
-		add("rootless ("+rootlessImage+") vs every privilege", "rootless", id, harness.Rootless, nil, nil, s.image)
+		add("rootless ("+rootlessImage+") vs every privilege", "rootless", "rootless", id, harness.Rootless, nil, nil, s.image)
 	} else {
 		progress("no " + rootlessImage + ": no rootless row")
 	}
@@ -67,7 +69,7 @@ func (s *setup) sandboxRows(ctx context.Context, rounds int, rootlessImage, gvis
 	case err != nil:
 		progress("no " + gvisorImage + ": no gVisor row")
 	default:
-		add("gVisor ("+gvisorImage+") vs every privilege, same image", "gvisor", gid, harness.GVisor,
+		add("gVisor ("+gvisorImage+") vs every privilege, same image", "gVisor", "gvisor", gid, harness.GVisor,
 			nil, []string{"--network", "host"}, gid)
 	}
 	for r := 1; r <= rounds; r++ {

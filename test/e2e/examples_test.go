@@ -7,10 +7,9 @@ import (
 	"context"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
+	"slices"
 	"sort"
-	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -21,6 +20,7 @@ import (
 
 func TestExamples(t *testing.T) {
 	requireTestImages(t)
+	readme := readReadme(t)
 	for _, image := range dinvImages(t) {
 		t.Run(image, func(t *testing.T) {
 			start := time.Now()
@@ -28,13 +28,13 @@ func TestExamples(t *testing.T) {
 			version := engineVersion(t, image)
 			t.Run("image", func(t *testing.T) { testImage(t, image) })
 			t.Run("help", func(t *testing.T) { testHelp(t, image) })
-			t.Run("quickstart", func(t *testing.T) { testQuickstart(t, image, version) })
-			t.Run("example 1 tlsverify with the user's certificates", func(t *testing.T) { testUserCerts(t, image) })
-			t.Run("example 2 images survive a new container on the same volumes", func(t *testing.T) { testVolumes(t, image) })
-			t.Run("example 3 DEBUG=true", func(t *testing.T) { testDebug(t, image) })
-			t.Run("example 4 user-defined network", func(t *testing.T) { testNetwork(t, image) })
-			t.Run("example 5 tlsverify with generated certificates", func(t *testing.T) { testGeneratedCerts(t, image) })
-			t.Run("insecure registry", func(t *testing.T) { testInsecureRegistry(t, image) })
+			t.Run("quickstart", func(t *testing.T) { testQuickstart(t, image, version, readme["quick start"]) })
+			t.Run("example 1 tlsverify with the user's certificates", func(t *testing.T) { testUserCerts(t, image, readme["example 1"]) })
+			t.Run("example 2 images survive a new container on the same volumes", func(t *testing.T) { testVolumes(t, image, readme["example 2"]) })
+			t.Run("example 3 DEBUG=true", func(t *testing.T) { testDebug(t, image, readme["example 3"]) })
+			t.Run("example 4 user-defined network", func(t *testing.T) { testNetwork(t, image, readme["example 4"]) })
+			t.Run("example 5 tlsverify with generated certificates", func(t *testing.T) { testGeneratedCerts(t, image, readme["example 5"]) })
+			t.Run("example 6 insecure registry", func(t *testing.T) { testInsecureRegistry(t, image, readme["example 6"]) })
 		})
 	}
 }
@@ -96,14 +96,18 @@ func testHelp(t *testing.T, image string) {
 	}
 }
 
-// The seed's quickstart: docker run -p P:2375 -d IMAGE; docker -H 127.0.0.1:P info.
-func testQuickstart(t *testing.T, image, version string) {
-	port := strconv.Itoa(harness.FreePort(t))
-	d := harness.Start(t, harness.Options{Image: image, Run: []string{"-p", port + ":2375"}})
+// The README's quick start: docker run -p 12375:2375 -d IMAGE; docker -H
+// 127.0.0.1:12375 info. The second line's output names the engine's version
+// and overlay2; the host then answers over the port, inner containers run
+// and reach each other.
+func testQuickstart(t *testing.T, image, version string, e readmeExample) {
+	w := newReadmeWorld(t, image)
+	_, info := w.runAll(t, e, nil)
+	d := w.container()
+	port := w.port("12375")
 	ready := d.WaitReady(t, "127.0.0.1:"+port, nil)
 	t.Logf("%s: ready %d ms after the container started", image, ready.Milliseconds())
 	host := harness.Client{Host: "tcp://127.0.0.1:" + port}
-	info := host.Run(t, "-H", "127.0.0.1:"+port, "info")
 	for _, want := range []string{"Server Version: " + version, "Storage Driver: overlay2"} {
 		if !strings.Contains(info, want) {
 			t.Errorf("docker info lacks %q:\n%s", want, info)
@@ -149,31 +153,27 @@ func testQuickstart(t *testing.T, image, version string) {
 }
 
 // Example 1: the user's own CA, server certificate and key, copied into the
-// /certs volume before the first start; the client's certificate connects.
-func testUserCerts(t *testing.T, image string) {
-	port := strconv.Itoa(harness.FreePort(t))
-	vol := harness.Volume(t, "certs")
-	d := harness.Start(t, harness.Options{Image: image, Create: true,
-		Run: []string{"-p", port + ":2376", "-v", vol + ":/certs"}, Args: []string{"-tlsverify"}})
-
+// /certs volume before the first start; the client's certificate connects
+// (the README's last line), one without a certificate does not, and the
+// files are untouched, nothing added.
+func testUserCerts(t *testing.T, image string, e readmeExample) {
+	w := newReadmeWorld(t, image)
 	ca := harness.NewCA(t, "user CA")
 	server := ca.Issue(t, harness.LeafOptions{CommonName: "dinv", Server: true, Hosts: []string{"127.0.0.1", "localhost"}})
 	client := ca.Issue(t, harness.LeafOptions{CommonName: "user", Client: true})
 	brought := map[string][]byte{"ca.crt": ca.CertPEM, "docker.crt": server.CertPEM, "docker.key": server.KeyPEM}
-	src := t.TempDir()
-	for name, b := range brought {
-		harness.WriteFile(t, src, name, b, 0o600)
-	}
-	d.CopyTo(t, src+"/.", "/certs")
-	d.Start(t)
-
-	d.WaitReady(t, "127.0.0.1:"+port, harness.ClientTLS(t, ca.CertPEM, client.CertPEM, client.KeyPEM))
-	certs := clientDir(t, ca.CertPEM, client.CertPEM, client.KeyPEM)
-	out := harness.Client{Dir: certs, CertPath: "."}.Run(t, "-H", "127.0.0.1:"+port, "version", "--format", "{{.Server.Version}}")
-	if out == "" {
-		t.Error("docker version over TLS printed no server version")
+	_, info := w.runAll(t, e, func(dir string) {
+		harness.WriteFile(t, dir, "ca.crt", ca.CertPEM, 0o644)
+		harness.WriteFile(t, dir, "server.crt", server.CertPEM, 0o644)
+		harness.WriteFile(t, dir, "server.key", server.KeyPEM, 0o600)
+		harness.WriteFile(t, dir, "client.crt", client.CertPEM, 0o644)
+		harness.WriteFile(t, dir, "client.key", client.KeyPEM, 0o600)
+	})
+	if !strings.Contains(info, "Server Version:") {
+		t.Errorf("docker info over TLS with the user's client certificate:\n%s", info)
 	}
 	// Without a client certificate: refused.
+	port := w.port("2376")
 	noCert := harness.HTTPClient(harness.ClientTLS(t, ca.CertPEM, nil, nil), 5*time.Second)
 	if err := harness.Ping(context.Background(), noCert, "https://127.0.0.1:"+port+"/_ping"); err == nil {
 		t.Error("a client without a certificate was served")
@@ -181,7 +181,7 @@ func testUserCerts(t *testing.T, image string) {
 
 	// The brought files are untouched and nothing was added (no CA key).
 	after := t.TempDir()
-	d.CopyFrom(t, "/certs/.", after)
+	w.container().CopyFrom(t, "/certs/.", after)
 	names := dirNames(t, after)
 	if strings.Join(names, " ") != "ca.crt docker.crt docker.key" {
 		t.Errorf("/certs holds %v, want exactly the three files brought", names)
@@ -195,25 +195,28 @@ func testUserCerts(t *testing.T, image string) {
 }
 
 // Example 2: images loaded into a DinV host survive removing the container
-// and running a new one on the same /var/lib/docker and /certs volumes; the
-// client certificates of the first keep working with the second.
-func testVolumes(t *testing.T, image string) {
-	port := strconv.Itoa(harness.FreePort(t))
-	certsVol, dataVol := harness.Volume(t, "certs"), harness.Volume(t, "data")
-	opts := harness.Options{Image: image, Args: []string{"-tlsverify"},
-		Run: []string{"-p", port + ":2376", "-v", certsVol + ":/certs", "-v", dataVol + ":/var/lib/docker"}}
-	first := harness.Start(t, opts)
+// and running the README's line again on the same /var/lib/docker and
+// /certs volumes; the client certificates of the first keep working with
+// the second.
+func testVolumes(t *testing.T, image string, e readmeExample) {
+	if len(e.lines) != 1 {
+		t.Fatalf("README %s: %d command lines, this test runs one docker run twice", e.name, len(e.lines))
+	}
+	w := newReadmeWorld(t, image)
+	dir, _ := w.runAll(t, e, nil)
+	first := w.container()
+	addr := "127.0.0.1:" + w.port("2376")
 	certs := first.ClientCerts(t)
-	first.WaitReady(t, "127.0.0.1:"+port, harness.ClientTLSDir(t, certs))
-	host := harness.Client{Host: "tcp://127.0.0.1:" + port, Dir: certs, CertPath: "."}
+	first.WaitReady(t, addr, harness.ClientTLSDir(t, certs))
+	host := harness.Client{Host: "tcp://" + addr, Dir: certs, CertPath: "."}
 	harness.Load(t, host, busybox)
 	host.Run(t, "tag", busybox, "kept:v1")
-	harness.Client{}.Run(t, "stop", first.Name)
-	first.Remove(t)
 
-	opts.Name = ""
-	second := harness.Start(t, opts)
-	second.WaitReady(t, "127.0.0.1:"+port, harness.ClientTLSDir(t, certs))
+	// "later: docker rm -f dinv, the same docker run"
+	w.run(t, dir, "docker rm -f dinv", "")
+	w.run(t, dir, e.lines[0], "")
+	second := w.container()
+	second.WaitReady(t, addr, harness.ClientTLSDir(t, certs))
 	imgs := host.Run(t, "images", "--format", "{{.Repository}}:{{.Tag}}")
 	if !strings.Contains(imgs, "kept:v1") || !strings.Contains(imgs, busybox+":latest") {
 		t.Fatalf("images after a new container on the same volumes:\n%s", imgs)
@@ -223,14 +226,16 @@ func testVolumes(t *testing.T, image string) {
 	}
 }
 
-// Example 3: DEBUG=true shows every stage's debug lines and the engine's.
-func testDebug(t *testing.T, image string) {
-	port := strconv.Itoa(harness.FreePort(t))
-	d := harness.Start(t, harness.Options{Image: image, Run: []string{"-e", "DEBUG=true", "-p", port + ":2375"}})
-	d.WaitReady(t, "127.0.0.1:"+port, nil)
-	harness.Client{Host: "tcp://127.0.0.1:" + port}.Run(t, "version")
+// Example 3: DEBUG=true shows every stage's debug lines and the engine's,
+// in the output of the README's `docker logs -f` (stopped once the last
+// stage is done).
+func testDebug(t *testing.T, image string, e readmeExample) {
+	if len(e.lines) != 1 || !strings.Contains(e.lines[0], "logs -f") {
+		t.Fatalf("README %s: want one line ending in docker logs -f, have %q", e.name, e.lines)
+	}
+	w := newReadmeWorld(t, image)
 	last := core.DefaultStages[len(core.DefaultStages)-1]
-	logs := waitLogs(t, d, "[DEBUG] dinv."+last+": done")
+	logs := w.run(t, t.TempDir(), e.lines[0], "[DEBUG] dinv."+last+": done")
 	for _, stage := range core.DefaultStages {
 		if !strings.Contains(logs, "[DEBUG] dinv."+stage+":") {
 			t.Errorf("no debug line of stage %s", stage)
@@ -242,49 +247,56 @@ func testDebug(t *testing.T, image string) {
 }
 
 // Example 4: on a user-defined network, connect through the container's
-// address read from docker inspect with jq, from the host and from a client
-// container on that network running the image's own docker CLI.
-func testNetwork(t *testing.T, image string) {
-	network := harness.Network(t, "net")
-	d := harness.Start(t, harness.Options{Image: image, Run: []string{"--network", network}})
-	cmd := exec.Command("sh", "-c", fmt.Sprintf(`docker inspect %s | jq -r '.[0].NetworkSettings.Networks["%s"].IPAddress'`, d.Name, network))
-	out, err := cmd.Output()
-	ip := strings.TrimSpace(string(out))
-	if err != nil || ip == "" || ip == "null" {
-		t.Fatalf("docker inspect | jq: %q, %v", ip, err)
+// address read from docker inspect with jq, from the host, and from a client
+// container on that network running the image's own docker CLI: both
+// `docker info` lines print the engine's version.
+func testNetwork(t *testing.T, image string, e readmeExample) {
+	w := newReadmeWorld(t, image)
+	dir := t.TempDir()
+	var infos []string
+	for _, line := range e.lines {
+		out := w.run(t, dir, line, "")
+		if slices.Contains(strings.Fields(line), "info") {
+			infos = append(infos, out)
+		}
 	}
-	d.WaitReady(t, ip+":2375", nil)
-	if v := (harness.Client{}).Run(t, "-H", ip+":2375", "version", "--format", "{{.Server.Version}}"); v == "" {
-		t.Error("no server version from the host")
+	if len(infos) != 2 {
+		t.Fatalf("README %s: %d docker info lines, want 2 (from the host, from a client container)", e.name, len(infos))
 	}
-	r := harness.Client{}.Try(t, "run", "--rm", "--network", network, "--entrypoint", "docker", image,
-		"-H", ip+":2375", "version", "--format", "{{.Server.Version}}")
-	if r.ExitCode != 0 || strings.TrimSpace(r.Stdout) == "" {
-		t.Errorf("client container on %s:\n%s", network, r)
+	for i, info := range infos {
+		if !strings.Contains(info, "Server Version:") {
+			t.Errorf("docker info %d of the example:\n%s", i+1, info)
+		}
 	}
 }
 
 // Example 5: -tlsverify with nothing given: dinv makes the CA, server and
-// client certificates; the user copies the client's out and connects.
-func testGeneratedCerts(t *testing.T, image string) {
-	port := strconv.Itoa(harness.FreePort(t))
-	d := harness.Start(t, harness.Options{Image: image, Run: []string{"-p", port + ":2376"}, Args: []string{"-tlsverify"}})
-	certs := d.ClientCerts(t)
-	d.WaitReady(t, "127.0.0.1:"+port, harness.ClientTLSDir(t, certs))
-	// As the user types it: DOCKER_TLS_VERIFY=1 DOCKER_CERT_PATH=. docker info
-	info := harness.Client{Dir: certs, CertPath: "."}.Run(t, "-H", "127.0.0.1:"+port, "info")
+// client certificates; the user copies the client's out and connects (the
+// README's last line); a client without a certificate is refused.
+func testGeneratedCerts(t *testing.T, image string, e readmeExample) {
+	w := newReadmeWorld(t, image)
+	dir, info := w.runAll(t, e, nil)
 	if !strings.Contains(info, "Server Version:") {
 		t.Errorf("docker info over TLS:\n%s", info)
 	}
-	noCert := harness.HTTPClient(harness.ClientTLS(t, harness.ReadFile(t, filepath.Join(certs, "ca.pem")), nil, nil), 5*time.Second)
+	port := w.port("2376")
+	noCert := harness.HTTPClient(harness.ClientTLS(t, harness.ReadFile(t, filepath.Join(dir, "ca.pem")), nil, nil), 5*time.Second)
 	if err := harness.Ping(context.Background(), noCert, "https://127.0.0.1:"+port+"/_ping"); err == nil {
 		t.Error("a client without a certificate was served")
 	}
 }
 
-// -insecure-registry: a DinV host with the flag pushes to and pulls from a
-// plain-HTTP registry on a user-defined network; one without it is refused.
-func testInsecureRegistry(t *testing.T, image string) {
+// Example 6, -insecure-registry: the README's line gives the engine the
+// registry (docker info lists it); then a DinV host with the flag pushes to
+// and pulls from a plain-HTTP registry on a user-defined network, and one
+// without it is refused.
+func testInsecureRegistry(t *testing.T, image string, e readmeExample) {
+	w := newReadmeWorld(t, image)
+	w.runAll(t, e, nil)
+	if r := w.container().Exec(t, "docker", "info", "--format", "{{json .RegistryConfig.IndexConfigs}}"); r.ExitCode != 0 || !strings.Contains(r.Stdout, `"reg.example:5000"`) {
+		t.Errorf("docker info of the README's host lists no insecure reg.example:5000:\n%s", r)
+	}
+
 	network := harness.Network(t, "reg")
 	reg := harness.Name("registry")
 	t.Cleanup(func() { harness.Client{}.Try(t, "rm", "-f", "-v", reg) })
@@ -328,15 +340,6 @@ func testInsecureRegistry(t *testing.T, image string) {
 			t.Errorf("push refused for another reason than plain HTTP:\n%s", r)
 		}
 	})
-}
-
-// clientDir writes a client's files as the docker CLI expects them.
-func clientDir(t *testing.T, ca, cert, key []byte) string {
-	dir := t.TempDir()
-	harness.WriteFile(t, dir, "ca.pem", ca, 0o644)
-	harness.WriteFile(t, dir, "cert.pem", cert, 0o644)
-	harness.WriteFile(t, dir, "key.pem", key, 0o600)
-	return dir
 }
 
 // waitLogs returns the container's log once it holds want (or after 10 s).

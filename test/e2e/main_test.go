@@ -2,8 +2,9 @@
 
 // Package e2e proves the documentation's examples on real DinV containers of
 // every dinv:<major.minor> image on the machine's Docker engine (`make e2e`,
-// after `make images`). Each example runs step by step as a user types it,
-// with the image name and the probed privileges filled in.
+// after `make images`). The README's quick start and examples are read from
+// README.md and run line by line as a user pastes them, with the image name,
+// unique names, free ports and the probed privileges filled in (readme_test.go).
 package e2e
 
 import (
@@ -20,7 +21,13 @@ import (
 // container, volume and network the suite makes carries the label
 // org.dinv.test=e2e), runs the tests, then removes whatever a test's cleanup
 // missed, which fails the run.
+//
+// Run with DINV_E2E_README_DOCKER set, the test binary is the `docker` of
+// the README's lines instead (readmeDocker).
 func TestMain(m *testing.M) {
+	if world := os.Getenv(readmeDockerEnv); world != "" {
+		os.Exit(readmeDocker(world, os.Args[1:]))
+	}
 	harness.BeginSuite("e2e")
 	code := m.Run()
 	if !harness.EndSuite() && code == 0 {

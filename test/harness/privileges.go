@@ -30,7 +30,7 @@ func Explicit(missingCaps ...string) []string {
 }
 
 // LeastPrivilege is the smallest docker run option set with which DinV runs
-// its end-to-end suite here (measured one option at a time: SANDBOX-README):
+// its end-to-end suite here (measured one option at a time: docs/security.md):
 // docker's default capabilities plus mounts and namespaces (SYS_ADMIN) and
 // bridges and firewall rules (NET_ADMIN), the system calls docker's seccomp
 // profile refuses even with those capabilities (runc's session keyring), and

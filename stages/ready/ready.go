@@ -80,7 +80,7 @@ func (r *readyStage) Run(ctx context.Context, s *core.State) error {
 		return nil
 	}
 	if err := linkSocket(r.cliSocket, socket); err != nil {
-		log.Warn("the image's docker CLI will not find the engine on its default socket", "socket", socket, "error", err)
+		log.Debug("the docker CLI's default socket is another's: not linked to the engine's", "socket", socket, "error", err)
 	}
 	if err := clientinfo.Write(r.infoPath, clientInfo(s)); err != nil {
 		log.Warn("cannot record how clients reach the engine; -client-bundle will not find it", "error", err)

@@ -2,7 +2,7 @@
 // starts: cgroups, mounts, iptables and stale run files. Each is a no-op where
 // nothing needs fixing. Their domain code works on a System, so unit tests run
 // with a fake.
-package prepare
+package host
 
 import (
 	"bytes"

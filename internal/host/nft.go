@@ -17,14 +17,14 @@ const (
 	nlaTypeMask    = 0x3fff // an attribute's type without its NLA_F_* flags
 )
 
-// CountNftRules counts the rules iptables-nft-save would print (its "-A"
+// countNftRules counts the rules iptables-nft-save would print (its "-A"
 // lines) in this network namespace, asking the kernel directly: one
 // NFT_MSG_GETRULE dump over a NETLINK_NETFILTER socket, about a hundred
 // microseconds where the exec of iptables-nft-save took ~3 ms of every start.
 // An error (no nfnetlink: EPROTONOSUPPORT; no nf_tables: EINVAL or
 // EOPNOTSUPP; no CAP_NET_ADMIN: EPERM) means nf_tables cannot be used here,
 // where iptables-nft-save would have failed too.
-func CountNftRules() (int, error) {
+func countNftRules() (int, error) {
 	fd, err := unix.Socket(unix.AF_NETLINK, unix.SOCK_RAW|unix.SOCK_CLOEXEC, unix.NETLINK_NETFILTER)
 	if err != nil {
 		return 0, errors.Wrap(err, "open netfilter netlink socket")

@@ -1,7 +1,8 @@
-// Package prepare holds the stages that fix the container before the engine
-// starts: cgroups, mounts, iptables and stale run files. Each is a no-op where
-// nothing needs fixing. Their domain code works on a System, so unit tests run
-// with a fake.
+// Package host is the operating system as DinV's stages see it: one System
+// (files, mounts, processes, the network) with one real implementation (OS),
+// and what several stages read through it (the mountinfo parser, the
+// capability reader, gVisor's detection). The stages' domain code works on a
+// System, so their unit tests run on hosttest's fake.
 package host
 
 import (
@@ -18,8 +19,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// System is the part of the operating system the prepare stages read and
-// change: files, mounts, processes.
+// System is the part of the operating system the stages read and change:
+// files, mounts, processes.
 type System interface {
 	ReadFile(path string) ([]byte, error)
 	WriteFile(path string, data []byte) error
@@ -31,6 +32,8 @@ type System interface {
 	// Writable reports whether this process may write in path.
 	Writable(path string) bool
 	Mount(source, target, fstype string, flags uintptr, data string) error
+	// Unmount detaches target lazily (MNT_DETACH): it is gone from the
+	// mount namespace at once, and the kernel frees it when nothing uses it.
 	Unmount(target string) error
 	// Alive reports whether a process with pid exists (and is not dinv).
 	Alive(pid int) bool
@@ -57,6 +60,9 @@ type System interface {
 
 // osSystem is the real System.
 type osSystem struct{}
+
+// OS returns the System of the running machine.
+func OS() System { return osSystem{} }
 
 func (osSystem) ReadFile(p string) ([]byte, error)     { return os.ReadFile(p) }
 func (osSystem) WriteFile(p string, data []byte) error { return os.WriteFile(p, data, 0o644) }
@@ -123,7 +129,7 @@ func stderrOf(err error) string {
 	return ": " + string(bytes.TrimSpace(exit.Stderr))
 }
 
-func (osSystem) NftRules() (int, error) { return CountNftRules() }
+func (osSystem) NftRules() (int, error) { return countNftRules() }
 
 func (osSystem) RemoveAll(p string) error                { return os.RemoveAll(p) }
 func (osSystem) Chown(p string, uid, gid int) error      { return os.Chown(p, uid, gid) }
@@ -153,87 +159,4 @@ func (osSystem) Getxattr(p, name string) ([]byte, error) {
 		return nil, &os.PathError{Op: "getxattr", Path: p, Err: err}
 	}
 	return buf[:n], nil
-}
-
-// mount is one line of /proc/self/mountinfo.
-type mount struct {
-	Root     string   // the mounted subtree of the filesystem
-	Point    string   // where it is mounted
-	Opts     []string // per-mount options: rw/ro, nosuid, ...
-	Optional []string // optional fields: shared:N, master:N
-	FSType   string
-	Source   string
-	Super    []string // superblock options: for cgroup v1 the subsystems
-}
-
-// parseMountInfo parses /proc/self/mountinfo; malformed lines are skipped.
-func parseMountInfo(data []byte) []mount {
-	var ms []mount
-	for _, line := range strings.Split(string(data), "\n") {
-		f := strings.Fields(line)
-		sep := -1
-		for i, w := range f {
-			if w == "-" && i >= 6 {
-				sep = i
-				break
-			}
-		}
-		if sep < 0 || len(f) < sep+4 {
-			continue
-		}
-		ms = append(ms, mount{
-			Root:     unescape(f[3]),
-			Point:    unescape(f[4]),
-			Opts:     strings.Split(f[5], ","),
-			Optional: f[6:sep],
-			FSType:   f[sep+1],
-			Source:   unescape(f[sep+2]),
-			Super:    strings.Split(f[sep+3], ","),
-		})
-	}
-	return ms
-}
-
-// unescape undoes mountinfo's octal escapes (\040 for a space).
-func unescape(s string) string {
-	if !strings.Contains(s, `\`) {
-		return s
-	}
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		if s[i] == '\\' && i+3 < len(s) && isOctal(s[i+1:i+4]) {
-			b.WriteByte((s[i+1]-'0')<<6 | (s[i+2]-'0')<<3 | (s[i+3] - '0'))
-			i += 3
-			continue
-		}
-		b.WriteByte(s[i])
-	}
-	return b.String()
-}
-
-func isOctal(s string) bool {
-	for i := 0; i < len(s); i++ {
-		if s[i] < '0' || s[i] > '7' {
-			return false
-		}
-	}
-	return len(s) == 3
-}
-
-func has(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
-}
-
-// readMounts reads and parses /proc/self/mountinfo.
-func readMounts(sys System) ([]mount, error) {
-	data, err := sys.ReadFile("/proc/self/mountinfo")
-	if err != nil {
-		return nil, err
-	}
-	return parseMountInfo(data), nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io/fs"
 	"path"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -14,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/dinv/dinv/core"
+	"github.com/dinv/dinv/internal/host"
 )
 
 const cgroupRoot = "/sys/fs/cgroup"
@@ -22,12 +24,12 @@ const cgroupRoot = "/sys/fs/cgroup"
 // container runs inside. A rootless engine cannot use them at all here
 // (rootlessCgroups); under gVisor it says which controllers are missing.
 type cgroupsStage struct {
-	sys   System
+	sys   host.System
 	sleep func(time.Duration)
 }
 
 // NewCgroups returns the cgroups stage.
-func NewCgroups() core.Stage { return &cgroupsStage{sys: osSystem{}, sleep: time.Sleep} }
+func NewCgroups() core.Stage { return &cgroupsStage{sys: host.OS(), sleep: time.Sleep} }
 
 func (*cgroupsStage) Name() string { return "cgroups" }
 func (*cgroupsStage) SkipsDryRun() {}
@@ -51,8 +53,8 @@ func (c *cgroupsStage) Run(ctx context.Context, s *core.State) error {
 // delegated to its user (by systemd, normally); on cgroup v1 never. Its
 // containers run without resource limits: docker run --memory, --cpus,
 // --pids-limit are refused or ignored.
-func rootlessCgroups(log hclog.Logger, sys System) error {
-	mounts, err := readMounts(sys)
+func rootlessCgroups(log hclog.Logger, sys host.System) error {
+	mounts, err := host.ReadMounts(sys)
 	if err != nil {
 		return errors.Wrap(err, "read mounts")
 	}
@@ -77,8 +79,8 @@ const cgroupStaging = "/run/dinv/cgroup"
 // dinv's cgroup's processes into a child cgroup ("init") and enables every
 // controller for the children, retrying while a concurrent process (a docker
 // exec) joins the root cgroup and makes the write EBUSY.
-func FixCgroups(log hclog.Logger, sys System, sleep func(time.Duration)) error {
-	mounts, err := readMounts(sys)
+func FixCgroups(log hclog.Logger, sys host.System, sleep func(time.Duration)) error {
+	mounts, err := host.ReadMounts(sys)
 	if err != nil {
 		return errors.Wrap(err, "read mounts")
 	}
@@ -88,7 +90,7 @@ func FixCgroups(log hclog.Logger, sys System, sleep func(time.Duration)) error {
 		}
 	}
 	for i, m := range mounts {
-		if m.FSType != "cgroup" || !has(m.Opts, "ro") || !strings.HasPrefix(m.Point, cgroupRoot+"/") || hidden(mounts, i) {
+		if m.FSType != "cgroup" || !slices.Contains(m.Opts, "ro") || !strings.HasPrefix(m.Point, cgroupRoot+"/") || hidden(mounts, i) {
 			continue
 		}
 		if err := fixCgroupV1(log, sys, m); err != nil {
@@ -101,7 +103,7 @@ func FixCgroups(log hclog.Logger, sys System, sleep func(time.Duration)) error {
 // hidden reports whether another mount on the same point comes after
 // mounts[i]: stacked on it, it hides it (a writable cgroup mount an earlier
 // fixCgroupV1 left over a read-only one).
-func hidden(mounts []mount, i int) bool {
+func hidden(mounts []host.Mount, i int) bool {
 	for _, later := range mounts[i+1:] {
 		if later.Point == mounts[i].Point {
 			return true
@@ -114,7 +116,7 @@ func hidden(mounts []mount, i int) bool {
 // same subtree. First a bind remount: it clears this mount's read-only flag
 // alone, in one system call. Where it is refused (a mount locked read-only),
 // a writable mount of the hierarchy is stacked over m (stackCgroupV1).
-func fixCgroupV1(log hclog.Logger, sys System, m mount) error {
+func fixCgroupV1(log hclog.Logger, sys host.System, m host.Mount) error {
 	err := sys.Mount("", m.Point, "", unix.MS_REMOUNT|unix.MS_BIND|mountFlags(m.Opts), "")
 	if err == nil {
 		log.Debug("remounted cgroup read-write", "path", m.Point)
@@ -143,7 +145,7 @@ func fixCgroupV1(log hclog.Logger, sys System, m mount) error {
 // reaches the writable mount on top (an unmount of m.Point now would detach
 // the top one). Until the bind succeeds m.Point is untouched, so a failure
 // leaves it as it was.
-func stackCgroupV1(log hclog.Logger, sys System, m mount) error {
+func stackCgroupV1(log hclog.Logger, sys host.System, m host.Mount) error {
 	data := cgroupV1Data(m.Super)
 	staging := path.Join(cgroupStaging, strings.TrimPrefix(m.Point, cgroupRoot+"/"))
 	source := path.Join(staging, m.Root)
@@ -207,7 +209,7 @@ func cgroupV1Data(super []string) string {
 	return strings.Join(subsys, ",")
 }
 
-func fixCgroupV2(log hclog.Logger, sys System, sleep func(time.Duration)) error {
+func fixCgroupV2(log hclog.Logger, sys host.System, sleep func(time.Duration)) error {
 	self, err := sys.ReadFile("/proc/self/cgroup")
 	if err != nil {
 		return errors.Wrap(err, "read /proc/self/cgroup")
@@ -237,7 +239,7 @@ func fixCgroupV2(log hclog.Logger, sys System, sleep func(time.Duration)) error 
 	}
 	var want []string
 	for _, c := range strings.Fields(string(ctrl)) {
-		if !has(strings.Fields(string(enabled)), c) {
+		if !slices.Contains(strings.Fields(string(enabled)), c) {
 			want = append(want, "+"+c)
 		}
 	}
@@ -271,7 +273,7 @@ func fixCgroupV2(log hclog.Logger, sys System, sleep func(time.Duration)) error 
 // moveToInit moves the processes of the root cgroup into /init. One that
 // exited since cgroup.procs was read (ESRCH) is skipped; any other failure is
 // returned naming the process.
-func moveToInit(sys System) error {
+func moveToInit(sys host.System) error {
 	procs, err := sys.ReadFile(cgroupRoot + "/cgroup.procs")
 	if err != nil {
 		return errors.Wrap(err, "read root cgroup processes")
@@ -291,7 +293,7 @@ func moveToInit(sys System) error {
 // stillBusy is the error of enabling controllers that stayed busy (err)
 // through every try: it names the processes still in the root cgroup, which
 // is what makes the write busy, read once more.
-func stillBusy(sys System, err error, want []string, tries int) error {
+func stillBusy(sys host.System, err error, want []string, tries int) error {
 	ctrl := strings.Join(want, " ")
 	procs, rerr := sys.ReadFile(cgroupRoot + "/cgroup.procs")
 	if rerr != nil {

@@ -7,6 +7,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/pkg/errors"
+
+	"github.com/dinv/dinv/internal/host"
 )
 
 // gVisor (runsc) runs the container on its own kernel, the sentry, which
@@ -20,7 +22,7 @@ import (
 const gvisorBuild = "#1 SMP Sun Jan 10 15:06:54 PST 2016"
 
 // InGVisor reports whether dinv runs on gVisor's kernel.
-func InGVisor(sys System) bool {
+func InGVisor(sys host.System) bool {
 	v, err := sys.ReadFile("/proc/version")
 	return err == nil && strings.Contains(string(v), gvisorBuild)
 }
@@ -32,7 +34,7 @@ var engineControllers = []string{"blkio", "cpu", "cpuacct", "cpuset", "devices",
 
 // MissingControllers lists the engine's cgroup controllers that the kernel
 // does not have (/proc/cgroups), in engineControllers' order.
-func MissingControllers(sys System) ([]string, error) {
+func MissingControllers(sys host.System) ([]string, error) {
 	data, err := sys.ReadFile("/proc/cgroups")
 	if err != nil {
 		return nil, errors.Wrap(err, "read cgroup controllers")
@@ -54,7 +56,7 @@ func MissingControllers(sys System) ([]string, error) {
 
 // warnGVisorCgroups says once which controllers gVisor's emulated cgroup v1
 // lacks, and what that costs the engine's containers.
-func warnGVisorCgroups(log hclog.Logger, sys System) error {
+func warnGVisorCgroups(log hclog.Logger, sys host.System) error {
 	missing, err := MissingControllers(sys)
 	if err != nil {
 		return err
@@ -81,7 +83,7 @@ var SandboxNetFlags = []string{"--iptables=false", "--ip6tables=false", "--bridg
 // ("failed to create NAT chain DOCKER") unless it is told to do without
 // them. A nat table that iptables can list means the stack has iptables:
 // nothing is needed. Otherwise SandboxNetFlags, said once with what it costs.
-func GVisorNetworkFlags(log hclog.Logger, sys System, variant string) []string {
+func GVisorNetworkFlags(log hclog.Logger, sys host.System, variant string) []string {
 	if _, err := sys.Output("iptables-"+variant, "-t", "nat", "-S"); err == nil {
 		return nil
 	}
@@ -118,7 +120,7 @@ func runcChecksProcfs(major, minor, patch int) bool {
 // container here: gVisor's /proc root is not inode 1, and runc from 1.2.8
 // on refuses such a procfs. The engine still starts and answers; every
 // container and build step fails with runc's own "unsafe procfs detected".
-func warnGVisorRunc(log hclog.Logger, sys System) {
+func warnGVisorRunc(log hclog.Logger, sys host.System) {
 	ino, err := sys.Inode("/proc")
 	if err != nil || ino == procRootInode {
 		return

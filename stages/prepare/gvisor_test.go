@@ -11,6 +11,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/dinv/dinv/core"
+	"github.com/dinv/dinv/internal/host/hosttest"
 )
 
 // What gVisor's sentry shows (runsc 20240729, measured).
@@ -51,9 +52,9 @@ func TestInGVisorReadsTheSentrysKernelBuild(t *testing.T) {
 		{"no /proc/version", "", false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			f := newFake()
+			f := hosttest.New()
 			if c.version != "" {
-				f.files["/proc/version"] = c.version
+				f.Files["/proc/version"] = c.version
 			}
 			if got := InGVisor(f); got != c.want {
 				t.Errorf("InGVisor = %v, want %v", got, c.want)
@@ -63,8 +64,8 @@ func TestInGVisorReadsTheSentrysKernelBuild(t *testing.T) {
 }
 
 func TestMissingControllersOfGVisorsCgroups(t *testing.T) {
-	f := newFake()
-	f.files["/proc/cgroups"] = gvisorCgroups
+	f := hosttest.New()
+	f.Files["/proc/cgroups"] = gvisorCgroups
 	got, err := MissingControllers(f)
 	if err != nil || strings.Join(got, ",") != "blkio,freezer,hugetlb,net_cls,net_prio,perf_event" {
 		t.Errorf("missing %v, %v", got, err)
@@ -72,11 +73,11 @@ func TestMissingControllersOfGVisorsCgroups(t *testing.T) {
 }
 
 func TestCgroupsStageUnderGVisorWarnsOnceAndChangesNothing(t *testing.T) {
-	f := newFake()
-	f.files["/proc/version"] = gvisorVersion
-	f.files["/proc/cgroups"] = gvisorCgroups
+	f := hosttest.New()
+	f.Files["/proc/version"] = gvisorVersion
+	f.Files["/proc/cgroups"] = gvisorCgroups
 	// gVisor's mountinfo: its emulated v1 hierarchies are writable.
-	f.files["/proc/self/mountinfo"] = "18 17 0:19 / / rw - overlay none rw\n" +
+	f.Files["/proc/self/mountinfo"] = "18 17 0:19 / / rw - overlay none rw\n" +
 		"30 18 0:30 / /sys/fs/cgroup/memory rw - cgroup none rw,memory\n"
 	var l logs
 	st := &cgroupsStage{sys: f, sleep: func(time.Duration) {}}
@@ -87,8 +88,8 @@ func TestCgroupsStageUnderGVisorWarnsOnceAndChangesNothing(t *testing.T) {
 	if len(w) != 1 || !strings.Contains(w[0], `missing="blkio,freezer,hugetlb,net_cls,net_prio,perf_event"`) {
 		t.Errorf("warnings %q", w)
 	}
-	if len(f.calls) != 0 {
-		t.Errorf("changed %v", f.calls)
+	if len(f.Calls) != 0 {
+		t.Errorf("changed %v", f.Calls)
 	}
 }
 
@@ -103,11 +104,11 @@ func TestGVisorNetworkFlags(t *testing.T) {
 			natErr: errors.New(iptablesNoNat), want: "--iptables=false --ip6tables=false --bridge=none --ip-forward=false"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			f := newFake()
+			f := hosttest.New()
 			if c.natErr != nil {
-				f.outputErr["iptables-legacy"] = c.natErr
+				f.OutputErr["iptables-legacy"] = c.natErr
 			} else {
-				f.outputs["iptables-legacy"] = "-P PREROUTING ACCEPT\n"
+				f.Outputs["iptables-legacy"] = "-P PREROUTING ACCEPT\n"
 			}
 			var l logs
 			got := GVisorNetworkFlags(l.logger(), f, "legacy")
@@ -117,8 +118,8 @@ func TestGVisorNetworkFlags(t *testing.T) {
 			if n := len(l.warnings()); n != map[bool]int{true: 1}[c.want != ""] {
 				t.Errorf("%d warnings: %q", n, l.warnings())
 			}
-			if strings.Join(f.ran, "|") != "iptables-legacy -t nat -S" {
-				t.Errorf("ran %q", f.ran)
+			if strings.Join(f.Ran, "|") != "iptables-legacy -t nat -S" {
+				t.Errorf("ran %q", f.Ran)
 			}
 		})
 	}
@@ -126,11 +127,11 @@ func TestGVisorNetworkFlags(t *testing.T) {
 
 func TestIptablesStageChecksTheSandboxOnlyUnderGVisor(t *testing.T) {
 	for _, gvisor := range []bool{false, true} {
-		f := newFake()
-		f.programs = map[string]string{"iptables-legacy-save": "/usr/sbin/iptables-legacy-save", "iptables-legacy": "/usr/sbin/iptables-legacy"}
-		f.outputErr["iptables-legacy"] = errors.New(iptablesNoNat)
+		f := hosttest.New()
+		f.Programs = map[string]string{"iptables-legacy-save": "/usr/sbin/iptables-legacy-save", "iptables-legacy": "/usr/sbin/iptables-legacy"}
+		f.OutputErr["iptables-legacy"] = errors.New(iptablesNoNat)
 		if gvisor {
-			f.files["/proc/version"] = gvisorVersion
+			f.Files["/proc/version"] = gvisorVersion
 		}
 		st := &iptablesStage{sys: f, getenv: func(string) string { return "" }, dir: "/run/dinv/iptables"}
 		state := &core.State{EngineEnv: []string{"PATH=/usr/bin"}, GVisor: gvisor}
@@ -170,11 +171,11 @@ func TestPrivilegesStageUnderGVisorWarnsWhenRuncCannotRunAContainer(t *testing.T
 		{"runc 1.3.6 on a /proc of inode 1", runcWithChecks, 1, false},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			f := newFake()
-			f.files["/proc/version"] = gvisorVersion
-			f.files["/proc/self/status"] = "CapEff:\t00000000a82435fb\n"
-			f.inodes["/proc"] = c.inode
-			f.outputs["runc"] = c.runc
+			f := hosttest.New()
+			f.Files["/proc/version"] = gvisorVersion
+			f.Files["/proc/self/status"] = "CapEff:\t00000000a82435fb\n"
+			f.Inodes["/proc"] = c.inode
+			f.Outputs["runc"] = c.runc
 			var l logs
 			st := &privilegesStage{sys: f}
 			s := &core.State{}
@@ -198,9 +199,9 @@ func TestPrivilegesStageUnderGVisorWarnsWhenRuncCannotRunAContainer(t *testing.T
 // TestUnderDryRunTheIptablesStageGivesTheSandboxsFlagsAndChangesNothing:
 // -dry-run prints the command line a real start would run under gVisor.
 func TestUnderDryRunTheIptablesStageGivesTheSandboxsFlagsAndChangesNothing(t *testing.T) {
-	f := newFake()
-	f.programs = map[string]string{"iptables-legacy-save": "/usr/sbin/iptables-legacy-save", "iptables-legacy": "/usr/sbin/iptables-legacy"}
-	f.outputErr["iptables-legacy"] = errors.New(iptablesNoNat)
+	f := hosttest.New()
+	f.Programs = map[string]string{"iptables-legacy-save": "/usr/sbin/iptables-legacy-save", "iptables-legacy": "/usr/sbin/iptables-legacy"}
+	f.OutputErr["iptables-legacy"] = errors.New(iptablesNoNat)
 	st := &iptablesStage{sys: f, getenv: func(string) string { return "" }, dir: "/run/dinv/iptables"}
 	state := &core.State{Config: core.Config{DryRun: true}, EngineEnv: []string{"PATH=/usr/bin"}, GVisor: true}
 	if err := st.Run(core.WithLog(context.Background(), nolog), state); err != nil {
@@ -209,7 +210,7 @@ func TestUnderDryRunTheIptablesStageGivesTheSandboxsFlagsAndChangesNothing(t *te
 	if strings.Join(state.EngineFlags, " ") != strings.Join(SandboxNetFlags, " ") {
 		t.Errorf("engine flags %q, want the sandbox's", state.EngineFlags)
 	}
-	if len(f.calls) != 0 || strings.Join(state.EngineEnv, " ") != "PATH=/usr/bin" {
-		t.Errorf("-dry-run changed something: calls %q, engine environment %q", f.calls, state.EngineEnv)
+	if len(f.Calls) != 0 || strings.Join(state.EngineEnv, " ") != "PATH=/usr/bin" {
+		t.Errorf("-dry-run changed something: calls %q, engine environment %q", f.Calls, state.EngineEnv)
 	}
 }

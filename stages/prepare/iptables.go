@@ -10,6 +10,7 @@ import (
 	"github.com/pkg/errors"
 
 	"github.com/dinv/dinv/core"
+	"github.com/dinv/dinv/internal/host"
 )
 
 // iptablesDir is where the links to the chosen variant are made; it is put
@@ -24,14 +25,14 @@ var iptablesTools = []string{"iptables", "iptables-save", "iptables-restore", "i
 
 // iptablesStage chooses between the legacy and nf_tables iptables.
 type iptablesStage struct {
-	sys    System
+	sys    host.System
 	getenv func(string) string
 	dir    string
 }
 
 // NewIptables returns the iptables stage.
 func NewIptables() core.Stage {
-	return &iptablesStage{sys: osSystem{}, getenv: os.Getenv, dir: iptablesDir}
+	return &iptablesStage{sys: host.OS(), getenv: os.Getenv, dir: iptablesDir}
 }
 
 func (*iptablesStage) Name() string { return "iptables" }
@@ -86,7 +87,7 @@ func (i *iptablesStage) Run(ctx context.Context, s *core.State) error {
 // supports it, else legacy. It returns "" when neither variant is installed,
 // and an error when the legacy rules cannot be counted: choosing without them
 // could pick the variant the rules are not in.
-func ChooseIptables(sys System, forced string) (variant, why string, err error) {
+func ChooseIptables(sys host.System, forced string) (variant, why string, err error) {
 	_, errL := sys.LookPath("iptables-legacy-save")
 	_, errN := sys.LookPath("iptables-nft-save")
 	switch {
@@ -127,7 +128,7 @@ func ChooseIptables(sys System, forced string) (variant, why string, err error) 
 // in ip_tables_names: none there, no legacy rules, and one
 // iptables-legacy-save (about 2 ms of every start) is spared. Where the list
 // cannot be read, tables may exist and iptables-legacy-save is run.
-func countLegacyRules(sys System) (int, error) {
+func countLegacyRules(sys host.System) (int, error) {
 	names, err := sys.ReadFile(ipTablesNames)
 	if err == nil && len(strings.TrimSpace(string(names))) == 0 {
 		return 0, nil
@@ -154,7 +155,7 @@ func countRules(save string) int {
 // links to the variant's programs. A PATH entry rather than
 // update-alternatives: it changes nothing in the image, only the engine's
 // process tree, and is made afresh on every start.
-func linkIptables(sys System, dir, variant string) error {
+func linkIptables(sys host.System, dir, variant string) error {
 	if err := sys.MkdirAll(dir); err != nil {
 		return errors.Wrapf(err, "create %s", dir)
 	}
@@ -185,7 +186,7 @@ func linkIptables(sys System, dir, variant string) error {
 	return nil
 }
 
-func installed(sys System, name string) bool {
+func installed(sys host.System, name string) bool {
 	_, err := sys.LookPath(name)
 	return err == nil
 }

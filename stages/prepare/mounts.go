@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/dinv/dinv/core"
+	"github.com/dinv/dinv/internal/host"
 )
 
 const securityfsPath = "/sys/kernel/security"
@@ -16,10 +17,10 @@ const securityfsPath = "/sys/kernel/security"
 // mountsStage mounts securityfs and makes / a shared mount. Not for the
 // rootless engine: rootlesskit makes the engine's mount namespace itself,
 // and the container's root holds no CAP_SYS_ADMIN to mount anything.
-type mountsStage struct{ sys System }
+type mountsStage struct{ sys host.System }
 
 // NewMounts returns the mounts stage.
-func NewMounts() core.Stage { return &mountsStage{sys: osSystem{}} }
+func NewMounts() core.Stage { return &mountsStage{sys: host.OS()} }
 
 func (*mountsStage) Name() string { return "mounts" }
 func (*mountsStage) SkipsDryRun() {}
@@ -36,13 +37,13 @@ func (m *mountsStage) Run(ctx context.Context, s *core.State) error {
 // engine detects AppArmor there; failing that is a warning, as in
 // docker:dind), and makes / recursively shared, so that the engine's mounts
 // propagate (mount --make-rshared /).
-func FixMounts(log hclog.Logger, sys System) error {
-	mounts, err := readMounts(sys)
+func FixMounts(log hclog.Logger, sys host.System) error {
+	mounts, err := host.ReadMounts(sys)
 	if err != nil {
 		return errors.Wrap(err, "read mounts")
 	}
 	hasSecurityfs := false
-	var root *mount
+	var root *host.Mount
 	for i, m := range mounts {
 		if m.Point == securityfsPath {
 			hasSecurityfs = true

@@ -2,9 +2,6 @@ package prepare
 
 import (
 	"context"
-	"errors"
-	"os"
-	"os/exec"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -15,6 +12,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/dinv/dinv/core"
+	"github.com/dinv/dinv/internal/host/hosttest"
 )
 
 var nolog = hclog.NewNullLogger()
@@ -106,13 +104,13 @@ func TestFixCgroups(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			f := newFake()
-			f.files = c.files
+			f := hosttest.New()
+			f.Files = c.files
 			if c.noRemount {
-				f.remountErr = syscall.EPERM
+				f.RemountErr = syscall.EPERM
 			}
 			busy := c.busy
-			f.writeErr = func(p, _ string) error {
+			f.WriteErr = func(p, _ string) error {
 				if strings.HasSuffix(p, "subtree_control") && busy > 0 {
 					busy--
 					return syscall.EBUSY
@@ -123,8 +121,8 @@ func TestFixCgroups(t *testing.T) {
 			if (err != nil) != c.wantErr {
 				t.Fatalf("error %v", err)
 			}
-			if !reflect.DeepEqual(f.calls, c.want) {
-				t.Errorf("calls\n%q\nwant\n%q", f.calls, c.want)
+			if !reflect.DeepEqual(f.Calls, c.want) {
+				t.Errorf("calls\n%q\nwant\n%q", f.Calls, c.want)
 			}
 		})
 	}
@@ -160,12 +158,12 @@ func TestFixCgroupV2KeepsItsErrors(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			f := newFake()
-			f.files = c.files
+			f := hosttest.New()
+			f.Files = c.files
 			if c.noEnable {
-				delete(f.files, "/sys/fs/cgroup/cgroup.subtree_control")
+				delete(f.Files, "/sys/fs/cgroup/cgroup.subtree_control")
 			}
-			f.writeErr = func(p, data string) error {
+			f.WriteErr = func(p, data string) error {
 				if p == "/sys/fs/cgroup/init/cgroup.procs" {
 					return c.pidErr[data]
 				}
@@ -182,7 +180,7 @@ func TestFixCgroupV2KeepsItsErrors(t *testing.T) {
 				return
 			}
 			if err == nil {
-				t.Fatalf("no error; calls %q", f.calls)
+				t.Fatalf("no error; calls %q", f.Calls)
 			}
 			for _, part := range c.wantErr {
 				if !strings.Contains(err.Error(), part) {
@@ -226,26 +224,26 @@ func TestFixCgroupV1NeverLeavesAHierarchyUnmounted(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			f := newFake()
-			f.files["/proc/self/mountinfo"] = rootShared + cgTmpfs + c.line
-			f.remountErr = syscall.EPERM
-			f.mountErrOn = map[string]error{c.failMount: syscall.EPERM}
+			f := hosttest.New()
+			f.Files["/proc/self/mountinfo"] = rootShared + cgTmpfs + c.line
+			f.RemountErr = syscall.EPERM
+			f.MountErrOn = map[string]error{c.failMount: syscall.EPERM}
 			if c.failUmount {
-				f.unmountErrOn = map[string]error{staging: syscall.EBUSY}
+				f.UnmountErrOn = map[string]error{staging: syscall.EBUSY}
 			}
 			err := FixCgroups(nolog, f, func(time.Duration) {})
 			if err == nil {
-				t.Fatalf("no error; calls %q", f.calls)
+				t.Fatalf("no error; calls %q", f.Calls)
 			}
 			for _, part := range c.wantErr {
 				if !strings.Contains(err.Error(), part) {
 					t.Errorf("error %q does not say %q", err, part)
 				}
 			}
-			if !reflect.DeepEqual(f.calls, c.want) {
-				t.Errorf("calls\n%q\nwant\n%q", f.calls, c.want)
+			if !reflect.DeepEqual(f.Calls, c.want) {
+				t.Errorf("calls\n%q\nwant\n%q", f.Calls, c.want)
 			}
-			for _, call := range f.calls {
+			for _, call := range f.Calls {
 				if call == "umount "+point {
 					t.Errorf("%s was unmounted", point)
 				}
@@ -275,16 +273,16 @@ func TestFixMounts(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			f := newFake()
-			f.files["/proc/self/mountinfo"] = c.info
-			f.dirs[securityfsPath] = c.secDir
-			f.mountErr = c.mountErr
+			f := hosttest.New()
+			f.Files["/proc/self/mountinfo"] = c.info
+			f.Dirs[securityfsPath] = c.secDir
+			f.MountErr = c.mountErr
 			err := FixMounts(nolog, f)
 			if (err != nil) != c.wantErr {
 				t.Fatalf("error %v", err)
 			}
-			if !reflect.DeepEqual(f.calls, c.want) {
-				t.Errorf("calls %q, want %q", f.calls, c.want)
+			if !reflect.DeepEqual(f.Calls, c.want) {
+				t.Errorf("calls %q, want %q", f.Calls, c.want)
 			}
 		})
 	}
@@ -315,11 +313,11 @@ func TestChooseIptables(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			f := newFake()
-			f.programs, f.nftRules, f.noNft = c.programs, c.nftRules, c.noNft
-			f.files[ipTablesNames] = "filter\n"
+			f := hosttest.New()
+			f.Programs, f.NftRuleCount, f.NoNft = c.programs, c.nftRules, c.noNft
+			f.Files[ipTablesNames] = "filter\n"
 			if c.legacy != nil {
-				f.outputs["iptables-legacy-save"] = *c.legacy
+				f.Outputs["iptables-legacy-save"] = *c.legacy
 			}
 			got, why, err := ChooseIptables(f, c.forced)
 			if err != nil || got != c.want || (got != "" && why == "") {
@@ -344,12 +342,12 @@ func TestChooseIptablesSkipsLegacySaveWhenNoLegacyTableExists(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			f := newFake()
-			f.programs = both
+			f := hosttest.New()
+			f.Programs = both
 			// Were it read, legacy's output would win.
-			f.outputs = map[string]string{"iptables-legacy-save": rules + rules}
-			f.nftRules = 1
-			f.files[ipTablesNames] = c.tables
+			f.Outputs = map[string]string{"iptables-legacy-save": rules + rules}
+			f.NftRuleCount = 1
+			f.Files[ipTablesNames] = c.tables
 			if got, _, err := ChooseIptables(f, ""); err != nil || got != c.want {
 				t.Errorf("got %q, %v; want %q", got, err, c.want)
 			}
@@ -368,10 +366,10 @@ func TestChooseIptablesFailsWhenLegacyRulesCannotBeCounted(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			f := newFake()
-			f.programs, f.nftRules = both, 1 // iptables-legacy-save has no output: it fails
+			f := hosttest.New()
+			f.Programs, f.NftRuleCount = both, 1 // iptables-legacy-save has no output: it fails
 			if c.tables != nil {
-				f.files[ipTablesNames] = *c.tables
+				f.Files[ipTablesNames] = *c.tables
 			}
 			got, _, err := ChooseIptables(f, "")
 			if err == nil || got != "" {
@@ -397,11 +395,11 @@ func TestIptablesStageFailsWhenLegacyRulesCannotBeCountedUnlessAVariantIsForced(
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			f := newFake()
+			f := hosttest.New()
 			for _, p := range []string{"iptables-nft", "iptables-nft-save", "iptables-legacy", "iptables-legacy-save"} {
-				f.programs[p] = "/usr/sbin/" + p
+				f.Programs[p] = "/usr/sbin/" + p
 			}
-			f.files[ipTablesNames] = "filter\n" // and iptables-legacy-save fails
+			f.Files[ipTablesNames] = "filter\n" // and iptables-legacy-save fails
 			st := &iptablesStage{sys: f, getenv: func(string) string { return c.forced }, dir: "/run/dinv/iptables"}
 			s := &core.State{EngineEnv: []string{"PATH=/usr/bin"}}
 			err := st.Run(core.WithLog(context.Background(), nolog), s)
@@ -414,34 +412,20 @@ func TestIptablesStageFailsWhenLegacyRulesCannotBeCountedUnlessAVariantIsForced(
 			if err == nil || !strings.Contains(err.Error(), "iptables-legacy-save") {
 				t.Errorf("error %v, want one naming iptables-legacy-save", err)
 			}
-			if len(f.calls) != 0 || !reflect.DeepEqual(s.EngineEnv, []string{"PATH=/usr/bin"}) {
-				t.Errorf("calls %q, env %q: want nothing changed", f.calls, s.EngineEnv)
+			if len(f.Calls) != 0 || !reflect.DeepEqual(s.EngineEnv, []string{"PATH=/usr/bin"}) {
+				t.Errorf("calls %q, env %q: want nothing changed", f.Calls, s.EngineEnv)
 			}
 		})
 	}
 }
 
-func TestOSSystemOutputNamesAFailingProgramAndItsStderr(t *testing.T) {
-	_, err := (osSystem{}).Output("sh", "-c", "echo 'Table does not exist' >&2; exit 3")
-	if err == nil || err.Error() != "run sh: exit status 3: Table does not exist" {
-		t.Errorf("error %v", err)
-	}
-	var exit *exec.ExitError
-	if !errors.As(err, &exit) {
-		t.Errorf("error %v does not wrap the exit error", err)
-	}
-	if out, err := (osSystem{}).Output("sh", "-c", "echo ok"); err != nil || out != "ok\n" {
-		t.Errorf("Output() = %q, %v", out, err)
-	}
-}
-
 func TestIptablesStagePutsTheVariantFirstInTheEnginesPATH(t *testing.T) {
-	f := newFake()
+	f := hosttest.New()
 	for _, p := range []string{"iptables-nft", "iptables-nft-save", "iptables-nft-restore", "ip6tables-nft", "iptables-legacy-save"} {
-		f.programs[p] = "/usr/sbin/" + p
+		f.Programs[p] = "/usr/sbin/" + p
 	}
-	f.nftRules = 1
-	f.outputs["iptables-legacy-save"] = ""
+	f.NftRuleCount = 1
+	f.Outputs["iptables-legacy-save"] = ""
 	st := &iptablesStage{sys: f, getenv: func(string) string { return "" }, dir: "/run/dinv/iptables"}
 	s := &core.State{EngineEnv: []string{"A=1", "PATH=/usr/bin:/bin"}}
 	if err := st.Run(core.WithLog(context.Background(), nolog), s); err != nil {
@@ -455,18 +439,18 @@ func TestIptablesStagePutsTheVariantFirstInTheEnginesPATH(t *testing.T) {
 		"link /run/dinv/iptables/iptables-save -> /usr/sbin/iptables-nft-save",
 		"link /run/dinv/iptables/iptables-restore -> /usr/sbin/iptables-nft-restore",
 		"link /run/dinv/iptables/ip6tables -> /usr/sbin/ip6tables-nft"}
-	if !reflect.DeepEqual(f.calls, want) {
-		t.Errorf("calls\n%q\nwant\n%q", f.calls, want)
+	if !reflect.DeepEqual(f.Calls, want) {
+		t.Errorf("calls\n%q\nwant\n%q", f.Calls, want)
 	}
 }
 
 func TestIptablesStageReplacesEveryLinkOfAnEarlierStart(t *testing.T) {
-	f := newFake()
+	f := hosttest.New()
 	for _, tool := range iptablesTools {
-		f.files["/run/dinv/iptables/"+tool] = "" // legacy links of the last start
+		f.Files["/run/dinv/iptables/"+tool] = "" // legacy links of the last start
 	}
 	for _, p := range []string{"iptables-nft", "iptables-nft-save", "iptables-nft-restore"} {
-		f.programs[p] = "/usr/sbin/" + p
+		f.Programs[p] = "/usr/sbin/" + p
 	}
 	st := &iptablesStage{sys: f, getenv: func(string) string { return "nft" }, dir: "/run/dinv/iptables"}
 	if err := st.Run(core.WithLog(context.Background(), nolog), &core.State{}); err != nil {
@@ -478,8 +462,8 @@ func TestIptablesStageReplacesEveryLinkOfAnEarlierStart(t *testing.T) {
 		"link /run/dinv/iptables/iptables -> /usr/sbin/iptables-nft",
 		"link /run/dinv/iptables/iptables-save -> /usr/sbin/iptables-nft-save",
 		"link /run/dinv/iptables/iptables-restore -> /usr/sbin/iptables-nft-restore"}
-	if !reflect.DeepEqual(f.calls, want) {
-		t.Errorf("calls\n%q\nwant\n%q", f.calls, want)
+	if !reflect.DeepEqual(f.Calls, want) {
+		t.Errorf("calls\n%q\nwant\n%q", f.Calls, want)
 	}
 }
 
@@ -496,9 +480,9 @@ func TestIptablesStageFailsWhenTheForcedVariantIsNotInstalled(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			f := newFake()
+			f := hosttest.New()
 			for _, p := range c.programs {
-				f.programs[p] = "/usr/sbin/" + p
+				f.Programs[p] = "/usr/sbin/" + p
 			}
 			st := &iptablesStage{sys: f, getenv: func(string) string { return c.forced }, dir: "/run/dinv/iptables"}
 			s := &core.State{EngineEnv: []string{"PATH=/usr/bin"}}
@@ -506,8 +490,8 @@ func TestIptablesStageFailsWhenTheForcedVariantIsNotInstalled(t *testing.T) {
 			if err == nil || !strings.Contains(err.Error(), c.missing+" is not installed") {
 				t.Errorf("error %v, want one naming %s", err, c.missing)
 			}
-			if len(f.calls) != 0 || !reflect.DeepEqual(s.EngineEnv, []string{"PATH=/usr/bin"}) {
-				t.Errorf("calls %q, env %q: want nothing changed", f.calls, s.EngineEnv)
+			if len(f.Calls) != 0 || !reflect.DeepEqual(s.EngineEnv, []string{"PATH=/usr/bin"}) {
+				t.Errorf("calls %q, env %q: want nothing changed", f.Calls, s.EngineEnv)
 			}
 		})
 	}
@@ -552,16 +536,16 @@ func TestRemoveStale(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			f := newFake()
-			f.files = c.files
+			f := hosttest.New()
+			f.Files = c.files
 			for _, p := range c.alive {
-				f.alive[p] = true
+				f.Live[p] = true
 			}
 			if err := RemoveStale(nolog, f, "/run/docker.pid", "/run/docker"); err != nil {
 				t.Fatal(err)
 			}
 			left := []string{}
-			for p := range f.files {
+			for p := range f.Files {
 				left = append(left, p)
 			}
 			if want := append([]string{}, c.left...); !sameSet(left, want) {
@@ -576,96 +560,40 @@ func TestRemoveStaleKeepsItsErrors(t *testing.T) {
 		"/run/docker/containerd/containerd.sock": ""}
 	cases := []struct {
 		name     string
-		setup    func(f *fakeSystem)
+		setup    func(f *hosttest.Fake)
 		wantErr  []string
 		keptFile string // a file that must be left
 	}{
 		{name: "a pid file that cannot be read fails naming it",
-			setup:   func(f *fakeSystem) { f.readErrOn = map[string]error{"/run/docker.pid": syscall.EACCES} },
+			setup:   func(f *hosttest.Fake) { f.ReadErrOn = map[string]error{"/run/docker.pid": syscall.EACCES} },
 			wantErr: []string{"read pid file /run/docker.pid", "permission denied"}, keptFile: "/run/docker.pid"},
 		{name: "a stale socket that cannot be removed fails naming it",
-			setup: func(f *fakeSystem) {
-				f.removeErrOn = map[string]error{"/run/docker/containerd/containerd.sock": syscall.EACCES}
+			setup: func(f *hosttest.Fake) {
+				f.RemoveErrOn = map[string]error{"/run/docker/containerd/containerd.sock": syscall.EACCES}
 			},
 			wantErr: []string{"remove stale socket /run/docker/containerd/containerd.sock", "permission denied"}},
 		{name: "pid files that cannot be listed fail naming their directory",
-			setup:   func(f *fakeSystem) { f.globErr = filepath.ErrBadPattern },
+			setup:   func(f *hosttest.Fake) { f.GlobErr = filepath.ErrBadPattern },
 			wantErr: []string{"list pid files in /run", "syntax error in pattern"}, keptFile: "/run/docker.pid"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			f := newFake()
+			f := hosttest.New()
 			for p, data := range dead {
-				f.files[p] = data
+				f.Files[p] = data
 			}
 			c.setup(f)
 			err := RemoveStale(nolog, f, "/run/docker.pid", "/run/docker")
 			if err == nil {
-				t.Fatalf("no error; calls %q", f.calls)
+				t.Fatalf("no error; calls %q", f.Calls)
 			}
 			for _, part := range c.wantErr {
 				if !strings.Contains(err.Error(), part) {
 					t.Errorf("error %q does not say %q", err, part)
 				}
 			}
-			if _, ok := f.files[c.keptFile]; c.keptFile != "" && !ok {
+			if _, ok := f.Files[c.keptFile]; c.keptFile != "" && !ok {
 				t.Errorf("%s was removed", c.keptFile)
-			}
-		})
-	}
-}
-
-func TestParseMountInfoUnescapesPaths(t *testing.T) {
-	ms := parseMountInfo([]byte(`36 35 98:0 /a\040b /mnt\040x rw,noatime shared:1 master:2 - ext3 /dev/root rw,errors=continue` + "\nbad line\n"))
-	want := []mount{{Root: "/a b", Point: "/mnt x", Opts: []string{"rw", "noatime"}, Optional: []string{"shared:1", "master:2"},
-		FSType: "ext3", Source: "/dev/root", Super: []string{"rw", "errors=continue"}}}
-	if !reflect.DeepEqual(ms, want) {
-		t.Errorf("got %+v", ms)
-	}
-}
-
-func TestOSSystemAliveCountsOnlyRunningEngines(t *testing.T) {
-	dir := t.TempDir()
-	sleep, err := exec.LookPath("sleep")
-	if err != nil {
-		t.Fatal(err)
-	}
-	data, err := os.ReadFile(sleep)
-	if err != nil {
-		t.Fatal(err)
-	}
-	fake := filepath.Join(dir, "dockerd")
-	if err := os.WriteFile(fake, data, 0o755); err != nil {
-		t.Fatal(err)
-	}
-	start := func(prog string) *exec.Cmd {
-		c := exec.Command(prog, "30")
-		if err := c.Start(); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { c.Process.Kill(); c.Wait() })
-		return c
-	}
-	engine, other := start(fake), start(sleep)
-	time.Sleep(50 * time.Millisecond) // until exec has renamed them
-	exited := exec.Command("true")
-	if err := exited.Run(); err != nil {
-		t.Fatal(err)
-	}
-	cases := []struct {
-		name  string
-		pid   int
-		alive bool
-	}{
-		{"a running dockerd is alive", engine.Process.Pid, true},
-		{"a running program that is no engine is not", other.Process.Pid, false},
-		{"an exited process is not", exited.Process.Pid, false},
-		{"dinv itself is not", os.Getpid(), false},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			if got := (osSystem{}).Alive(c.pid); got != c.alive {
-				t.Errorf("Alive(%d) = %v", c.pid, got)
 			}
 		})
 	}

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/dinv/dinv/core"
+	"github.com/dinv/dinv/internal/host"
 )
 
 // privilegesStage checks, before any stage changes anything, that the
@@ -16,12 +17,12 @@ import (
 // line instead of letting a later stage fail on a refused mount. The
 // rootless engine needs other things (MissingForRootless); under gVisor it
 // also says when the engine's runc cannot run a container there.
-type privilegesStage struct{ sys System }
+type privilegesStage struct{ sys host.System }
 
 // NewPrivileges returns the privileges stage. It also finds whether dinv runs
 // on gVisor's kernel (State.GVisor), under -dry-run too: the stages after it
 // choose by it. Under -dry-run a missing privilege is said, not refused.
-func NewPrivileges() core.Stage { return &privilegesStage{sys: osSystem{}} }
+func NewPrivileges() core.Stage { return &privilegesStage{sys: host.OS()} }
 
 func (*privilegesStage) Name() string { return "privileges" }
 
@@ -80,7 +81,7 @@ var neededCaps = []capability{
 
 // effectiveCaps reads this process's effective capability set and returns
 // it with the names of those of want it lacks.
-func effectiveCaps(sys System, want []capability) (eff uint64, missing []string, err error) {
+func effectiveCaps(sys host.System, want []capability) (eff uint64, missing []string, err error) {
 	status, err := sys.ReadFile("/proc/self/status")
 	if err != nil {
 		return 0, nil, errors.Wrap(err, "read capabilities")
@@ -99,7 +100,7 @@ func effectiveCaps(sys System, want []capability) (eff uint64, missing []string,
 // MissingPrivileges lists what this process lacks: capabilities missing from
 // its effective set (/proc/self/status CapEff), and a cgroup tree it can
 // write when it cannot remount one either (no CAP_SYS_ADMIN).
-func MissingPrivileges(sys System) ([]string, error) {
+func MissingPrivileges(sys host.System) ([]string, error) {
 	eff, missing, err := effectiveCaps(sys, neededCaps)
 	if err != nil {
 		return nil, err
@@ -112,7 +113,7 @@ func MissingPrivileges(sys System) ([]string, error) {
 
 // cgroupTree is where the engine writes cgroups: a v1 hierarchy (under a
 // tmpfs that is writable even when they are not), or the v2 tree.
-func cgroupTree(sys System) string {
+func cgroupTree(sys host.System) string {
 	if v1 := cgroupRoot + "/memory"; sys.IsDir(v1) {
 		return v1
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/dinv/dinv/core"
+	"github.com/dinv/dinv/internal/host/hosttest"
 )
 
 func TestMissingPrivileges(t *testing.T) {
@@ -26,10 +27,10 @@ func TestMissingPrivileges(t *testing.T) {
 		{"MKNOD dropped", "000001fff7ffffff", false, "CAP_MKNOD"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			f := newFake()
-			f.files["/proc/self/status"] = "Name:\tdinv\nCapInh:\t0000000000000000\nCapEff:\t" + tc.capEff + "\nCapBnd:\t" + all + "\n"
-			f.dirs["/sys/fs/cgroup/memory"] = true // cgroup v1
-			f.writable = map[string]bool{"/sys/fs/cgroup": true, "/sys/fs/cgroup/memory": tc.writable}
+			f := hosttest.New()
+			f.Files["/proc/self/status"] = "Name:\tdinv\nCapInh:\t0000000000000000\nCapEff:\t" + tc.capEff + "\nCapBnd:\t" + all + "\n"
+			f.Dirs["/sys/fs/cgroup/memory"] = true // cgroup v1
+			f.WritablePaths = map[string]bool{"/sys/fs/cgroup": true, "/sys/fs/cgroup/memory": tc.writable}
 			got, err := MissingPrivileges(f)
 			if err != nil {
 				t.Fatal(err)
@@ -42,9 +43,9 @@ func TestMissingPrivileges(t *testing.T) {
 }
 
 func TestOnCgroupV2TheTreeItselfMustBeWritable(t *testing.T) {
-	f := newFake()
-	f.files["/proc/self/status"] = "CapEff:\t00000000a80425fb\n"
-	f.writable = map[string]bool{"/sys/fs/cgroup": false}
+	f := hosttest.New()
+	f.Files["/proc/self/status"] = "CapEff:\t00000000a80425fb\n"
+	f.WritablePaths = map[string]bool{"/sys/fs/cgroup": false}
 	got, err := MissingPrivileges(f)
 	if err != nil || strings.Join(got, ", ") != "CAP_SYS_ADMIN, CAP_NET_ADMIN, a writable /sys/fs/cgroup" {
 		t.Errorf("missing %q, %v", got, err)
@@ -52,15 +53,15 @@ func TestOnCgroupV2TheTreeItselfMustBeWritable(t *testing.T) {
 }
 
 func TestThePrivilegesStageSaysWhatIsMissingAndHowToFixIt(t *testing.T) {
-	f := newFake()
-	f.files["/proc/self/status"] = "CapEff:\t00000000a80425fb\n"
-	f.dirs["/sys/fs/cgroup/memory"] = true
+	f := hosttest.New()
+	f.Files["/proc/self/status"] = "CapEff:\t00000000a80425fb\n"
+	f.Dirs["/sys/fs/cgroup/memory"] = true
 	err := (&privilegesStage{sys: f}).Run(core.WithLog(context.Background(), hclog.NewNullLogger()), &core.State{})
 	if err == nil || !strings.Contains(err.Error(), "lacks what a Docker host needs (CAP_SYS_ADMIN, CAP_NET_ADMIN, a writable /sys/fs/cgroup/memory): run it with --privileged") {
 		t.Errorf("error %v", err)
 	}
-	if len(f.calls) != 0 {
-		t.Errorf("the check changed something: %v", f.calls)
+	if len(f.Calls) != 0 {
+		t.Errorf("the check changed something: %v", f.Calls)
 	}
 }
 
@@ -68,10 +69,10 @@ func TestThePrivilegesStageSaysWhatIsMissingAndHowToFixIt(t *testing.T) {
 // -dry-run detects what a real start detects (the sandbox, which changes the
 // engine's flags), and says, without failing, what a real start would stop on.
 func TestUnderDryRunThePrivilegesStageFindsGVisorAndSaysWhatARealStartWouldDo(t *testing.T) {
-	f := newFake()
-	f.files["/proc/version"] = gvisorVersion
-	f.files["/proc/self/status"] = "CapEff:\t00000000a80425fb\n"
-	f.dirs["/sys/fs/cgroup/memory"] = true
+	f := hosttest.New()
+	f.Files["/proc/version"] = gvisorVersion
+	f.Files["/proc/self/status"] = "CapEff:\t00000000a80425fb\n"
+	f.Dirs["/sys/fs/cgroup/memory"] = true
 	var l logs
 	s := &core.State{Config: core.Config{DryRun: true}}
 	if err := (&privilegesStage{sys: f}).Run(core.WithLog(context.Background(), l.logger()), s); err != nil {
@@ -83,7 +84,7 @@ func TestUnderDryRunThePrivilegesStageFindsGVisorAndSaysWhatARealStartWouldDo(t 
 	if w := strings.Join(l.warnings(), "\n"); !strings.Contains(w, "a real start would stop here") || !strings.Contains(w, "CAP_SYS_ADMIN") {
 		t.Errorf("warnings %q", w)
 	}
-	if len(f.calls) != 0 {
-		t.Errorf("the check changed something: %v", f.calls)
+	if len(f.Calls) != 0 {
+		t.Errorf("the check changed something: %v", f.Calls)
 	}
 }

@@ -16,6 +16,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/dinv/dinv/core"
+	"github.com/dinv/dinv/internal/host"
 )
 
 // The rootless engine: the dinv:<version>-rootless images set DINV_ROOTLESS=1,
@@ -34,10 +35,10 @@ const RootlessEnv = "DINV_ROOTLESS"
 
 // rootlessStage prepares the container for the rootless engine; without
 // Config.Rootless it does nothing.
-type rootlessStage struct{ sys System }
+type rootlessStage struct{ sys host.System }
 
 // NewRootless returns the rootless stage.
-func NewRootless() core.Stage { return &rootlessStage{sys: osSystem{}} }
+func NewRootless() core.Stage { return &rootlessStage{sys: host.OS()} }
 
 func (*rootlessStage) Name() string { return "rootless" }
 func (*rootlessStage) SkipsDryRun() {}
@@ -88,7 +89,7 @@ var idMappers = []struct {
 // namespaces (a container's default seccomp profile refuses to make one), and
 // a /proc without masked paths (the kernel refuses to mount a new /proc in a
 // user namespace while parts of the container's are covered).
-func MissingForRootless(sys System) ([]string, error) {
+func MissingForRootless(sys host.System) ([]string, error) {
 	_, caps, err := effectiveCaps(sys, []capability{{unix.CAP_CHOWN, "CAP_CHOWN"}, {unix.CAP_FOWNER, "CAP_FOWNER"},
 		{unix.CAP_SETUID, "CAP_SETUID"}, {unix.CAP_SETGID, "CAP_SETGID"}, {unix.CAP_SETFCAP, "CAP_SETFCAP"}})
 	if err != nil {
@@ -109,7 +110,7 @@ func MissingForRootless(sys System) ([]string, error) {
 	if _, err := sys.Output("unshare", "--user", "true"); err != nil {
 		missing = append(missing, "user namespaces (--security-opt seccomp=unconfined: "+firstLine(err.Error())+")")
 	}
-	mounts, err := readMounts(sys)
+	mounts, err := host.ReadMounts(sys)
 	if err != nil {
 		return nil, errors.Wrap(err, "read mounts")
 	}
@@ -138,7 +139,7 @@ func firstLine(s string) string {
 // Every step is idempotent; the run directory is made afresh, as a
 // runtime directory is at each login: what a killed engine left there
 // (socket, pid file, rootlesskit's state) is gone.
-func PrepareRootless(log hclog.Logger, sys System, cfg *core.Config, env []string) ([]string, error) {
+func PrepareRootless(log hclog.Logger, sys host.System, cfg *core.Config, env []string) ([]string, error) {
 	u := RootlessUser
 	if !sys.IsDir(rootlessWrapperDir) {
 		return nil, errors.Errorf("%s=1 but %s is missing: the rootless engine needs a dinv:<version>-rootless image",
@@ -225,7 +226,7 @@ func setEnv(env, kvs []string) []string {
 // has an entry for name: it appends line when there is none. With idField
 // >= 0, that field is the entry's ID: an entry of name with another ID, or
 // an entry of another name with this ID, is an error naming the file.
-func ensureEntry(sys System, path, name, line string, idField int) error {
+func ensureEntry(sys host.System, path, name, line string, idField int) error {
 	data, err := sys.ReadFile(path)
 	if err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return errors.Wrapf(err, "read %s", path)
@@ -257,7 +258,7 @@ func ensureEntry(sys System, path, name, line string, idField int) error {
 }
 
 // ownDir makes path a directory of mode owned by uid:gid.
-func ownDir(sys System, path string, mode os.FileMode, uid, gid int) error {
+func ownDir(sys host.System, path string, mode os.FileMode, uid, gid int) error {
 	if err := sys.MkdirAll(path); err != nil {
 		return errors.Wrapf(err, "create %s", path)
 	}
@@ -269,7 +270,7 @@ func ownDir(sys System, path string, mode os.FileMode, uid, gid int) error {
 
 // replaceLink makes link a symbolic link to target, replacing a file or
 // link there (never a directory).
-func replaceLink(sys System, target, link string) error {
+func replaceLink(sys host.System, target, link string) error {
 	if err := sys.Remove(link); err != nil && !errors.Is(err, fs.ErrNotExist) {
 		return errors.Wrapf(err, "replace %s with a link to %s", link, target)
 	}
@@ -301,7 +302,7 @@ func capXattr(c uint) []byte {
 // it is given it. With the capability as a file capability it runs as the
 // user who made the namespace, and owns it: CAP_SETUID (CAP_SETGID) is all
 // it needs. Debian installs the helpers setuid; Fedora as here.
-func fileCapability(log hclog.Logger, sys System, path string, c uint) error {
+func fileCapability(log hclog.Logger, sys host.System, path string, c uint) error {
 	mode, err := sys.Lstat(path)
 	if err != nil {
 		return errors.Wrapf(err, "the rootless engine needs %s (Debian's uidmap)", path)

@@ -11,17 +11,18 @@ import (
 	"github.com/dinv/dinv/core"
 	"github.com/dinv/dinv/internal/config"
 	"github.com/dinv/dinv/internal/config/configtest"
+	"github.com/dinv/dinv/internal/host/hosttest"
 )
 
-func rootlessFake() *fakeSystem {
-	f := newFake()
-	f.dirs[rootlessWrapperDir] = true
-	f.files["/etc/passwd"] = "root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
-	f.files["/etc/group"] = "root:x:0:\n"
+func rootlessFake() *hosttest.Fake {
+	f := hosttest.New()
+	f.Dirs[rootlessWrapperDir] = true
+	f.Files["/etc/passwd"] = "root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534:nobody:/nonexistent:/usr/sbin/nologin\n"
+	f.Files["/etc/group"] = "root:x:0:\n"
 	// Debian installs the ID-mapping helpers setuid root.
-	f.modes["/usr/bin/newuidmap"] = os.ModeSetuid | 0o755
-	f.modes["/usr/bin/newgidmap"] = os.ModeSetuid | 0o755
-	f.modes[tunDevice] = os.ModeDevice | os.ModeCharDevice | 0o600
+	f.Modes["/usr/bin/newuidmap"] = os.ModeSetuid | 0o755
+	f.Modes["/usr/bin/newgidmap"] = os.ModeSetuid | 0o755
+	f.Modes[tunDevice] = os.ModeDevice | os.ModeCharDevice | 0o600
 	return f
 }
 
@@ -51,8 +52,8 @@ func TestPrepareRootless(t *testing.T) {
 		"link /var/run/docker.sock -> /run/user/1000/docker.sock",
 		"link /var/run/docker.pid -> /run/user/1000/docker.pid",
 	}
-	if strings.Join(f.calls, "\n") != strings.Join(want, "\n") {
-		t.Errorf("calls\n%s\nwant\n%s", strings.Join(f.calls, "\n"), strings.Join(want, "\n"))
+	if strings.Join(f.Calls, "\n") != strings.Join(want, "\n") {
+		t.Errorf("calls\n%s\nwant\n%s", strings.Join(f.Calls, "\n"), strings.Join(want, "\n"))
 	}
 	wantEnv := "TERM=xterm HOME=/home/rootless XDG_RUNTIME_DIR=/run/user/1000 USER=rootless DINV_ROOTLESS_UID=1000 " +
 		"DINV_ROOTLESS_GID=1000 DINV_ROOTLESS_PORT=2376 PATH=/usr/local/lib/dinv/rootless:/usr/bin"
@@ -61,14 +62,14 @@ func TestPrepareRootless(t *testing.T) {
 	}
 
 	t.Run("a second start adds no user and leaves the helpers as they are", func(t *testing.T) {
-		f.calls = nil
+		f.Calls = nil
 		for _, p := range []string{"/etc/passwd", "/etc/group", "/etc/subuid", "/etc/subgid"} {
-			f.files[p] = strings.TrimPrefix(want[map[string]int{"/etc/passwd": 0, "/etc/group": 1, "/etc/subuid": 2, "/etc/subgid": 3}[p]], "write "+p+" ")
+			f.Files[p] = strings.TrimPrefix(want[map[string]int{"/etc/passwd": 0, "/etc/group": 1, "/etc/subuid": 2, "/etc/subgid": 3}[p]], "write "+p+" ")
 		}
 		if _, err := PrepareRootless(nolog, f, rootlessConfig(t), nil); err != nil {
 			t.Fatal(err)
 		}
-		for _, c := range f.calls {
+		for _, c := range f.Calls {
 			if strings.HasPrefix(c, "write ") || strings.Contains(c, "newuidmap") || strings.Contains(c, "newgidmap") {
 				t.Errorf("changed again: %s", c)
 			}
@@ -91,16 +92,16 @@ func TestPrepareRootlessWithoutTCPGivesTheWrapperNoPort(t *testing.T) {
 func TestPrepareRootlessRefuses(t *testing.T) {
 	for _, c := range []struct {
 		name    string
-		change  func(f *fakeSystem)
+		change  func(f *hosttest.Fake)
 		wantErr string
 	}{
-		{"an image without the wrapper", func(f *fakeSystem) { delete(f.dirs, rootlessWrapperDir) },
+		{"an image without the wrapper", func(f *hosttest.Fake) { delete(f.Dirs, rootlessWrapperDir) },
 			"needs a dinv:<version>-rootless image"},
-		{"uid 1000 taken by another user", func(f *fakeSystem) { f.files["/etc/passwd"] += "debian:x:1000:1000::/home/debian:/bin/sh\n" },
+		{"uid 1000 taken by another user", func(f *hosttest.Fake) { f.Files["/etc/passwd"] += "debian:x:1000:1000::/home/debian:/bin/sh\n" },
 			`/etc/passwd: the rootless engine's ID 1000 belongs to "debian"`},
-		{"the user with another uid", func(f *fakeSystem) { f.files["/etc/passwd"] += "rootless:x:1001:1001::/home/r:/bin/sh\n" },
+		{"the user with another uid", func(f *hosttest.Fake) { f.Files["/etc/passwd"] += "rootless:x:1001:1001::/home/r:/bin/sh\n" },
 			`/etc/passwd: "rootless:x:1001:1001::/home/r:/bin/sh" has another ID`},
-		{"no newuidmap", func(f *fakeSystem) { delete(f.modes, "/usr/bin/newuidmap") },
+		{"no newuidmap", func(f *hosttest.Fake) { delete(f.Modes, "/usr/bin/newuidmap") },
 			"needs /usr/bin/newuidmap (Debian's uidmap)"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -135,16 +136,16 @@ func TestMissingForRootless(t *testing.T) {
 		{name: "SETFCAP dropped", caps: "000000002804 25fb", tun: true, want: "CAP_SETFCAP (docker's default set has it)"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			f := newFake()
-			f.files["/proc/self/status"] = "CapEff:\t" + strings.ReplaceAll(c.caps, " ", "") + "\n"
-			f.files["/proc/self/mountinfo"] = rootPrivate + c.mountinfo
+			f := hosttest.New()
+			f.Files["/proc/self/status"] = "CapEff:\t" + strings.ReplaceAll(c.caps, " ", "") + "\n"
+			f.Files["/proc/self/mountinfo"] = rootPrivate + c.mountinfo
 			if c.tun {
-				f.modes[tunDevice] = os.ModeDevice | 0o600
+				f.Modes[tunDevice] = os.ModeDevice | 0o600
 			}
-			f.outputs["unshare"] = ""
-			f.programs = map[string]string{"rootlesskit": "/usr/bin/rootlesskit", "slirp4netns": "/usr/bin/slirp4netns", "setpriv": "/usr/bin/setpriv"}
+			f.Outputs["unshare"] = ""
+			f.Programs = map[string]string{"rootlesskit": "/usr/bin/rootlesskit", "slirp4netns": "/usr/bin/slirp4netns", "setpriv": "/usr/bin/setpriv"}
 			if c.unshare != nil {
-				f.outputErr["unshare"] = c.unshare
+				f.OutputErr["unshare"] = c.unshare
 			}
 			got, err := MissingForRootless(f)
 			if err != nil {
@@ -162,19 +163,19 @@ func TestRootlessStagesChangeNothingTheyCannotAndPrepareTheUser(t *testing.T) {
 	rootless := core.Config{Rootless: true}
 
 	t.Run("privileges: a missing option fails the start naming it", func(t *testing.T) {
-		f := newFake()
-		f.files["/proc/self/status"] = "CapEff:\t00000000a80425fb\n"
-		f.files["/proc/self/mountinfo"] = rootPrivate
-		f.outputs["unshare"] = ""
-		f.programs = map[string]string{"rootlesskit": "/usr/bin/rootlesskit", "slirp4netns": "/usr/bin/slirp4netns", "setpriv": "/usr/bin/setpriv"}
+		f := hosttest.New()
+		f.Files["/proc/self/status"] = "CapEff:\t00000000a80425fb\n"
+		f.Files["/proc/self/mountinfo"] = rootPrivate
+		f.Outputs["unshare"] = ""
+		f.Programs = map[string]string{"rootlesskit": "/usr/bin/rootlesskit", "slirp4netns": "/usr/bin/slirp4netns", "setpriv": "/usr/bin/setpriv"}
 		err := (&privilegesStage{sys: f}).Run(ctx, &core.State{Config: rootless})
 		if err == nil || !strings.HasSuffix(err.Error(), "lacks what a rootless Docker host needs: /dev/net/tun (--device /dev/net/tun)") {
 			t.Errorf("error %v", err)
 		}
 	})
 	t.Run("cgroups: one warning, nothing remounted", func(t *testing.T) {
-		f := newFake()
-		f.files["/proc/self/mountinfo"] = rootShared + cgTmpfs + cgCPURo
+		f := hosttest.New()
+		f.Files["/proc/self/mountinfo"] = rootShared + cgTmpfs + cgCPURo
 		var l logs
 		st := &cgroupsStage{sys: f, sleep: func(time.Duration) {}}
 		if err := st.Run(core.WithLog(context.Background(), l.logger()), &core.State{Config: rootless}); err != nil {
@@ -183,8 +184,8 @@ func TestRootlessStagesChangeNothingTheyCannotAndPrepareTheUser(t *testing.T) {
 		if w := l.warnings(); len(w) != 1 || !strings.Contains(w[0], "without resource limits") || !strings.Contains(w[0], "cgroup=v1") {
 			t.Errorf("warnings %q", w)
 		}
-		if len(f.calls) != 0 {
-			t.Errorf("changed %v", f.calls)
+		if len(f.Calls) != 0 {
+			t.Errorf("changed %v", f.Calls)
 		}
 	})
 	t.Run("mounts: nothing mounted", func(t *testing.T) {
@@ -193,8 +194,8 @@ func TestRootlessStagesChangeNothingTheyCannotAndPrepareTheUser(t *testing.T) {
 		if err := (&mountsStage{sys: f}).Run(ctx, s); err != nil {
 			t.Fatal(err)
 		}
-		if len(f.calls) != 0 {
-			t.Errorf("changed %v", f.calls)
+		if len(f.Calls) != 0 {
+			t.Errorf("changed %v", f.Calls)
 		}
 	})
 	t.Run("rootless: the user prepared, the engine's environment and user set", func(t *testing.T) {
@@ -213,8 +214,8 @@ func TestRootlessStagesChangeNothingTheyCannotAndPrepareTheUser(t *testing.T) {
 	t.Run("rootless: nothing without Config.Rootless", func(t *testing.T) {
 		f := rootlessFake()
 		s := &core.State{}
-		if err := (&rootlessStage{sys: f}).Run(ctx, s); err != nil || len(f.calls) != 0 || s.EngineUser != nil {
-			t.Errorf("err %v, changed %v, user %+v", err, f.calls, s.EngineUser)
+		if err := (&rootlessStage{sys: f}).Run(ctx, s); err != nil || len(f.Calls) != 0 || s.EngineUser != nil {
+			t.Errorf("err %v, changed %v, user %+v", err, f.Calls, s.EngineUser)
 		}
 	})
 }

@@ -12,13 +12,14 @@ import (
 	"github.com/pkg/errors"
 
 	"github.com/dinv/dinv/core"
+	"github.com/dinv/dinv/internal/host"
 )
 
 // staleStage removes the run files a killed engine left behind.
-type staleStage struct{ sys System }
+type staleStage struct{ sys host.System }
 
 // NewStale returns the stale stage.
-func NewStale() core.Stage { return &staleStage{sys: osSystem{}} }
+func NewStale() core.Stage { return &staleStage{sys: host.OS()} }
 
 func (*staleStage) Name() string { return "stale" }
 func (*staleStage) SkipsDryRun() {}
@@ -29,12 +30,12 @@ func (st *staleStage) Run(ctx context.Context, s *core.State) error {
 
 // RemoveStale removes the engine's pid file, docker*.pid in its directory and
 // in the exec root, and in <exec root>/containerd the containerd pid files and
-// socket, each only when the process it names is gone (System.Alive: no such
+// socket, each only when the process it names is gone (host.System.Alive: no such
 // process, or one that is not an engine; a file naming no number counts as gone);
 // the socket goes when containerd's pid file there did. A
 // live engine's files, beside which dinv may run on an ordinary host, are
 // never touched.
-func RemoveStale(log hclog.Logger, sys System, pidfile, execRoot string) error {
+func RemoveStale(log hclog.Logger, sys host.System, pidfile, execRoot string) error {
 	set := map[string]bool{}
 	if pidfile != "" {
 		set[pidfile] = true
@@ -91,7 +92,7 @@ func RemoveStale(log hclog.Logger, sys System, pidfile, execRoot string) error {
 
 // removeIfStale removes the pid file at path when its process is gone, and
 // reports whether it did; a missing file is not an error, an unreadable one is.
-func removeIfStale(log hclog.Logger, sys System, path string) (bool, error) {
+func removeIfStale(log hclog.Logger, sys host.System, path string) (bool, error) {
 	data, err := sys.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return false, nil

@@ -13,7 +13,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/dinv/dinv/stages/prepare"
+	"github.com/dinv/dinv/internal/host"
 	"github.com/dinv/dinv/test/harness"
 )
 
@@ -78,19 +78,19 @@ func TestCountNftRulesAgreesWithIptablesNftSave(t *testing.T) {
 		saved := strings.Count("\n"+inNS("iptables-nft-save"), "\n-A ")
 		got, err := countIn(t, ns, false)
 		if err != nil || got != s.want || saved != s.want {
-			t.Errorf("%s: CountNftRules() = %d, %v; iptables-nft-save shows %d; want %d", s.name, got, err, saved, s.want)
+			t.Errorf("%s: NftRules() = %d, %v; iptables-nft-save shows %d; want %d", s.name, got, err, saved, s.want)
 		}
 	}
 	// Without CAP_NET_ADMIN the kernel refuses the dump, as it refuses
 	// iptables-nft-save: nf_tables cannot be used.
 	if got, err := countIn(t, ns, true); err == nil || !strings.Contains(err.Error(), "operation not permitted") {
-		t.Errorf("CountNftRules() without CAP_NET_ADMIN = %d, %v; want an EPERM error", got, err)
+		t.Errorf("NftRules() without CAP_NET_ADMIN = %d, %v; want an EPERM error", got, err)
 	}
 }
 
-// countIn runs prepare.CountNftRules in network namespace ns, on a thread of
-// its own (without CAP_NET_ADMIN when dropAdmin) that ends with the call, so
-// neither the namespace nor the capabilities leak to other goroutines.
+// countIn runs the real host.System's NftRules in network namespace ns, on a
+// thread of its own (without CAP_NET_ADMIN when dropAdmin) that ends with the
+// call, so neither the namespace nor the capabilities leak to other goroutines.
 func countIn(t *testing.T, ns string, dropAdmin bool) (n int, err error) {
 	t.Helper()
 	done := make(chan struct{})
@@ -120,7 +120,7 @@ func countIn(t *testing.T, ns string, dropAdmin bool) (n int, err error) {
 				return
 			}
 		}
-		n, err = prepare.CountNftRules()
+		n, err = host.OS().NftRules()
 	}()
 	<-done
 	return n, err

@@ -1,3 +1,4 @@
+// Package hosttest is the unit tests' host: Fake, an in-memory host.System.
 package hosttest
 
 import (
@@ -9,91 +10,96 @@ import (
 	"syscall"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/dinv/dinv/internal/host"
 )
 
-// fakeSystem is an in-memory System that records what was changed.
-type fakeSystem struct {
-	files        map[string]string
-	dirs         map[string]bool
-	alive        map[int]bool
-	programs     map[string]string // name -> path
-	outputs      map[string]string // program -> stdout; missing: fails
-	nftRules     int               // rules in the nf_tables iptables shows
-	noNft        bool              // the kernel has no nf_tables
-	writeErr     func(path, data string) error
-	mountErr     error
-	remountErr   error            // returned for a remount only
-	mountErrOn   map[string]error // by target, for any mount but a remount
-	unmountErrOn map[string]error // by target
-	readErrOn    map[string]error // by path
-	removeErrOn  map[string]error // by path
-	globErr      error
-	writable     map[string]bool
-	modes        map[string]os.FileMode // Lstat; missing: ENOENT
-	inodes       map[string]uint64
-	xattrs       map[string]string // path + "\x00" + name -> value
-	outputErr    map[string]error  // program -> its error (wins over outputs)
-	ran          []string          // programs Output ran, with their arguments
-	calls        []string          // mounts, unmounts, removals, links, writes, mkdirs, chowns, chmods, xattrs
+// Fake is an in-memory host.System that records what was changed. Set its
+// fields to give it files, programs and failures; read Calls and Ran for what
+// the code under test did.
+type Fake struct {
+	Files         map[string]string
+	Dirs          map[string]bool
+	Live          map[int]bool
+	Programs      map[string]string // name -> path
+	Outputs       map[string]string // program -> stdout; missing: fails
+	NftRuleCount  int               // rules in the nf_tables iptables shows
+	NoNft         bool              // the kernel has no nf_tables
+	WriteErr      func(path, data string) error
+	MountErr      error
+	RemountErr    error            // returned for a remount only
+	MountErrOn    map[string]error // by target, for any mount but a remount
+	UnmountErrOn  map[string]error // by target
+	ReadErrOn     map[string]error // by path
+	RemoveErrOn   map[string]error // by path
+	GlobErr       error
+	WritablePaths map[string]bool
+	Modes         map[string]os.FileMode // Lstat; missing: ENOENT
+	Inodes        map[string]uint64
+	Xattrs        map[string]string // path + "\x00" + name -> value
+	OutputErr     map[string]error  // program -> its error (wins over outputs)
+	Ran           []string          // programs Output ran, with their arguments
+	Calls         []string          // mounts, unmounts, removals, links, writes, mkdirs, chowns, chmods, xattrs
 }
 
-func newFake() *fakeSystem {
-	return &fakeSystem{files: map[string]string{}, dirs: map[string]bool{}, alive: map[int]bool{},
-		programs: map[string]string{}, outputs: map[string]string{}, modes: map[string]os.FileMode{},
-		inodes: map[string]uint64{}, xattrs: map[string]string{}, outputErr: map[string]error{}}
+// New returns an empty Fake: no files, no programs, every map ready to fill.
+func New() *Fake {
+	return &Fake{Files: map[string]string{}, Dirs: map[string]bool{}, Live: map[int]bool{},
+		Programs: map[string]string{}, Outputs: map[string]string{}, Modes: map[string]os.FileMode{},
+		Inodes: map[string]uint64{}, Xattrs: map[string]string{}, OutputErr: map[string]error{}}
 }
 
-func (f *fakeSystem) ReadFile(p string) ([]byte, error) {
-	if err := f.readErrOn[p]; err != nil {
+func (f *Fake) ReadFile(p string) ([]byte, error) {
+	if err := f.ReadErrOn[p]; err != nil {
 		return nil, &os.PathError{Op: "open", Path: p, Err: err}
 	}
-	s, ok := f.files[p]
+	s, ok := f.Files[p]
 	if !ok {
 		return nil, &os.PathError{Op: "open", Path: p, Err: syscall.ENOENT}
 	}
 	return []byte(s), nil
 }
 
-func (f *fakeSystem) WriteFile(p string, data []byte) error {
-	if f.writeErr != nil {
-		if err := f.writeErr(p, string(data)); err != nil {
+func (f *Fake) WriteFile(p string, data []byte) error {
+	if f.WriteErr != nil {
+		if err := f.WriteErr(p, string(data)); err != nil {
 			return err
 		}
 	}
-	f.calls = append(f.calls, fmt.Sprintf("write %s %s", p, data))
+	f.Calls = append(f.Calls, fmt.Sprintf("write %s %s", p, data))
 	return nil
 }
 
-func (f *fakeSystem) MkdirAll(p string) error {
-	f.calls = append(f.calls, "mkdir "+p)
-	f.dirs[p] = true
+func (f *Fake) MkdirAll(p string) error {
+	f.Calls = append(f.Calls, "mkdir "+p)
+	f.Dirs[p] = true
 	return nil
 }
 
-func (f *fakeSystem) Remove(p string) error {
-	if err := f.removeErrOn[p]; err != nil {
+func (f *Fake) Remove(p string) error {
+	if err := f.RemoveErrOn[p]; err != nil {
 		return &os.PathError{Op: "remove", Path: p, Err: err}
 	}
-	if _, ok := f.files[p]; !ok && !f.dirs[p] {
+	if _, ok := f.Files[p]; !ok && !f.Dirs[p] {
 		return &os.PathError{Op: "remove", Path: p, Err: syscall.ENOENT}
 	}
-	delete(f.files, p)
-	delete(f.dirs, p)
-	f.calls = append(f.calls, "remove "+p)
+	delete(f.Files, p)
+	delete(f.Dirs, p)
+	f.Calls = append(f.Calls, "remove "+p)
 	return nil
 }
 
-func (f *fakeSystem) Symlink(target, link string) error {
-	f.calls = append(f.calls, "link "+link+" -> "+target)
+func (f *Fake) Symlink(target, link string) error {
+	f.Calls = append(f.Calls, "link "+link+" -> "+target)
 	return nil
 }
 
-func (f *fakeSystem) Glob(pattern string) ([]string, error) {
-	if f.globErr != nil {
-		return nil, f.globErr
+func (f *Fake) Glob(pattern string) ([]string, error) {
+	if f.GlobErr != nil {
+		return nil, f.GlobErr
 	}
 	var out []string
-	for p := range f.files {
+	for p := range f.Files {
 		if ok, _ := filepath.Match(pattern, p); ok {
 			out = append(out, p)
 		}
@@ -102,99 +108,101 @@ func (f *fakeSystem) Glob(pattern string) ([]string, error) {
 	return out, nil
 }
 
-func (f *fakeSystem) IsDir(p string) bool    { return f.dirs[p] }
-func (f *fakeSystem) Writable(p string) bool { return f.writable[p] }
+func (f *Fake) IsDir(p string) bool    { return f.Dirs[p] }
+func (f *Fake) Writable(p string) bool { return f.WritablePaths[p] }
 
-func (f *fakeSystem) Mount(source, target, fstype string, flags uintptr, data string) error {
-	if f.mountErr != nil {
-		return f.mountErr
+func (f *Fake) Mount(source, target, fstype string, flags uintptr, data string) error {
+	if f.MountErr != nil {
+		return f.MountErr
 	}
-	if f.remountErr != nil && flags&unix.MS_REMOUNT != 0 {
-		return f.remountErr
+	if f.RemountErr != nil && flags&unix.MS_REMOUNT != 0 {
+		return f.RemountErr
 	}
-	if err := f.mountErrOn[target]; err != nil && flags&unix.MS_REMOUNT == 0 {
+	if err := f.MountErrOn[target]; err != nil && flags&unix.MS_REMOUNT == 0 {
 		return err
 	}
-	f.calls = append(f.calls, strings.Join(strings.Fields(fmt.Sprintf("mount %s %s %s %#x %s", fstype, source, target, flags, data)), " "))
+	f.Calls = append(f.Calls, strings.Join(strings.Fields(fmt.Sprintf("mount %s %s %s %#x %s", fstype, source, target, flags, data)), " "))
 	return nil
 }
 
-func (f *fakeSystem) Unmount(target string) error {
-	if err := f.unmountErrOn[target]; err != nil {
+func (f *Fake) Unmount(target string) error {
+	if err := f.UnmountErrOn[target]; err != nil {
 		return err
 	}
-	f.calls = append(f.calls, "umount "+target)
+	f.Calls = append(f.Calls, "umount "+target)
 	return nil
 }
 
-func (f *fakeSystem) Alive(pid int) bool { return f.alive[pid] }
+func (f *Fake) Alive(pid int) bool { return f.Live[pid] }
 
-func (f *fakeSystem) LookPath(name string) (string, error) {
-	if p, ok := f.programs[name]; ok {
+func (f *Fake) LookPath(name string) (string, error) {
+	if p, ok := f.Programs[name]; ok {
 		return p, nil
 	}
 	return "", fmt.Errorf("%s: not found", name)
 }
 
-func (f *fakeSystem) Output(name string, args ...string) (string, error) {
-	f.ran = append(f.ran, strings.TrimSpace(name+" "+strings.Join(args, " ")))
-	if err := f.outputErr[name]; err != nil {
+func (f *Fake) Output(name string, args ...string) (string, error) {
+	f.Ran = append(f.Ran, strings.TrimSpace(name+" "+strings.Join(args, " ")))
+	if err := f.OutputErr[name]; err != nil {
 		return "", err
 	}
-	if out, ok := f.outputs[name]; ok {
+	if out, ok := f.Outputs[name]; ok {
 		return out, nil
 	}
 	return "", fmt.Errorf("%s: failed", name)
 }
 
-func (f *fakeSystem) NftRules() (int, error) {
-	if f.noNft {
+func (f *Fake) NftRules() (int, error) {
+	if f.NoNft {
 		return 0, syscall.EPROTONOSUPPORT
 	}
-	return f.nftRules, nil
+	return f.NftRuleCount, nil
 }
 
-func (f *fakeSystem) RemoveAll(p string) error {
-	f.calls = append(f.calls, "remove-all "+p)
+func (f *Fake) RemoveAll(p string) error {
+	f.Calls = append(f.Calls, "remove-all "+p)
 	return nil
 }
 
-func (f *fakeSystem) Chown(p string, uid, gid int) error {
-	f.calls = append(f.calls, fmt.Sprintf("chown %s %d:%d", p, uid, gid))
+func (f *Fake) Chown(p string, uid, gid int) error {
+	f.Calls = append(f.Calls, fmt.Sprintf("chown %s %d:%d", p, uid, gid))
 	return nil
 }
 
-func (f *fakeSystem) Chmod(p string, mode os.FileMode) error {
-	f.calls = append(f.calls, fmt.Sprintf("chmod %s %o", p, mode))
-	if m, ok := f.modes[p]; ok {
-		f.modes[p] = m&^(os.ModePerm|os.ModeSetuid|os.ModeSetgid) | mode
+func (f *Fake) Chmod(p string, mode os.FileMode) error {
+	f.Calls = append(f.Calls, fmt.Sprintf("chmod %s %o", p, mode))
+	if m, ok := f.Modes[p]; ok {
+		f.Modes[p] = m&^(os.ModePerm|os.ModeSetuid|os.ModeSetgid) | mode
 	}
 	return nil
 }
 
-func (f *fakeSystem) Lstat(p string) (os.FileMode, error) {
-	if m, ok := f.modes[p]; ok {
+func (f *Fake) Lstat(p string) (os.FileMode, error) {
+	if m, ok := f.Modes[p]; ok {
 		return m, nil
 	}
 	return 0, &os.PathError{Op: "lstat", Path: p, Err: syscall.ENOENT}
 }
 
-func (f *fakeSystem) Inode(p string) (uint64, error) {
-	if n, ok := f.inodes[p]; ok {
+func (f *Fake) Inode(p string) (uint64, error) {
+	if n, ok := f.Inodes[p]; ok {
 		return n, nil
 	}
 	return 0, &os.PathError{Op: "stat", Path: p, Err: syscall.ENOENT}
 }
 
-func (f *fakeSystem) Getxattr(p, name string) ([]byte, error) {
-	if v, ok := f.xattrs[p+"\x00"+name]; ok {
+func (f *Fake) Getxattr(p, name string) ([]byte, error) {
+	if v, ok := f.Xattrs[p+"\x00"+name]; ok {
 		return []byte(v), nil
 	}
 	return nil, &os.PathError{Op: "getxattr", Path: p, Err: syscall.ENODATA}
 }
 
-func (f *fakeSystem) Setxattr(p, name string, data []byte) error {
-	f.xattrs[p+"\x00"+name] = string(data)
-	f.calls = append(f.calls, fmt.Sprintf("setxattr %s %s %x", p, name, data))
+func (f *Fake) Setxattr(p, name string, data []byte) error {
+	f.Xattrs[p+"\x00"+name] = string(data)
+	f.Calls = append(f.Calls, fmt.Sprintf("setxattr %s %s %x", p, name, data))
 	return nil
 }
+
+var _ host.System = (*Fake)(nil)

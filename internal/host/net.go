@@ -8,17 +8,21 @@ import (
 	"github.com/pkg/errors"
 )
 
-// kernel is the real System: the net package and /proc/net.
-type kernel struct {
-	route, route6 string // /proc/net/route and /proc/net/ipv6_route
+// Interface is one network interface as the stages see it.
+type Interface struct {
+	Name  string
+	Up    bool // administratively up (IFF_UP)
+	MTU   int
+	Addrs []net.IP
 }
 
-// Kernel returns the System of the running machine.
-func Kernel() System {
-	return kernel{route: "/proc/net/route", route6: "/proc/net/ipv6_route"}
-}
+// The kernel's routing tables, IPv4 and IPv6.
+const (
+	procRoute  = "/proc/net/route"
+	procRoute6 = "/proc/net/ipv6_route"
+)
 
-func (kernel) Interfaces() ([]Interface, error) {
+func (osSystem) Interfaces() ([]Interface, error) {
 	ifs, err := net.Interfaces()
 	if err != nil {
 		return nil, errors.Wrap(err, "list interfaces")
@@ -40,11 +44,11 @@ func (kernel) Interfaces() ([]Interface, error) {
 	return out, nil
 }
 
-func (k kernel) DefaultRoute() (string, error) {
+func (osSystem) DefaultRoute() (string, error) {
 	for _, t := range []struct {
 		path  string
 		parse func(io.Reader) (string, error)
-	}{{k.route, defaultRouteV4}, {k.route6, defaultRouteV6}} {
+	}{{procRoute, defaultRouteV4}, {procRoute6, defaultRouteV6}} {
 		f, err := os.Open(t.path)
 		if os.IsNotExist(err) {
 			continue // a kernel without IPv6, say
@@ -64,7 +68,7 @@ func (k kernel) DefaultRoute() (string, error) {
 	return "", nil
 }
 
-func (kernel) Hostname() (string, error) {
+func (osSystem) Hostname() (string, error) {
 	h, err := os.Hostname()
 	return h, errors.Wrap(err, "read hostname")
 }

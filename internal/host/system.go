@@ -20,7 +20,7 @@ import (
 )
 
 // System is the part of the operating system the stages read and change:
-// files, mounts, processes.
+// files, mounts, processes, the network.
 type System interface {
 	ReadFile(path string) ([]byte, error)
 	WriteFile(path string, data []byte) error
@@ -56,6 +56,14 @@ type System interface {
 	Inode(path string) (uint64, error)
 	Getxattr(path, name string) ([]byte, error)
 	Setxattr(path, name string, data []byte) error
+
+	// The network (net.go): the net package and /proc/net.
+	// Interfaces lists the interfaces in index order.
+	Interfaces() ([]Interface, error)
+	// DefaultRoute names the interface holding the default route (IPv4 first,
+	// else IPv6), or "" when there is none.
+	DefaultRoute() (string, error)
+	Hostname() (string, error)
 }
 
 // osSystem is the real System.

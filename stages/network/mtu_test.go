@@ -6,6 +6,8 @@ import (
 	"testing"
 
 	"github.com/dinv/dinv/core"
+	"github.com/dinv/dinv/internal/host"
+	"github.com/dinv/dinv/internal/host/hosttest"
 )
 
 const (
@@ -45,7 +47,9 @@ func TestMTUFlags(t *testing.T) {
 }
 
 func TestStageAddsTheMTUFlagsForTheProfile(t *testing.T) {
-	sys := fakeSystem{ifaces: []Interface{lo, {Name: "eth0", Up: true, MTU: 1400, Addrs: ips("10.0.1.7")}}, route: "eth0", hostname: "h"}
+	sys := hosttest.New()
+	sys.Ifaces = []host.Interface{lo, {Name: "eth0", Up: true, MTU: 1400, Addrs: ips("10.0.1.7")}}
+	sys.Route, sys.Host = "eth0", "h"
 	profile := func(v string) *core.Profile {
 		p, err := core.FindProfile(v)
 		if err != nil {

@@ -4,26 +4,9 @@ package network
 
 import (
 	"net"
+
+	"github.com/dinv/dinv/internal/host"
 )
-
-// Interface is one network interface as the stage sees it.
-type Interface struct {
-	Name  string
-	Up    bool // administratively up (IFF_UP)
-	MTU   int
-	Addrs []net.IP
-}
-
-// System is the network of the container; the real one reads the kernel,
-// unit tests use a fake.
-type System interface {
-	// Interfaces lists the interfaces in index order.
-	Interfaces() ([]Interface, error)
-	// DefaultRoute names the interface holding the default route (IPv4 first,
-	// else IPv6), or "" when there is none.
-	DefaultRoute() (string, error)
-	Hostname() (string, error)
-}
 
 // Facts are what the stage finds.
 type Facts struct {
@@ -39,9 +22,9 @@ type Facts struct {
 // global address, so that the container IP and MTU still mean something.
 // Loopback, link-local, multicast and unspecified addresses are skipped, as
 // are interfaces that are down.
-func Discover(ifaces []Interface, route string) Facts {
+func Discover(ifaces []host.Interface, route string) Facts {
 	var f Facts
-	var main *Interface
+	var main *host.Interface
 	for i := range ifaces {
 		in := &ifaces[i]
 		if !in.Up {

@@ -5,10 +5,11 @@ import (
 	"errors"
 	"net"
 	"reflect"
-	"strings"
 	"testing"
 
 	"github.com/dinv/dinv/core"
+	"github.com/dinv/dinv/internal/host"
+	"github.com/dinv/dinv/internal/host/hosttest"
 )
 
 func ips(ss ...string) []net.IP {
@@ -19,18 +20,18 @@ func ips(ss ...string) []net.IP {
 	return out
 }
 
-var lo = Interface{Name: "lo", Up: true, MTU: 65536, Addrs: ips("127.0.0.1", "::1")}
+var lo = host.Interface{Name: "lo", Up: true, MTU: 65536, Addrs: ips("127.0.0.1", "::1")}
 
 func TestDiscover(t *testing.T) {
 	tests := []struct {
 		name   string
-		ifaces []Interface
+		ifaces []host.Interface
 		route  string
 		want   Facts
 	}{
 		{
 			name: "the default route's interface gives the IP and MTU; link-local and loopback are skipped",
-			ifaces: []Interface{lo,
+			ifaces: []host.Interface{lo,
 				{Name: "eth0", Up: true, MTU: 1500, Addrs: ips("fe80::1", "172.18.0.2", "fd00::2")},
 			},
 			route: "eth0",
@@ -38,7 +39,7 @@ func TestDiscover(t *testing.T) {
 		},
 		{
 			name: "the IP is the default route's even when another interface comes first",
-			ifaces: []Interface{lo,
+			ifaces: []host.Interface{lo,
 				{Name: "eth0", Up: true, MTU: 1500, Addrs: ips("10.0.0.5")},
 				{Name: "eth1", Up: true, MTU: 1450, Addrs: ips("192.168.9.3", "192.168.9.4")},
 			},
@@ -47,7 +48,7 @@ func TestDiscover(t *testing.T) {
 		},
 		{
 			name: "an overlay network's MTU 1450 is reported",
-			ifaces: []Interface{lo,
+			ifaces: []host.Interface{lo,
 				{Name: "eth0", Up: true, MTU: 1450, Addrs: ips("10.0.1.7")},
 			},
 			route: "eth0",
@@ -55,7 +56,7 @@ func TestDiscover(t *testing.T) {
 		},
 		{
 			name: "without a default route the first up interface with a global address is the main one",
-			ifaces: []Interface{lo,
+			ifaces: []host.Interface{lo,
 				{Name: "eth0", Up: false, MTU: 1500, Addrs: ips("10.9.9.9")},
 				{Name: "eth1", Up: true, MTU: 1500, Addrs: ips("fe80::7")},
 				{Name: "eth2", Up: true, MTU: 9000, Addrs: ips("172.30.0.4")},
@@ -65,7 +66,7 @@ func TestDiscover(t *testing.T) {
 		},
 		{
 			name: "IPv6 only: addresses and MTU but no container IP",
-			ifaces: []Interface{lo,
+			ifaces: []host.Interface{lo,
 				{Name: "eth0", Up: true, MTU: 1500, Addrs: ips("fe80::2", "2001:db8::2")},
 			},
 			route: "eth0",
@@ -73,7 +74,7 @@ func TestDiscover(t *testing.T) {
 		},
 		{
 			name: "down interfaces contribute no addresses",
-			ifaces: []Interface{lo,
+			ifaces: []host.Interface{lo,
 				{Name: "eth0", Up: true, MTU: 1500, Addrs: ips("172.17.0.3")},
 				{Name: "eth1", Up: false, MTU: 1500, Addrs: ips("10.1.1.1")},
 			},
@@ -82,7 +83,7 @@ func TestDiscover(t *testing.T) {
 		},
 		{
 			name:   "only loopback (network none): nothing is found",
-			ifaces: []Interface{lo},
+			ifaces: []host.Interface{lo},
 			route:  "",
 			want:   Facts{},
 		},
@@ -97,70 +98,12 @@ func TestDiscover(t *testing.T) {
 	}
 }
 
-func TestDefaultRouteV4(t *testing.T) {
-	const header = "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n"
-	tests := []struct {
-		name, table, want string
-	}{
-		{"the default route's interface is found", header +
-			"eth1\t000011AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0\n" +
-			"eth0\t00000000\t010200C0\t0003\t0\t0\t0\t00000000\t0\t0\t0\n", "eth0"},
-		{"no default route gives nothing", header +
-			"eth0\t000200C0\t00000000\t0001\t0\t0\t0\t00FFFFFF\t0\t0\t0\n", ""},
-		{"a rejecting default route is skipped", header +
-			"eth0\t00000000\t00000000\t0201\t0\t0\t0\t00000000\t0\t0\t0\n", ""},
-		{"an empty table gives nothing", header, ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := defaultRouteV4(strings.NewReader(tt.table))
-			if err != nil || got != tt.want {
-				t.Errorf("defaultRouteV4() = %q, %v; want %q", got, err, tt.want)
-			}
-		})
-	}
-}
-
-func TestDefaultRouteV6(t *testing.T) {
-	const (
-		linkLocal   = "fe800000000000000000000000000000 40 00000000000000000000000000000000 00 00000000000000000000000000000000 00000100 00000001 00000000 00000001     eth0\n"
-		dflt        = "00000000000000000000000000000000 00 00000000000000000000000000000000 00 fd000000000000000000000000000001 00000400 00000002 00000000 00000003     eth0\n"
-		unreachable = "00000000000000000000000000000000 00 00000000000000000000000000000000 00 00000000000000000000000000000000 ffffffff 00000001 00000000 00200200       lo\n"
-	)
-	tests := []struct {
-		name, table, want string
-	}{
-		{"the default route's interface is found", linkLocal + dflt, "eth0"},
-		{"the kernel's unreachable default on lo is not a route", unreachable + linkLocal, ""},
-		{"no default route gives nothing", linkLocal, ""},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			got, err := defaultRouteV6(strings.NewReader(tt.table))
-			if err != nil || got != tt.want {
-				t.Errorf("defaultRouteV6() = %q, %v; want %q", got, err, tt.want)
-			}
-		})
-	}
-}
-
-type fakeSystem struct {
-	ifaces   []Interface
-	route    string
-	hostname string
-	err      error
-}
-
-func (f fakeSystem) Interfaces() ([]Interface, error) { return f.ifaces, f.err }
-func (f fakeSystem) DefaultRoute() (string, error)    { return f.route, nil }
-func (f fakeSystem) Hostname() (string, error)        { return f.hostname, nil }
-
 func TestStageFillsState(t *testing.T) {
-	st := &Stage{Sys: fakeSystem{
-		ifaces:   []Interface{lo, {Name: "eth0", Up: true, MTU: 1450, Addrs: ips("10.0.1.7", "fd00::7")}},
-		route:    "eth0",
-		hostname: "dinv-1",
-	}}
+	f := hosttest.New()
+	f.Ifaces = []host.Interface{lo, {Name: "eth0", Up: true, MTU: 1450, Addrs: ips("10.0.1.7", "fd00::7")}}
+	f.Route = "eth0"
+	f.Host = "dinv-1"
+	st := &Stage{Sys: f}
 	var s core.State
 	if err := st.Run(context.Background(), &s); err != nil {
 		t.Fatal(err)
@@ -173,21 +116,10 @@ func TestStageFillsState(t *testing.T) {
 
 func TestStageReturnsTheSystemsError(t *testing.T) {
 	boom := errors.New("netlink: permission denied")
-	st := &Stage{Sys: fakeSystem{err: boom}}
+	f := hosttest.New()
+	f.InterfacesErr = boom
+	st := &Stage{Sys: f}
 	if err := st.Run(context.Background(), &core.State{}); !errors.Is(err, boom) {
 		t.Errorf("Run() = %v, want %v", err, boom)
 	}
-}
-
-func TestKernelFindsLoopback(t *testing.T) {
-	ifs, err := Kernel().Interfaces()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, in := range ifs {
-		if in.Name == "lo" && in.Up && len(in.Addrs) > 0 {
-			return
-		}
-	}
-	t.Errorf("no up loopback with addresses in %+v", ifs)
 }

@@ -5,17 +5,18 @@ import (
 	"net"
 
 	"github.com/dinv/dinv/core"
+	"github.com/dinv/dinv/internal/host"
 )
 
 // Stage fills State.Addrs, ContainerIP, Hostname and MTU, and adds to
 // State.EngineFlags the flags that carry the MTU to the networks --mtu does
 // not reach (MTUFlags). It changes nothing.
 type Stage struct {
-	Sys System
+	Sys host.System
 }
 
 // New returns the network stage on the real kernel.
-func New() core.Stage { return &Stage{Sys: Kernel()} }
+func New() core.Stage { return &Stage{Sys: host.OS()} }
 
 // Name is "network".
 func (*Stage) Name() string { return "network" }

@@ -40,6 +40,13 @@ type Fake struct {
 	OutputErr     map[string]error  // program -> its error (wins over outputs)
 	Ran           []string          // programs Output ran, with their arguments
 	Calls         []string          // mounts, unmounts, removals, links, writes, mkdirs, chowns, chmods, xattrs
+
+	// The network: Interfaces returns Ifaces (or InterfacesErr),
+	// DefaultRoute Route, Hostname Host.
+	Ifaces        []host.Interface
+	InterfacesErr error
+	Route         string
+	Host          string
 }
 
 // New returns an empty Fake: no files, no programs, every map ready to fill.
@@ -204,5 +211,9 @@ func (f *Fake) Setxattr(p, name string, data []byte) error {
 	f.Calls = append(f.Calls, fmt.Sprintf("setxattr %s %s %x", p, name, data))
 	return nil
 }
+
+func (f *Fake) Interfaces() ([]host.Interface, error) { return f.Ifaces, f.InterfacesErr }
+func (f *Fake) DefaultRoute() (string, error)         { return f.Route, nil }
+func (f *Fake) Hostname() (string, error)             { return f.Host, nil }
 
 var _ host.System = (*Fake)(nil)

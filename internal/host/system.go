@@ -35,6 +35,8 @@ type System interface {
 	// Unmount detaches target lazily (MNT_DETACH): it is gone from the
 	// mount namespace at once, and the kernel frees it when nothing uses it.
 	Unmount(target string) error
+	// FSType returns the filesystem type (statfs f_type) of path.
+	FSType(path string) (int64, error)
 	// Alive reports whether a process with pid exists (and is not dinv).
 	Alive(pid int) bool
 	// LookPath finds a program on dinv's PATH.
@@ -64,6 +66,10 @@ type System interface {
 	// else IPv6), or "" when there is none.
 	DefaultRoute() (string, error)
 	Hostname() (string, error)
+
+	// KernelRelease is the kernel's release as uname -r says it, "" when
+	// unknown.
+	KernelRelease() string
 }
 
 // osSystem is the real System.
@@ -93,7 +99,26 @@ func (osSystem) Mount(source, target, fstype string, flags uintptr, data string)
 
 // Unmount detaches lazily: Go's runtime (1.25+) keeps a file of the cpu
 // hierarchy open to follow the CPU limit, and a plain unmount is then EBUSY.
+// A mount nothing uses goes at once, as with a plain unmount (the overlay
+// probe's); a busy one leaves the namespace at once all the same, and never
+// stays behind.
 func (osSystem) Unmount(target string) error { return unix.Unmount(target, unix.MNT_DETACH) }
+
+func (osSystem) FSType(path string) (int64, error) {
+	var st unix.Statfs_t
+	if err := unix.Statfs(path, &st); err != nil {
+		return 0, err
+	}
+	return int64(st.Type), nil
+}
+
+func (osSystem) KernelRelease() string {
+	var u unix.Utsname
+	if unix.Uname(&u) != nil {
+		return ""
+	}
+	return unix.ByteSliceToString(u.Release[:])
+}
 
 func (osSystem) Alive(pid int) bool {
 	if pid <= 0 || pid == os.Getpid() {

@@ -2,12 +2,15 @@ package host
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"reflect"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 func TestOSSystemOutputNamesAFailingProgramAndItsStderr(t *testing.T) {
@@ -77,5 +80,19 @@ func TestOSSystemAliveCountsOnlyRunningEngines(t *testing.T) {
 				t.Errorf("Alive(%d) = %v", c.pid, got)
 			}
 		})
+	}
+}
+
+func TestOSReadsAPathsFilesystemType(t *testing.T) {
+	// /dev/shm is a tmpfs on every Linux with one.
+	shm, err := osSystem{}.FSType("/dev/shm")
+	if err != nil {
+		t.Skip("no /dev/shm:", err)
+	}
+	if shm != unix.TMPFS_MAGIC {
+		t.Errorf("FSType(/dev/shm) = %#x, want tmpfs %#x", shm, unix.TMPFS_MAGIC)
+	}
+	if _, err := (osSystem{}).FSType(filepath.Join(t.TempDir(), "missing")); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("FSType of a missing path: %v, want one that is fs.ErrNotExist", err)
 	}
 }

@@ -2,7 +2,6 @@ package prepare
 
 import (
 	"context"
-	"strconv"
 	"strings"
 
 	"github.com/pkg/errors"
@@ -64,44 +63,20 @@ func (p *privilegesStage) check(ctx context.Context, s *core.State) error {
 	return nil
 }
 
-// capability is one capability, by bit and name.
-type capability struct {
-	bit  uint
-	name string
-}
-
 // neededCaps are the capabilities the engine cannot do without: mounts and
 // namespaces (SYS_ADMIN), bridges and firewall rules (NET_ADMIN), and the
 // device nodes of nested containers (MKNOD).
-var neededCaps = []capability{
-	{unix.CAP_SYS_ADMIN, "CAP_SYS_ADMIN"},
-	{unix.CAP_NET_ADMIN, "CAP_NET_ADMIN"},
-	{unix.CAP_MKNOD, "CAP_MKNOD"},
-}
-
-// effectiveCaps reads this process's effective capability set and returns
-// it with the names of those of want it lacks.
-func effectiveCaps(sys host.System, want []capability) (eff uint64, missing []string, err error) {
-	status, err := sys.ReadFile("/proc/self/status")
-	if err != nil {
-		return 0, nil, errors.Wrap(err, "read capabilities")
-	}
-	if eff, err = capEff(string(status)); err != nil {
-		return 0, nil, err
-	}
-	for _, c := range want {
-		if eff&(1<<c.bit) == 0 {
-			missing = append(missing, c.name)
-		}
-	}
-	return eff, missing, nil
+var neededCaps = []host.Capability{
+	{Bit: unix.CAP_SYS_ADMIN, Name: "CAP_SYS_ADMIN"},
+	{Bit: unix.CAP_NET_ADMIN, Name: "CAP_NET_ADMIN"},
+	{Bit: unix.CAP_MKNOD, Name: "CAP_MKNOD"},
 }
 
 // MissingPrivileges lists what this process lacks: capabilities missing from
 // its effective set (/proc/self/status CapEff), and a cgroup tree it can
 // write when it cannot remount one either (no CAP_SYS_ADMIN).
 func MissingPrivileges(sys host.System) ([]string, error) {
-	eff, missing, err := effectiveCaps(sys, neededCaps)
+	eff, missing, err := host.EffectiveCaps(sys, neededCaps...)
 	if err != nil {
 		return nil, err
 	}
@@ -118,15 +93,4 @@ func cgroupTree(sys host.System) string {
 		return v1
 	}
 	return cgroupRoot
-}
-
-// capEff reads the effective capability set from /proc/PID/status.
-func capEff(status string) (uint64, error) {
-	for _, line := range strings.Split(status, "\n") {
-		if v, ok := strings.CutPrefix(line, "CapEff:"); ok {
-			n, err := strconv.ParseUint(strings.TrimSpace(v), 16, 64)
-			return n, errors.Wrap(err, "read CapEff")
-		}
-	}
-	return 0, errors.New("read capabilities: no CapEff line in /proc/self/status")
 }

@@ -90,8 +90,9 @@ var idMappers = []struct {
 // a /proc without masked paths (the kernel refuses to mount a new /proc in a
 // user namespace while parts of the container's are covered).
 func MissingForRootless(sys host.System) ([]string, error) {
-	_, caps, err := effectiveCaps(sys, []capability{{unix.CAP_CHOWN, "CAP_CHOWN"}, {unix.CAP_FOWNER, "CAP_FOWNER"},
-		{unix.CAP_SETUID, "CAP_SETUID"}, {unix.CAP_SETGID, "CAP_SETGID"}, {unix.CAP_SETFCAP, "CAP_SETFCAP"}})
+	_, caps, err := host.EffectiveCaps(sys, host.Capability{Bit: unix.CAP_CHOWN, Name: "CAP_CHOWN"},
+		host.Capability{Bit: unix.CAP_FOWNER, Name: "CAP_FOWNER"}, host.Capability{Bit: unix.CAP_SETUID, Name: "CAP_SETUID"},
+		host.Capability{Bit: unix.CAP_SETGID, Name: "CAP_SETGID"}, host.Capability{Bit: unix.CAP_SETFCAP, Name: "CAP_SETFCAP"})
 	if err != nil {
 		return nil, err
 	}

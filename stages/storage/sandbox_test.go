@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"testing"
 
@@ -29,17 +28,18 @@ func TestUnderGVisorTheDataRootBecomesATmpfsOfTheSandbox(t *testing.T) {
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			root := t.TempDir()
-			m := &fakeMounter{fsType: c.fsType, t: t}
+			f := newFake(t)
+			f.FSTypes[root] = c.fsType
 			var logs bytes.Buffer
 			ctx := core.WithLog(context.Background(), hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Debug}))
-			st := &Stage{Mounter: m, HasFuse: fuse(false)}
+			st := &Stage{Sys: f, HasFuse: fuse(false)}
 			s := &core.State{Config: *storageConfig(root, "overlay2", c.named), GVisor: true}
 			if err := st.Run(ctx, s); err != nil {
 				t.Fatal(err)
 			}
-			mounted := len(m.calls) > 0 && m.calls[0] == "mount tmpfs "+root+" mode=0711"
+			mounted := len(f.calls) > 0 && f.calls[0] == "mount tmpfs "+root+" mode=0711"
 			if mounted != c.wantMount {
-				t.Errorf("calls %v", m.calls)
+				t.Errorf("calls %v", f.calls)
 			}
 			warned := strings.Contains(logs.String(), "[WARN]  gVisor: neither overlay nor vfs works on the data root's filesystem")
 			if warned != c.wantMount || strings.Count(logs.String(), "[WARN]") > 1 {
@@ -50,8 +50,11 @@ func TestUnderGVisorTheDataRootBecomesATmpfsOfTheSandbox(t *testing.T) {
 }
 
 func TestUnderGVisorAFailedTmpfsMountFailsTheStage(t *testing.T) {
-	st := &Stage{Mounter: &fakeMounter{fsType: v9fsMagic, mountErr: unix.EPERM, t: t}, HasFuse: fuse(false)}
-	err := st.Run(context.Background(), &core.State{Config: *storageConfig(t.TempDir(), "overlay2", false), GVisor: true})
+	root := t.TempDir()
+	f := newFake(t)
+	f.FSTypes[root], f.MountErr = v9fsMagic, unix.EPERM
+	st := &Stage{Sys: f, HasFuse: fuse(false)}
+	err := st.Run(context.Background(), &core.State{Config: *storageConfig(root, "overlay2", false), GVisor: true})
 	if err == nil || !strings.Contains(err.Error(), "mount a tmpfs on the data root") {
 		t.Errorf("error %v", err)
 	}
@@ -79,8 +82,10 @@ func TestChooseRootless(t *testing.T) {
 		{name: "another driver is kept", release: "4.19.0", driver: "vfs", want: "vfs"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			m := &fakeMounter{fsType: c.fsType, t: t}
-			got, err := ChooseRootless(m, fuse(false), c.release, t.TempDir(), c.driver, c.named)
+			root := t.TempDir()
+			f := newFake(t)
+			f.FSTypes[root] = c.fsType
+			got, err := ChooseRootless(f, fuse(false), c.release, root, c.driver, c.named)
 			if c.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
 					t.Fatalf("error %v, want %q", err, c.wantErr)
@@ -91,8 +96,8 @@ func TestChooseRootless(t *testing.T) {
 				c.wantWhy != "" && !strings.Contains(got.Reason.Error(), c.wantWhy) {
 				t.Errorf("got %+v, %v", got, err)
 			}
-			if len(m.calls) != 0 {
-				t.Errorf("mounted: %v", m.calls)
+			if len(f.calls) != 0 {
+				t.Errorf("mounted: %v", f.calls)
 			}
 		})
 	}
@@ -100,21 +105,23 @@ func TestChooseRootless(t *testing.T) {
 
 func TestRootlessRunGivesTheDataRootToTheEnginesUser(t *testing.T) {
 	root := t.TempDir()
-	var chowned []string
-	st := &Stage{Mounter: &fakeMounter{fsType: unix.EXT4_SUPER_MAGIC, t: t}, HasFuse: fuse(false),
-		KernelRelease: func() string { return "6.18.44" },
-		Chown: func(p string, uid, gid int) error {
-			chowned = append(chowned, fmt.Sprintf("%s %d:%d", p, uid, gid))
-			return nil
-		}}
+	f := newFake(t)
+	f.FSTypes[root], f.Release = unix.EXT4_SUPER_MAGIC, "6.18.44"
+	st := &Stage{Sys: f, HasFuse: fuse(false)}
 	s := &core.State{Config: *storageConfig(root, "overlay2", false), EngineUser: &core.EngineUser{Name: "rootless", UID: 1000, GID: 1000}}
 	if err := st.Run(context.Background(), s); err != nil {
 		t.Fatal(err)
 	}
+	var chowned []string
+	for _, c := range f.Calls {
+		if p, ok := strings.CutPrefix(c, "chown "); ok {
+			chowned = append(chowned, p)
+		}
+	}
 	if strings.Join(chowned, ",") != root+" 1000:1000" || s.StorageDriver != "overlay2" {
 		t.Errorf("chowned %v, driver %q", chowned, s.StorageDriver)
 	}
-	st.Chown = func(string, int, int) error { return errors.New("operation not permitted") }
+	f.ChownErr = errors.New("operation not permitted")
 	if err := st.Run(context.Background(), s); err == nil || !strings.Contains(err.Error(), "give the data root to the rootless engine's user") {
 		t.Errorf("error %v", err)
 	}

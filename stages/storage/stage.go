@@ -6,9 +6,9 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/pkg/errors"
-	"golang.org/x/sys/unix"
 
 	"github.com/dinv/dinv/core"
+	"github.com/dinv/dinv/internal/host"
 )
 
 // Stage checks -storage against the profile, makes sure the data root exists
@@ -20,25 +20,13 @@ import (
 // the rootless engine it belongs to the engine's user and overlay is chosen
 // without a probe (ChooseRootless).
 type Stage struct {
-	Mounter Mounter
+	Sys     host.System
 	HasFuse func() bool
-	// Chown gives the data root to the rootless engine's user.
-	Chown func(path string, uid, gid int) error
-	// KernelRelease is the kernel's release, as uname -r says it.
-	KernelRelease func() string
 }
 
 // New returns the storage stage on the real kernel.
 func New() core.Stage {
-	return &Stage{Mounter: kernelMounter{}, HasFuse: fuseAvailable, Chown: os.Chown, KernelRelease: kernelRelease}
-}
-
-func kernelRelease() string {
-	var u unix.Utsname
-	if unix.Uname(&u) != nil {
-		return ""
-	}
-	return unix.ByteSliceToString(u.Release[:])
+	return &Stage{Sys: host.OS(), HasFuse: fuseAvailable}
 }
 
 // Name is "storage".
@@ -69,19 +57,19 @@ func (st *Stage) Run(ctx context.Context, s *core.State) error {
 		return errors.Wrap(err, "make data root")
 	}
 	if s.GVisor && !cfg.Engine.StorageDriver.From.Explicit() {
-		if err := gvisorDataRoot(log, st.Mounter, cfg.Engine.DataRoot.Value); err != nil {
+		if err := gvisorDataRoot(log, st.Sys, cfg.Engine.DataRoot.Value); err != nil {
 			return err
 		}
 	}
 	var c Choice
 	var err error
 	if u := s.EngineUser; u != nil {
-		if err := st.Chown(cfg.Engine.DataRoot.Value, u.UID, u.GID); err != nil {
+		if err := st.Sys.Chown(cfg.Engine.DataRoot.Value, u.UID, u.GID); err != nil {
 			return errors.Wrap(err, "give the data root to the rootless engine's user")
 		}
-		c, err = ChooseRootless(st.Mounter, st.HasFuse, st.KernelRelease(), cfg.Engine.DataRoot.Value, cfg.Engine.StorageDriver.Value, cfg.Engine.StorageDriver.From.Explicit())
+		c, err = ChooseRootless(st.Sys, st.HasFuse, st.Sys.KernelRelease(), cfg.Engine.DataRoot.Value, cfg.Engine.StorageDriver.Value, cfg.Engine.StorageDriver.From.Explicit())
 	} else {
-		c, err = Choose(st.Mounter, st.HasFuse, cfg.Engine.DataRoot.Value, cfg.Engine.StorageDriver.Value, cfg.Engine.StorageDriver.From.Explicit())
+		c, err = Choose(st.Sys, st.HasFuse, cfg.Engine.DataRoot.Value, cfg.Engine.StorageDriver.Value, cfg.Engine.StorageDriver.From.Explicit())
 	}
 	if err != nil {
 		return err
@@ -102,11 +90,11 @@ func (st *Stage) Run(ctx context.Context, s *core.State) error {
 // a real start does instead: probe, then fall back, or fail when -storage
 // named the driver.
 func (st *Stage) runDry(log hclog.Logger, cfg *core.Config, gvisor bool) string {
-	if gvisor && !cfg.Engine.StorageDriver.From.Explicit() && !onTmpfs(st.Mounter, cfg.Engine.DataRoot.Value) {
+	if gvisor && !cfg.Engine.StorageDriver.From.Explicit() && !onTmpfs(st.Sys, cfg.Engine.DataRoot.Value) {
 		log.Info("gVisor: a real start mounts a tmpfs on the data root (overlay works only there)", "data_root", cfg.Engine.DataRoot.Value)
 		return cfg.Engine.StorageDriver.Value
 	}
-	if !needsProbe(st.Mounter, cfg.Engine.DataRoot.Value, cfg.Engine.StorageDriver.Value) {
+	if !needsProbe(st.Sys, cfg.Engine.DataRoot.Value, cfg.Engine.StorageDriver.Value) {
 		log.Debug("chosen", "driver", cfg.Engine.StorageDriver.Value, "data_root", cfg.Engine.DataRoot.Value, "probed", false)
 		return cfg.Engine.StorageDriver.Value
 	}

@@ -14,21 +14,8 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/dinv/dinv/core"
+	"github.com/dinv/dinv/internal/host"
 )
-
-// Mounter mounts, unmounts and tells what is needed to skip the overlay
-// probe; the kernel in production (kernelMounter).
-type Mounter interface {
-	Mount(source, target, fstype, data string) error
-	Unmount(target string) error
-	// FSType returns the filesystem type (statfs f_type) of path.
-	FSType(path string) (int64, error)
-	// MayMountOverlay reports, without mounting, that nothing stands
-	// between this process and an overlay mount: the kernel has overlay
-	// registered, and the process holds CAP_SYS_ADMIN in the initial user
-	// namespace under no security module confinement.
-	MayMountOverlay() bool
-}
 
 // CheckName returns a usage error naming -storage when the profile's engine
 // has no driver called name.
@@ -47,7 +34,7 @@ func CheckName(name string, from core.Source, p *core.Profile) error {
 // ProbeOverlay mounts an overlay filesystem in a fresh directory under dir
 // (lower, upper, work, merged), unmounts it and removes everything it made,
 // whatever happens. A nil error means overlay works on dir's filesystem.
-func ProbeOverlay(m Mounter, dir string) (err error) {
+func ProbeOverlay(sys host.System, dir string) (err error) {
 	tmp, err := os.MkdirTemp(dir, ".dinv-probe-")
 	if err != nil {
 		return errors.Wrap(err, "make probe directory")
@@ -70,10 +57,10 @@ func ProbeOverlay(m Mounter, dir string) (err error) {
 		}
 	}
 	data := fmt.Sprintf("lowerdir=%s,upperdir=%s,workdir=%s", paths[0], paths[1], paths[2])
-	if err := m.Mount("overlay", paths[3], "overlay", data); err != nil {
+	if err := sys.Mount("overlay", paths[3], "overlay", 0, data); err != nil {
 		return errors.Wrap(err, "mount overlay")
 	}
-	return errors.Wrap(m.Unmount(paths[3]), "unmount overlay probe")
+	return errors.Wrap(sys.Unmount(paths[3]), "unmount overlay probe")
 }
 
 // Choice is the driver Choose settled on, and why it is not the one asked for.
@@ -87,11 +74,11 @@ type Choice struct {
 // first, unless known to work there: when the probe fails and the user named
 // the driver (named), that is an error explaining the fix; otherwise dinv
 // falls back (fallbackDriver) and says why in Reason.
-func Choose(m Mounter, hasFuse func() bool, dataRoot, driver string, named bool) (Choice, error) {
-	if !needsProbe(m, dataRoot, driver) {
+func Choose(sys host.System, hasFuse func() bool, dataRoot, driver string, named bool) (Choice, error) {
+	if !needsProbe(sys, dataRoot, driver) {
 		return Choice{Driver: driver}, nil
 	}
-	probeErr := ProbeOverlay(m, dataRoot)
+	probeErr := ProbeOverlay(sys, dataRoot)
 	if probeErr == nil {
 		return Choice{Driver: driver, Probed: true}, nil
 	}
@@ -104,8 +91,8 @@ func Choose(m Mounter, hasFuse func() bool, dataRoot, driver string, named bool)
 
 // needsProbe reports whether Choose would probe overlay on dataRoot for
 // driver: an overlay driver not known to work there. It writes nothing.
-func needsProbe(m Mounter, dataRoot, driver string) bool {
-	return (driver == "overlay2" || driver == "overlay") && !overlayKnownToWork(m, dataRoot)
+func needsProbe(sys host.System, dataRoot, driver string) bool {
+	return (driver == "overlay2" || driver == "overlay") && !overlayKnownToWork(sys, dataRoot)
 }
 
 // fallbackDriver is the driver an overlay driver that cannot work falls back to:
@@ -134,23 +121,23 @@ var upperFilesystems = map[int64]string{
 // costs ~3 ms of every start: four directories, a mount, an unmount). It is
 // safe because it asks for everything the probe's mount depends on: a
 // filesystem under the data root from upperFilesystems, overlay in the
-// kernel, and the right to mount it (MayMountOverlay). Where any of that is
+// kernel, and the right to mount it (mayMountOverlay). Where any of that is
 // unknown the probe runs.
-func overlayKnownToWork(m Mounter, dataRoot string) bool {
-	t, err := nearestFSType(m, dataRoot)
+func overlayKnownToWork(sys host.System, dataRoot string) bool {
+	t, err := nearestFSType(sys, dataRoot)
 	if err != nil {
 		return false
 	}
 	_, ok := upperFilesystems[t]
-	return ok && m.MayMountOverlay()
+	return ok && mayMountOverlay(sys)
 }
 
 // nearestFSType returns the filesystem type of path or, while it does not
 // exist (a data root not made yet, under -dry-run), of its nearest existing
 // parent: the filesystem it will be made on.
-func nearestFSType(m Mounter, p string) (int64, error) {
+func nearestFSType(sys host.System, p string) (int64, error) {
 	for {
-		t, err := m.FSType(p)
+		t, err := sys.FSType(p)
 		if !errors.Is(err, fs.ErrNotExist) || filepath.Dir(p) == p {
 			return t, err
 		}
@@ -159,8 +146,8 @@ func nearestFSType(m Mounter, p string) (int64, error) {
 }
 
 // onTmpfs reports whether dataRoot (or its nearest existing parent) is on a tmpfs.
-func onTmpfs(m Mounter, dataRoot string) bool {
-	t, err := nearestFSType(m, dataRoot)
+func onTmpfs(sys host.System, dataRoot string) bool {
+	t, err := nearestFSType(sys, dataRoot)
 	return err == nil && t == unix.TMPFS_MAGIC
 }
 
@@ -172,11 +159,11 @@ func onTmpfs(m Mounter, dataRoot string) bool {
 // gVisor cannot read there ("lgetxattr security.capability ...: bad file
 // descriptor"). On the tmpfs overlay2 works; what it holds is kept in the
 // sandbox's memory and is gone when the container stops.
-func gvisorDataRoot(log hclog.Logger, m Mounter, dataRoot string) error {
-	if onTmpfs(m, dataRoot) {
+func gvisorDataRoot(log hclog.Logger, sys host.System, dataRoot string) error {
+	if onTmpfs(sys, dataRoot) {
 		return nil
 	}
-	if err := m.Mount("tmpfs", dataRoot, "tmpfs", "mode=0711"); err != nil {
+	if err := sys.Mount("tmpfs", dataRoot, "tmpfs", 0, "mode=0711"); err != nil {
 		return errors.Wrapf(err, "mount a tmpfs on the data root %s", dataRoot)
 	}
 	log.Warn("gVisor: neither overlay nor vfs works on the data root's filesystem (gVisor's gofer): "+
@@ -195,12 +182,12 @@ var rootlessOverlayKernel = [2]int{5, 11}
 // on Linux 5.11 and later with a data root on a filesystem known to carry an
 // upper layer (upperFilesystems); otherwise an overlay driver the user named
 // is an error, and one not named falls back (fallbackDriver) with the reason.
-func ChooseRootless(m Mounter, hasFuse func() bool, release, dataRoot, driver string, named bool) (Choice, error) {
+func ChooseRootless(sys host.System, hasFuse func() bool, release, dataRoot, driver string, named bool) (Choice, error) {
 	if driver != "overlay2" && driver != "overlay" {
 		return Choice{Driver: driver}, nil
 	}
 	var why error
-	t, err := nearestFSType(m, dataRoot)
+	t, err := nearestFSType(sys, dataRoot)
 	_, known := upperFilesystems[t]
 	switch {
 	case !kernelAtLeast(release, rootlessOverlayKernel):

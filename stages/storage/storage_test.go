@@ -15,52 +15,47 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/dinv/dinv/core"
+	"github.com/dinv/dinv/internal/host/hosttest"
 )
 
-// fakeMounter records calls; it checks that the overlay's directories exist
-// when it is asked to mount them.
-type fakeMounter struct {
-	mountErr, unmountErr error
-	fsType               int64 // statfs f_type of every path; 0: unknown
-	fsErr                error
-	mayMount             bool
-	calls                []string
-	fsPaths              []string // the paths FSType was asked about
-	t                    *testing.T
+// fake is hosttest's fake and the mounts and unmounts tried on it, failed
+// ones too, as these tests name them: "mount overlay" (the probe), "mount
+// tmpfs ROOT mode=0711", "unmount".
+type fake struct {
+	*hosttest.Fake
+	calls []string
 }
 
-// FSType fails for a path that does not exist, as statfs does.
-func (f *fakeMounter) FSType(p string) (int64, error) {
-	f.fsPaths = append(f.fsPaths, p)
-	if _, err := os.Stat(p); err != nil {
-		return 0, err
-	}
-	return f.fsType, f.fsErr
-}
-
-func (f *fakeMounter) MayMountOverlay() bool { return f.mayMount }
-
-func (f *fakeMounter) Mount(source, target, fstype, data string) error {
-	f.calls = append(f.calls, "mount "+fstype)
-	if fstype != "overlay" {
-		f.calls[len(f.calls)-1] += " " + target + " " + data
-		return f.mountErr
-	}
-	for _, opt := range strings.Split(data, ",") {
-		dir := opt[strings.Index(opt, "=")+1:]
-		if _, err := os.Stat(dir); err != nil {
-			f.t.Errorf("mount option %s: %v", opt, err)
+// newFake returns a fake that also checks, as an overlay is mounted, that
+// its directories exist (the probe makes them on the real data root).
+func newFake(t *testing.T) *fake {
+	f := &fake{Fake: hosttest.New()}
+	f.OnMount = func(source, target, fstype string, flags uintptr, data string) {
+		if fstype != "overlay" {
+			f.calls = append(f.calls, "mount "+fstype+" "+target+" "+data)
+			return
+		}
+		f.calls = append(f.calls, "mount overlay")
+		for _, opt := range strings.Split(data, ",") {
+			dir := opt[strings.Index(opt, "=")+1:]
+			if _, err := os.Stat(dir); err != nil {
+				t.Errorf("mount option %s: %v", opt, err)
+			}
+		}
+		if _, err := os.Stat(target); err != nil {
+			t.Errorf("mount target: %v", err)
 		}
 	}
-	if _, err := os.Stat(target); err != nil {
-		f.t.Errorf("mount target: %v", err)
-	}
-	return f.mountErr
+	f.OnUnmount = func(string) { f.calls = append(f.calls, "unmount") }
+	return f
 }
 
-func (f *fakeMounter) Unmount(target string) error {
-	f.calls = append(f.calls, "unmount")
-	return f.unmountErr
+// allowOverlay gives f what mayMountOverlay looks for: CAP_SYS_ADMIN,
+// overlay registered, the initial user namespace and no security module.
+func allowOverlay(f *fake) {
+	f.Files["/proc/self/status"] = "CapEff:\t000001ffffffffff\n"
+	f.Files["/proc/filesystems"] = "nodev\toverlay\n"
+	f.Files["/proc/self/uid_map"] = "         0          0 4294967295\n"
 }
 
 func fuse(present bool) func() bool { return func() bool { return present } }
@@ -100,8 +95,9 @@ func TestChoose(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			root := t.TempDir()
-			m := &fakeMounter{mountErr: tt.mountErr, unmountErr: tt.unmountErr, t: t}
-			got, err := Choose(m, fuse(tt.fuse), root, tt.driver, tt.named)
+			f := newFake(t)
+			f.MountErr, f.UnmountErr = tt.mountErr, tt.unmountErr
+			got, err := Choose(f, fuse(tt.fuse), root, tt.driver, tt.named)
 			if tt.wantErr != nil {
 				if err == nil {
 					t.Fatalf("Choose() = %+v, want an error", got)
@@ -117,7 +113,7 @@ func TestChoose(t *testing.T) {
 			if got.Driver != tt.want || (got.Reason != nil) != tt.wantReason {
 				t.Errorf("Choose() = %+v, want driver %q (reason given: %v)", got, tt.want, tt.wantReason)
 			}
-			if calls := strings.Join(m.calls, ","); calls != tt.wantCalls {
+			if calls := strings.Join(f.calls, ","); calls != tt.wantCalls {
 				t.Errorf("calls = %q, want %q", calls, tt.wantCalls)
 			}
 			left, err := os.ReadDir(root)
@@ -160,12 +156,17 @@ func TestChooseSkipsTheProbeOnlyWhereOverlayIsKnownToWork(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			m := &fakeMounter{fsType: tt.fsType, fsErr: tt.fsErr, mayMount: tt.mayMount, mountErr: tt.mountErr, t: t}
-			got, err := Choose(m, fuse(false), t.TempDir(), "overlay2", false)
+			root := t.TempDir()
+			f := newFake(t)
+			f.FSTypes[root], f.FSTypeErr, f.MountErr = tt.fsType, tt.fsErr, tt.mountErr
+			if tt.mayMount {
+				allowOverlay(f)
+			}
+			got, err := Choose(f, fuse(false), root, "overlay2", false)
 			if err != nil || got.Driver != tt.want || got.Probed != (tt.wantCalls != "") {
 				t.Errorf("Choose() = %+v, %v; want driver %q, probed %v", got, err, tt.want, tt.wantCalls != "")
 			}
-			if calls := strings.Join(m.calls, ","); calls != tt.wantCalls {
+			if calls := strings.Join(f.calls, ","); calls != tt.wantCalls {
 				t.Errorf("calls = %q, want %q", calls, tt.wantCalls)
 			}
 		})
@@ -198,22 +199,8 @@ func TestWhatStandsBetweenDinvAndAnOverlayMount(t *testing.T) {
 	}
 }
 
-func TestKernelMounterReadsTheDataRootsFilesystem(t *testing.T) {
-	// /dev/shm is a tmpfs on every Linux with one.
-	shm, err := kernelMounter{}.FSType("/dev/shm")
-	if err != nil {
-		t.Skip("no /dev/shm:", err)
-	}
-	if shm != unix.TMPFS_MAGIC {
-		t.Errorf("FSType(/dev/shm) = %#x, want tmpfs %#x", shm, unix.TMPFS_MAGIC)
-	}
-	if _, err := (kernelMounter{}).FSType(filepath.Join(t.TempDir(), "missing")); !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("FSType of a missing path: %v, want one that is fs.ErrNotExist", err)
-	}
-}
-
 func TestProbeFailsWhenTheDataRootIsMissing(t *testing.T) {
-	err := ProbeOverlay(&fakeMounter{t: t}, filepath.Join(t.TempDir(), "missing"))
+	err := ProbeOverlay(newFake(t), filepath.Join(t.TempDir(), "missing"))
 	if err == nil || !strings.Contains(err.Error(), "make probe directory") {
 		t.Errorf("ProbeOverlay() = %v, want a make probe directory error", err)
 	}
@@ -261,7 +248,9 @@ func TestRunMakesTheDataRootAndWarnsOnFallback(t *testing.T) {
 	root := filepath.Join(t.TempDir(), "var", "lib", "docker")
 	var logs bytes.Buffer
 	ctx := core.WithLog(context.Background(), hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Debug}))
-	st := &Stage{Mounter: &fakeMounter{mountErr: errInval, t: t}, HasFuse: fuse(false)}
+	f := newFake(t)
+	f.MountErr = errInval
+	st := &Stage{Sys: f, HasFuse: fuse(false)}
 	s := &core.State{Config: *storageConfig(root, "overlay2", false)}
 	if err := st.Run(ctx, s); err != nil {
 		t.Fatal(err)
@@ -281,7 +270,9 @@ func TestRunMakesTheDataRootAndWarnsOnFallback(t *testing.T) {
 }
 
 func TestRunFailsWhenTheNamedDriverCannotWork(t *testing.T) {
-	st := &Stage{Mounter: &fakeMounter{mountErr: errInval, t: t}, HasFuse: fuse(true)}
+	f := newFake(t)
+	f.MountErr = errInval
+	st := &Stage{Sys: f, HasFuse: fuse(true)}
 	s := &core.State{Config: *storageConfig(t.TempDir(), "overlay2", true)}
 	if err := st.Run(context.Background(), s); err == nil || s.StorageDriver != "" {
 		t.Errorf("Run() = %v with driver %q, want an error and no driver", err, s.StorageDriver)
@@ -327,8 +318,13 @@ func TestRunUnderDryRunWritesNothing(t *testing.T) {
 			before := tree(t, dir)
 			var logs bytes.Buffer
 			ctx := core.WithLog(context.Background(), hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Info}))
-			m := &fakeMounter{fsType: tt.fsType, mayMount: true, t: t}
-			st := &Stage{Mounter: m, HasFuse: fuse(tt.fuse)}
+			f := newFake(t)
+			f.FSTypes[dir] = tt.fsType
+			if tt.rootExist {
+				f.FSTypes[root] = tt.fsType
+			}
+			allowOverlay(f)
+			st := &Stage{Sys: f, HasFuse: fuse(tt.fuse)}
 			cfg := storageConfig(root, tt.driver, tt.named)
 			cfg.DryRun = true
 			s := &core.State{Config: *cfg}
@@ -341,8 +337,8 @@ func TestRunUnderDryRunWritesNothing(t *testing.T) {
 			if after := tree(t, dir); after != before {
 				t.Errorf("the dry run changed the files: before %q, after %q", before, after)
 			}
-			if len(m.calls) != 0 {
-				t.Errorf("mounter calls %q, want none", m.calls)
+			if len(f.calls) != 0 {
+				t.Errorf("mounter calls %q, want none", f.calls)
 			}
 			if tt.wantLog == nil {
 				if logs.Len() > 0 {
@@ -361,12 +357,14 @@ func TestRunUnderDryRunWritesNothing(t *testing.T) {
 
 func TestOverlayIsKnownToWorkByTheNearestExistingParentOfAMissingDataRoot(t *testing.T) {
 	dir := t.TempDir()
-	m := &fakeMounter{fsType: unix.EXT4_SUPER_MAGIC, mayMount: true, t: t}
-	if !overlayKnownToWork(m, filepath.Join(dir, "var", "lib", "docker")) {
+	f := newFake(t)
+	f.FSTypes[dir] = unix.EXT4_SUPER_MAGIC
+	allowOverlay(f)
+	if !overlayKnownToWork(f, filepath.Join(dir, "var", "lib", "docker")) {
 		t.Error("overlay on ext4 not known to work")
 	}
-	if want := []string{filepath.Join(dir, "var", "lib", "docker"), filepath.Join(dir, "var", "lib"), filepath.Join(dir, "var"), dir}; !reflect.DeepEqual(m.fsPaths, want) {
-		t.Errorf("statfs of %q, want %q", m.fsPaths, want)
+	if want := []string{filepath.Join(dir, "var", "lib", "docker"), filepath.Join(dir, "var", "lib"), filepath.Join(dir, "var"), dir}; !reflect.DeepEqual(f.Statfs, want) {
+		t.Errorf("statfs of %q, want %q", f.Statfs, want)
 	}
 }
 
@@ -401,4 +399,21 @@ func storageConfig(root, driver string, named bool) *core.Config {
 		DataRoot:      core.Setting[string]{Value: root},
 		StorageDriver: core.Setting[string]{Value: driver, From: from},
 	}}
+}
+
+func TestMayMountOverlayReadsWhatTheProcessHolds(t *testing.T) {
+	f := newFake(t)
+	allowOverlay(f)
+	if !mayMountOverlay(f) {
+		t.Error("every capability, overlay, the initial user namespace: not allowed")
+	}
+	f.Files["/proc/self/attr/current"] = "docker-default (enforce)\n"
+	if mayMountOverlay(f) {
+		t.Error("allowed under AppArmor's docker-default")
+	}
+	delete(f.Files, "/proc/self/attr/current")
+	f.Files["/proc/self/status"] = "CapEff:\t00000000a80425fb\n" // docker run's default set: no CAP_SYS_ADMIN
+	if mayMountOverlay(f) {
+		t.Error("allowed without CAP_SYS_ADMIN")
+	}
 }

@@ -6,48 +6,28 @@ import (
 	"os/exec"
 
 	"golang.org/x/sys/unix"
+
+	"github.com/dinv/dinv/internal/host"
 )
 
-// kernelMounter is the real Mounter.
-type kernelMounter struct{}
-
-func (kernelMounter) Mount(source, target, fstype, data string) error {
-	return unix.Mount(source, target, fstype, 0, data)
-}
-
-// Unmount detaches lazily when a plain unmount fails, so that the probe never
-// leaves a mount behind.
-func (kernelMounter) Unmount(target string) error {
-	if err := unix.Unmount(target, 0); err != nil {
-		return unix.Unmount(target, unix.MNT_DETACH)
-	}
-	return nil
-}
-
-func (kernelMounter) FSType(path string) (int64, error) {
-	var st unix.Statfs_t
-	if err := unix.Statfs(path, &st); err != nil {
-		return 0, err
-	}
-	return int64(st.Type), nil
-}
-
-func (kernelMounter) MayMountOverlay() bool {
+// mayMountOverlay reports, without mounting, that nothing stands between
+// this process and an overlay mount: the kernel has overlay registered, and
+// the process holds CAP_SYS_ADMIN in the initial user namespace under no
+// security module confinement.
+func mayMountOverlay(sys host.System) bool {
 	// Whatever cannot be read is not known: false, and the probe runs.
-	hdr := unix.CapUserHeader{Version: unix.LINUX_CAPABILITY_VERSION_3}
-	var caps [2]unix.CapUserData
-	if err := unix.Capget(&hdr, &caps[0]); err != nil || caps[0].Effective&(1<<unix.CAP_SYS_ADMIN) == 0 {
+	if eff, _, err := host.EffectiveCaps(sys); err != nil || eff&(1<<unix.CAP_SYS_ADMIN) == 0 {
 		return false
 	}
-	filesystems, err := os.ReadFile("/proc/filesystems")
+	filesystems, err := sys.ReadFile("/proc/filesystems")
 	if err != nil || !overlayRegistered(filesystems) {
 		return false
 	}
-	uidMap, err := os.ReadFile("/proc/self/uid_map")
+	uidMap, err := sys.ReadFile("/proc/self/uid_map")
 	if err != nil || !initialUserNS(uidMap) {
 		return false
 	}
-	label, err := os.ReadFile("/proc/self/attr/current")
+	label, err := sys.ReadFile("/proc/self/attr/current")
 	return err != nil || unconfined(label) // no security module: nothing to read
 }
 

@@ -18,18 +18,31 @@ import (
 // fields to give it files, programs and failures; read Calls and Ran for what
 // the code under test did.
 type Fake struct {
-	Files         map[string]string
-	Dirs          map[string]bool
-	Live          map[int]bool
-	Programs      map[string]string // name -> path
-	Outputs       map[string]string // program -> stdout; missing: fails
-	NftRuleCount  int               // rules in the nf_tables iptables shows
-	NoNft         bool              // the kernel has no nf_tables
-	WriteErr      func(path, data string) error
-	MountErr      error
-	RemountErr    error            // returned for a remount only
-	MountErrOn    map[string]error // by target, for any mount but a remount
-	UnmountErrOn  map[string]error // by target
+	Files        map[string]string
+	Dirs         map[string]bool
+	Live         map[int]bool
+	Programs     map[string]string // name -> path
+	Outputs      map[string]string // program -> stdout; missing: fails
+	NftRuleCount int               // rules in the nf_tables iptables shows
+	NoNft        bool              // the kernel has no nf_tables
+	WriteErr     func(path, data string) error
+	MountErr     error
+	RemountErr   error            // returned for a remount only
+	MountErrOn   map[string]error // by target, for any mount but a remount
+	UnmountErr   error            // returned for every unmount
+	UnmountErrOn map[string]error // by target
+	// OnMount and OnUnmount, when set, see every mount and unmount tried,
+	// failed ones too (Calls has those that worked).
+	OnMount   func(source, target, fstype string, flags uintptr, data string)
+	OnUnmount func(target string)
+	// FSTypes are the statfs f_type of paths that exist: FSType of a path
+	// not there fails as statfs does (ENOENT). FSTypeErr fails it for
+	// those that are. Statfs records the paths FSType was asked about.
+	FSTypes       map[string]int64
+	FSTypeErr     error
+	Statfs        []string
+	ChownErr      error            // returned for every chown
+	Release       string           // KernelRelease
 	ReadErrOn     map[string]error // by path
 	RemoveErrOn   map[string]error // by path
 	GlobErr       error
@@ -53,7 +66,7 @@ type Fake struct {
 func New() *Fake {
 	return &Fake{Files: map[string]string{}, Dirs: map[string]bool{}, Live: map[int]bool{},
 		Programs: map[string]string{}, Outputs: map[string]string{}, Modes: map[string]os.FileMode{},
-		Inodes: map[string]uint64{}, Xattrs: map[string]string{}, OutputErr: map[string]error{}}
+		Inodes: map[string]uint64{}, Xattrs: map[string]string{}, OutputErr: map[string]error{}, FSTypes: map[string]int64{}}
 }
 
 func (f *Fake) ReadFile(p string) ([]byte, error) {
@@ -119,6 +132,9 @@ func (f *Fake) IsDir(p string) bool    { return f.Dirs[p] }
 func (f *Fake) Writable(p string) bool { return f.WritablePaths[p] }
 
 func (f *Fake) Mount(source, target, fstype string, flags uintptr, data string) error {
+	if f.OnMount != nil {
+		f.OnMount(source, target, fstype, flags, data)
+	}
 	if f.MountErr != nil {
 		return f.MountErr
 	}
@@ -133,6 +149,12 @@ func (f *Fake) Mount(source, target, fstype string, flags uintptr, data string) 
 }
 
 func (f *Fake) Unmount(target string) error {
+	if f.OnUnmount != nil {
+		f.OnUnmount(target)
+	}
+	if f.UnmountErr != nil {
+		return f.UnmountErr
+	}
 	if err := f.UnmountErrOn[target]; err != nil {
 		return err
 	}
@@ -173,6 +195,9 @@ func (f *Fake) RemoveAll(p string) error {
 }
 
 func (f *Fake) Chown(p string, uid, gid int) error {
+	if f.ChownErr != nil {
+		return f.ChownErr
+	}
 	f.Calls = append(f.Calls, fmt.Sprintf("chown %s %d:%d", p, uid, gid))
 	return nil
 }
@@ -215,5 +240,16 @@ func (f *Fake) Setxattr(p, name string, data []byte) error {
 func (f *Fake) Interfaces() ([]host.Interface, error) { return f.Ifaces, f.InterfacesErr }
 func (f *Fake) DefaultRoute() (string, error)         { return f.Route, nil }
 func (f *Fake) Hostname() (string, error)             { return f.Host, nil }
+
+func (f *Fake) FSType(p string) (int64, error) {
+	f.Statfs = append(f.Statfs, p)
+	t, ok := f.FSTypes[p]
+	if !ok {
+		return 0, syscall.ENOENT
+	}
+	return t, f.FSTypeErr
+}
+
+func (f *Fake) KernelRelease() string { return f.Release }
 
 var _ host.System = (*Fake)(nil)

@@ -23,11 +23,16 @@ import (
 	"github.com/dinv/dinv/internal/config"
 	"github.com/dinv/dinv/internal/engineapi"
 	"github.com/dinv/dinv/stages/args"
+	"github.com/dinv/dinv/stages/cgroups"
 	"github.com/dinv/dinv/stages/engine"
+	"github.com/dinv/dinv/stages/iptables"
+	"github.com/dinv/dinv/stages/mounts"
 	"github.com/dinv/dinv/stages/network"
 	"github.com/dinv/dinv/stages/pki"
-	"github.com/dinv/dinv/stages/prepare"
+	"github.com/dinv/dinv/stages/privileges"
 	"github.com/dinv/dinv/stages/ready"
+	"github.com/dinv/dinv/stages/rootless"
+	"github.com/dinv/dinv/stages/stale"
 	"github.com/dinv/dinv/stages/storage"
 	"github.com/dinv/dinv/stages/swarm"
 )
@@ -50,13 +55,13 @@ func main() {
 // which of them run, and in what order.
 func catalogue() *core.Catalogue {
 	return core.NewCatalogue(
-		prepare.NewPrivileges(),
+		privileges.New(),
 		network.New(),
-		prepare.NewCgroups(),
-		prepare.NewMounts(),
-		prepare.NewIptables(),
-		prepare.NewStale(),
-		prepare.NewRootless(),
+		cgroups.New(),
+		mounts.New(),
+		iptables.New(),
+		stale.New(),
+		rootless.New(),
 		storage.New(),
 		pki.New(),
 		args.New(),

@@ -72,6 +72,10 @@ type System interface {
 	KernelRelease() string
 }
 
+// CgroupRoot is where the cgroup hierarchies are mounted: the v2 tree, or a
+// tmpfs holding the v1 hierarchies.
+const CgroupRoot = "/sys/fs/cgroup"
+
 // osSystem is the real System.
 type osSystem struct{}
 

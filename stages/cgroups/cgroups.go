@@ -18,7 +18,7 @@ import (
 	"github.com/dinv/dinv/internal/host"
 )
 
-const cgroupRoot = "/sys/fs/cgroup"
+const cgroupRoot = host.CgroupRoot
 
 // cgroupsStage makes the cgroups usable by the engine: without it no
 // container runs inside. A rootless engine cannot use them at all here
@@ -28,8 +28,8 @@ type cgroupsStage struct {
 	sleep func(time.Duration)
 }
 
-// NewCgroups returns the cgroups stage.
-func NewCgroups() core.Stage { return &cgroupsStage{sys: host.OS(), sleep: time.Sleep} }
+// New returns the cgroups stage.
+func New() core.Stage { return &cgroupsStage{sys: host.OS(), sleep: time.Sleep} }
 
 func (*cgroupsStage) Name() string { return "cgroups" }
 func (*cgroupsStage) SkipsDryRun() {}

@@ -2,7 +2,6 @@ package cgroups
 
 import (
 	"context"
-	"path/filepath"
 	"reflect"
 	"strings"
 	"syscall"
@@ -20,7 +19,6 @@ var nolog = hclog.NewNullLogger()
 // mountinfo lines as a Docker container sees them.
 const (
 	rootShared  = "100 90 0:50 / / rw,relatime shared:1 - overlay overlay rw,lowerdir=/l\n"
-	rootPrivate = "100 90 0:50 / / rw,relatime - overlay overlay rw,lowerdir=/l\n"
 	cgTmpfs     = "110 100 0:60 / /sys/fs/cgroup rw,nosuid - tmpfs tmpfs rw,mode=755\n"
 	cgCPURo     = "111 110 0:29 /docker/abc /sys/fs/cgroup/cpu,cpuacct ro,nosuid master:10 - cgroup cgroup rw,cpu,cpuacct\n"
 	cgSystemdRo = "112 110 0:37 /docker/abc /sys/fs/cgroup/systemd ro,nosuid - cgroup cgroup rw,xattr,release_agent=/lib/systemd/x,name=systemd\n"
@@ -32,7 +30,6 @@ const (
 	cgElsewhereRo = "114 100 0:29 /docker/abc /mnt/cpu ro,nosuid - cgroup cgroup rw,cpu\n"
 	cgMemRw       = "113 110 0:32 / /sys/fs/cgroup/memory rw,nosuid - cgroup cgroup rw,memory\n"
 	cgV2          = "110 100 0:60 / /sys/fs/cgroup rw,nosuid - cgroup2 cgroup rw,nsdelegate\n"
-	secfs         = "120 100 0:7 / /sys/kernel/security rw - securityfs securityfs rw\n"
 )
 
 func TestFixCgroups(t *testing.T) {
@@ -252,365 +249,19 @@ func TestFixCgroupV1NeverLeavesAHierarchyUnmounted(t *testing.T) {
 	}
 }
 
-func TestFixMounts(t *testing.T) {
-	cases := []struct {
-		name     string
-		info     string
-		secDir   bool
-		mountErr error
-		want     []string
-		wantErr  bool
-	}{
-		{name: "a shared root with securityfs mounted is left alone",
-			info: rootShared + secfs, secDir: true},
-		{name: "missing securityfs is mounted and a private root made shared",
-			info: rootPrivate, secDir: true,
-			want: []string{"mount securityfs securityfs /sys/kernel/security 0x0", "mount / 0x104000"}},
-		{name: "no /sys/kernel/security directory means no securityfs mount",
-			info: rootShared},
-		{name: "a root that cannot be made shared fails",
-			info: rootPrivate, mountErr: syscall.EPERM, wantErr: true},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			f := hosttest.New()
-			f.Files["/proc/self/mountinfo"] = c.info
-			f.Dirs[securityfsPath] = c.secDir
-			f.MountErr = c.mountErr
-			err := FixMounts(nolog, f)
-			if (err != nil) != c.wantErr {
-				t.Fatalf("error %v", err)
-			}
-			if !reflect.DeepEqual(f.Calls, c.want) {
-				t.Errorf("calls %q, want %q", f.Calls, c.want)
-			}
-		})
-	}
-}
-
-func TestChooseIptables(t *testing.T) {
-	both := map[string]string{"iptables-legacy-save": "/usr/sbin/iptables-legacy-save", "iptables-nft-save": "/usr/sbin/iptables-nft-save"}
-	rules := "*filter\n:INPUT ACCEPT [0:0]\n-A FORWARD -j DOCKER-USER\n-A FORWARD -j ACCEPT\nCOMMIT\n"
-	cases := []struct {
-		name     string
-		programs map[string]string
-		legacy   *string // iptables-legacy-save's output; nil: it fails
-		nftRules int
-		noNft    bool
-		forced   string
-		want     string
-	}{
-		{"DINV_IPTABLES forces a variant", both, nil, 2, false, "legacy", "legacy"},
-		{"the variant holding rules wins: legacy", both, &rules, 1, false, "", "legacy"},
-		{"the variant holding rules wins: nft", both, ptr(""), 2, false, "", "nft"},
-		{"legacy rules win when nf_tables is unavailable", both, &rules, 0, true, "", "legacy"},
-		{"a tie in rules goes to nft when the kernel has it", both, &rules, 2, false, "", "nft"},
-		{"without rules nft is chosen when the kernel has it", both, ptr(""), 0, false, "", "nft"},
-		{"without rules and without nf_tables legacy is chosen", both, ptr(""), 0, true, "", "legacy"},
-		{"a single installed variant is used: legacy", map[string]string{"iptables-legacy-save": "/x"}, nil, 5, false, "", "legacy"},
-		{"a single installed variant is used: nft", map[string]string{"iptables-nft-save": "/x"}, &rules, 0, true, "", "nft"},
-		{"no variants installed means no choice", nil, nil, 0, false, "", ""},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			f := hosttest.New()
-			f.Programs, f.NftRuleCount, f.NoNft = c.programs, c.nftRules, c.noNft
-			f.Files[ipTablesNames] = "filter\n"
-			if c.legacy != nil {
-				f.Outputs["iptables-legacy-save"] = *c.legacy
-			}
-			got, why, err := ChooseIptables(f, c.forced)
-			if err != nil || got != c.want || (got != "" && why == "") {
-				t.Errorf("got %q (%q), %v; want %q", got, why, err, c.want)
-			}
-		})
-	}
-}
-
-func ptr(s string) *string { return &s }
-
-func TestChooseIptablesSkipsLegacySaveWhenNoLegacyTableExists(t *testing.T) {
-	both := map[string]string{"iptables-legacy-save": "/usr/sbin/iptables-legacy-save", "iptables-nft-save": "/usr/sbin/iptables-nft-save"}
-	rules := "-A FORWARD -j ACCEPT\n"
-	cases := []struct {
-		name   string
-		tables string
-		want   string
-	}{
-		{"no legacy table: legacy holds no rules, its save output is not read", "", "nft"},
-		{"a legacy table exists: its rules are counted", "filter\nnat\n", "legacy"},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			f := hosttest.New()
-			f.Programs = both
-			// Were it read, legacy's output would win.
-			f.Outputs = map[string]string{"iptables-legacy-save": rules + rules}
-			f.NftRuleCount = 1
-			f.Files[ipTablesNames] = c.tables
-			if got, _, err := ChooseIptables(f, ""); err != nil || got != c.want {
-				t.Errorf("got %q, %v; want %q", got, err, c.want)
-			}
-		})
-	}
-}
-
-func TestChooseIptablesFailsWhenLegacyRulesCannotBeCounted(t *testing.T) {
-	both := map[string]string{"iptables-legacy-save": "/usr/sbin/iptables-legacy-save", "iptables-nft-save": "/usr/sbin/iptables-nft-save"}
-	cases := []struct {
-		name   string
-		tables *string // ip_tables_names; nil: unreadable
-	}{
-		{"a failing legacy save where legacy tables exist is an error naming the program", ptr("filter\n")},
-		{"a failing legacy save where the legacy tables cannot be listed is an error naming the program", nil},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			f := hosttest.New()
-			f.Programs, f.NftRuleCount = both, 1 // iptables-legacy-save has no output: it fails
-			if c.tables != nil {
-				f.Files[ipTablesNames] = *c.tables
-			}
-			got, _, err := ChooseIptables(f, "")
-			if err == nil || got != "" {
-				t.Fatalf("got %q, %v; want an error and no variant", got, err)
-			}
-			for _, part := range []string{"count legacy iptables rules", "iptables-legacy-save: failed", "DINV_IPTABLES"} {
-				if !strings.Contains(err.Error(), part) {
-					t.Errorf("error %q does not say %q", err, part)
-				}
-			}
-		})
-	}
-}
-
-func TestIptablesStageFailsWhenLegacyRulesCannotBeCountedUnlessAVariantIsForced(t *testing.T) {
-	cases := []struct {
-		name    string
-		forced  string
-		wantErr bool
-	}{
-		{"without DINV_IPTABLES the stage fails and changes nothing", "", true},
-		{"DINV_IPTABLES=nft chooses without counting", "nft", false},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			f := hosttest.New()
-			for _, p := range []string{"iptables-nft", "iptables-nft-save", "iptables-legacy", "iptables-legacy-save"} {
-				f.Programs[p] = "/usr/sbin/" + p
-			}
-			f.Files[ipTablesNames] = "filter\n" // and iptables-legacy-save fails
-			st := &iptablesStage{sys: f, getenv: func(string) string { return c.forced }, dir: "/run/dinv/iptables"}
-			s := &core.State{EngineEnv: []string{"PATH=/usr/bin"}}
-			err := st.Run(core.WithLog(context.Background(), nolog), s)
-			if !c.wantErr {
-				if err != nil || !reflect.DeepEqual(s.EngineEnv, []string{"PATH=/run/dinv/iptables:/usr/bin"}) {
-					t.Errorf("error %v, env %q", err, s.EngineEnv)
-				}
-				return
-			}
-			if err == nil || !strings.Contains(err.Error(), "iptables-legacy-save") {
-				t.Errorf("error %v, want one naming iptables-legacy-save", err)
-			}
-			if len(f.Calls) != 0 || !reflect.DeepEqual(s.EngineEnv, []string{"PATH=/usr/bin"}) {
-				t.Errorf("calls %q, env %q: want nothing changed", f.Calls, s.EngineEnv)
-			}
-		})
-	}
-}
-
-func TestIptablesStagePutsTheVariantFirstInTheEnginesPATH(t *testing.T) {
+func TestForTheRootlessEngineTheCgroupsStageWarnsOnceAndRemountsNothing(t *testing.T) {
+	rootless := core.Config{Rootless: true}
 	f := hosttest.New()
-	for _, p := range []string{"iptables-nft", "iptables-nft-save", "iptables-nft-restore", "ip6tables-nft", "iptables-legacy-save"} {
-		f.Programs[p] = "/usr/sbin/" + p
-	}
-	f.NftRuleCount = 1
-	f.Outputs["iptables-legacy-save"] = ""
-	st := &iptablesStage{sys: f, getenv: func(string) string { return "" }, dir: "/run/dinv/iptables"}
-	s := &core.State{EngineEnv: []string{"A=1", "PATH=/usr/bin:/bin"}}
-	if err := st.Run(core.WithLog(context.Background(), nolog), s); err != nil {
+	f.Files["/proc/self/mountinfo"] = rootShared + cgTmpfs + cgCPURo
+	var l hosttest.Logs
+	st := &cgroupsStage{sys: f, sleep: func(time.Duration) {}}
+	if err := st.Run(core.WithLog(context.Background(), l.Logger()), &core.State{Config: rootless}); err != nil {
 		t.Fatal(err)
 	}
-	if want := []string{"A=1", "PATH=/run/dinv/iptables:/usr/bin:/bin"}; !reflect.DeepEqual(s.EngineEnv, want) {
-		t.Errorf("env %q, want %q", s.EngineEnv, want)
+	if w := l.Warnings(); len(w) != 1 || !strings.Contains(w[0], "without resource limits") || !strings.Contains(w[0], "cgroup=v1") {
+		t.Errorf("warnings %q", w)
 	}
-	want := []string{"mkdir /run/dinv/iptables",
-		"link /run/dinv/iptables/iptables -> /usr/sbin/iptables-nft",
-		"link /run/dinv/iptables/iptables-save -> /usr/sbin/iptables-nft-save",
-		"link /run/dinv/iptables/iptables-restore -> /usr/sbin/iptables-nft-restore",
-		"link /run/dinv/iptables/ip6tables -> /usr/sbin/ip6tables-nft"}
-	if !reflect.DeepEqual(f.Calls, want) {
-		t.Errorf("calls\n%q\nwant\n%q", f.Calls, want)
+	if len(f.Calls) != 0 {
+		t.Errorf("changed %v", f.Calls)
 	}
-}
-
-func TestIptablesStageReplacesEveryLinkOfAnEarlierStart(t *testing.T) {
-	f := hosttest.New()
-	for _, tool := range iptablesTools {
-		f.Files["/run/dinv/iptables/"+tool] = "" // legacy links of the last start
-	}
-	for _, p := range []string{"iptables-nft", "iptables-nft-save", "iptables-nft-restore"} {
-		f.Programs[p] = "/usr/sbin/" + p
-	}
-	st := &iptablesStage{sys: f, getenv: func(string) string { return "nft" }, dir: "/run/dinv/iptables"}
-	if err := st.Run(core.WithLog(context.Background(), nolog), &core.State{}); err != nil {
-		t.Fatal(err)
-	}
-	want := []string{"mkdir /run/dinv/iptables",
-		"remove /run/dinv/iptables/iptables", "remove /run/dinv/iptables/iptables-save", "remove /run/dinv/iptables/iptables-restore",
-		"remove /run/dinv/iptables/ip6tables", "remove /run/dinv/iptables/ip6tables-save", "remove /run/dinv/iptables/ip6tables-restore",
-		"link /run/dinv/iptables/iptables -> /usr/sbin/iptables-nft",
-		"link /run/dinv/iptables/iptables-save -> /usr/sbin/iptables-nft-save",
-		"link /run/dinv/iptables/iptables-restore -> /usr/sbin/iptables-nft-restore"}
-	if !reflect.DeepEqual(f.Calls, want) {
-		t.Errorf("calls\n%q\nwant\n%q", f.Calls, want)
-	}
-}
-
-func TestIptablesStageFailsWhenTheForcedVariantIsNotInstalled(t *testing.T) {
-	cases := []struct {
-		name     string
-		forced   string
-		programs []string
-		missing  string
-	}{
-		{"legacy forced where only nft is installed", "legacy", []string{"iptables-nft", "iptables-nft-save", "iptables-legacy-save"}, "iptables-legacy"},
-		{"nft forced where only legacy is installed", "nft", []string{"iptables-legacy", "iptables-legacy-save"}, "iptables-nft"},
-		{"legacy forced where no iptables is installed", "legacy", nil, "iptables-legacy"},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			f := hosttest.New()
-			for _, p := range c.programs {
-				f.Programs[p] = "/usr/sbin/" + p
-			}
-			st := &iptablesStage{sys: f, getenv: func(string) string { return c.forced }, dir: "/run/dinv/iptables"}
-			s := &core.State{EngineEnv: []string{"PATH=/usr/bin"}}
-			err := st.Run(core.WithLog(context.Background(), nolog), s)
-			if err == nil || !strings.Contains(err.Error(), c.missing+" is not installed") {
-				t.Errorf("error %v, want one naming %s", err, c.missing)
-			}
-			if len(f.Calls) != 0 || !reflect.DeepEqual(s.EngineEnv, []string{"PATH=/usr/bin"}) {
-				t.Errorf("calls %q, env %q: want nothing changed", f.Calls, s.EngineEnv)
-			}
-		})
-	}
-}
-
-func TestIptablesStageRejectsAnUnknownDINV_IPTABLES(t *testing.T) {
-	for _, v := range []string{"legacy", "nft", ""} {
-		st := &iptablesStage{getenv: func(string) string { return v }}
-		if err := st.Validate(nil, nil); err != nil {
-			t.Errorf("%q: %v", v, err)
-		}
-	}
-	st := &iptablesStage{getenv: func(string) string { return "nftables" }}
-	if err := st.Validate(nil, nil); err == nil || !core.IsUsage(err) || !strings.Contains(err.Error(), "nftables") {
-		t.Errorf("error %v", err)
-	}
-}
-
-func TestRemoveStale(t *testing.T) {
-	cases := []struct {
-		name  string
-		files map[string]string
-		alive []int
-		left  []string
-	}{
-		{name: "a dead engine's pid files and containerd's socket are removed",
-			files: map[string]string{"/run/docker.pid": "41\n", "/run/docker/containerd/containerd.pid": "42",
-				"/run/docker/containerd/containerd.sock": "", "/run/other.pid": "43"},
-			left: []string{"/run/other.pid"}},
-		{name: "a live engine's files are kept",
-			files: map[string]string{"/run/docker.pid": "41", "/run/docker/containerd/containerd.pid": "42",
-				"/run/docker/containerd/containerd.sock": ""},
-			alive: []int{41, 42},
-			left:  []string{"/run/docker.pid", "/run/docker/containerd/containerd.pid", "/run/docker/containerd/containerd.sock"}},
-		{name: "a pid file that names no number is stale",
-			files: map[string]string{"/run/docker.pid": "", "/run/docker/dockerd-x.pid": "1"},
-			alive: []int{1},
-			left:  []string{"/run/docker/dockerd-x.pid"}},
-		{name: "a containerd socket without a pid file is kept",
-			files: map[string]string{"/run/docker/containerd/containerd.sock": ""},
-			left:  []string{"/run/docker/containerd/containerd.sock"}},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			f := hosttest.New()
-			f.Files = c.files
-			for _, p := range c.alive {
-				f.Live[p] = true
-			}
-			if err := RemoveStale(nolog, f, "/run/docker.pid", "/run/docker"); err != nil {
-				t.Fatal(err)
-			}
-			left := []string{}
-			for p := range f.Files {
-				left = append(left, p)
-			}
-			if want := append([]string{}, c.left...); !sameSet(left, want) {
-				t.Errorf("left %q, want %q", left, want)
-			}
-		})
-	}
-}
-
-func TestRemoveStaleKeepsItsErrors(t *testing.T) {
-	dead := map[string]string{"/run/docker.pid": "41", "/run/docker/containerd/containerd.pid": "42",
-		"/run/docker/containerd/containerd.sock": ""}
-	cases := []struct {
-		name     string
-		setup    func(f *hosttest.Fake)
-		wantErr  []string
-		keptFile string // a file that must be left
-	}{
-		{name: "a pid file that cannot be read fails naming it",
-			setup:   func(f *hosttest.Fake) { f.ReadErrOn = map[string]error{"/run/docker.pid": syscall.EACCES} },
-			wantErr: []string{"read pid file /run/docker.pid", "permission denied"}, keptFile: "/run/docker.pid"},
-		{name: "a stale socket that cannot be removed fails naming it",
-			setup: func(f *hosttest.Fake) {
-				f.RemoveErrOn = map[string]error{"/run/docker/containerd/containerd.sock": syscall.EACCES}
-			},
-			wantErr: []string{"remove stale socket /run/docker/containerd/containerd.sock", "permission denied"}},
-		{name: "pid files that cannot be listed fail naming their directory",
-			setup:   func(f *hosttest.Fake) { f.GlobErr = filepath.ErrBadPattern },
-			wantErr: []string{"list pid files in /run", "syntax error in pattern"}, keptFile: "/run/docker.pid"},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			f := hosttest.New()
-			for p, data := range dead {
-				f.Files[p] = data
-			}
-			c.setup(f)
-			err := RemoveStale(nolog, f, "/run/docker.pid", "/run/docker")
-			if err == nil {
-				t.Fatalf("no error; calls %q", f.Calls)
-			}
-			for _, part := range c.wantErr {
-				if !strings.Contains(err.Error(), part) {
-					t.Errorf("error %q does not say %q", err, part)
-				}
-			}
-			if _, ok := f.Files[c.keptFile]; c.keptFile != "" && !ok {
-				t.Errorf("%s was removed", c.keptFile)
-			}
-		})
-	}
-}
-
-func sameSet(a, b []string) bool {
-	m := map[string]int{}
-	for _, x := range a {
-		m[x]++
-	}
-	for _, x := range b {
-		m[x]--
-	}
-	for _, n := range m {
-		if n != 0 {
-			return false
-		}
-	}
-	return true
 }

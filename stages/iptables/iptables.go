@@ -30,8 +30,8 @@ type iptablesStage struct {
 	dir    string
 }
 
-// NewIptables returns the iptables stage.
-func NewIptables() core.Stage {
+// New returns the iptables stage.
+func New() core.Stage {
 	return &iptablesStage{sys: host.OS(), getenv: os.Getenv, dir: iptablesDir}
 }
 
@@ -76,7 +76,7 @@ func (i *iptablesStage) Run(ctx context.Context, s *core.State) error {
 	if env == nil {
 		env = os.Environ()
 	}
-	s.EngineEnv = prependPath(env, i.dir)
+	s.EngineEnv = host.PrependPath(env, i.dir)
 	log.Info("chose the iptables variant", "variant", variant, "reason", why)
 	return nil
 }
@@ -189,21 +189,4 @@ func linkIptables(sys host.System, dir, variant string) error {
 func installed(sys host.System, name string) bool {
 	_, err := sys.LookPath(name)
 	return err == nil
-}
-
-// prependPath returns env with dir first in its PATH.
-func prependPath(env []string, dir string) []string {
-	out := make([]string, 0, len(env)+1)
-	path := ""
-	for _, kv := range env {
-		if v, ok := strings.CutPrefix(kv, "PATH="); ok {
-			path = v
-			continue
-		}
-		out = append(out, kv)
-	}
-	if path == "" {
-		path = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
-	}
-	return append(out, "PATH="+dir+":"+path)
 }

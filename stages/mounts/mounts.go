@@ -19,8 +19,8 @@ const securityfsPath = "/sys/kernel/security"
 // and the container's root holds no CAP_SYS_ADMIN to mount anything.
 type mountsStage struct{ sys host.System }
 
-// NewMounts returns the mounts stage.
-func NewMounts() core.Stage { return &mountsStage{sys: host.OS()} }
+// New returns the mounts stage.
+func New() core.Stage { return &mountsStage{sys: host.OS()} }
 
 func (*mountsStage) Name() string { return "mounts" }
 func (*mountsStage) SkipsDryRun() {}

@@ -2,6 +2,7 @@ package privileges
 
 import (
 	"context"
+	"fmt"
 	"strings"
 
 	"github.com/pkg/errors"
@@ -18,15 +19,15 @@ import (
 // also says when the engine's runc cannot run a container there.
 type privilegesStage struct{ sys host.System }
 
-// NewPrivileges returns the privileges stage. It also finds whether dinv runs
+// New returns the privileges stage. It also finds whether dinv runs
 // on gVisor's kernel (State.GVisor), under -dry-run too: the stages after it
 // choose by it. Under -dry-run a missing privilege is said, not refused.
-func NewPrivileges() core.Stage { return &privilegesStage{sys: host.OS()} }
+func New() core.Stage { return &privilegesStage{sys: host.OS()} }
 
 func (*privilegesStage) Name() string { return "privileges" }
 
 func (p *privilegesStage) Run(ctx context.Context, s *core.State) error {
-	s.GVisor = InGVisor(p.sys)
+	s.GVisor = host.InGVisor(p.sys)
 	if s.GVisor {
 		warnGVisorRunc(core.Log(ctx), p.sys)
 	}
@@ -89,8 +90,62 @@ func MissingPrivileges(sys host.System) ([]string, error) {
 // cgroupTree is where the engine writes cgroups: a v1 hierarchy (under a
 // tmpfs that is writable even when they are not), or the v2 tree.
 func cgroupTree(sys host.System) string {
-	if v1 := cgroupRoot + "/memory"; sys.IsDir(v1) {
+	if v1 := host.CgroupRoot + "/memory"; sys.IsDir(v1) {
 		return v1
 	}
-	return cgroupRoot
+	return host.CgroupRoot
+}
+
+// tunDevice is what slirp4netns makes the rootless engine's network
+// interface with.
+const tunDevice = "/dev/net/tun"
+
+// MissingForRootless lists what the container lacks for the rootless engine,
+// with the docker run option that gives it: the capabilities the
+// preparation uses (all in docker's default set), the tun device, user
+// namespaces (a container's default seccomp profile refuses to make one), and
+// a /proc without masked paths (the kernel refuses to mount a new /proc in a
+// user namespace while parts of the container's are covered).
+func MissingForRootless(sys host.System) ([]string, error) {
+	_, caps, err := host.EffectiveCaps(sys, host.Capability{Bit: unix.CAP_CHOWN, Name: "CAP_CHOWN"},
+		host.Capability{Bit: unix.CAP_FOWNER, Name: "CAP_FOWNER"}, host.Capability{Bit: unix.CAP_SETUID, Name: "CAP_SETUID"},
+		host.Capability{Bit: unix.CAP_SETGID, Name: "CAP_SETGID"}, host.Capability{Bit: unix.CAP_SETFCAP, Name: "CAP_SETFCAP"})
+	if err != nil {
+		return nil, err
+	}
+	var missing []string
+	for _, c := range caps {
+		missing = append(missing, c+" (docker's default set has it)")
+	}
+	for _, prog := range []string{"rootlesskit", "slirp4netns", "setpriv"} {
+		if _, err := sys.LookPath(prog); err != nil {
+			missing = append(missing, prog+" (the dinv:<version>-rootless images have it, from Debian trixie on)")
+		}
+	}
+	if _, err := sys.Lstat(tunDevice); err != nil {
+		missing = append(missing, tunDevice+" (--device /dev/net/tun)")
+	}
+	if _, err := sys.Output("unshare", "--user", "true"); err != nil {
+		missing = append(missing, "user namespaces (--security-opt seccomp=unconfined: "+firstLine(err.Error())+")")
+	}
+	mounts, err := host.ReadMounts(sys)
+	if err != nil {
+		return nil, errors.Wrap(err, "read mounts")
+	}
+	var masked []string
+	for _, m := range mounts {
+		if strings.HasPrefix(m.Point, "/proc/") {
+			masked = append(masked, m.Point)
+		}
+	}
+	if len(masked) > 0 {
+		missing = append(missing, fmt.Sprintf("a /proc without masked paths (--security-opt systempaths=unconfined; masked: %s)",
+			strings.Join(masked, " ")))
+	}
+	return missing, nil
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
+	return s
 }

@@ -37,8 +37,8 @@ const RootlessEnv = "DINV_ROOTLESS"
 // Config.Rootless it does nothing.
 type rootlessStage struct{ sys host.System }
 
-// NewRootless returns the rootless stage.
-func NewRootless() core.Stage { return &rootlessStage{sys: host.OS()} }
+// New returns the rootless stage.
+func New() core.Stage { return &rootlessStage{sys: host.OS()} }
 
 func (*rootlessStage) Name() string { return "rootless" }
 func (*rootlessStage) SkipsDryRun() {}
@@ -82,56 +82,6 @@ var idMappers = []struct {
 	path string
 	capa uint
 }{{"/usr/bin/newuidmap", unix.CAP_SETUID}, {"/usr/bin/newgidmap", unix.CAP_SETGID}}
-
-// MissingForRootless lists what the container lacks for the rootless engine,
-// with the docker run option that gives it: the capabilities the
-// preparation uses (all in docker's default set), the tun device, user
-// namespaces (a container's default seccomp profile refuses to make one), and
-// a /proc without masked paths (the kernel refuses to mount a new /proc in a
-// user namespace while parts of the container's are covered).
-func MissingForRootless(sys host.System) ([]string, error) {
-	_, caps, err := host.EffectiveCaps(sys, host.Capability{Bit: unix.CAP_CHOWN, Name: "CAP_CHOWN"},
-		host.Capability{Bit: unix.CAP_FOWNER, Name: "CAP_FOWNER"}, host.Capability{Bit: unix.CAP_SETUID, Name: "CAP_SETUID"},
-		host.Capability{Bit: unix.CAP_SETGID, Name: "CAP_SETGID"}, host.Capability{Bit: unix.CAP_SETFCAP, Name: "CAP_SETFCAP"})
-	if err != nil {
-		return nil, err
-	}
-	var missing []string
-	for _, c := range caps {
-		missing = append(missing, c+" (docker's default set has it)")
-	}
-	for _, prog := range []string{"rootlesskit", "slirp4netns", "setpriv"} {
-		if _, err := sys.LookPath(prog); err != nil {
-			missing = append(missing, prog+" (the dinv:<version>-rootless images have it, from Debian trixie on)")
-		}
-	}
-	if _, err := sys.Lstat(tunDevice); err != nil {
-		missing = append(missing, tunDevice+" (--device /dev/net/tun)")
-	}
-	if _, err := sys.Output("unshare", "--user", "true"); err != nil {
-		missing = append(missing, "user namespaces (--security-opt seccomp=unconfined: "+firstLine(err.Error())+")")
-	}
-	mounts, err := host.ReadMounts(sys)
-	if err != nil {
-		return nil, errors.Wrap(err, "read mounts")
-	}
-	var masked []string
-	for _, m := range mounts {
-		if strings.HasPrefix(m.Point, "/proc/") {
-			masked = append(masked, m.Point)
-		}
-	}
-	if len(masked) > 0 {
-		missing = append(missing, fmt.Sprintf("a /proc without masked paths (--security-opt systempaths=unconfined; masked: %s)",
-			strings.Join(masked, " ")))
-	}
-	return missing, nil
-}
-
-func firstLine(s string) string {
-	s, _, _ = strings.Cut(strings.TrimSpace(s), "\n")
-	return s
-}
 
 // PrepareRootless makes the container ready for the rootless engine of cfg
 // and returns the engine's environment: env (nil: dinv's own) with the
@@ -198,7 +148,7 @@ func PrepareRootless(log hclog.Logger, sys host.System, cfg *core.Config, env []
 		_, port, _ := net.SplitHostPort(tcp[0].Addr)
 		add = append(add, "DINV_ROOTLESS_PORT="+port)
 	}
-	env = prependPath(setEnv(env, add), rootlessWrapperDir)
+	env = host.PrependPath(setEnv(env, add), rootlessWrapperDir)
 	log.Info("rootless engine prepared: it runs as an unprivileged user in a user namespace of its own",
 		"user", u.Name, "uid", u.UID, "subuids", fmt.Sprintf("%d-%d", u.SubStart, u.SubStart+u.SubCount-1),
 		"run_dir", u.Runtime)

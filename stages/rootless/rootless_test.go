@@ -2,17 +2,19 @@ package rootless
 
 import (
 	"context"
-	"errors"
 	"os"
 	"strings"
 	"testing"
-	"time"
+
+	"github.com/hashicorp/go-hclog"
 
 	"github.com/dinv/dinv/core"
 	"github.com/dinv/dinv/internal/config"
 	"github.com/dinv/dinv/internal/config/configtest"
 	"github.com/dinv/dinv/internal/host/hosttest"
 )
+
+var nolog = hclog.NewNullLogger()
 
 func rootlessFake() *hosttest.Fake {
 	f := hosttest.New()
@@ -115,89 +117,8 @@ func TestPrepareRootlessRefuses(t *testing.T) {
 	}
 }
 
-func TestMissingForRootless(t *testing.T) {
-	const defaultCaps = "00000000a80425fb" // docker run's default set
-	masked := "200 100 0:5 /null /proc/kcore rw,nosuid - devtmpfs udev rw\n201 100 0:60 / /proc/acpi ro - tmpfs tmpfs ro\n"
-	for _, c := range []struct {
-		name      string
-		caps      string
-		tun       bool
-		unshare   error
-		mountinfo string
-		want      string
-	}{
-		{name: "the measured option set: nothing missing", caps: defaultCaps, tun: true},
-		{name: "docker run's defaults: no tun, no user namespaces, a masked /proc",
-			caps: defaultCaps, unshare: errors.New("run unshare: exit status 1: unshare: unshare failed: Operation not permitted"),
-			mountinfo: masked,
-			want: "/dev/net/tun (--device /dev/net/tun); user namespaces (--security-opt seccomp=unconfined: " +
-				"run unshare: exit status 1: unshare: unshare failed: Operation not permitted); " +
-				"a /proc without masked paths (--security-opt systempaths=unconfined; masked: /proc/kcore /proc/acpi)"},
-		{name: "SETFCAP dropped", caps: "000000002804 25fb", tun: true, want: "CAP_SETFCAP (docker's default set has it)"},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			f := hosttest.New()
-			f.Files["/proc/self/status"] = "CapEff:\t" + strings.ReplaceAll(c.caps, " ", "") + "\n"
-			f.Files["/proc/self/mountinfo"] = rootPrivate + c.mountinfo
-			if c.tun {
-				f.Modes[tunDevice] = os.ModeDevice | 0o600
-			}
-			f.Outputs["unshare"] = ""
-			f.Programs = map[string]string{"rootlesskit": "/usr/bin/rootlesskit", "slirp4netns": "/usr/bin/slirp4netns", "setpriv": "/usr/bin/setpriv"}
-			if c.unshare != nil {
-				f.OutputErr["unshare"] = c.unshare
-			}
-			got, err := MissingForRootless(f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if strings.Join(got, "; ") != c.want {
-				t.Errorf("missing\n%s\nwant\n%s", strings.Join(got, "; "), c.want)
-			}
-		})
-	}
-}
-
-func TestRootlessStagesChangeNothingTheyCannotAndPrepareTheUser(t *testing.T) {
+func TestRootlessStagePreparesTheUserOnlyForTheRootlessEngine(t *testing.T) {
 	ctx := core.WithLog(context.Background(), nolog)
-	rootless := core.Config{Rootless: true}
-
-	t.Run("privileges: a missing option fails the start naming it", func(t *testing.T) {
-		f := hosttest.New()
-		f.Files["/proc/self/status"] = "CapEff:\t00000000a80425fb\n"
-		f.Files["/proc/self/mountinfo"] = rootPrivate
-		f.Outputs["unshare"] = ""
-		f.Programs = map[string]string{"rootlesskit": "/usr/bin/rootlesskit", "slirp4netns": "/usr/bin/slirp4netns", "setpriv": "/usr/bin/setpriv"}
-		err := (&privilegesStage{sys: f}).Run(ctx, &core.State{Config: rootless})
-		if err == nil || !strings.HasSuffix(err.Error(), "lacks what a rootless Docker host needs: /dev/net/tun (--device /dev/net/tun)") {
-			t.Errorf("error %v", err)
-		}
-	})
-	t.Run("cgroups: one warning, nothing remounted", func(t *testing.T) {
-		f := hosttest.New()
-		f.Files["/proc/self/mountinfo"] = rootShared + cgTmpfs + cgCPURo
-		var l logs
-		st := &cgroupsStage{sys: f, sleep: func(time.Duration) {}}
-		if err := st.Run(core.WithLog(context.Background(), l.logger()), &core.State{Config: rootless}); err != nil {
-			t.Fatal(err)
-		}
-		if w := l.warnings(); len(w) != 1 || !strings.Contains(w[0], "without resource limits") || !strings.Contains(w[0], "cgroup=v1") {
-			t.Errorf("warnings %q", w)
-		}
-		if len(f.Calls) != 0 {
-			t.Errorf("changed %v", f.Calls)
-		}
-	})
-	t.Run("mounts: nothing mounted", func(t *testing.T) {
-		f := rootlessFake()
-		s := &core.State{Config: *rootlessConfig(t)}
-		if err := (&mountsStage{sys: f}).Run(ctx, s); err != nil {
-			t.Fatal(err)
-		}
-		if len(f.Calls) != 0 {
-			t.Errorf("changed %v", f.Calls)
-		}
-	})
 	t.Run("rootless: the user prepared, the engine's environment and user set", func(t *testing.T) {
 		f := rootlessFake()
 		s := &core.State{Config: *rootlessConfig(t), EngineEnv: []string{"PATH=/bin"}}

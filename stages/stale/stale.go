@@ -18,8 +18,8 @@ import (
 // staleStage removes the run files a killed engine left behind.
 type staleStage struct{ sys host.System }
 
-// NewStale returns the stale stage.
-func NewStale() core.Stage { return &staleStage{sys: host.OS()} }
+// New returns the stale stage.
+func New() core.Stage { return &staleStage{sys: host.OS()} }
 
 func (*staleStage) Name() string { return "stale" }
 func (*staleStage) SkipsDryRun() {}

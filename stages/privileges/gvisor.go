@@ -1,0 +1,48 @@
+package privileges
+
+import (
+	"regexp"
+	"strconv"
+	"strings"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/dinv/dinv/internal/host"
+)
+
+// Whether the engine's runc can run a container on gVisor's kernel (host.InGVisor).
+
+// procRootInode is the inode number of a Linux procfs root (PROC_ROOT_INO).
+const procRootInode = 1
+
+var runcVersionRE = regexp.MustCompile(`runc version (\d+)\.(\d+)\.(\d+)`)
+
+// warnGVisorRunc says, once, when the engine's runc cannot start a single
+// container here: gVisor's /proc root is not inode 1, and runc from 1.2.8
+// on refuses such a procfs. The engine still starts and answers; every
+// container and build step fails with runc's own "unsafe procfs detected".
+func warnGVisorRunc(log hclog.Logger, sys host.System) {
+	ino, err := sys.Inode("/proc")
+	if err != nil || ino == procRootInode {
+		return
+	}
+	out, err := sys.Output("runc", "--version")
+	if err != nil {
+		log.Debug("runc version unknown", "error", err)
+		return
+	}
+	m := runcVersionRE.FindStringSubmatch(out)
+	if m == nil {
+		return
+	}
+	v := [3]int{}
+	for i := range v {
+		v[i], _ = strconv.Atoi(m[i+1])
+	}
+	if host.RuncChecksProcfs(v[0], v[1], v[2]) {
+		log.Warn("this runc refuses gVisor's /proc (its root is not inode 1: \"unsafe procfs detected\"): "+
+			"the engine starts, but no container or build step can run in it; under gVisor use an image "+
+			"whose runc is older than 1.2.8 (dinv:26.1, dinv:20.10)",
+			"runc", strings.Join(m[1:], "."), "proc_root_inode", ino)
+	}
+}

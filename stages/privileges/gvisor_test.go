@@ -33,7 +33,7 @@ func TestPrivilegesStageUnderGVisorWarnsWhenRuncCannotRunAContainer(t *testing.T
 			f.Inodes["/proc"] = c.inode
 			f.Outputs["runc"] = c.runc
 			var l hosttest.Logs
-			st := &privilegesStage{sys: f}
+			st := &stage{sys: f}
 			s := &core.State{}
 			if err := st.Run(core.WithLog(context.Background(), l.Logger()), s); err != nil {
 				t.Fatal(err)

@@ -1,58 +1,31 @@
 package privileges
 
 import (
-	"context"
 	"fmt"
 	"strings"
 
+	"github.com/hashicorp/go-hclog"
 	"github.com/pkg/errors"
 	"golang.org/x/sys/unix"
 
-	"github.com/dinv/dinv/core"
 	"github.com/dinv/dinv/internal/host"
 )
 
-// privilegesStage checks, before any stage changes anything, that the
-// container holds what a Docker host needs, and says what is missing in one
-// line instead of letting a later stage fail on a refused mount. The
-// rootless engine needs other things (MissingForRootless); under gVisor it
-// also says when the engine's runc cannot run a container there.
-type privilegesStage struct{ sys host.System }
-
-// New returns the privileges stage. It also finds whether dinv runs
-// on gVisor's kernel (State.GVisor), under -dry-run too: the stages after it
-// choose by it. Under -dry-run a missing privilege is said, not refused.
-func New() core.Stage { return &privilegesStage{sys: host.OS()} }
-
-func (*privilegesStage) Name() string { return "privileges" }
-
-func (p *privilegesStage) Run(ctx context.Context, s *core.State) error {
-	s.GVisor = host.InGVisor(p.sys)
-	if s.GVisor {
-		warnGVisorRunc(core.Log(ctx), p.sys)
-	}
-	err := p.check(ctx, s)
-	if err != nil && s.Config.DryRun {
-		core.Log(ctx).Warn("a real start would stop here", "error", err)
-		return nil
-	}
-	return err
-}
-
-// check refuses a container that lacks what the engine needs.
-func (p *privilegesStage) check(ctx context.Context, s *core.State) error {
-	if s.Config.Rootless {
-		missing, err := MissingForRootless(p.sys)
+// check refuses a container that lacks what the engine needs, or with
+// rootless what the rootless engine needs.
+func check(log hclog.Logger, sys host.System, rootless bool) error {
+	if rootless {
+		missing, err := missingForRootless(sys)
 		if err != nil {
 			return err
 		}
 		if len(missing) > 0 {
 			return errors.Errorf("this container lacks what a rootless Docker host needs: %s", strings.Join(missing, "; "))
 		}
-		core.Log(ctx).Debug("rootless: privileges present")
+		log.Debug("rootless: privileges present")
 		return nil
 	}
-	missing, err := MissingPrivileges(p.sys)
+	missing, err := missingPrivileges(sys)
 	if err != nil {
 		return err
 	}
@@ -60,7 +33,7 @@ func (p *privilegesStage) check(ctx context.Context, s *core.State) error {
 		return errors.Errorf("this container lacks what a Docker host needs (%s): run it with --privileged, "+
 			"or with the explicit option set of the README (Hosts that refuse --privileged)", strings.Join(missing, ", "))
 	}
-	core.Log(ctx).Debug("privileges present")
+	log.Debug("privileges present")
 	return nil
 }
 
@@ -73,10 +46,10 @@ var neededCaps = []host.Capability{
 	{Bit: unix.CAP_MKNOD, Name: "CAP_MKNOD"},
 }
 
-// MissingPrivileges lists what this process lacks: capabilities missing from
+// missingPrivileges lists what this process lacks: capabilities missing from
 // its effective set (/proc/self/status CapEff), and a cgroup tree it can
 // write when it cannot remount one either (no CAP_SYS_ADMIN).
-func MissingPrivileges(sys host.System) ([]string, error) {
+func missingPrivileges(sys host.System) ([]string, error) {
 	eff, missing, err := host.EffectiveCaps(sys, neededCaps...)
 	if err != nil {
 		return nil, err
@@ -100,13 +73,13 @@ func cgroupTree(sys host.System) string {
 // interface with.
 const tunDevice = "/dev/net/tun"
 
-// MissingForRootless lists what the container lacks for the rootless engine,
+// missingForRootless lists what the container lacks for the rootless engine,
 // with the docker run option that gives it: the capabilities the
 // preparation uses (all in docker's default set), the tun device, user
 // namespaces (a container's default seccomp profile refuses to make one), and
 // a /proc without masked paths (the kernel refuses to mount a new /proc in a
 // user namespace while parts of the container's are covered).
-func MissingForRootless(sys host.System) ([]string, error) {
+func missingForRootless(sys host.System) ([]string, error) {
 	_, caps, err := host.EffectiveCaps(sys, host.Capability{Bit: unix.CAP_CHOWN, Name: "CAP_CHOWN"},
 		host.Capability{Bit: unix.CAP_FOWNER, Name: "CAP_FOWNER"}, host.Capability{Bit: unix.CAP_SETUID, Name: "CAP_SETUID"},
 		host.Capability{Bit: unix.CAP_SETGID, Name: "CAP_SETGID"}, host.Capability{Bit: unix.CAP_SETFCAP, Name: "CAP_SETFCAP"})

@@ -33,7 +33,7 @@ func TestMissingPrivileges(t *testing.T) {
 			f.Files["/proc/self/status"] = "Name:\tdinv\nCapInh:\t0000000000000000\nCapEff:\t" + tc.capEff + "\nCapBnd:\t" + all + "\n"
 			f.Dirs["/sys/fs/cgroup/memory"] = true // cgroup v1
 			f.WritablePaths = map[string]bool{"/sys/fs/cgroup": true, "/sys/fs/cgroup/memory": tc.writable}
-			got, err := MissingPrivileges(f)
+			got, err := missingPrivileges(f)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -48,7 +48,7 @@ func TestOnCgroupV2TheTreeItselfMustBeWritable(t *testing.T) {
 	f := hosttest.New()
 	f.Files["/proc/self/status"] = "CapEff:\t00000000a80425fb\n"
 	f.WritablePaths = map[string]bool{"/sys/fs/cgroup": false}
-	got, err := MissingPrivileges(f)
+	got, err := missingPrivileges(f)
 	if err != nil || strings.Join(got, ", ") != "CAP_SYS_ADMIN, CAP_NET_ADMIN, a writable /sys/fs/cgroup" {
 		t.Errorf("missing %q, %v", got, err)
 	}
@@ -58,7 +58,7 @@ func TestThePrivilegesStageSaysWhatIsMissingAndHowToFixIt(t *testing.T) {
 	f := hosttest.New()
 	f.Files["/proc/self/status"] = "CapEff:\t00000000a80425fb\n"
 	f.Dirs["/sys/fs/cgroup/memory"] = true
-	err := (&privilegesStage{sys: f}).Run(core.WithLog(context.Background(), hclog.NewNullLogger()), &core.State{})
+	err := (&stage{sys: f}).Run(core.WithLog(context.Background(), hclog.NewNullLogger()), &core.State{})
 	if err == nil || !strings.Contains(err.Error(), "lacks what a Docker host needs (CAP_SYS_ADMIN, CAP_NET_ADMIN, a writable /sys/fs/cgroup/memory): run it with --privileged") {
 		t.Errorf("error %v", err)
 	}
@@ -77,7 +77,7 @@ func TestUnderDryRunThePrivilegesStageFindsGVisorAndSaysWhatARealStartWouldDo(t 
 	f.Dirs["/sys/fs/cgroup/memory"] = true
 	var l hosttest.Logs
 	s := &core.State{Config: core.Config{DryRun: true}}
-	if err := (&privilegesStage{sys: f}).Run(core.WithLog(context.Background(), l.Logger()), s); err != nil {
+	if err := (&stage{sys: f}).Run(core.WithLog(context.Background(), l.Logger()), s); err != nil {
 		t.Fatalf("error %v under -dry-run", err)
 	}
 	if !s.GVisor {
@@ -123,7 +123,7 @@ func TestMissingForRootless(t *testing.T) {
 			if c.unshare != nil {
 				f.OutputErr["unshare"] = c.unshare
 			}
-			got, err := MissingForRootless(f)
+			got, err := missingForRootless(f)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -145,7 +145,7 @@ func TestForTheRootlessEngineAMissingOptionFailsTheStartNamingIt(t *testing.T) {
 	f.Files["/proc/self/mountinfo"] = rootPrivate
 	f.Outputs["unshare"] = ""
 	f.Programs = map[string]string{"rootlesskit": "/usr/bin/rootlesskit", "slirp4netns": "/usr/bin/slirp4netns", "setpriv": "/usr/bin/setpriv"}
-	err := (&privilegesStage{sys: f}).Run(ctx, &core.State{Config: rootless})
+	err := (&stage{sys: f}).Run(ctx, &core.State{Config: rootless})
 	if err == nil || !strings.HasSuffix(err.Error(), "lacks what a rootless Docker host needs: /dev/net/tun (--device /dev/net/tun)") {
 		t.Errorf("error %v", err)
 	}

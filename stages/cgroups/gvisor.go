@@ -9,8 +9,6 @@ import (
 	"github.com/dinv/dinv/internal/host"
 )
 
-// What gVisor's emulated cgroups lack (host.InGVisor).
-
 // engineControllers are the cgroup v1 controllers the engine uses for its
 // containers' limits.
 var engineControllers = []string{"blkio", "cpu", "cpuacct", "cpuset", "devices", "freezer",

@@ -8,8 +8,6 @@ import (
 	"github.com/dinv/dinv/internal/host"
 )
 
-// What the engine needs in a gVisor sandbox without iptables (host.InGVisor).
-
 // SandboxNetFlags are what the engine needs where the container has neither
 // iptables nor the right to make network interfaces (gVisor with
 // --network=host): no firewall, no bridge, no forwarding of its own.

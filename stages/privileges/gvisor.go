@@ -10,8 +10,6 @@ import (
 	"github.com/dinv/dinv/internal/host"
 )
 
-// Whether the engine's runc can run a container on gVisor's kernel (host.InGVisor).
-
 // procRootInode is the inode number of a Linux procfs root (PROC_ROOT_INO).
 const procRootInode = 1
 

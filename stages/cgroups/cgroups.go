@@ -1,7 +1,6 @@
 package cgroups
 
 import (
-	"context"
 	"io/fs"
 	"path"
 	"slices"
@@ -14,38 +13,11 @@ import (
 	"github.com/pkg/errors"
 	"golang.org/x/sys/unix"
 
-	"github.com/dinv/dinv/core"
 	"github.com/dinv/dinv/internal/host"
 )
 
+// cgroupRoot is where the hierarchies are mounted.
 const cgroupRoot = host.CgroupRoot
-
-// cgroupsStage makes the cgroups usable by the engine: without it no
-// container runs inside. A rootless engine cannot use them at all here
-// (rootlessCgroups); under gVisor it says which controllers are missing.
-type cgroupsStage struct {
-	sys   host.System
-	sleep func(time.Duration)
-}
-
-// New returns the cgroups stage.
-func New() core.Stage { return &cgroupsStage{sys: host.OS(), sleep: time.Sleep} }
-
-func (*cgroupsStage) Name() string { return "cgroups" }
-func (*cgroupsStage) SkipsDryRun() {}
-
-func (c *cgroupsStage) Run(ctx context.Context, s *core.State) error {
-	log := core.Log(ctx)
-	if s.Config.Rootless {
-		return rootlessCgroups(log, c.sys)
-	}
-	if s.GVisor {
-		if err := warnGVisorCgroups(log, c.sys); err != nil {
-			return err
-		}
-	}
-	return FixCgroups(log, c.sys, c.sleep)
-}
 
 // rootlessCgroups changes nothing (the container's root holds no
 // CAP_SYS_ADMIN to remount a hierarchy) and says once what that costs: a
@@ -74,12 +46,12 @@ func rootlessCgroups(log hclog.Logger, sys host.System) error {
 // the container's own subtree of it is bound over the original mount.
 const cgroupStaging = "/run/dinv/cgroup"
 
-// FixCgroups makes cgroup v1 hierarchies mounted read-only under
+// fixCgroups makes cgroup v1 hierarchies mounted read-only under
 // /sys/fs/cgroup writable (fixCgroupV1), and on a pure cgroup v2 host moves
 // dinv's cgroup's processes into a child cgroup ("init") and enables every
 // controller for the children, retrying while a concurrent process (a docker
 // exec) joins the root cgroup and makes the write EBUSY.
-func FixCgroups(log hclog.Logger, sys host.System, sleep func(time.Duration)) error {
+func fixCgroups(log hclog.Logger, sys host.System, sleep func(time.Duration)) error {
 	mounts, err := host.ReadMounts(sys)
 	if err != nil {
 		return errors.Wrap(err, "read mounts")

@@ -114,7 +114,7 @@ func TestFixCgroups(t *testing.T) {
 				}
 				return nil
 			}
-			err := FixCgroups(nolog, f, func(time.Duration) {})
+			err := fixCgroups(nolog, f, func(time.Duration) {})
 			if (err != nil) != c.wantErr {
 				t.Fatalf("error %v", err)
 			}
@@ -169,7 +169,7 @@ func TestFixCgroupV2KeepsItsErrors(t *testing.T) {
 				}
 				return nil
 			}
-			err := FixCgroups(nolog, f, func(time.Duration) {})
+			err := fixCgroups(nolog, f, func(time.Duration) {})
 			if c.wantErr == nil {
 				if err != nil {
 					t.Fatalf("error %v", err)
@@ -228,7 +228,7 @@ func TestFixCgroupV1NeverLeavesAHierarchyUnmounted(t *testing.T) {
 			if c.failUmount {
 				f.UnmountErrOn = map[string]error{staging: syscall.EBUSY}
 			}
-			err := FixCgroups(nolog, f, func(time.Duration) {})
+			err := fixCgroups(nolog, f, func(time.Duration) {})
 			if err == nil {
 				t.Fatalf("no error; calls %q", f.Calls)
 			}
@@ -254,7 +254,7 @@ func TestForTheRootlessEngineTheCgroupsStageWarnsOnceAndRemountsNothing(t *testi
 	f := hosttest.New()
 	f.Files["/proc/self/mountinfo"] = rootShared + cgTmpfs + cgCPURo
 	var l hosttest.Logs
-	st := &cgroupsStage{sys: f, sleep: func(time.Duration) {}}
+	st := &stage{sys: f, sleep: func(time.Duration) {}}
 	if err := st.Run(core.WithLog(context.Background(), l.Logger()), &core.State{Config: rootless}); err != nil {
 		t.Fatal(err)
 	}

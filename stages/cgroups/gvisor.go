@@ -14,9 +14,9 @@ import (
 var engineControllers = []string{"blkio", "cpu", "cpuacct", "cpuset", "devices", "freezer",
 	"hugetlb", "memory", "net_cls", "net_prio", "perf_event", "pids"}
 
-// MissingControllers lists the engine's cgroup controllers that the kernel
+// missingControllers lists the engine's cgroup controllers that the kernel
 // does not have (/proc/cgroups), in engineControllers' order.
-func MissingControllers(sys host.System) ([]string, error) {
+func missingControllers(sys host.System) ([]string, error) {
 	data, err := sys.ReadFile("/proc/cgroups")
 	if err != nil {
 		return nil, errors.Wrap(err, "read cgroup controllers")
@@ -39,7 +39,7 @@ func MissingControllers(sys host.System) ([]string, error) {
 // warnGVisorCgroups says once which controllers gVisor's emulated cgroup v1
 // lacks, and what that costs the engine's containers.
 func warnGVisorCgroups(log hclog.Logger, sys host.System) error {
-	missing, err := MissingControllers(sys)
+	missing, err := missingControllers(sys)
 	if err != nil {
 		return err
 	}

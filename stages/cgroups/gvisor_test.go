@@ -16,7 +16,7 @@ const gvisorCgroups = "#subsys_name\thierarchy\tnum_cgroups\tenabled\ncpu\t1\t2\
 func TestMissingControllersOfGVisorsCgroups(t *testing.T) {
 	f := hosttest.New()
 	f.Files["/proc/cgroups"] = gvisorCgroups
-	got, err := MissingControllers(f)
+	got, err := missingControllers(f)
 	if err != nil || strings.Join(got, ",") != "blkio,freezer,hugetlb,net_cls,net_prio,perf_event" {
 		t.Errorf("missing %v, %v", got, err)
 	}
@@ -30,7 +30,7 @@ func TestCgroupsStageUnderGVisorWarnsOnceAndChangesNothing(t *testing.T) {
 	f.Files["/proc/self/mountinfo"] = "18 17 0:19 / / rw - overlay none rw\n" +
 		"30 18 0:30 / /sys/fs/cgroup/memory rw - cgroup none rw,memory\n"
 	var l hosttest.Logs
-	st := &cgroupsStage{sys: f, sleep: func(time.Duration) {}}
+	st := &stage{sys: f, sleep: func(time.Duration) {}}
 	if err := st.Run(core.WithLog(context.Background(), l.Logger()), &core.State{GVisor: true}); err != nil {
 		t.Fatal(err)
 	}

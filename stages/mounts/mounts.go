@@ -1,43 +1,22 @@
 package mounts
 
 import (
-	"context"
 	"strings"
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/pkg/errors"
 	"golang.org/x/sys/unix"
 
-	"github.com/dinv/dinv/core"
 	"github.com/dinv/dinv/internal/host"
 )
 
 const securityfsPath = "/sys/kernel/security"
 
-// mountsStage mounts securityfs and makes / a shared mount. Not for the
-// rootless engine: rootlesskit makes the engine's mount namespace itself,
-// and the container's root holds no CAP_SYS_ADMIN to mount anything.
-type mountsStage struct{ sys host.System }
-
-// New returns the mounts stage.
-func New() core.Stage { return &mountsStage{sys: host.OS()} }
-
-func (*mountsStage) Name() string { return "mounts" }
-func (*mountsStage) SkipsDryRun() {}
-
-func (m *mountsStage) Run(ctx context.Context, s *core.State) error {
-	if s.Config.Rootless {
-		core.Log(ctx).Debug("rootless engine: rootlesskit makes its mounts")
-		return nil
-	}
-	return FixMounts(core.Log(ctx), m.sys)
-}
-
-// FixMounts mounts securityfs on /sys/kernel/security when it is absent (the
+// fixMounts mounts securityfs on /sys/kernel/security when it is absent (the
 // engine detects AppArmor there; failing that is a warning, as in
 // docker:dind), and makes / recursively shared, so that the engine's mounts
 // propagate (mount --make-rshared /).
-func FixMounts(log hclog.Logger, sys host.System) error {
+func fixMounts(log hclog.Logger, sys host.System) error {
 	mounts, err := host.ReadMounts(sys)
 	if err != nil {
 		return errors.Wrap(err, "read mounts")

@@ -48,7 +48,7 @@ func TestFixMounts(t *testing.T) {
 			f.Files["/proc/self/mountinfo"] = c.info
 			f.Dirs[securityfsPath] = c.secDir
 			f.MountErr = c.mountErr
-			err := FixMounts(nolog, f)
+			err := fixMounts(nolog, f)
 			if (err != nil) != c.wantErr {
 				t.Fatalf("error %v", err)
 			}
@@ -64,7 +64,7 @@ func TestForTheRootlessEngineTheMountsStageMountsNothing(t *testing.T) {
 	f := hosttest.New()
 	cfg := configtest.Resolve(t, func(f *config.Flags) { f.TLSVerify = true }, map[string]string{"DINV_ROOTLESS": "1"})
 	s := &core.State{Config: cfg}
-	if err := (&mountsStage{sys: f}).Run(ctx, s); err != nil {
+	if err := (&stage{sys: f}).Run(ctx, s); err != nil {
 		t.Fatal(err)
 	}
 	if len(f.Calls) != 0 {

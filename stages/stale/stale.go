@@ -1,7 +1,6 @@
 package stale
 
 import (
-	"context"
 	"io/fs"
 	"path/filepath"
 	"sort"
@@ -11,31 +10,17 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/pkg/errors"
 
-	"github.com/dinv/dinv/core"
 	"github.com/dinv/dinv/internal/host"
 )
 
-// staleStage removes the run files a killed engine left behind.
-type staleStage struct{ sys host.System }
-
-// New returns the stale stage.
-func New() core.Stage { return &staleStage{sys: host.OS()} }
-
-func (*staleStage) Name() string { return "stale" }
-func (*staleStage) SkipsDryRun() {}
-
-func (st *staleStage) Run(ctx context.Context, s *core.State) error {
-	return RemoveStale(core.Log(ctx), st.sys, s.Config.Engine.Pidfile.Value, s.Config.Engine.ExecRoot.Value)
-}
-
-// RemoveStale removes the engine's pid file, docker*.pid in its directory and
-// in the exec root, and in <exec root>/containerd the containerd pid files and
-// socket, each only when the process it names is gone (host.System.Alive: no such
-// process, or one that is not an engine; a file naming no number counts as gone);
-// the socket goes when containerd's pid file there did. A
-// live engine's files, beside which dinv may run on an ordinary host, are
-// never touched.
-func RemoveStale(log hclog.Logger, sys host.System, pidfile, execRoot string) error {
+// removeStale removes the engine's pid file, docker*.pid in its directory
+// and in the exec root, and in <exec root>/containerd the containerd pid
+// files and socket, each only when the process it names is gone
+// (host.System.Alive: no such process, or one that is not an engine; a file
+// naming no number counts as gone); the socket goes when containerd's pid
+// file there did. A live engine's files, beside which dinv may run on an
+// ordinary host, are never touched.
+func removeStale(log hclog.Logger, sys host.System, pidfile, execRoot string) error {
 	set := map[string]bool{}
 	if pidfile != "" {
 		set[pidfile] = true

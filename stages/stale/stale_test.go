@@ -44,7 +44,7 @@ func TestRemoveStale(t *testing.T) {
 			for _, p := range c.alive {
 				f.Live[p] = true
 			}
-			if err := RemoveStale(nolog, f, "/run/docker.pid", "/run/docker"); err != nil {
+			if err := removeStale(nolog, f, "/run/docker.pid", "/run/docker"); err != nil {
 				t.Fatal(err)
 			}
 			left := []string{}
@@ -86,7 +86,7 @@ func TestRemoveStaleKeepsItsErrors(t *testing.T) {
 				f.Files[p] = data
 			}
 			c.setup(f)
-			err := RemoveStale(nolog, f, "/run/docker.pid", "/run/docker")
+			err := removeStale(nolog, f, "/run/docker.pid", "/run/docker")
 			if err == nil {
 				t.Fatalf("no error; calls %q", f.Calls)
 			}

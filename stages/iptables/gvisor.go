@@ -8,12 +8,12 @@ import (
 	"github.com/dinv/dinv/internal/host"
 )
 
-// SandboxNetFlags are what the engine needs where the container has neither
+// sandboxNetFlags are what the engine needs where the container has neither
 // iptables nor the right to make network interfaces (gVisor with
 // --network=host): no firewall, no bridge, no forwarding of its own.
-var SandboxNetFlags = []string{"--iptables=false", "--ip6tables=false", "--bridge=none", "--ip-forward=false"}
+var sandboxNetFlags = []string{"--iptables=false", "--ip6tables=false", "--bridge=none", "--ip-forward=false"}
 
-// GVisorNetworkFlags returns the engine flags this gVisor sandbox needs.
+// gvisorNetworkFlags returns the engine flags this gVisor sandbox needs.
 // gVisor's network stack has iptables (runsc --net-raw); with runsc
 // --network=host the sandbox uses the host kernel's sockets instead, which
 // have neither iptables tables nor bridges nor veth pairs (netlink's
@@ -21,12 +21,12 @@ var SandboxNetFlags = []string{"--iptables=false", "--ip6tables=false", "--bridg
 // ("failed to create NAT chain DOCKER") unless it is told to do without
 // them. A nat table that iptables can list means the stack has iptables:
 // nothing is needed. Otherwise SandboxNetFlags, said once with what it costs.
-func GVisorNetworkFlags(log hclog.Logger, sys host.System, variant string) []string {
+func gvisorNetworkFlags(log hclog.Logger, sys host.System, variant string) []string {
 	if _, err := sys.Output("iptables-"+variant, "-t", "nat", "-S"); err == nil {
 		return nil
 	}
 	log.Warn("gVisor sandbox without iptables or bridges (runsc --network=host): the engine runs "+
 		"without networking of its own; inner containers and builds need --network host",
-		"engine_flags", strings.Join(SandboxNetFlags, " "))
-	return SandboxNetFlags
+		"engine_flags", strings.Join(sandboxNetFlags, " "))
+	return sandboxNetFlags
 }

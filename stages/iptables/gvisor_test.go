@@ -31,7 +31,7 @@ func TestGVisorNetworkFlags(t *testing.T) {
 				f.Outputs["iptables-legacy"] = "-P PREROUTING ACCEPT\n"
 			}
 			var l hosttest.Logs
-			got := GVisorNetworkFlags(l.Logger(), f, "legacy")
+			got := gvisorNetworkFlags(l.Logger(), f, "legacy")
 			if strings.Join(got, " ") != c.want {
 				t.Errorf("flags %q, want %q", got, c.want)
 			}
@@ -53,7 +53,7 @@ func TestIptablesStageChecksTheSandboxOnlyUnderGVisor(t *testing.T) {
 		if gvisor {
 			f.Files["/proc/version"] = hosttest.GVisorVersion
 		}
-		st := &iptablesStage{sys: f, getenv: func(string) string { return "" }, dir: "/run/dinv/iptables"}
+		st := &stage{sys: f, getenv: func(string) string { return "" }, dir: "/run/dinv/iptables"}
 		state := &core.State{EngineEnv: []string{"PATH=/usr/bin"}, GVisor: gvisor}
 		if err := st.Run(core.WithLog(context.Background(), nolog), state); err != nil {
 			t.Fatal(err)
@@ -70,12 +70,12 @@ func TestUnderDryRunTheIptablesStageGivesTheSandboxsFlagsAndChangesNothing(t *te
 	f := hosttest.New()
 	f.Programs = map[string]string{"iptables-legacy-save": "/usr/sbin/iptables-legacy-save", "iptables-legacy": "/usr/sbin/iptables-legacy"}
 	f.OutputErr["iptables-legacy"] = errors.New(iptablesNoNat)
-	st := &iptablesStage{sys: f, getenv: func(string) string { return "" }, dir: "/run/dinv/iptables"}
+	st := &stage{sys: f, getenv: func(string) string { return "" }, dir: "/run/dinv/iptables"}
 	state := &core.State{Config: core.Config{DryRun: true}, EngineEnv: []string{"PATH=/usr/bin"}, GVisor: true}
 	if err := st.Run(core.WithLog(context.Background(), nolog), state); err != nil {
 		t.Fatal(err)
 	}
-	if strings.Join(state.EngineFlags, " ") != strings.Join(SandboxNetFlags, " ") {
+	if strings.Join(state.EngineFlags, " ") != strings.Join(sandboxNetFlags, " ") {
 		t.Errorf("engine flags %q, want the sandbox's", state.EngineFlags)
 	}
 	if len(f.Calls) != 0 || strings.Join(state.EngineEnv, " ") != "PATH=/usr/bin" {

@@ -1,15 +1,12 @@
 package iptables
 
 import (
-	"context"
 	"io/fs"
-	"os"
 	"path/filepath"
 	"strings"
 
 	"github.com/pkg/errors"
 
-	"github.com/dinv/dinv/core"
 	"github.com/dinv/dinv/internal/host"
 )
 
@@ -23,71 +20,13 @@ const ipTablesNames = "/proc/net/ip_tables_names"
 // iptablesTools are the programs the engine runs, linked to one variant.
 var iptablesTools = []string{"iptables", "iptables-save", "iptables-restore", "ip6tables", "ip6tables-save", "ip6tables-restore"}
 
-// iptablesStage chooses between the legacy and nf_tables iptables.
-type iptablesStage struct {
-	sys    host.System
-	getenv func(string) string
-	dir    string
-}
-
-// New returns the iptables stage.
-func New() core.Stage {
-	return &iptablesStage{sys: host.OS(), getenv: os.Getenv, dir: iptablesDir}
-}
-
-func (*iptablesStage) Name() string { return "iptables" }
-
-// Validate checks DINV_IPTABLES before anything runs.
-func (i *iptablesStage) Validate(*core.Config, *core.Profile) error {
-	switch v := i.getenv("DINV_IPTABLES"); v {
-	case "", "legacy", "nft":
-		return nil
-	default:
-		return core.Usagef("DINV_IPTABLES=%q: want legacy or nft", v)
-	}
-}
-
-func (i *iptablesStage) Run(ctx context.Context, s *core.State) error {
-	log := core.Log(ctx)
-	variant, why, err := ChooseIptables(i.sys, i.getenv("DINV_IPTABLES"))
-	if err != nil {
-		return err
-	}
-	if variant == "" {
-		log.Debug("no iptables variants installed: nothing to choose")
-		return nil
-	}
-	// The engine runs iptables: a variant without it (DINV_IPTABLES naming
-	// one that is not installed) would leave the engine without a firewall.
-	if prog := "iptables-" + variant; !installed(i.sys, prog) {
-		return errors.Errorf("iptables variant %s (%s): %s is not installed", variant, why, prog)
-	}
-	if s.GVisor {
-		s.EngineFlags = append(s.EngineFlags, GVisorNetworkFlags(log, i.sys, variant)...)
-	}
-	if s.Config.DryRun {
-		log.Info("dry run: a real start would use this iptables variant", "variant", variant, "reason", why)
-		return nil // links nothing, changes no PATH
-	}
-	if err := linkIptables(i.sys, i.dir, variant); err != nil {
-		return err
-	}
-	env := s.EngineEnv
-	if env == nil {
-		env = os.Environ()
-	}
-	s.EngineEnv = host.PrependPath(env, i.dir)
-	log.Info("chose the iptables variant", "variant", variant, "reason", why)
-	return nil
-}
-
-// ChooseIptables picks "legacy" or "nft" and says why: forced (legacy|nft),
+// chooseIptables picks "legacy" or "nft" and says why: forced (legacy|nft),
 // else the variant whose tables hold more rules (the host or an earlier
 // engine chose it; mixing both breaks networking), else nft when the kernel
 // supports it, else legacy. It returns "" when neither variant is installed,
 // and an error when the legacy rules cannot be counted: choosing without them
 // could pick the variant the rules are not in.
-func ChooseIptables(sys host.System, forced string) (variant, why string, err error) {
+func chooseIptables(sys host.System, forced string) (variant, why string, err error) {
 	_, errL := sys.LookPath("iptables-legacy-save")
 	_, errN := sys.LookPath("iptables-nft-save")
 	switch {

@@ -45,7 +45,7 @@ func TestChooseIptables(t *testing.T) {
 			if c.legacy != nil {
 				f.Outputs["iptables-legacy-save"] = *c.legacy
 			}
-			got, why, err := ChooseIptables(f, c.forced)
+			got, why, err := chooseIptables(f, c.forced)
 			if err != nil || got != c.want || (got != "" && why == "") {
 				t.Errorf("got %q (%q), %v; want %q", got, why, err, c.want)
 			}
@@ -74,7 +74,7 @@ func TestChooseIptablesSkipsLegacySaveWhenNoLegacyTableExists(t *testing.T) {
 			f.Outputs = map[string]string{"iptables-legacy-save": rules + rules}
 			f.NftRuleCount = 1
 			f.Files[ipTablesNames] = c.tables
-			if got, _, err := ChooseIptables(f, ""); err != nil || got != c.want {
+			if got, _, err := chooseIptables(f, ""); err != nil || got != c.want {
 				t.Errorf("got %q, %v; want %q", got, err, c.want)
 			}
 		})
@@ -97,7 +97,7 @@ func TestChooseIptablesFailsWhenLegacyRulesCannotBeCounted(t *testing.T) {
 			if c.tables != nil {
 				f.Files[ipTablesNames] = *c.tables
 			}
-			got, _, err := ChooseIptables(f, "")
+			got, _, err := chooseIptables(f, "")
 			if err == nil || got != "" {
 				t.Fatalf("got %q, %v; want an error and no variant", got, err)
 			}
@@ -126,7 +126,7 @@ func TestIptablesStageFailsWhenLegacyRulesCannotBeCountedUnlessAVariantIsForced(
 				f.Programs[p] = "/usr/sbin/" + p
 			}
 			f.Files[ipTablesNames] = "filter\n" // and iptables-legacy-save fails
-			st := &iptablesStage{sys: f, getenv: func(string) string { return c.forced }, dir: "/run/dinv/iptables"}
+			st := &stage{sys: f, getenv: func(string) string { return c.forced }, dir: "/run/dinv/iptables"}
 			s := &core.State{EngineEnv: []string{"PATH=/usr/bin"}}
 			err := st.Run(core.WithLog(context.Background(), nolog), s)
 			if !c.wantErr {
@@ -152,7 +152,7 @@ func TestIptablesStagePutsTheVariantFirstInTheEnginesPATH(t *testing.T) {
 	}
 	f.NftRuleCount = 1
 	f.Outputs["iptables-legacy-save"] = ""
-	st := &iptablesStage{sys: f, getenv: func(string) string { return "" }, dir: "/run/dinv/iptables"}
+	st := &stage{sys: f, getenv: func(string) string { return "" }, dir: "/run/dinv/iptables"}
 	s := &core.State{EngineEnv: []string{"A=1", "PATH=/usr/bin:/bin"}}
 	if err := st.Run(core.WithLog(context.Background(), nolog), s); err != nil {
 		t.Fatal(err)
@@ -178,7 +178,7 @@ func TestIptablesStageReplacesEveryLinkOfAnEarlierStart(t *testing.T) {
 	for _, p := range []string{"iptables-nft", "iptables-nft-save", "iptables-nft-restore"} {
 		f.Programs[p] = "/usr/sbin/" + p
 	}
-	st := &iptablesStage{sys: f, getenv: func(string) string { return "nft" }, dir: "/run/dinv/iptables"}
+	st := &stage{sys: f, getenv: func(string) string { return "nft" }, dir: "/run/dinv/iptables"}
 	if err := st.Run(core.WithLog(context.Background(), nolog), &core.State{}); err != nil {
 		t.Fatal(err)
 	}
@@ -210,7 +210,7 @@ func TestIptablesStageFailsWhenTheForcedVariantIsNotInstalled(t *testing.T) {
 			for _, p := range c.programs {
 				f.Programs[p] = "/usr/sbin/" + p
 			}
-			st := &iptablesStage{sys: f, getenv: func(string) string { return c.forced }, dir: "/run/dinv/iptables"}
+			st := &stage{sys: f, getenv: func(string) string { return c.forced }, dir: "/run/dinv/iptables"}
 			s := &core.State{EngineEnv: []string{"PATH=/usr/bin"}}
 			err := st.Run(core.WithLog(context.Background(), nolog), s)
 			if err == nil || !strings.Contains(err.Error(), c.missing+" is not installed") {
@@ -225,12 +225,12 @@ func TestIptablesStageFailsWhenTheForcedVariantIsNotInstalled(t *testing.T) {
 
 func TestIptablesStageRejectsAnUnknownDINV_IPTABLES(t *testing.T) {
 	for _, v := range []string{"legacy", "nft", ""} {
-		st := &iptablesStage{getenv: func(string) string { return v }}
+		st := &stage{getenv: func(string) string { return v }}
 		if err := st.Validate(nil, nil); err != nil {
 			t.Errorf("%q: %v", v, err)
 		}
 	}
-	st := &iptablesStage{getenv: func(string) string { return "nftables" }}
+	st := &stage{getenv: func(string) string { return "nftables" }}
 	if err := st.Validate(nil, nil); err == nil || !core.IsUsage(err) || !strings.Contains(err.Error(), "nftables") {
 		t.Errorf("error %v", err)
 	}

@@ -1,7 +1,6 @@
 package rootless
 
 import (
-	"context"
 	"encoding/binary"
 	"fmt"
 	"io/fs"
@@ -16,52 +15,14 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/dinv/dinv/core"
+	"github.com/dinv/dinv/internal/config"
 	"github.com/dinv/dinv/internal/host"
 )
 
-// The rootless engine: the dinv:<version>-rootless images set DINV_ROOTLESS=1,
-// and dinv then runs the engine as an unprivileged user in a user namespace
-// of its own, made by rootlesskit (Debian's dockerd-rootless.sh), with
-// slirp4netns for its network. The container's root only prepares: the user
-// and its subordinate IDs, its run directory, the ID-mapping helpers, the
-// tun device, and links from the usual socket and pid file to the user's.
-// The engine's command line stays dinv's; the image's wrapper (images/
-// rootless/dockerd, first in the engine's PATH) moves its run files to the
-// user's run directory and starts it as the user under rootlesskit.
-
-// RootlessEnv is the environment variable that asks for the rootless engine
-// (core.Config.Rootless).
-const RootlessEnv = "DINV_ROOTLESS"
-
-// rootlessStage prepares the container for the rootless engine; without
-// Config.Rootless it does nothing.
-type rootlessStage struct{ sys host.System }
-
-// New returns the rootless stage.
-func New() core.Stage { return &rootlessStage{sys: host.OS()} }
-
-func (*rootlessStage) Name() string { return "rootless" }
-func (*rootlessStage) SkipsDryRun() {}
-
-func (r *rootlessStage) Run(ctx context.Context, s *core.State) error {
-	if !s.Config.Rootless {
-		core.Log(ctx).Debug("not rootless: nothing to do")
-		return nil
-	}
-	env, err := PrepareRootless(core.Log(ctx), r.sys, &s.Config, s.EngineEnv)
-	if err != nil {
-		return err
-	}
-	u := RootlessUser
-	s.EngineEnv = env
-	s.EngineUser = &core.EngineUser{Name: u.Name, UID: u.UID, GID: u.GID}
-	return nil
-}
-
-// RootlessUser is the unprivileged user the rootless engine runs as: the
+// rootlessUser is the unprivileged user the rootless engine runs as: the
 // first user ID of a Debian system, and the 65536 subordinate IDs a rootless
 // engine needs for the users of the images it runs.
-var RootlessUser = struct {
+var rootlessUser = struct {
 	Name     string
 	UID, GID int
 	SubStart int
@@ -83,18 +44,18 @@ var idMappers = []struct {
 	capa uint
 }{{"/usr/bin/newuidmap", unix.CAP_SETUID}, {"/usr/bin/newgidmap", unix.CAP_SETGID}}
 
-// PrepareRootless makes the container ready for the rootless engine of cfg
+// prepareRootless makes the container ready for the rootless engine of cfg
 // and returns the engine's environment: env (nil: dinv's own) with the
 // user's HOME and XDG_RUNTIME_DIR, the API's TCP port for the wrapper
 // (DINV_ROOTLESS_PORT, when TCP is served) and the wrapper first in PATH.
 // Every step is idempotent; the run directory is made afresh, as a
 // runtime directory is at each login: what a killed engine left there
 // (socket, pid file, rootlesskit's state) is gone.
-func PrepareRootless(log hclog.Logger, sys host.System, cfg *core.Config, env []string) ([]string, error) {
-	u := RootlessUser
+func prepareRootless(log hclog.Logger, sys host.System, cfg *core.Config, env []string) ([]string, error) {
+	u := rootlessUser
 	if !sys.IsDir(rootlessWrapperDir) {
 		return nil, errors.Errorf("%s=1 but %s is missing: the rootless engine needs a dinv:<version>-rootless image",
-			RootlessEnv, rootlessWrapperDir)
+			config.EnvRootless, rootlessWrapperDir)
 	}
 	sub := fmt.Sprintf("%s:%d:%d", u.Name, u.SubStart, u.SubCount)
 	for _, e := range []struct {

@@ -35,7 +35,7 @@ func rootlessConfig(t *testing.T) *core.Config {
 
 func TestPrepareRootless(t *testing.T) {
 	f := rootlessFake()
-	env, err := PrepareRootless(nolog, f, rootlessConfig(t), []string{"PATH=/usr/bin", "HOME=/root", "TERM=xterm"})
+	env, err := prepareRootless(nolog, f, rootlessConfig(t), []string{"PATH=/usr/bin", "HOME=/root", "TERM=xterm"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -68,7 +68,7 @@ func TestPrepareRootless(t *testing.T) {
 		for _, p := range []string{"/etc/passwd", "/etc/group", "/etc/subuid", "/etc/subgid"} {
 			f.Files[p] = strings.TrimPrefix(want[map[string]int{"/etc/passwd": 0, "/etc/group": 1, "/etc/subuid": 2, "/etc/subgid": 3}[p]], "write "+p+" ")
 		}
-		if _, err := PrepareRootless(nolog, f, rootlessConfig(t), nil); err != nil {
+		if _, err := prepareRootless(nolog, f, rootlessConfig(t), nil); err != nil {
 			t.Fatal(err)
 		}
 		for _, c := range f.Calls {
@@ -82,7 +82,7 @@ func TestPrepareRootless(t *testing.T) {
 func TestPrepareRootlessWithoutTCPGivesTheWrapperNoPort(t *testing.T) {
 	c := configtest.Resolve(t, func(f *config.Flags) { f.Local = true }, map[string]string{"DINV_ROOTLESS": "1"})
 	cfg := &c
-	env, err := PrepareRootless(nolog, rootlessFake(), cfg, []string{"PATH=/bin"})
+	env, err := prepareRootless(nolog, rootlessFake(), cfg, []string{"PATH=/bin"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -109,7 +109,7 @@ func TestPrepareRootlessRefuses(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			f := rootlessFake()
 			c.change(f)
-			_, err := PrepareRootless(nolog, f, rootlessConfig(t), nil)
+			_, err := prepareRootless(nolog, f, rootlessConfig(t), nil)
 			if err == nil || !strings.Contains(err.Error(), c.wantErr) {
 				t.Errorf("error %v, want %q", err, c.wantErr)
 			}
@@ -122,7 +122,7 @@ func TestRootlessStagePreparesTheUserOnlyForTheRootlessEngine(t *testing.T) {
 	t.Run("rootless: the user prepared, the engine's environment and user set", func(t *testing.T) {
 		f := rootlessFake()
 		s := &core.State{Config: *rootlessConfig(t), EngineEnv: []string{"PATH=/bin"}}
-		if err := (&rootlessStage{sys: f}).Run(ctx, s); err != nil {
+		if err := (&stage{sys: f}).Run(ctx, s); err != nil {
 			t.Fatal(err)
 		}
 		if !strings.Contains(strings.Join(s.EngineEnv, " "), "XDG_RUNTIME_DIR=/run/user/1000") {
@@ -135,7 +135,7 @@ func TestRootlessStagePreparesTheUserOnlyForTheRootlessEngine(t *testing.T) {
 	t.Run("rootless: nothing without Config.Rootless", func(t *testing.T) {
 		f := rootlessFake()
 		s := &core.State{}
-		if err := (&rootlessStage{sys: f}).Run(ctx, s); err != nil || len(f.Calls) != 0 || s.EngineUser != nil {
+		if err := (&stage{sys: f}).Run(ctx, s); err != nil || len(f.Calls) != 0 || s.EngineUser != nil {
 			t.Errorf("err %v, changed %v, user %+v", err, f.Calls, s.EngineUser)
 		}
 	})

@@ -22,7 +22,7 @@ import (
 // 1400 gives a task's interface 1350). So both options carry the path MTU
 // itself.
 
-// MTUFlags returns the engine flags, beyond --mtu, that carry the MTU to every
+// mtuFlags returns the engine flags, beyond --mtu, that carry the MTU to every
 // network the engine makes, for an engine of profile version (major.minor)
 // in a container whose main interface has pathMTU (0: unknown), given the
 // user's own MTU (userMTU, 0 when none; it replaces the path MTU):
@@ -36,7 +36,7 @@ import (
 // for engines before 24.0, which have no such flag (their user-defined
 // networks and swarm overlays keep 1500 and 1450); the args stage passes
 // none when the user gives default network options of their own.
-func MTUFlags(pathMTU, userMTU int, version string) []string {
+func mtuFlags(pathMTU, userMTU int, version string) []string {
 	if !hasDefaultNetworkOpts(version) {
 		return nil
 	}

@@ -39,7 +39,7 @@ func TestMTUFlags(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := MTUFlags(tt.path, tt.user, tt.version); !reflect.DeepEqual(got, tt.want) {
+			if got := mtuFlags(tt.path, tt.user, tt.version); !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("MTUFlags(%d, %d, %q) = %q, want %q", tt.path, tt.user, tt.version, got, tt.want)
 			}
 		})
@@ -73,7 +73,7 @@ func TestStageAddsTheMTUFlagsForTheProfile(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s := tt.state
-			if err := (&Stage{Sys: sys}).Run(context.Background(), &s); err != nil {
+			if err := (&stage{sys: sys}).Run(context.Background(), &s); err != nil {
 				t.Fatal(err)
 			}
 			if !reflect.DeepEqual(s.EngineFlags, tt.want) {

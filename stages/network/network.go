@@ -1,5 +1,3 @@
-// Package network finds the container's addresses, hostname and MTU: what the
-// certificates must cover and what the engine's --mtu must be.
 package network
 
 import (
@@ -8,22 +6,22 @@ import (
 	"github.com/dinv/dinv/internal/host"
 )
 
-// Facts are what the stage finds.
-type Facts struct {
+// facts are what the stage finds.
+type facts struct {
 	Addrs       []net.IP // global-scope addresses of up interfaces, in interface order
 	ContainerIP net.IP   // first IPv4 of the main interface; nil when it has none
 	MTU         int      // the main interface's MTU; 0 when there is no main interface
 	Main        string   // the main interface, "" when none
 }
 
-// Discover picks the container's addresses and its main interface. The main
+// discover picks the container's addresses and its main interface. The main
 // interface is the one holding the default route (named by route); without a
 // default route (an internal network) it is the first up interface with a
 // global address, so that the container IP and MTU still mean something.
 // Loopback, link-local, multicast and unspecified addresses are skipped, as
 // are interfaces that are down.
-func Discover(ifaces []host.Interface, route string) Facts {
-	var f Facts
+func discover(ifaces []host.Interface, route string) facts {
+	var f facts
 	var main *host.Interface
 	for i := range ifaces {
 		in := &ifaces[i]

@@ -27,7 +27,7 @@ func TestDiscover(t *testing.T) {
 		name   string
 		ifaces []host.Interface
 		route  string
-		want   Facts
+		want   facts
 	}{
 		{
 			name: "the default route's interface gives the IP and MTU; link-local and loopback are skipped",
@@ -35,7 +35,7 @@ func TestDiscover(t *testing.T) {
 				{Name: "eth0", Up: true, MTU: 1500, Addrs: ips("fe80::1", "172.18.0.2", "fd00::2")},
 			},
 			route: "eth0",
-			want:  Facts{Addrs: ips("172.18.0.2", "fd00::2"), ContainerIP: net.ParseIP("172.18.0.2").To4(), MTU: 1500, Main: "eth0"},
+			want:  facts{Addrs: ips("172.18.0.2", "fd00::2"), ContainerIP: net.ParseIP("172.18.0.2").To4(), MTU: 1500, Main: "eth0"},
 		},
 		{
 			name: "the IP is the default route's even when another interface comes first",
@@ -44,7 +44,7 @@ func TestDiscover(t *testing.T) {
 				{Name: "eth1", Up: true, MTU: 1450, Addrs: ips("192.168.9.3", "192.168.9.4")},
 			},
 			route: "eth1",
-			want:  Facts{Addrs: ips("10.0.0.5", "192.168.9.3", "192.168.9.4"), ContainerIP: net.ParseIP("192.168.9.3").To4(), MTU: 1450, Main: "eth1"},
+			want:  facts{Addrs: ips("10.0.0.5", "192.168.9.3", "192.168.9.4"), ContainerIP: net.ParseIP("192.168.9.3").To4(), MTU: 1450, Main: "eth1"},
 		},
 		{
 			name: "an overlay network's MTU 1450 is reported",
@@ -52,7 +52,7 @@ func TestDiscover(t *testing.T) {
 				{Name: "eth0", Up: true, MTU: 1450, Addrs: ips("10.0.1.7")},
 			},
 			route: "eth0",
-			want:  Facts{Addrs: ips("10.0.1.7"), ContainerIP: net.ParseIP("10.0.1.7").To4(), MTU: 1450, Main: "eth0"},
+			want:  facts{Addrs: ips("10.0.1.7"), ContainerIP: net.ParseIP("10.0.1.7").To4(), MTU: 1450, Main: "eth0"},
 		},
 		{
 			name: "without a default route the first up interface with a global address is the main one",
@@ -62,7 +62,7 @@ func TestDiscover(t *testing.T) {
 				{Name: "eth2", Up: true, MTU: 9000, Addrs: ips("172.30.0.4")},
 			},
 			route: "",
-			want:  Facts{Addrs: ips("172.30.0.4"), ContainerIP: net.ParseIP("172.30.0.4").To4(), MTU: 9000, Main: "eth2"},
+			want:  facts{Addrs: ips("172.30.0.4"), ContainerIP: net.ParseIP("172.30.0.4").To4(), MTU: 9000, Main: "eth2"},
 		},
 		{
 			name: "IPv6 only: addresses and MTU but no container IP",
@@ -70,7 +70,7 @@ func TestDiscover(t *testing.T) {
 				{Name: "eth0", Up: true, MTU: 1500, Addrs: ips("fe80::2", "2001:db8::2")},
 			},
 			route: "eth0",
-			want:  Facts{Addrs: ips("2001:db8::2"), MTU: 1500, Main: "eth0"},
+			want:  facts{Addrs: ips("2001:db8::2"), MTU: 1500, Main: "eth0"},
 		},
 		{
 			name: "down interfaces contribute no addresses",
@@ -79,18 +79,18 @@ func TestDiscover(t *testing.T) {
 				{Name: "eth1", Up: false, MTU: 1500, Addrs: ips("10.1.1.1")},
 			},
 			route: "eth0",
-			want:  Facts{Addrs: ips("172.17.0.3"), ContainerIP: net.ParseIP("172.17.0.3").To4(), MTU: 1500, Main: "eth0"},
+			want:  facts{Addrs: ips("172.17.0.3"), ContainerIP: net.ParseIP("172.17.0.3").To4(), MTU: 1500, Main: "eth0"},
 		},
 		{
 			name:   "only loopback (network none): nothing is found",
 			ifaces: []host.Interface{lo},
 			route:  "",
-			want:   Facts{},
+			want:   facts{},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := Discover(tt.ifaces, tt.route)
+			got := discover(tt.ifaces, tt.route)
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("Discover() = %+v, want %+v", got, tt.want)
 			}
@@ -103,7 +103,7 @@ func TestStageFillsState(t *testing.T) {
 	f.Ifaces = []host.Interface{lo, {Name: "eth0", Up: true, MTU: 1450, Addrs: ips("10.0.1.7", "fd00::7")}}
 	f.Route = "eth0"
 	f.Host = "dinv-1"
-	st := &Stage{Sys: f}
+	st := &stage{sys: f}
 	var s core.State
 	if err := st.Run(context.Background(), &s); err != nil {
 		t.Fatal(err)
@@ -118,7 +118,7 @@ func TestStageReturnsTheSystemsError(t *testing.T) {
 	boom := errors.New("netlink: permission denied")
 	f := hosttest.New()
 	f.InterfacesErr = boom
-	st := &Stage{Sys: f}
+	st := &stage{sys: f}
 	if err := st.Run(context.Background(), &core.State{}); !errors.Is(err, boom) {
 		t.Errorf("Run() = %v, want %v", err, boom)
 	}

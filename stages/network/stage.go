@@ -1,3 +1,8 @@
+// Package network is the network stage: it finds the container's addresses,
+// hostname and MTU, what the certificates must cover and what the engine's
+// --mtu must be (State.Addrs, ContainerIP, Hostname and MTU), and adds to
+// State.EngineFlags the flags that carry the MTU to the networks --mtu does
+// not reach (mtuFlags). It changes nothing, and runs under -dry-run too.
 package network
 
 import (
@@ -8,40 +13,40 @@ import (
 	"github.com/dinv/dinv/internal/host"
 )
 
-// Stage fills State.Addrs, ContainerIP, Hostname and MTU, and adds to
+// stage fills State.Addrs, ContainerIP, Hostname and MTU, and adds to
 // State.EngineFlags the flags that carry the MTU to the networks --mtu does
 // not reach (MTUFlags). It changes nothing.
-type Stage struct {
-	Sys host.System
+type stage struct {
+	sys host.System
 }
 
 // New returns the network stage on the real kernel.
-func New() core.Stage { return &Stage{Sys: host.OS()} }
+func New() core.Stage { return &stage{sys: host.OS()} }
 
 // Name is "network".
-func (*Stage) Name() string { return "network" }
+func (*stage) Name() string { return "network" }
 
 // Run finds the addresses, the main interface's MTU and the hostname.
-func (st *Stage) Run(ctx context.Context, s *core.State) error {
-	ifaces, err := st.Sys.Interfaces()
+func (st *stage) Run(ctx context.Context, s *core.State) error {
+	ifaces, err := st.sys.Interfaces()
 	if err != nil {
 		return err
 	}
-	route, err := st.Sys.DefaultRoute()
+	route, err := st.sys.DefaultRoute()
 	if err != nil {
 		return err
 	}
-	host, err := st.Sys.Hostname()
+	hostname, err := st.sys.Hostname()
 	if err != nil {
 		return err
 	}
-	f := Discover(ifaces, route)
-	s.Addrs, s.ContainerIP, s.MTU, s.Hostname = f.Addrs, f.ContainerIP, f.MTU, host
+	f := discover(ifaces, route)
+	s.Addrs, s.ContainerIP, s.MTU, s.Hostname = f.Addrs, f.ContainerIP, f.MTU, hostname
 	core.Log(ctx).Debug("found", "addrs", f.Addrs, "ip", ipString(f.ContainerIP), "interface", f.Main,
-		"default_route", route != "", "mtu", f.MTU, "hostname", host)
+		"default_route", route != "", "mtu", f.MTU, "hostname", hostname)
 	if s.Profile != nil {
 		user := s.Config.Engine.MTU.Value
-		flags := MTUFlags(f.MTU, user, s.Profile.Version)
+		flags := mtuFlags(f.MTU, user, s.Profile.Version)
 		s.EngineFlags = append(s.EngineFlags, flags...)
 		core.Log(ctx).Debug("network mtu", "user_mtu", user, "engine", s.Profile.Version, "flags", flags)
 	}

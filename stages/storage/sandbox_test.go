@@ -32,7 +32,7 @@ func TestUnderGVisorTheDataRootBecomesATmpfsOfTheSandbox(t *testing.T) {
 			f.FSTypes[root] = c.fsType
 			var logs bytes.Buffer
 			ctx := core.WithLog(context.Background(), hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Debug}))
-			st := &Stage{Sys: f, HasFuse: fuse(false)}
+			st := &stage{sys: f, hasFuse: fuse(false)}
 			s := &core.State{Config: *storageConfig(root, "overlay2", c.named), GVisor: true}
 			if err := st.Run(ctx, s); err != nil {
 				t.Fatal(err)
@@ -53,7 +53,7 @@ func TestUnderGVisorAFailedTmpfsMountFailsTheStage(t *testing.T) {
 	root := t.TempDir()
 	f := newFake(t)
 	f.FSTypes[root], f.MountErr = v9fsMagic, unix.EPERM
-	st := &Stage{Sys: f, HasFuse: fuse(false)}
+	st := &stage{sys: f, hasFuse: fuse(false)}
 	err := st.Run(context.Background(), &core.State{Config: *storageConfig(root, "overlay2", false), GVisor: true})
 	if err == nil || !strings.Contains(err.Error(), "mount a tmpfs on the data root") {
 		t.Errorf("error %v", err)
@@ -85,7 +85,7 @@ func TestChooseRootless(t *testing.T) {
 			root := t.TempDir()
 			f := newFake(t)
 			f.FSTypes[root] = c.fsType
-			got, err := ChooseRootless(f, fuse(false), c.release, root, c.driver, c.named)
+			got, err := chooseRootless(f, fuse(false), c.release, root, c.driver, c.named)
 			if c.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
 					t.Fatalf("error %v, want %q", err, c.wantErr)
@@ -107,7 +107,7 @@ func TestRootlessRunGivesTheDataRootToTheEnginesUser(t *testing.T) {
 	root := t.TempDir()
 	f := newFake(t)
 	f.FSTypes[root], f.Release = unix.EXT4_SUPER_MAGIC, "6.18.44"
-	st := &Stage{Sys: f, HasFuse: fuse(false)}
+	st := &stage{sys: f, hasFuse: fuse(false)}
 	s := &core.State{Config: *storageConfig(root, "overlay2", false), EngineUser: &core.EngineUser{Name: "rootless", UID: 1000, GID: 1000}}
 	if err := st.Run(context.Background(), s); err != nil {
 		t.Fatal(err)

@@ -1,3 +1,14 @@
+// Package storage is the storage stage: it checks -storage against the
+// profile, makes sure the data root exists, makes sure overlay mounts really
+// work there (probeOverlay, unless known to work), falling back to a slower
+// driver the user did not name, and fills State.StorageDriver. It is not a
+// DryRunSkipper: -dry-run must print the driver a real start uses. It then
+// writes nothing: no data root, and no overlay probe where overlay is not
+// known to work (runDry).
+//
+// Under gVisor the data root is a tmpfs of the sandbox (gvisorDataRoot); for
+// the rootless engine it belongs to the engine's user and overlay is chosen
+// without a probe (chooseRootless).
 package storage
 
 import (
@@ -11,38 +22,30 @@ import (
 	"github.com/dinv/dinv/internal/host"
 )
 
-// Stage checks -storage against the profile, makes sure the data root exists
-// and fills State.StorageDriver. It is not a DryRunSkipper: -dry-run must print
-// the driver a real start uses. It then writes nothing: no data root, and no
-// overlay probe where overlay is not known to work (runDry).
-//
-// Under gVisor the data root is a tmpfs of the sandbox (gvisorDataRoot); for
-// the rootless engine it belongs to the engine's user and overlay is chosen
-// without a probe (ChooseRootless).
-type Stage struct {
-	Sys     host.System
-	HasFuse func() bool
+type stage struct {
+	sys     host.System
+	hasFuse func() bool // fuse-overlayfs can run (fuseAvailable)
 }
 
 // New returns the storage stage on the real kernel.
 func New() core.Stage {
-	return &Stage{Sys: host.OS(), HasFuse: fuseAvailable}
+	return &stage{sys: host.OS(), hasFuse: fuseAvailable}
 }
 
 // Name is "storage".
-func (*Stage) Name() string { return "storage" }
+func (*stage) Name() string { return "storage" }
 
 // Validate rejects a driver name the profile's engine does not know.
-func (*Stage) Validate(cfg *core.Config, p *core.Profile) error {
+func (*stage) Validate(cfg *core.Config, p *core.Profile) error {
 	d := &cfg.Engine.StorageDriver
 	if d.Value == "" {
 		return nil // dinv dockerd without one: the engine chooses
 	}
-	return CheckName(d.Value, d.From, p)
+	return checkName(d.Value, d.From, p)
 }
 
 // Run makes the data root and chooses the driver; under -dry-run, runDry.
-func (st *Stage) Run(ctx context.Context, s *core.State) error {
+func (st *stage) Run(ctx context.Context, s *core.State) error {
 	cfg := &s.Config
 	log := core.Log(ctx)
 	if cfg.Engine.StorageDriver.Value == "" {
@@ -57,19 +60,19 @@ func (st *Stage) Run(ctx context.Context, s *core.State) error {
 		return errors.Wrap(err, "make data root")
 	}
 	if s.GVisor && !cfg.Engine.StorageDriver.From.Explicit() {
-		if err := gvisorDataRoot(log, st.Sys, cfg.Engine.DataRoot.Value); err != nil {
+		if err := gvisorDataRoot(log, st.sys, cfg.Engine.DataRoot.Value); err != nil {
 			return err
 		}
 	}
-	var c Choice
+	var c choice
 	var err error
 	if u := s.EngineUser; u != nil {
-		if err := st.Sys.Chown(cfg.Engine.DataRoot.Value, u.UID, u.GID); err != nil {
+		if err := st.sys.Chown(cfg.Engine.DataRoot.Value, u.UID, u.GID); err != nil {
 			return errors.Wrap(err, "give the data root to the rootless engine's user")
 		}
-		c, err = ChooseRootless(st.Sys, st.HasFuse, st.Sys.KernelRelease(), cfg.Engine.DataRoot.Value, cfg.Engine.StorageDriver.Value, cfg.Engine.StorageDriver.From.Explicit())
+		c, err = chooseRootless(st.sys, st.hasFuse, st.sys.KernelRelease(), cfg.Engine.DataRoot.Value, cfg.Engine.StorageDriver.Value, cfg.Engine.StorageDriver.From.Explicit())
 	} else {
-		c, err = Choose(st.Sys, st.HasFuse, cfg.Engine.DataRoot.Value, cfg.Engine.StorageDriver.Value, cfg.Engine.StorageDriver.From.Explicit())
+		c, err = choose(st.sys, st.hasFuse, cfg.Engine.DataRoot.Value, cfg.Engine.StorageDriver.Value, cfg.Engine.StorageDriver.From.Explicit())
 	}
 	if err != nil {
 		return err
@@ -89,12 +92,12 @@ func (st *Stage) Run(ctx context.Context, s *core.State) error {
 // makes there. Where overlay is not known to work (needsProbe), it says what
 // a real start does instead: probe, then fall back, or fail when -storage
 // named the driver.
-func (st *Stage) runDry(log hclog.Logger, cfg *core.Config, gvisor bool) string {
-	if gvisor && !cfg.Engine.StorageDriver.From.Explicit() && !onTmpfs(st.Sys, cfg.Engine.DataRoot.Value) {
+func (st *stage) runDry(log hclog.Logger, cfg *core.Config, gvisor bool) string {
+	if gvisor && !cfg.Engine.StorageDriver.From.Explicit() && !onTmpfs(st.sys, cfg.Engine.DataRoot.Value) {
 		log.Info("gVisor: a real start mounts a tmpfs on the data root (overlay works only there)", "data_root", cfg.Engine.DataRoot.Value)
 		return cfg.Engine.StorageDriver.Value
 	}
-	if !needsProbe(st.Sys, cfg.Engine.DataRoot.Value, cfg.Engine.StorageDriver.Value) {
+	if !needsProbe(st.sys, cfg.Engine.DataRoot.Value, cfg.Engine.StorageDriver.Value) {
 		log.Debug("chosen", "driver", cfg.Engine.StorageDriver.Value, "data_root", cfg.Engine.DataRoot.Value, "probed", false)
 		return cfg.Engine.StorageDriver.Value
 	}
@@ -103,7 +106,7 @@ func (st *Stage) runDry(log hclog.Logger, cfg *core.Config, gvisor bool) string 
 			"driver", cfg.Engine.StorageDriver.Value, "data_root", cfg.Engine.DataRoot.Value, "fallback", "none (-storage names the driver)")
 	} else {
 		log.Info("overlay not probed under -dry-run: a real start probes it on the data root and may fall back",
-			"driver", cfg.Engine.StorageDriver.Value, "data_root", cfg.Engine.DataRoot.Value, "fallback", fallbackDriver(st.HasFuse))
+			"driver", cfg.Engine.StorageDriver.Value, "data_root", cfg.Engine.DataRoot.Value, "fallback", fallbackDriver(st.hasFuse))
 	}
 	return cfg.Engine.StorageDriver.Value
 }

@@ -1,5 +1,3 @@
-// Package storage checks the storage driver: that the engine knows its name,
-// that the data root exists, and that overlay mounts really work there.
 package storage
 
 import (
@@ -17,9 +15,9 @@ import (
 	"github.com/dinv/dinv/internal/host"
 )
 
-// CheckName returns a usage error naming -storage when the profile's engine
+// checkName returns a usage error naming -storage when the profile's engine
 // has no driver called name.
-func CheckName(name string, from core.Source, p *core.Profile) error {
+func checkName(name string, from core.Source, p *core.Profile) error {
 	if p.KnowsDriver(name) {
 		return nil
 	}
@@ -31,10 +29,10 @@ func CheckName(name string, from core.Source, p *core.Profile) error {
 		src, name, p.Version, strings.Join(p.Args.StorageDrivers, ", "))
 }
 
-// ProbeOverlay mounts an overlay filesystem in a fresh directory under dir
+// probeOverlay mounts an overlay filesystem in a fresh directory under dir
 // (lower, upper, work, merged), unmounts it and removes everything it made,
 // whatever happens. A nil error means overlay works on dir's filesystem.
-func ProbeOverlay(sys host.System, dir string) (err error) {
+func probeOverlay(sys host.System, dir string) (err error) {
 	tmp, err := os.MkdirTemp(dir, ".dinv-probe-")
 	if err != nil {
 		return errors.Wrap(err, "make probe directory")
@@ -63,33 +61,33 @@ func ProbeOverlay(sys host.System, dir string) (err error) {
 	return errors.Wrap(sys.Unmount(paths[3]), "unmount overlay probe")
 }
 
-// Choice is the driver Choose settled on, and why it is not the one asked for.
-type Choice struct {
+// choice is the driver choose settled on, and why it is not the one asked for.
+type choice struct {
 	Driver string
 	Reason error // the failed probe when Driver is a fallback; nil otherwise
 	Probed bool  // an overlay mount was tried (not known to work without)
 }
 
-// Choose returns the driver to use on dataRoot. Overlay drivers are probed
+// choose returns the driver to use on dataRoot. Overlay drivers are probed
 // first, unless known to work there: when the probe fails and the user named
 // the driver (named), that is an error explaining the fix; otherwise dinv
 // falls back (fallbackDriver) and says why in Reason.
-func Choose(sys host.System, hasFuse func() bool, dataRoot, driver string, named bool) (Choice, error) {
+func choose(sys host.System, hasFuse func() bool, dataRoot, driver string, named bool) (choice, error) {
 	if !needsProbe(sys, dataRoot, driver) {
-		return Choice{Driver: driver}, nil
+		return choice{Driver: driver}, nil
 	}
-	probeErr := ProbeOverlay(sys, dataRoot)
+	probeErr := probeOverlay(sys, dataRoot)
 	if probeErr == nil {
-		return Choice{Driver: driver, Probed: true}, nil
+		return choice{Driver: driver, Probed: true}, nil
 	}
 	if named {
-		return Choice{}, errors.Wrapf(probeErr, "storage driver %s cannot work on %s (is it on overlayfs itself? "+
+		return choice{}, errors.Wrapf(probeErr, "storage driver %s cannot work on %s (is it on overlayfs itself? "+
 			"mount a volume there, e.g. docker run -v %s ..., or choose another -storage)", driver, dataRoot, dataRoot)
 	}
-	return Choice{Driver: fallbackDriver(hasFuse), Reason: probeErr, Probed: true}, nil
+	return choice{Driver: fallbackDriver(hasFuse), Reason: probeErr, Probed: true}, nil
 }
 
-// needsProbe reports whether Choose would probe overlay on dataRoot for
+// needsProbe reports whether choose would probe overlay on dataRoot for
 // driver: an overlay driver not known to work there. It writes nothing.
 func needsProbe(sys host.System, dataRoot, driver string) bool {
 	return (driver == "overlay2" || driver == "overlay") && !overlayKnownToWork(sys, dataRoot)
@@ -176,15 +174,15 @@ func gvisorDataRoot(log hclog.Logger, sys host.System, dataRoot string) error {
 // user namespace (5.11): what a rootless engine's overlay2 needs.
 var rootlessOverlayKernel = [2]int{5, 11}
 
-// ChooseRootless returns the driver for a rootless engine on dataRoot. The
+// chooseRootless returns the driver for a rootless engine on dataRoot. The
 // engine mounts overlay in its own user namespace, which the container's
 // root cannot probe (it holds no CAP_SYS_ADMIN): overlay is taken as working
 // on Linux 5.11 and later with a data root on a filesystem known to carry an
 // upper layer (upperFilesystems); otherwise an overlay driver the user named
 // is an error, and one not named falls back (fallbackDriver) with the reason.
-func ChooseRootless(sys host.System, hasFuse func() bool, release, dataRoot, driver string, named bool) (Choice, error) {
+func chooseRootless(sys host.System, hasFuse func() bool, release, dataRoot, driver string, named bool) (choice, error) {
 	if driver != "overlay2" && driver != "overlay" {
-		return Choice{Driver: driver}, nil
+		return choice{Driver: driver}, nil
 	}
 	var why error
 	t, err := nearestFSType(sys, dataRoot)
@@ -197,12 +195,12 @@ func ChooseRootless(sys host.System, hasFuse func() bool, release, dataRoot, dri
 	case !known:
 		why = errors.Errorf("a rootless overlay needs the data root on ext4 or tmpfs (filesystem 0x%x): mount a volume there", t)
 	default:
-		return Choice{Driver: driver}, nil
+		return choice{Driver: driver}, nil
 	}
 	if named {
-		return Choice{}, errors.Wrapf(why, "storage driver %s cannot work for the rootless engine on %s", driver, dataRoot)
+		return choice{}, errors.Wrapf(why, "storage driver %s cannot work for the rootless engine on %s", driver, dataRoot)
 	}
-	return Choice{Driver: fallbackDriver(hasFuse), Reason: why}, nil
+	return choice{Driver: fallbackDriver(hasFuse), Reason: why}, nil
 }
 
 // kernelAtLeast reports whether a kernel release ("6.18.44-fc") is at least

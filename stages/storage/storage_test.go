@@ -97,10 +97,10 @@ func TestChoose(t *testing.T) {
 			root := t.TempDir()
 			f := newFake(t)
 			f.MountErr, f.UnmountErr = tt.mountErr, tt.unmountErr
-			got, err := Choose(f, fuse(tt.fuse), root, tt.driver, tt.named)
+			got, err := choose(f, fuse(tt.fuse), root, tt.driver, tt.named)
 			if tt.wantErr != nil {
 				if err == nil {
-					t.Fatalf("Choose() = %+v, want an error", got)
+					t.Fatalf("choose() = %+v, want an error", got)
 				}
 				for _, part := range tt.wantErr {
 					if !strings.Contains(err.Error(), part) {
@@ -108,10 +108,10 @@ func TestChoose(t *testing.T) {
 					}
 				}
 			} else if err != nil {
-				t.Fatalf("Choose() error = %v", err)
+				t.Fatalf("choose() error = %v", err)
 			}
 			if got.Driver != tt.want || (got.Reason != nil) != tt.wantReason {
-				t.Errorf("Choose() = %+v, want driver %q (reason given: %v)", got, tt.want, tt.wantReason)
+				t.Errorf("choose() = %+v, want driver %q (reason given: %v)", got, tt.want, tt.wantReason)
 			}
 			if calls := strings.Join(f.calls, ","); calls != tt.wantCalls {
 				t.Errorf("calls = %q, want %q", calls, tt.wantCalls)
@@ -162,9 +162,9 @@ func TestChooseSkipsTheProbeOnlyWhereOverlayIsKnownToWork(t *testing.T) {
 			if tt.mayMount {
 				allowOverlay(f)
 			}
-			got, err := Choose(f, fuse(false), root, "overlay2", false)
+			got, err := choose(f, fuse(false), root, "overlay2", false)
 			if err != nil || got.Driver != tt.want || got.Probed != (tt.wantCalls != "") {
-				t.Errorf("Choose() = %+v, %v; want driver %q, probed %v", got, err, tt.want, tt.wantCalls != "")
+				t.Errorf("choose() = %+v, %v; want driver %q, probed %v", got, err, tt.want, tt.wantCalls != "")
 			}
 			if calls := strings.Join(f.calls, ","); calls != tt.wantCalls {
 				t.Errorf("calls = %q, want %q", calls, tt.wantCalls)
@@ -200,9 +200,9 @@ func TestWhatStandsBetweenDinvAndAnOverlayMount(t *testing.T) {
 }
 
 func TestProbeFailsWhenTheDataRootIsMissing(t *testing.T) {
-	err := ProbeOverlay(newFake(t), filepath.Join(t.TempDir(), "missing"))
+	err := probeOverlay(newFake(t), filepath.Join(t.TempDir(), "missing"))
 	if err == nil || !strings.Contains(err.Error(), "make probe directory") {
-		t.Errorf("ProbeOverlay() = %v, want a make probe directory error", err)
+		t.Errorf("probeOverlay() = %v, want a make probe directory error", err)
 	}
 }
 
@@ -233,7 +233,7 @@ func TestValidate(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := (&Stage{}).Validate(storageConfig("", tt.driver, true), p(tt.profile))
+			err := (&stage{}).Validate(storageConfig("", tt.driver, true), p(tt.profile))
 			switch {
 			case tt.wantErr == "" && err != nil:
 				t.Errorf("Validate() = %v, want nil", err)
@@ -250,7 +250,7 @@ func TestRunMakesTheDataRootAndWarnsOnFallback(t *testing.T) {
 	ctx := core.WithLog(context.Background(), hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Debug}))
 	f := newFake(t)
 	f.MountErr = errInval
-	st := &Stage{Sys: f, HasFuse: fuse(false)}
+	st := &stage{sys: f, hasFuse: fuse(false)}
 	s := &core.State{Config: *storageConfig(root, "overlay2", false)}
 	if err := st.Run(ctx, s); err != nil {
 		t.Fatal(err)
@@ -272,7 +272,7 @@ func TestRunMakesTheDataRootAndWarnsOnFallback(t *testing.T) {
 func TestRunFailsWhenTheNamedDriverCannotWork(t *testing.T) {
 	f := newFake(t)
 	f.MountErr = errInval
-	st := &Stage{Sys: f, HasFuse: fuse(true)}
+	st := &stage{sys: f, hasFuse: fuse(true)}
 	s := &core.State{Config: *storageConfig(t.TempDir(), "overlay2", true)}
 	if err := st.Run(context.Background(), s); err == nil || s.StorageDriver != "" {
 		t.Errorf("Run() = %v with driver %q, want an error and no driver", err, s.StorageDriver)
@@ -324,7 +324,7 @@ func TestRunUnderDryRunWritesNothing(t *testing.T) {
 				f.FSTypes[root] = tt.fsType
 			}
 			allowOverlay(f)
-			st := &Stage{Sys: f, HasFuse: fuse(tt.fuse)}
+			st := &stage{sys: f, hasFuse: fuse(tt.fuse)}
 			cfg := storageConfig(root, tt.driver, tt.named)
 			cfg.DryRun = true
 			s := &core.State{Config: *cfg}

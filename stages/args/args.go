@@ -1,7 +1,6 @@
 package args
 
 import (
-	"context"
 	"fmt"
 	"net"
 	"path/filepath"
@@ -11,7 +10,7 @@ import (
 	"github.com/dinv/dinv/core"
 )
 
-// BuildCommands returns the processes that run the engine, in start order: the
+// buildCommands returns the processes that run the engine, in start order: the
 // engine's command line last, and for profile 1.12 containerd before it. It
 // is a pure function of the resolved configuration (core.Config.Engine), the
 // profile and what the stages before it filled.
@@ -48,7 +47,7 @@ import (
 // --storage-driver, --tls/--tlscert/--tlskey/--tlscacert/--tlsverify, --mtu,
 // -D --debug, --insecure-registry); 1.12 runs the daemon as `docker daemon`
 // with containerd started on its own.
-func BuildCommands(cfg *core.Config, p *core.Profile, s *core.State) []core.Command {
+func buildCommands(cfg *core.Config, p *core.Profile, s *core.State) []core.Command {
 	rules := p.Args
 	e := &cfg.Engine
 	var cmds []core.Command
@@ -166,9 +165,9 @@ func tlsFiles(cfg *core.Config, s *core.State) core.TLSFiles {
 	return f
 }
 
-// CheckRegistry returns why entry is not an insecure registry dockerd takes
+// checkRegistry returns why entry is not an insecure registry dockerd takes
 // (host[:port] or a CIDR), or nil.
-func CheckRegistry(entry string) error {
+func checkRegistry(entry string) error {
 	switch {
 	case strings.TrimSpace(entry) == "":
 		return fmt.Errorf("empty entry")
@@ -229,40 +228,4 @@ func registrySource(from core.Source) string {
 		return "-insecure-registry"
 	}
 	return from.String() + ": insecure registry"
-}
-
-// argsStage fills State.Commands. It changes nothing.
-type argsStage struct{}
-
-// New returns the "args" stage.
-func New() core.Stage { return argsStage{} }
-
-func (argsStage) Name() string { return "args" }
-
-// Requires the pki stage when TCP is served with TLS: it fills the TLS files.
-func (argsStage) Requires(cfg *core.Config) []string {
-	if cfg.UsesTLS() {
-		return []string{"pki"}
-	}
-	return nil
-}
-
-// Validate rejects insecure registries dockerd would not take, naming each.
-func (argsStage) Validate(cfg *core.Config, p *core.Profile) error {
-	var bad []string
-	for _, r := range cfg.Engine.InsecureRegistries.Value {
-		if err := CheckRegistry(r); err != nil {
-			bad = append(bad, fmt.Sprintf("%s %q: %v (want host[:port] or a CIDR)", registrySource(cfg.Engine.InsecureRegistries.From), r, err))
-		}
-	}
-	if len(bad) > 0 {
-		return core.Usagef("%s", strings.Join(bad, "; "))
-	}
-	return nil
-}
-
-func (argsStage) Run(ctx context.Context, s *core.State) error {
-	s.Commands = BuildCommands(&s.Config, s.Profile, s)
-	core.Log(ctx).Debug("built", "engine", s.Commands[len(s.Commands)-1].Args)
-	return nil
 }

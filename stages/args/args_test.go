@@ -481,9 +481,9 @@ func TestBuildCommands(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg, s := build(t, tt.flags, tt.env, tt.args, tt.state)
-			got := lines(BuildCommands(&cfg, profile(t, tt.profile), &s))
+			got := lines(buildCommands(&cfg, profile(t, tt.profile), &s))
 			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("BuildCommands()\n got %q\nwant %q", got, tt.want)
+				t.Errorf("buildCommands()\n got %q\nwant %q", got, tt.want)
 			}
 		})
 	}
@@ -621,9 +621,9 @@ func TestBuildCommandsEdges(t *testing.T) {
 				}
 				cfg = *c
 			}
-			got := lines(BuildCommands(&cfg, profile(t, tt.profile), &tt.state))
+			got := lines(buildCommands(&cfg, profile(t, tt.profile), &tt.state))
 			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("BuildCommands()\n got %q\nwant %q", got, tt.want)
+				t.Errorf("buildCommands()\n got %q\nwant %q", got, tt.want)
 			}
 		})
 	}
@@ -664,7 +664,7 @@ func TestBuildCommandsWithSocketActivation(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := configtest.Resolve(t, placed(tt.flags), nil, tt.args...)
-			got := lines(BuildCommands(&cfg, profile(t, tt.profile), &core.State{}))
+			got := lines(buildCommands(&cfg, profile(t, tt.profile), &core.State{}))
 			if engine := got[len(got)-1]; engine != tt.want {
 				t.Errorf("engine command line\n got %q\nwant %q", engine, tt.want)
 			}
@@ -675,7 +675,7 @@ func TestBuildCommandsWithSocketActivation(t *testing.T) {
 func TestBuildCommandsDoesNotShareTheProfilesSlices(t *testing.T) {
 	p := profile(t, "1.12")
 	cfg, s := build(t, nil, nil, nil, core.State{})
-	cmds := BuildCommands(&cfg, p, &s)
+	cmds := buildCommands(&cfg, p, &s)
 	cmds[0].Args[0] = "changed"
 	cmds[1].Args[0] = "changed"
 	if p.Args.Containerd[0] != "docker-containerd" || p.Args.Daemon[0] != "docker" {
@@ -716,13 +716,13 @@ func TestCheckRegistry(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			err := CheckRegistry(tt.entry)
+			err := checkRegistry(tt.entry)
 			got := ""
 			if err != nil {
 				got = err.Error()
 			}
 			if got != tt.want {
-				t.Errorf("CheckRegistry(%q) = %q, want %q", tt.entry, got, tt.want)
+				t.Errorf("checkRegistry(%q) = %q, want %q", tt.entry, got, tt.want)
 			}
 		})
 	}
@@ -803,6 +803,6 @@ func BenchmarkBuildArgs(b *testing.B) {
 	p := profile(b, "28.5")
 	b.ReportAllocs()
 	for b.Loop() {
-		BuildCommands(&cfg, p, &s)
+		buildCommands(&cfg, p, &s)
 	}
 }

@@ -332,7 +332,7 @@ func TestWhatDinvReportsIsWhatTheEngineServes(t *testing.T) {
 					resolved++
 					s := core.State{StorageDriver: "overlay2", MTU: 1450, TLSFiles: core.TLSFiles{
 						CACert: "/certs/ca.crt", ServerCert: "/certs/docker.crt", ServerKey: "/certs/docker.key"}}
-					cmds := BuildCommands(cfg, p, &s)
+					cmds := buildCommands(cfg, p, &s)
 					got, err := effective(cmds[len(cmds)-1].Args, file.file, cfg.Engine.TCP())
 					if err != nil {
 						t.Errorf("%s: the engine would refuse %q: %v", name, cmds[len(cmds)-1].Args, err)

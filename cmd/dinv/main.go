@@ -22,6 +22,7 @@ import (
 	"github.com/dinv/dinv/internal/clientinfo"
 	"github.com/dinv/dinv/internal/config"
 	"github.com/dinv/dinv/internal/engineapi"
+	"github.com/dinv/dinv/internal/engineversion"
 	"github.com/dinv/dinv/stages/args"
 	"github.com/dinv/dinv/stages/cgroups"
 	"github.com/dinv/dinv/stages/engine"
@@ -255,7 +256,7 @@ func chooseProfile(ctx context.Context, log hclog.Logger, version, imageVersion 
 	}
 	reported := imageVersion
 	if reported == "" {
-		v, err := engine.DetectVersion(ctx)
+		v, err := engineversion.Detect(ctx)
 		if err != nil {
 			return nil, core.Usagef("cannot detect the engine version (%v): give -engine-version", err)
 		}

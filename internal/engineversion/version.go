@@ -1,3 +1,6 @@
+// Package engineversion finds the engine's version as its binary reports it:
+// what dinv chooses the engine's profile by when neither -engine-version nor
+// the image names it.
 package engineversion
 
 import (
@@ -32,11 +35,11 @@ func execOutput(ctx context.Context, name string, args ...string) ([]byte, error
 	return cmd.Output()
 }
 
-// DetectVersion returns what the engine binary says its version is
+// Detect returns what the engine binary says its version is
 // ("Docker version 26.1.5+dfsg1, build a72d7cd"): `dockerd --version`, else
 // `docker --version` (1.12 images, or a bare client). core.MatchProfile
 // parses it.
-func DetectVersion(ctx context.Context) (string, error) {
+func Detect(ctx context.Context) (string, error) {
 	return detectVersion(ctx, execOutput)
 }
 

@@ -10,6 +10,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/dinv/dinv/test/harness"
 )
 
 // fakeOutputs answers `<prog> --version` from a table and records the calls.
@@ -105,7 +107,7 @@ func TestExecOutputEndsAHungProgramAndItsChildrenWithTheContext(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for end := time.Now().Add(2 * time.Second); alive(pid); time.Sleep(10 * time.Millisecond) {
+	for end := time.Now().Add(2 * time.Second); harness.Alive(pid); time.Sleep(10 * time.Millisecond) {
 		if time.Now().After(end) {
 			syscall.Kill(pid, syscall.SIGKILL)
 			t.Fatalf("the program's child %d outlives it", pid)

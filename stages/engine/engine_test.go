@@ -27,7 +27,7 @@ func TestEngineStageStartsNothingOnceAStopHasEndedItsContext(t *testing.T) {
 				cancel(&core.StopError{Signal: syscall.SIGTERM})
 			}
 			fake := &fakeProcs{}
-			st := &engineStage{procs: func() (reaper.Procs, error) { return fake, nil }, stderr: os.Stderr}
+			st := &stage{procs: func() (reaper.Procs, error) { return fake, nil }, stderr: os.Stderr}
 			s := &core.State{Commands: []core.Command{{Args: []string{"dockerd"}}}}
 			err := st.Run(ctx, s)
 			var stop *core.StopError

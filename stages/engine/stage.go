@@ -1,6 +1,7 @@
 // Package engine is the engine stage: it starts the command lines the args
-// stage built and leaves them supervised (Supervisor) for the rest of dinv's
-// life. Processes are started and reaped by the reaper package.
+// stage built (State.Commands) and leaves them supervised (supervisor) for
+// the rest of dinv's life, in State.Engine. Processes are started and reaped
+// by the reaper package. -dry-run skips it.
 package engine
 
 import (
@@ -23,23 +24,23 @@ const stopGrace = 5 * time.Second
 // was still setting up its networks).
 const engineStopGrace = 30 * time.Second
 
-// engineStage starts State.Commands and leaves them supervised in State.Engine.
-type engineStage struct {
+// stage starts State.Commands and leaves them supervised in State.Engine.
+type stage struct {
 	procs  func() (reaper.Procs, error)
 	stderr io.Writer
 }
 
 // New returns the engine stage.
 func New() core.Stage {
-	return &engineStage{procs: reaper.Default, stderr: os.Stderr}
+	return &stage{procs: reaper.Default, stderr: os.Stderr}
 }
 
-func (*engineStage) Name() string                   { return "engine" }
-func (*engineStage) SkipsDryRun()                   {}
-func (*engineStage) Phase() core.Phase              { return core.Start }
-func (*engineStage) Requires(*core.Config) []string { return []string{"args"} }
+func (*stage) Name() string                   { return "engine" }
+func (*stage) SkipsDryRun()                   {}
+func (*stage) Phase() core.Phase              { return core.Start }
+func (*stage) Requires(*core.Config) []string { return []string{"args"} }
 
-func (e *engineStage) Run(ctx context.Context, s *core.State) error {
+func (e *stage) Run(ctx context.Context, s *core.State) error {
 	if err := ctx.Err(); err != nil {
 		return context.Cause(ctx) // stopped before the engine started: start nothing
 	}
@@ -59,7 +60,7 @@ func (e *engineStage) Run(ctx context.Context, s *core.State) error {
 		}
 		log.Debug("socket activation", "first_fd", activation.FirstFD, "sockets", len(s.Listeners))
 	}
-	sup, err := Supervise(log, procs, cmds, stopGrace)
+	sup, err := supervise(log, procs, cmds, stopGrace)
 	for _, l := range s.Listeners {
 		l.Close() // the engine has its own copies now
 	}

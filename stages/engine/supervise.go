@@ -11,10 +11,10 @@ import (
 	"github.com/dinv/dinv/stages/engine/reaper"
 )
 
-// Supervisor is the engine's process tree while dinv looks after it: it
+// supervisor is the engine's process tree while dinv looks after it: it
 // passes signals to the engine and, when the engine exits, ends everything
 // else it started and records why. It implements core.Engine.
-type Supervisor struct {
+type supervisor struct {
 	log    hclog.Logger
 	procs  reaper.Procs
 	engine reaper.Proc
@@ -30,12 +30,12 @@ type Supervisor struct {
 	reason string
 }
 
-// Supervise starts cmds in order (the last is the engine, whose stderr is
+// supervise starts cmds in order (the last is the engine, whose stderr is
 // also kept for LastError) and supervises them in the background. If one
 // cannot be started, the ones already running are ended and the error
 // returned. grace is how long a process gets between SIGTERM and SIGKILL
 // when dinv ends it.
-func Supervise(log hclog.Logger, procs reaper.Procs, cmds []reaper.Cmd, grace time.Duration) (*Supervisor, error) {
+func supervise(log hclog.Logger, procs reaper.Procs, cmds []reaper.Cmd, grace time.Duration) (*supervisor, error) {
 	if len(cmds) == 0 {
 		return nil, errors.New("no command to start: the args stage left none")
 	}
@@ -43,7 +43,7 @@ func Supervise(log hclog.Logger, procs reaper.Procs, cmds []reaper.Cmd, grace ti
 	if out == nil {
 		out = os.Stderr
 	}
-	s := &Supervisor{log: log, procs: procs, tail: newTail(out), grace: grace, engineGrace: grace, done: make(chan struct{})}
+	s := &supervisor{log: log, procs: procs, tail: newTail(out), grace: grace, engineGrace: grace, done: make(chan struct{})}
 	for i, c := range cmds {
 		if i == len(cmds)-1 {
 			c.Stderr = s.tail
@@ -63,7 +63,7 @@ func Supervise(log hclog.Logger, procs reaper.Procs, cmds []reaper.Cmd, grace ti
 }
 
 // run waits for the engine to exit, then ends everything else.
-func (s *Supervisor) run() {
+func (s *supervisor) run() {
 	others := s.all[:len(s.all)-1]
 	exited := make(chan int, len(others))
 	for i, p := range others {
@@ -91,7 +91,7 @@ func (s *Supervisor) run() {
 // themselves, every member of their process groups and dinv's stray children
 // (orphans reparented to it). SIGTERM first; SIGKILL to whatever is left
 // after the grace period. Nothing may survive holding dinv's output.
-func (s *Supervisor) endAll() {
+func (s *supervisor) endAll() {
 	if !s.signalAll(syscall.SIGTERM) {
 		return
 	}
@@ -107,7 +107,7 @@ func (s *Supervisor) endAll() {
 
 // signalAll sends sig to every process of the tree and reports whether any
 // was there to get it.
-func (s *Supervisor) signalAll(sig syscall.Signal) bool {
+func (s *supervisor) signalAll(sig syscall.Signal) bool {
 	any := false
 	for _, p := range s.all {
 		if p.SignalGroup(sig) {
@@ -129,7 +129,7 @@ func (s *Supervisor) signalAll(sig syscall.Signal) bool {
 }
 
 // waitGone waits up to d for the tree to be gone and reports whether it is.
-func (s *Supervisor) waitGone(d time.Duration) bool {
+func (s *supervisor) waitGone(d time.Duration) bool {
 	deadline := time.Now().Add(d)
 	for {
 		if !s.alive() {
@@ -143,7 +143,7 @@ func (s *Supervisor) waitGone(d time.Duration) bool {
 }
 
 // alive reports whether any process of the tree is still there.
-func (s *Supervisor) alive() bool {
+func (s *supervisor) alive() bool {
 	for _, p := range s.all {
 		select {
 		case <-p.Done():
@@ -158,25 +158,25 @@ func (s *Supervisor) alive() bool {
 }
 
 // Done is closed when the engine has exited and the others are gone.
-func (s *Supervisor) Done() <-chan struct{} { return s.done }
+func (s *supervisor) Done() <-chan struct{} { return s.done }
 
 // ExitCode is the engine's exit status, 128+N for signal N; valid after Done.
-func (s *Supervisor) ExitCode() int { <-s.done; return s.code }
+func (s *supervisor) ExitCode() int { <-s.done; return s.code }
 
 // Reason says how the engine ended ("engine exited with status 1"); valid
 // after Done.
-func (s *Supervisor) Reason() string { <-s.done; return s.reason }
+func (s *supervisor) Reason() string { <-s.done; return s.reason }
 
 // Signal passes sig on to the engine.
-func (s *Supervisor) Signal(sig syscall.Signal) error { return s.engine.Signal(sig) }
+func (s *supervisor) Signal(sig syscall.Signal) error { return s.engine.Signal(sig) }
 
 // SetEngineGrace sets how long Stop gives the engine to shut down before
 // it kills it (the grace Supervise was given, unless set); call it before Stop.
-func (s *Supervisor) SetEngineGrace(d time.Duration) { s.engineGrace = d }
+func (s *supervisor) SetEngineGrace(d time.Duration) { s.engineGrace = d }
 
 // Stop asks the engine to shut down with SIGTERM, and kills it, saying so,
 // after the engine's grace period; Done tells when it has gone.
-func (s *Supervisor) Stop() {
+func (s *supervisor) Stop() {
 	grace := s.engineGrace
 	go func() {
 		_ = s.engine.Signal(syscall.SIGTERM)
@@ -190,4 +190,4 @@ func (s *Supervisor) Stop() {
 }
 
 // LastError is the engine's stderr line that best explains its exit.
-func (s *Supervisor) LastError() string { return s.tail.LastError() }
+func (s *supervisor) LastError() string { return s.tail.LastError() }

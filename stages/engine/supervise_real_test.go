@@ -57,7 +57,7 @@ func TestRealEngineExitStatus(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			s, err := Supervise(hclog.NewNullLogger(), realProcs(t), sh(c.script), time.Second)
+			s, err := supervise(hclog.NewNullLogger(), realProcs(t), sh(c.script), time.Second)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -75,7 +75,7 @@ func TestRealEngineGetsExactlyItsArgvAndEnv(t *testing.T) {
 	cmd := sh(script, "x", out, "a b", "")
 	env := []string{"PATH=/usr/bin:/bin", "DINV_T=env ok"}
 	cmd[0].Env = env
-	s, err := Supervise(hclog.NewNullLogger(), realProcs(t), cmd, time.Second)
+	s, err := supervise(hclog.NewNullLogger(), realProcs(t), cmd, time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -93,7 +93,7 @@ func TestRealEngineGetsSignalsEveryTime(t *testing.T) {
 	// Each SIGUSR1 is counted in $2 before the next is sent: signals sent
 	// closer together may merge into one while sh is busy (a loaded machine).
 	script := `n=0; trap 'n=$((n+1)); echo $n > "$2"; [ $n -ge 3 ] && exit 7' USR1; trap 'exit 0' TERM; touch "$1"; while :; do sleep 0.01; done`
-	s, err := Supervise(hclog.NewNullLogger(), realProcs(t), sh(script, "x", ready, count), time.Second)
+	s, err := supervise(hclog.NewNullLogger(), realProcs(t), sh(script, "x", ready, count), time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -128,7 +128,7 @@ func TestRealEngineThatTrapsSIGTERMExitsCleanlyOnStopAndTakesItsChildren(t *test
 	pidFile := filepath.Join(t.TempDir(), "pid")
 	// The engine leaves its child behind: the supervisor must end it.
 	script := `trap 'exit 0' TERM; sleep 100 & echo $! > "$1"; wait`
-	s, err := Supervise(hclog.NewNullLogger(), realProcs(t), sh(script, "x", pidFile), time.Second)
+	s, err := supervise(hclog.NewNullLogger(), realProcs(t), sh(script, "x", pidFile), time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -147,7 +147,7 @@ func TestRealStrayThatLeftTheGroupAndIgnoresSIGTERMIsKilled(t *testing.T) {
 	pidFile := filepath.Join(t.TempDir(), "pid")
 	// setsid: a group (and session) of its own, so only dinv's stray list finds it.
 	script := `setsid sh -c 'trap "" TERM; echo $$ > "$1"; while :; do sleep 0.05; done' x "$1" & while [ ! -s "$1" ]; do sleep 0.01; done; exit 0`
-	s, err := Supervise(hclog.NewNullLogger(), realProcs(t), sh(script, "x", pidFile), 100*time.Millisecond)
+	s, err := supervise(hclog.NewNullLogger(), realProcs(t), sh(script, "x", pidFile), 100*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -159,7 +159,7 @@ func TestRealStrayThatLeftTheGroupAndIgnoresSIGTERMIsKilled(t *testing.T) {
 }
 
 func TestRealEngineLastErrorLineIsCaptured(t *testing.T) {
-	s, err := Supervise(hclog.NewNullLogger(), realProcs(t),
+	s, err := supervise(hclog.NewNullLogger(), realProcs(t),
 		sh(`echo 'level=info msg="starting"' >&2; echo 'failed to start daemon: bad flag' >&2; exit 1`),
 		time.Second)
 	if err != nil {
@@ -178,7 +178,7 @@ func TestRealOtherChildIsKilledWhenItIgnoresSIGTERM(t *testing.T) {
 		{Args: []string{"sh", "-c", `trap '' TERM; echo $$ > "$1"; while :; do sleep 0.01; done`, "x", pidFile}},
 		{Args: []string{"sh", "-c", `touch "$1"; sleep 0.2`, "x", ready}},
 	}
-	s, err := Supervise(hclog.NewNullLogger(), realProcs(t), cmds, 100*time.Millisecond)
+	s, err := supervise(hclog.NewNullLogger(), realProcs(t), cmds, 100*time.Millisecond)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,7 +191,7 @@ func TestRealOtherChildIsKilledWhenItIgnoresSIGTERM(t *testing.T) {
 
 func TestRealOrphansAreReaped(t *testing.T) {
 	pidFile := filepath.Join(t.TempDir(), "pid")
-	s, err := Supervise(hclog.NewNullLogger(), realProcs(t),
+	s, err := supervise(hclog.NewNullLogger(), realProcs(t),
 		sh(`sleep 0.2 & echo $! > "$1"; exit 0`, "x", pidFile), time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -213,7 +213,7 @@ func TestRealOrphansAreReaped(t *testing.T) {
 }
 
 func TestRealStartOfAMissingProgramFails(t *testing.T) {
-	_, err := Supervise(hclog.NewNullLogger(), realProcs(t),
+	_, err := supervise(hclog.NewNullLogger(), realProcs(t),
 		[]reaper.Cmd{{Args: []string{"dinv-no-such-program"}}}, time.Second)
 	if err == nil || !strings.Contains(err.Error(), "dinv-no-such-program") {
 		t.Fatalf("error %v", err)

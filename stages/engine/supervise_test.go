@@ -32,7 +32,7 @@ func withEnv(cs []reaper.Cmd, env []string) []reaper.Cmd {
 	return cs
 }
 
-func waitDone(t *testing.T, s *Supervisor) {
+func waitDone(t *testing.T, s *supervisor) {
 	t.Helper()
 	select {
 	case <-s.Done():
@@ -44,7 +44,7 @@ func waitDone(t *testing.T, s *Supervisor) {
 func TestSuperviseStartsCommandsInOrderWithTheirArgsAndEnv(t *testing.T) {
 	f := &fakeProcs{exitOn: map[string]map[syscall.Signal]reaper.Status{"containerd": {syscall.SIGTERM: {}}}}
 	env := []string{"PATH=/x", "A=1"}
-	s, err := Supervise(hclog.NewNullLogger(), f, withEnv(cmds("containerd", "dockerd"), env), time.Second)
+	s, err := supervise(hclog.NewNullLogger(), f, withEnv(cmds("containerd", "dockerd"), env), time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -67,7 +67,7 @@ func TestSuperviseStartsCommandsInOrderWithTheirArgsAndEnv(t *testing.T) {
 func TestSuperviseStopsTheStartedOnesWhenOneCannotStart(t *testing.T) {
 	f := &fakeProcs{failAt: 2, exitOn: map[string]map[syscall.Signal]reaper.Status{
 		"containerd": {syscall.SIGTERM: {Signal: syscall.SIGTERM}}}}
-	_, err := Supervise(hclog.NewNullLogger(), f, withEnv(cmds("containerd", "dockerd"), nil), time.Second)
+	_, err := supervise(hclog.NewNullLogger(), f, withEnv(cmds("containerd", "dockerd"), nil), time.Second)
 	if err == nil {
 		t.Fatal("no error")
 	}
@@ -78,7 +78,7 @@ func TestSuperviseStopsTheStartedOnesWhenOneCannotStart(t *testing.T) {
 
 func TestSupervisePassesSignalsOnToTheEngine(t *testing.T) {
 	f := &fakeProcs{}
-	s, err := Supervise(hclog.NewNullLogger(), f, withEnv(cmds("dockerd"), nil), time.Second)
+	s, err := supervise(hclog.NewNullLogger(), f, withEnv(cmds("dockerd"), nil), time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +108,7 @@ func TestWhenTheEngineExitsItsGroupAndStrayChildrenAreEnded(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			f := &fakeProcs{groupLeft: 1, groupDiesOn: tc.diesOn, strays: map[int]bool{}}
-			s, err := Supervise(hclog.NewNullLogger(), f, withEnv(cmds("dockerd"), nil), 20*time.Millisecond)
+			s, err := supervise(hclog.NewNullLogger(), f, withEnv(cmds("dockerd"), nil), 20*time.Millisecond)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -145,7 +145,7 @@ func TestSuperviseEndsWithTheEnginesStatus(t *testing.T) {
 				exits[syscall.SIGTERM] = reaper.Status{Signal: syscall.SIGTERM}
 			}
 			f := &fakeProcs{exitOn: map[string]map[syscall.Signal]reaper.Status{"containerd": exits}}
-			s, err := Supervise(hclog.NewNullLogger(), f, withEnv(cmds("containerd", "dockerd"), nil), 20*time.Millisecond)
+			s, err := supervise(hclog.NewNullLogger(), f, withEnv(cmds("containerd", "dockerd"), nil), 20*time.Millisecond)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -167,7 +167,7 @@ func TestSuperviseEndsWithTheEnginesStatus(t *testing.T) {
 
 func TestSuperviseStopSendsSIGTERMToTheEngine(t *testing.T) {
 	f := &fakeProcs{exitOn: map[string]map[syscall.Signal]reaper.Status{"dockerd": {syscall.SIGTERM: {}}}}
-	s, err := Supervise(hclog.NewNullLogger(), f, withEnv(cmds("dockerd"), nil), time.Second)
+	s, err := supervise(hclog.NewNullLogger(), f, withEnv(cmds("dockerd"), nil), time.Second)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -179,7 +179,7 @@ func TestSuperviseStopSendsSIGTERMToTheEngine(t *testing.T) {
 }
 
 func TestSuperviseWithoutCommandsFails(t *testing.T) {
-	if _, err := Supervise(hclog.NewNullLogger(), &fakeProcs{}, withEnv(nil, nil), time.Second); err == nil {
+	if _, err := supervise(hclog.NewNullLogger(), &fakeProcs{}, withEnv(nil, nil), time.Second); err == nil {
 		t.Fatal("no error")
 	}
 }
@@ -269,7 +269,7 @@ func TestSuperviseStopKillsAnEngineThatOutlivesItsGraceAndSaysSo(t *testing.T) {
 	f := &fakeProcs{exitOn: map[string]map[syscall.Signal]reaper.Status{"dockerd": {syscall.SIGKILL: {Signal: syscall.SIGKILL}}}}
 	var logs bytes.Buffer
 	log := hclog.New(&hclog.LoggerOptions{Output: &logs})
-	s, err := Supervise(log, f, withEnv(cmds("dockerd"), nil), time.Hour)
+	s, err := supervise(log, f, withEnv(cmds("dockerd"), nil), time.Hour)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -14,7 +14,6 @@ import (
 
 	"github.com/dinv/dinv/core"
 	"github.com/dinv/dinv/internal/clientinfo"
-	"github.com/dinv/dinv/internal/engineapi"
 )
 
 // pollEvery is the pause between two pings while the engine starts.
@@ -23,85 +22,13 @@ const pollEvery = 5 * time.Millisecond
 // pingTimeout bounds one ping, for an engine that accepts but does not answer.
 const pingTimeout = 2 * time.Second
 
-// readyStage waits for the engine to answer, says after how long, records
-// how clients reach it (the client information at infoPath), and says
-// how to connect.
-type readyStage struct {
-	ping     func(ctx context.Context, socket string) error
-	clock    core.Clock
-	every    time.Duration
-	infoPath string // clientinfo.Path
-	// cliSocket is where the docker CLI looks for the engine: a link to
-	// the engine's socket when that is another (defaultSocket).
-	cliSocket string
-}
-
-// New returns the ready stage.
-func New() core.Stage {
-	return &readyStage{ping: ping, clock: core.RealClock{}, every: pollEvery, infoPath: clientinfo.Path, cliSocket: defaultSocket}
-}
-
-func (*readyStage) Name() string                   { return "ready" }
-func (*readyStage) SkipsDryRun()                   {}
-func (*readyStage) Phase() core.Phase              { return core.Running }
-func (*readyStage) Requires(*core.Config) []string { return []string{"engine"} }
-
-func (r *readyStage) Run(ctx context.Context, s *core.State) error {
-	log := core.Log(ctx)
-	if s.Engine == nil {
-		return errors.New("wait for the engine: none is running")
-	}
-	// A previous run's client information names what may be gone: until
-	// this engine answers, there is none. (The stage is skipped under
-	// -dry-run; should it run, it writes nothing.)
-	record := !s.Config.DryRun
-	if record {
-		if err := os.Remove(r.infoPath); err != nil && !errors.Is(err, fs.ErrNotExist) {
-			log.Warn("cannot remove the previous run's client information", "file", r.infoPath, "error", err)
-		}
-	}
-	socket := s.Config.Engine.Socket()
-	err := WaitReady(ctx, r.ping, r.clock, r.every, socket, s.Config.ReadyTimeout, s.Engine)
-	if errors.Is(err, errNotReady) {
-		log.Warn("the engine does not answer yet; still supervising it",
-			"socket", socket, "waited", s.Config.ReadyTimeout, "last_error", errors.Cause(err).Error())
-		return nil
-	}
-	if err != nil {
-		return err
-	}
-	after := r.clock.Now().Sub(s.Started).Round(time.Millisecond)
-	log.Info("engine ready", append([]interface{}{"after", after}, Connect(s)...)...)
-	for _, l := range unverified(&s.Config) {
-		log.Warn("the API is served on TCP without client certificates: anyone who can reach this address is root on the host; start with -tlsverify to require them",
-			"listener", l.URL(), "tls", s.Config.Engine.TLS.Value.String())
-	}
-	if !record {
-		return nil
-	}
-	if err := linkSocket(r.cliSocket, socket); err != nil {
-		log.Debug("the docker CLI's default socket is another's: not linked to the engine's", "socket", socket, "error", err)
-	}
-	if err := clientinfo.Write(r.infoPath, clientInfo(s)); err != nil {
-		log.Warn("cannot record how clients reach the engine; -client-bundle will not find it", "error", err)
-	} else {
-		log.Debug("client information recorded", "file", r.infoPath)
-	}
-	return nil
-}
-
-// ping asks the engine on socket for GET /_ping.
-func ping(ctx context.Context, socket string) error {
-	return (&engineapi.Client{Socket: socket}).Ping(ctx)
-}
-
-// errNotReady is WaitReady's answer when the timeout passed first.
+// errNotReady is waitReady's answer when the timeout passed first.
 var errNotReady = errors.New("no answer before the ready timeout")
 
-// WaitReady pings socket every interval until the engine answers (nil), the
+// waitReady pings socket every interval until the engine answers (nil), the
 // engine exits (an error with its status and last error line), timeout
 // passes (an error that Is errNotReady) or ctx ends.
-func WaitReady(ctx context.Context, ping func(context.Context, string) error, clock core.Clock,
+func waitReady(ctx context.Context, ping func(context.Context, string) error, clock core.Clock,
 	every time.Duration, socket string, timeout time.Duration, eng core.Engine) error {
 	deadline := clock.After(timeout)
 	var last error
@@ -145,11 +72,11 @@ func exitedError(eng core.Engine) error {
 	return errors.New(msg)
 }
 
-// Connect returns the key/value pairs of the ready line that tell a user how
+// connect returns the key/value pairs of the ready line that tell a user how
 // to reach the engine: DOCKER_HOST, and with TLS the files to copy out of the
 // container that exist for the mode in use (State.TLSFiles, from pki) and the
 // client's environment.
-func Connect(s *core.State) []interface{} {
+func connect(s *core.State) []interface{} {
 	c := &s.Config
 	if !c.ServesTCP() {
 		return []interface{}{"DOCKER_HOST", "unix://" + c.Engine.Socket()}

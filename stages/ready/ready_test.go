@@ -205,7 +205,7 @@ func TestReadyStage(t *testing.T) {
 				return ping(ctx, socket)
 			}
 			cli := filepath.Join(t.TempDir(), "docker.sock")
-			r := &readyStage{ping: pingAt, clock: clock, every: time.Millisecond, infoPath: info, cliSocket: cli}
+			r := &stage{ping: pingAt, clock: clock, every: time.Millisecond, infoPath: info, cliSocket: cli}
 			err := r.Run(core.WithLog(context.Background(), log), st)
 			if c.wantErr == "" && err != nil || c.wantErr != "" && (err == nil || err.Error() != c.wantErr) {
 				t.Fatalf("error %v, want %q", err, c.wantErr)
@@ -258,7 +258,7 @@ func TestReadyStageUnderDryRunRecordsNothing(t *testing.T) {
 	}
 	before, _ := os.ReadFile(info)
 	eng := &fakeEngine{done: make(chan struct{})}
-	r := &readyStage{ping: func(context.Context, string) error { return nil }, clock: core.RealClock{}, every: time.Millisecond, infoPath: info}
+	r := &stage{ping: func(context.Context, string) error { return nil }, clock: core.RealClock{}, every: time.Millisecond, infoPath: info}
 	cfg := resolve(t, func(f *config.Flags) { f.DryRun = true }, nil)
 	st := &core.State{Config: cfg, Engine: eng}
 	if err := r.Run(context.Background(), st); err != nil {
@@ -270,7 +270,7 @@ func TestReadyStageUnderDryRunRecordsNothing(t *testing.T) {
 }
 
 func TestReadyStageWithoutAnEngineFails(t *testing.T) {
-	r := &readyStage{ping: ping, clock: core.RealClock{}, every: time.Millisecond}
+	r := &stage{ping: ping, clock: core.RealClock{}, every: time.Millisecond}
 	if err := r.Run(context.Background(), &core.State{}); err == nil {
 		t.Fatal("no error")
 	}

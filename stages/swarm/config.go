@@ -10,13 +10,13 @@ import (
 	"github.com/dinv/dinv/core"
 )
 
-// DefaultPort is the swarm's manager port, where -swarm-join points when it
+// defaultPort is the swarm's manager port, where -swarm-join points when it
 // names no port.
-const DefaultPort = 2377
+const defaultPort = 2377
 
-// Plan is what the stage does, worked out from the configuration and the
+// plan is what the stage does, worked out from the configuration and the
 // container's address.
-type Plan struct {
+type plan struct {
 	Init bool   // -swarm-init: create the swarm
 	Join string // -swarm-join, as host:port
 	Role string // manager or worker
@@ -35,16 +35,16 @@ type Plan struct {
 	RootCAFile string      // the swarm's root CA as the engine keeps it (a member's identity)
 }
 
-// NewPlan builds the plan of a host whose configuration Validate accepted;
+// newPlan builds the plan of a host whose configuration validate accepted;
 // ip is the container's address (State.ContainerIP), the default for
 // -swarm-advertise.
-func NewPlan(c *core.Config, ip net.IP) Plan {
+func newPlan(c *core.Config, ip net.IP) plan {
 	sw := &c.Swarm
-	p := Plan{
+	p := plan{
 		Init:       sw.Init,
 		Role:       sw.Role,
 		Advertise:  sw.Advertise,
-		Listen:     net.JoinHostPort("0.0.0.0", strconv.Itoa(DefaultPort)),
+		Listen:     net.JoinHostPort("0.0.0.0", strconv.Itoa(defaultPort)),
 		Timeout:    sw.Timeout,
 		Token:      sw.Token,
 		TokenFile:  sw.TokenFile,
@@ -55,7 +55,7 @@ func NewPlan(c *core.Config, ip net.IP) Plan {
 		p.Role = "worker"
 	}
 	if sw.Join != "" {
-		p.Join, _ = JoinAddr(sw.Join)
+		p.Join, _ = joinAddr(sw.Join)
 	}
 	if p.Advertise == "" && ip != nil {
 		p.Advertise = ip.String()
@@ -66,14 +66,14 @@ func NewPlan(c *core.Config, ip net.IP) Plan {
 	return p
 }
 
-// TokenPath is the file in dir that holds role's join token.
-func TokenPath(dir, role string) string {
+// tokenPath is the file in dir that holds role's join token.
+func tokenPath(dir, role string) string {
 	return filepath.Join(dir, role+".token")
 }
 
-// Validate checks the swarm settings, before anything runs. The problems
+// validate checks the swarm settings, before anything runs. The problems
 // are joined in one usage error; a token's value never appears in it.
-func Validate(sw *core.Swarm) error {
+func validate(sw *core.Swarm) error {
 	var problems []string
 	add := func(format string, args ...interface{}) {
 		problems = append(problems, core.Usagef(format, args...).Error())
@@ -88,11 +88,11 @@ func Validate(sw *core.Swarm) error {
 		add("-swarm-init and -swarm-join %s exclude each other: the host that creates the swarm joins none; give the others -swarm-join", sw.Join)
 	}
 	if sw.Join != "" {
-		if _, err := JoinAddr(sw.Join); err != nil {
+		if _, err := joinAddr(sw.Join); err != nil {
 			add("-swarm-join %q: %v", sw.Join, err)
 		}
 		if sw.Token != "" {
-			if err := CheckToken(sw.Token.Value()); err != nil {
+			if err := checkToken(sw.Token.Value()); err != nil {
 				add("DINV_SWARM_TOKEN: %v", err)
 			}
 		}
@@ -123,16 +123,16 @@ func isName(s string) bool {
 	return true
 }
 
-// JoinAddr parses a manager's address, host[:port] (an IPv6 host in
+// joinAddr parses a manager's address, host[:port] (an IPv6 host in
 // brackets when a port follows), and returns it as host:port, the port
-// DefaultPort when none is given.
-func JoinAddr(s string) (string, error) {
+// defaultPort when none is given.
+func joinAddr(s string) (string, error) {
 	host, port, err := splitHostPort(s)
 	if err != nil {
 		return "", err
 	}
 	if port == "" {
-		port = strconv.Itoa(DefaultPort)
+		port = strconv.Itoa(defaultPort)
 	}
 	if net.ParseIP(host) == nil && !isName(host) {
 		return "", errorf("%q is neither an IP address nor a host name", host)

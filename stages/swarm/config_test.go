@@ -49,7 +49,7 @@ func TestValidate(t *testing.T) {
 			[]string{"-swarm-role", "-swarm-timeout", "exclude each other", `-swarm-join "m1:0"`}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := Validate(&tc.sw)
+			err := validate(&tc.sw)
 			if len(tc.want) == 0 {
 				if err != nil {
 					t.Fatalf("error: %v", err)
@@ -82,7 +82,7 @@ func TestJoinAddr(t *testing.T) {
 		"[fd00::2]:2377":  "[fd00::2]:2377",
 		"dinv-e2e-m1-abc": "dinv-e2e-m1-abc:2377",
 	} {
-		if got, err := JoinAddr(in); err != nil || got != want {
+		if got, err := joinAddr(in); err != nil || got != want {
 			t.Errorf("JoinAddr(%q) = %q, %v; want %q", in, got, err, want)
 		}
 	}
@@ -91,8 +91,8 @@ func TestJoinAddr(t *testing.T) {
 func TestNewPlan(t *testing.T) {
 	cfg := &core.Config{CertDir: "/certs", Engine: core.EngineConfig{DataRoot: core.Setting[string]{Value: "/var/lib/docker"}},
 		Swarm: core.Swarm{Join: "m1", Role: "manager", Timeout: time.Minute, Token: workerA}}
-	p := NewPlan(cfg, net.ParseIP("172.18.0.3"))
-	want := Plan{Join: "m1:2377", Role: "manager", Listen: "0.0.0.0:2377", Advertise: "172.18.0.3",
+	p := newPlan(cfg, net.ParseIP("172.18.0.3"))
+	want := plan{Join: "m1:2377", Role: "manager", Listen: "0.0.0.0:2377", Advertise: "172.18.0.3",
 		Timeout: time.Minute, Token: workerA, TokenDir: "/certs/swarm",
 		RootCAFile: "/var/lib/docker/swarm/certificates/swarm-root-ca.crt"}
 	if p != want {
@@ -100,30 +100,30 @@ func TestNewPlan(t *testing.T) {
 	}
 
 	cfg.Swarm = core.Swarm{Init: true, Advertise: "10.1.2.3:4567", Timeout: time.Minute}
-	p = NewPlan(cfg, net.ParseIP("172.18.0.3"))
+	p = newPlan(cfg, net.ParseIP("172.18.0.3"))
 	if p.Advertise != "10.1.2.3:4567" || p.Listen != "0.0.0.0:4567" || p.Role != "worker" || p.Join != "" {
 		t.Errorf("plan with an advertised port: %+v", p)
 	}
-	if p := NewPlan(cfg, nil); p.Advertise != "10.1.2.3:4567" {
+	if p := newPlan(cfg, nil); p.Advertise != "10.1.2.3:4567" {
 		t.Errorf("advertise %q", p.Advertise)
 	}
 	cfg.Swarm.Advertise = ""
-	if p := NewPlan(cfg, nil); p.Advertise != "" {
+	if p := newPlan(cfg, nil); p.Advertise != "" {
 		t.Errorf("without an address, the engine chooses: advertise %q", p.Advertise)
 	}
 }
 
 func TestCheckTokenAndDigest(t *testing.T) {
-	if err := CheckToken(workerA.Value()); err != nil {
+	if err := checkToken(workerA.Value()); err != nil {
 		t.Errorf("a token of the test swarm: %v", err)
 	}
 	// One as docker swarm join-token -q printed it, and its swarm's root CA digest.
 	real := "SWMTKN-1-28j13ei1axh3ut3bi0uikyhv6wdlx4btlgghho7i5e43cmgiqq-7thty2z3t7fcm1d1gjfzly4kl"
-	if err := CheckToken(real); err != nil {
+	if err := checkToken(real); err != nil {
 		t.Errorf("a real token: %v", err)
 	}
 	for _, bad := range []string{"", "SWMTKN-1-abc-def", real + "\n" + real, strings.ToUpper(real), "SWMTKN-2" + real[8:]} {
-		if CheckToken(bad) == nil {
+		if checkToken(bad) == nil {
 			t.Errorf("CheckToken(%q) accepted it", bad)
 		}
 	}

@@ -10,11 +10,11 @@ import (
 	"github.com/dinv/dinv/internal/engineapi"
 )
 
-// Engine is the part of the Engine API the swarm stage uses: the narrow
+// engineAPI is the part of the Engine API the swarm stage uses: the narrow
 // interface between the domain code and the engine (a fake in unit tests).
-type Engine interface {
+type engineAPI interface {
 	// Node is this host's swarm membership (GET /info).
-	Node(ctx context.Context) (Node, error)
+	Node(ctx context.Context) (nodeState, error)
 	// Init creates a swarm with this host as its manager (POST /swarm/init).
 	Init(ctx context.Context, listen, advertise string) error
 	// Join joins the swarm that remote manages (POST /swarm/join).
@@ -22,11 +22,11 @@ type Engine interface {
 	// Leave leaves the swarm, forced (POST /swarm/leave?force=true).
 	Leave(ctx context.Context) error
 	// Swarm is what a manager knows of its swarm (GET /swarm).
-	Swarm(ctx context.Context) (Cluster, error)
+	Swarm(ctx context.Context) (cluster, error)
 }
 
-// Node is GET /info's Swarm.
-type Node struct {
+// nodeState is GET /info's Swarm.
+type nodeState struct {
 	ID             string // NodeID, "" outside a swarm
 	Addr           string // NodeAddr
 	State          string // LocalNodeState: inactive, pending, active, error, locked
@@ -37,26 +37,26 @@ type Node struct {
 }
 
 // Member reports whether the host is in a swarm, in any state.
-func (n Node) Member() bool { return n.State != "" && n.State != "inactive" }
+func (n nodeState) Member() bool { return n.State != "" && n.State != "inactive" }
 
-// Cluster is what GET /swarm says that the swarm stage needs.
-type Cluster struct {
+// cluster is what GET /swarm says that the swarm stage needs.
+type cluster struct {
 	ID     string
 	Tokens map[string]core.Secret // "manager", "worker"
 	RootCA []byte                 // the root CA certificate, PEM: the swarm's identity
 }
 
-// apiEngine is Engine over the unix socket.
+// apiEngine is engineAPI over the unix socket.
 type apiEngine struct {
 	c *engineapi.Client
 }
 
-// NewEngine returns the Engine of the engine answering on socket.
-func NewEngine(socket string) Engine {
+// newEngine returns the engineAPI of the engine answering on socket.
+func newEngine(socket string) engineAPI {
 	return apiEngine{c: &engineapi.Client{Socket: socket}}
 }
 
-func (e apiEngine) Node(ctx context.Context) (Node, error) {
+func (e apiEngine) Node(ctx context.Context) (nodeState, error) {
 	var info struct {
 		Swarm struct {
 			NodeID           string
@@ -69,10 +69,10 @@ func (e apiEngine) Node(ctx context.Context) (Node, error) {
 		}
 	}
 	if err := e.c.Do(ctx, "GET", "/info", nil, &info); err != nil {
-		return Node{}, err
+		return nodeState{}, err
 	}
 	s := info.Swarm
-	n := Node{ID: s.NodeID, Addr: s.NodeAddr, State: s.LocalNodeState, Manager: s.ControlAvailable, Error: s.Error}
+	n := nodeState{ID: s.NodeID, Addr: s.NodeAddr, State: s.LocalNodeState, Manager: s.ControlAvailable, Error: s.Error}
 	for _, m := range s.RemoteManagers {
 		n.RemoteManagers = append(n.RemoteManagers, m.Addr)
 	}
@@ -99,16 +99,16 @@ func (e apiEngine) Leave(ctx context.Context) error {
 	return e.c.Do(ctx, "POST", "/swarm/leave?force=true", nil, nil)
 }
 
-func (e apiEngine) Swarm(ctx context.Context) (Cluster, error) {
+func (e apiEngine) Swarm(ctx context.Context) (cluster, error) {
 	var sw struct {
 		ID         string
 		JoinTokens struct{ Worker, Manager string }
 		TLSInfo    struct{ TrustRoot string }
 	}
 	if err := e.c.Do(ctx, "GET", "/swarm", nil, &sw); err != nil {
-		return Cluster{}, err
+		return cluster{}, err
 	}
-	return Cluster{
+	return cluster{
 		ID:     sw.ID,
 		Tokens: map[string]core.Secret{"manager": core.Secret(sw.JoinTokens.Manager), "worker": core.Secret(sw.JoinTokens.Worker)},
 		RootCA: []byte(sw.TLSInfo.TrustRoot),

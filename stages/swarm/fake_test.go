@@ -64,20 +64,20 @@ var (
 	errNotAnswered = errors.New("dial unix /var/run/docker.sock: connect: no such file or directory")
 )
 
-// fakeEngine is an Engine whose answers a test scripts. Unless a script
+// fakeEngine is an engineAPI whose answers a test scripts. Unless a script
 // says otherwise, a join succeeds and makes the host an active worker (or
 // manager, with the manager token), and an init makes it an active manager.
 type fakeEngine struct {
 	mu sync.Mutex
 	t  *testing.T
 
-	node       Node
-	nodeErrs   int     // the first Node calls that fail
-	joins      []error // the answers to successive joins; nil past the end
-	afterJoin  []Node  // the state a failed join leaves, per join (zero: unchanged)
+	node       nodeState
+	nodeErrs   int         // the first Node calls that fail
+	joins      []error     // the answers to successive joins; nil past the end
+	afterJoin  []nodeState // the state a failed join leaves, per join (zero: unchanged)
 	initErr    error
 	swarmErr   error // GET /swarm's answer on a manager
-	cluster    Cluster
+	cluster    cluster
 	joinBlocks chan struct{} // a join waits for it (or its context)
 
 	calls  []string
@@ -90,13 +90,13 @@ func (f *fakeEngine) record(call string) {
 	f.calls = append(f.calls, call)
 }
 
-func (f *fakeEngine) Node(ctx context.Context) (Node, error) {
+func (f *fakeEngine) Node(ctx context.Context) (nodeState, error) {
 	f.record("info")
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.nodeErrs > 0 {
 		f.nodeErrs--
-		return Node{}, errNotAnswered
+		return nodeState{}, errNotAnswered
 	}
 	return f.node, nil
 }
@@ -108,7 +108,7 @@ func (f *fakeEngine) Init(ctx context.Context, listen, advertise string) error {
 	}
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.node = Node{ID: "n1", State: "active", Manager: true, ClusterID: "c1"}
+	f.node = nodeState{ID: "n1", State: "active", Manager: true, ClusterID: "c1"}
 	return nil
 }
 
@@ -128,7 +128,7 @@ func (f *fakeEngine) Join(ctx context.Context, listen, advertise, remote string,
 		case <-block:
 		case <-ctx.Done():
 			f.mu.Lock()
-			f.node = Node{ID: "half", State: "pending"}
+			f.node = nodeState{ID: "half", State: "pending"}
 			f.mu.Unlock()
 			return ctx.Err()
 		}
@@ -136,7 +136,7 @@ func (f *fakeEngine) Join(ctx context.Context, listen, advertise, remote string,
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if err == nil {
-		f.node = Node{ID: "n2", State: "active", Manager: tok == managerA}
+		f.node = nodeState{ID: "n2", State: "active", Manager: tok == managerA}
 		return nil
 	}
 	if i < len(f.afterJoin) && f.afterJoin[i].State != "" {
@@ -149,19 +149,19 @@ func (f *fakeEngine) Leave(ctx context.Context) error {
 	f.record("leave")
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	f.node = Node{State: "inactive"}
+	f.node = nodeState{State: "inactive"}
 	return nil
 }
 
-func (f *fakeEngine) Swarm(ctx context.Context) (Cluster, error) {
+func (f *fakeEngine) Swarm(ctx context.Context) (cluster, error) {
 	f.record("swarm")
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if !f.node.Manager {
-		return Cluster{}, apiErr(503, "This node is not a swarm manager.")
+		return cluster{}, apiErr(503, "This node is not a swarm manager.")
 	}
 	if f.swarmErr != nil {
-		return Cluster{}, f.swarmErr
+		return cluster{}, f.swarmErr
 	}
 	return f.cluster, nil
 }

@@ -1,8 +1,9 @@
 // Package swarm is the swarm stage: once the engine answers, the host
 // creates a Docker swarm (-swarm-init) or joins one (-swarm-join), and writes
 // or reads the join tokens in the certificate directory. The domain code
-// (Init, Join, the token files, the checks of the settings) is in plain
-// functions beside this adapter; engineapi speaks to the engine's socket.
+// (initSwarm, joinSwarm, the token files, the checks of the settings) is in
+// plain functions beside this adapter; internal/engineapi speaks to the
+// engine's socket. It fills no State field; -dry-run skips it.
 package swarm
 
 import (
@@ -21,7 +22,7 @@ const ipvsPath = "/proc/net/ip_vs"
 // ipvsWarning is said once at start when ipvsPath is absent.
 const ipvsWarning = "this kernel has no IPVS (/proc/net/ip_vs): swarm service VIPs and the ingress routing mesh will not work here; services with --endpoint-mode dnsrr and ports published with mode=host do"
 
-// swarmStage is the adapter between the runner and Init/Join.
+// stage is the adapter between the runner and initSwarm/joinSwarm.
 //
 // It does nothing when the engine stops, on purpose: a host leaving its swarm
 // whenever its container stops would come back from `docker restart`, an
@@ -29,8 +30,8 @@ const ipvsWarning = "this kernel has no IPVS (/proc/net/ip_vs): swarm service VI
 // a manager, the raft quorum shrunk or lost. Membership lives in the engine's
 // data volume, as it does for any Docker host; leaving is the operator's
 // decision (docker swarm leave, docker node rm).
-type swarmStage struct {
-	engine func(socket string) Engine
+type stage struct {
+	engine func(socket string) engineAPI
 	dial   func(ctx context.Context, addr string) error
 	clock  core.Clock
 	ipvs   string
@@ -38,27 +39,27 @@ type swarmStage struct {
 
 // New returns the swarm stage.
 func New() core.Stage {
-	return &swarmStage{engine: NewEngine, dial: DialTCP, clock: core.RealClock{}, ipvs: ipvsPath}
+	return &stage{engine: newEngine, dial: dialTCP, clock: core.RealClock{}, ipvs: ipvsPath}
 }
 
-func (*swarmStage) Name() string      { return "swarm" }
-func (*swarmStage) SkipsDryRun()      {}
-func (*swarmStage) Phase() core.Phase { return core.Running }
+func (*stage) Name() string      { return "swarm" }
+func (*stage) SkipsDryRun()      {}
+func (*stage) Phase() core.Phase { return core.Running }
 
 // Requires the ready stage when the host takes part in a swarm: the engine's
 // API must answer.
-func (*swarmStage) Requires(cfg *core.Config) []string {
+func (*stage) Requires(cfg *core.Config) []string {
 	if cfg.Swarm.Enabled() {
 		return []string{"ready"}
 	}
 	return nil
 }
 
-func (*swarmStage) Validate(cfg *core.Config, _ *core.Profile) error {
-	return Validate(&cfg.Swarm)
+func (*stage) Validate(cfg *core.Config, _ *core.Profile) error {
+	return validate(&cfg.Swarm)
 }
 
-func (st *swarmStage) Run(ctx context.Context, s *core.State) error {
+func (st *stage) Run(ctx context.Context, s *core.State) error {
 	log := core.Log(ctx)
 	if !s.Config.Swarm.Enabled() {
 		log.Debug("no swarm: neither -swarm-init nor -swarm-join")
@@ -70,10 +71,10 @@ func (st *swarmStage) Run(ctx context.Context, s *core.State) error {
 	if _, err := os.Stat(st.ipvs); err != nil {
 		log.Warn(ipvsWarning)
 	}
-	p := NewPlan(&s.Config, s.ContainerIP)
-	d := Deps{Engine: st.engine(s.Config.Engine.Socket()), Dial: st.dial, Clock: st.clock, Log: log}
+	p := newPlan(&s.Config, s.ContainerIP)
+	d := deps{Engine: st.engine(s.Config.Engine.Socket()), Dial: st.dial, Clock: st.clock, Log: log}
 	if p.Init {
-		return Init(ctx, d, p)
+		return initSwarm(ctx, d, p)
 	}
-	return Join(ctx, d, p)
+	return joinSwarm(ctx, d, p)
 }

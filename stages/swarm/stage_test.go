@@ -54,7 +54,7 @@ func TestStage(t *testing.T) {
 			if tc.ipvs {
 				ipvs = t.TempDir()
 			}
-			st := &swarmStage{engine: func(string) Engine { return w.eng }, dial: w.dial.dial, clock: w.clock, ipvs: ipvs}
+			st := &stage{engine: func(string) engineAPI { return w.eng }, dial: w.dial.dial, clock: w.clock, ipvs: ipvs}
 			s := &core.State{Config: core.Config{Swarm: tc.swarm, CertDir: t.TempDir(),
 				Engine: core.EngineConfig{DataRoot: core.Setting[string]{Value: t.TempDir()}}},
 				Engine: tc.engine, ContainerIP: net.ParseIP("10.0.0.2")}
@@ -156,9 +156,9 @@ func TestAPIEngine(t *testing.T) {
 	go srv.Serve(l)
 	defer srv.Close()
 
-	e, ctx := NewEngine(sock), context.Background()
+	e, ctx := newEngine(sock), context.Background()
 	n, err := e.Node(ctx)
-	want := Node{ID: "lxss", Addr: "10.231.0.12", State: "active", Manager: true, ClusterID: "li8e",
+	want := nodeState{ID: "lxss", Addr: "10.231.0.12", State: "active", Manager: true, ClusterID: "li8e",
 		RemoteManagers: []string{"10.231.0.11:2377", "10.231.0.12:2377"}}
 	if err != nil || n.ID != want.ID || n.State != want.State || !n.Manager || n.ClusterID != want.ClusterID ||
 		strings.Join(n.RemoteManagers, " ") != strings.Join(want.RemoteManagers, " ") {

@@ -13,18 +13,19 @@ import (
 	"github.com/dinv/dinv/core"
 )
 
-// Deps are what Init and Join work with: the engine, a way to tell whether
-// a manager's port takes connections, the clock and the stage's logger.
-type Deps struct {
-	Engine Engine
+// deps are what initSwarm and joinSwarm work with: the engine, a way to tell
+// whether a manager's port takes connections, the clock and the stage's
+// logger.
+type deps struct {
+	Engine engineAPI
 	Dial   func(ctx context.Context, addr string) error
 	Clock  core.Clock
 	Log    hclog.Logger
 }
 
-// DialTCP is Deps.Dial for real: nil when a TCP connection to addr opens
+// dialTCP is deps.Dial for real: nil when a TCP connection to addr opens
 // within a few seconds (it is closed at once).
-func DialTCP(ctx context.Context, addr string) error {
+func dialTCP(ctx context.Context, addr string) error {
 	d := net.Dialer{Timeout: 3 * time.Second}
 	c, err := d.DialContext(ctx, "tcp", addr)
 	if err != nil {
@@ -81,10 +82,10 @@ func pause(ctx context.Context, c core.Clock, b *backoff, deadline time.Time) er
 	}
 }
 
-// Init makes this host the first manager of a new swarm, or does nothing when
-// it already is in one, and writes the join tokens where joining hosts that
-// share the certificate directory find them.
-func Init(ctx context.Context, d Deps, p Plan) error {
+// initSwarm makes this host the first manager of a new swarm, or does
+// nothing when it already is in one, and writes the join tokens where joining
+// hosts that share the certificate directory find them.
+func initSwarm(ctx context.Context, d deps, p plan) error {
 	start := d.Clock.Now()
 	n, err := node(ctx, d, start.Add(p.Timeout))
 	if err != nil {
@@ -123,14 +124,14 @@ func Init(ctx context.Context, d Deps, p Plan) error {
 }
 
 // publishTokens writes the swarm's join tokens into the token directory.
-func publishTokens(ctx context.Context, d Deps, p Plan) error {
-	var cl Cluster
+func publishTokens(ctx context.Context, d deps, p plan) error {
+	var cl cluster
 	err := call(ctx, requestTimeout, func(ctx context.Context) (err error) { cl, err = d.Engine.Swarm(ctx); return err })
 	if err != nil {
 		return errors.Errorf("read the join tokens: %s", engineMessage(err))
 	}
 	for _, role := range []string{"manager", "worker"} {
-		if CheckToken(cl.Tokens[role].Value()) != nil {
+		if checkToken(cl.Tokens[role].Value()) != nil {
 			return errors.Errorf("read the join tokens: the engine's %s token is not one", role)
 		}
 	}
@@ -146,12 +147,12 @@ func publishTokens(ctx context.Context, d Deps, p Plan) error {
 	return nil
 }
 
-// Join makes this host join the swarm that the manager at p.Join belongs
-// to, with the token of its role, retrying with backoff until the manager
-// answers or p.Timeout passes. A host already in a swarm joins nothing; when
+// joinSwarm makes this host join the swarm that the manager at p.Join
+// belongs to, with the token of its role, retrying with backoff until the
+// manager answers or p.Timeout passes. A host already in a swarm joins nothing; when
 // its join token shows that the swarm is another one, that is an error. A
 // failed join leaves no swarm state behind.
-func Join(ctx context.Context, d Deps, p Plan) error {
+func joinSwarm(ctx context.Context, d deps, p plan) error {
 	start := d.Clock.Now()
 	deadline := start.Add(p.Timeout)
 	n, err := node(ctx, d, deadline)
@@ -170,7 +171,7 @@ func Join(ctx context.Context, d Deps, p Plan) error {
 
 // join tries to join until it succeeds, fails for good, or the deadline
 // passes.
-func join(ctx context.Context, d Deps, p Plan, tok core.Secret, source string, start, deadline time.Time) error {
+func join(ctx context.Context, d deps, p plan, tok core.Secret, source string, start, deadline time.Time) error {
 	var last error
 	var b backoff
 	for attempt := 1; ; attempt++ {
@@ -219,7 +220,7 @@ func join(ctx context.Context, d Deps, p Plan, tok core.Secret, source string, s
 }
 
 // joined logs the join.
-func joined(ctx context.Context, d Deps, p Plan, start time.Time) error {
+func joined(ctx context.Context, d deps, p plan, start time.Time) error {
 	n, err := askNode(ctx, d)
 	if err != nil {
 		return err
@@ -232,7 +233,7 @@ func joined(ctx context.Context, d Deps, p Plan, start time.Time) error {
 // member checks a host that is already in a swarm: with a join token at
 // hand, that the swarm is the token's (the token carries its root CA's
 // digest); nothing is joined either way.
-func member(ctx context.Context, d Deps, p Plan, n Node) error {
+func member(ctx context.Context, d deps, p plan, n nodeState) error {
 	kv := []interface{}{"node", n.ID, "state", n.State, "manager", n.Manager}
 	if reportState(d.Log, n) {
 		return nil
@@ -261,7 +262,7 @@ func member(ctx context.Context, d Deps, p Plan, n Node) error {
 // (locked, in error, still reaching its managers: a manager whose swarm has
 // no leader yet, as when all its managers start at once) and reports
 // whether it did.
-func reportState(log hclog.Logger, n Node) bool {
+func reportState(log hclog.Logger, n nodeState) bool {
 	switch n.State {
 	case "locked":
 		log.Warn("the swarm is locked on this host: unlock it with docker swarm unlock", "node", n.ID)
@@ -278,9 +279,9 @@ func reportState(log hclog.Logger, n Node) bool {
 // rootCA is the root CA of the swarm the host is in: from the engine for a
 // manager, else from the engine's swarm state on disk. nil when neither can
 // be read; where says where it looked.
-func rootCA(ctx context.Context, d Deps, p Plan, n Node) ([]byte, string) {
+func rootCA(ctx context.Context, d deps, p plan, n nodeState) ([]byte, string) {
 	if n.Manager {
-		var cl Cluster
+		var cl cluster
 		err := call(ctx, requestTimeout, func(ctx context.Context) (err error) { cl, err = d.Engine.Swarm(ctx); return err })
 		if err == nil && len(cl.RootCA) > 0 {
 			return cl.RootCA, "GET /swarm"
@@ -295,7 +296,7 @@ func rootCA(ctx context.Context, d Deps, p Plan, n Node) ([]byte, string) {
 
 // tokenNow is the join token at hand now, and where it comes from:
 // DINV_SWARM_TOKEN, -swarm-token-file, else the token directory.
-func tokenNow(p Plan) (core.Secret, string, error) {
+func tokenNow(p plan) (core.Secret, string, error) {
 	if p.Token != "" {
 		return p.Token, "DINV_SWARM_TOKEN", nil
 	}
@@ -307,17 +308,17 @@ func tokenNow(p Plan) (core.Secret, string, error) {
 // tokenSource is the file the join token is read from: -swarm-token-file as
 // given, else the role's file in the token directory, which dinv writes (a
 // link there is refused).
-func tokenSource(p Plan) (string, bool) {
+func tokenSource(p plan) (string, bool) {
 	if p.TokenFile != "" {
 		return p.TokenFile, false
 	}
-	return TokenPath(p.TokenDir, p.Role), true
+	return tokenPath(p.TokenDir, p.Role), true
 }
 
 // waitToken returns the join token, waiting (with backoff, until deadline)
 // for its file to appear: a manager sharing the certificate directory may
 // not have written it yet.
-func waitToken(ctx context.Context, d Deps, p Plan, deadline time.Time) (core.Secret, string, error) {
+func waitToken(ctx context.Context, d deps, p plan, deadline time.Time) (core.Secret, string, error) {
 	var b backoff
 	for waited := false; ; waited = true {
 		tok, source, err := tokenNow(p)
@@ -347,7 +348,7 @@ func waitToken(ctx context.Context, d Deps, p Plan, deadline time.Time) (core.Se
 }
 
 // node asks the engine for the host's swarm state, retrying until deadline.
-func node(ctx context.Context, d Deps, deadline time.Time) (Node, error) {
+func node(ctx context.Context, d deps, deadline time.Time) (nodeState, error) {
 	var b backoff
 	for {
 		n, err := askNode(ctx, d)
@@ -356,20 +357,20 @@ func node(ctx context.Context, d Deps, deadline time.Time) (Node, error) {
 		}
 		d.Log.Debug("the engine does not answer yet", "error", err)
 		if err := pause(ctx, d.Clock, &b, deadline); err != nil {
-			return Node{}, errors.Wrap(err, "ask the engine for its swarm state")
+			return nodeState{}, errors.Wrap(err, "ask the engine for its swarm state")
 		}
 	}
 }
 
 // askNode is one GET /info.
-func askNode(ctx context.Context, d Deps) (n Node, err error) {
+func askNode(ctx context.Context, d deps) (n nodeState, err error) {
 	err = call(ctx, requestTimeout, func(ctx context.Context) (err error) { n, err = d.Engine.Node(ctx); return err })
 	return n, errors.Wrap(err, "ask the engine for its swarm state")
 }
 
 // settle waits while the host's join goes on in the engine (pending), up to
 // settleTimeout, and returns the state it reaches.
-func settle(ctx context.Context, d Deps) (Node, error) {
+func settle(ctx context.Context, d deps) (nodeState, error) {
 	limit := d.Clock.Now().Add(settleTimeout)
 	var b backoff
 	for {
@@ -385,7 +386,7 @@ func settle(ctx context.Context, d Deps) (Node, error) {
 
 // cleanup leaves the swarm when a failed join left the host in one (the
 // engine may go on joining in the background): no half-joined state.
-func cleanup(ctx context.Context, d Deps) error {
+func cleanup(ctx context.Context, d deps) error {
 	n, err := askNode(ctx, d)
 	if err != nil {
 		return errors.Wrap(err, "check what the failed join left")
@@ -400,7 +401,7 @@ func cleanup(ctx context.Context, d Deps) error {
 
 // failed cleans up after a join that failed for good and returns err, with
 // what the clean-up could not do.
-func failed(ctx context.Context, d Deps, err error) error {
+func failed(ctx context.Context, d deps, err error) error {
 	if cerr := cleanup(ctx, d); cerr != nil {
 		return errors.Errorf("%v; then: %v", err, cerr)
 	}
@@ -409,7 +410,7 @@ func failed(ctx context.Context, d Deps, err error) error {
 
 // abandon is failed once ctx has ended (a stop signal, the engine's end):
 // the clean-up gets a short time of its own.
-func abandon(ctx context.Context, d Deps, err error) error {
+func abandon(ctx context.Context, d deps, err error) error {
 	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), cleanupTimeout)
 	defer cancel()
 	if cerr := cleanup(cctx, d); cerr != nil {
@@ -461,7 +462,7 @@ func classify(err error) failure {
 }
 
 // refusal is the error of a join refused for good.
-func refusal(kind failure, p Plan, source string, err error) error {
+func refusal(kind failure, p plan, source string, err error) error {
 	switch kind {
 	case wrongToken:
 		return errors.Errorf("the manager at %s refused the %s join token (%s): it is not valid in that swarm (mistyped, rotated, or the other role's)",
@@ -472,7 +473,7 @@ func refusal(kind failure, p Plan, source string, err error) error {
 		return errors.Errorf("the engine refused the join token (%s): %s", source, engineMessage(err))
 	default:
 		return errors.Errorf("%s is not a swarm manager: it does not answer with the swarm's TLS there (-swarm-join takes a manager's swarm port, %d unless changed)",
-			p.Join, DefaultPort)
+			p.Join, defaultPort)
 	}
 }
 

@@ -22,31 +22,31 @@ type world struct {
 	dial  *fakeDial
 	log   *logBuffer
 	l     hclog.Logger
-	plan  Plan
+	plan  plan
 }
 
 func newWorld(t *testing.T) *world {
 	dir := t.TempDir()
 	log, buf := newLog()
 	w := &world{
-		eng:   &fakeEngine{t: t, node: Node{State: "inactive"}, cluster: Cluster{ID: "c1", RootCA: rootA, Tokens: map[string]core.Secret{"manager": managerA, "worker": workerA}}},
+		eng:   &fakeEngine{t: t, node: nodeState{State: "inactive"}, cluster: cluster{ID: "c1", RootCA: rootA, Tokens: map[string]core.Secret{"manager": managerA, "worker": workerA}}},
 		clock: newClock(),
 		dial:  &fakeDial{},
 		log:   buf,
 		l:     log,
-		plan: Plan{Join: "10.0.0.9:2377", Role: "worker", Listen: "0.0.0.0:2377", Advertise: "10.0.0.2",
+		plan: plan{Join: "10.0.0.9:2377", Role: "worker", Listen: "0.0.0.0:2377", Advertise: "10.0.0.2",
 			Timeout: 5 * time.Second, TokenDir: filepath.Join(dir, "certs", "swarm"),
 			RootCAFile: filepath.Join(dir, "data", "swarm", "certificates", "swarm-root-ca.crt")},
 	}
 	return w
 }
 
-func (w *world) deps() Deps {
-	return Deps{Engine: w.eng, Dial: w.dial.dial, Clock: w.clock, Log: w.l}
+func (w *world) deps() deps {
+	return deps{Engine: w.eng, Dial: w.dial.dial, Clock: w.clock, Log: w.l}
 }
 
-func (w *world) join(ctx context.Context) error { return Join(ctx, w.deps(), w.plan) }
-func (w *world) init(ctx context.Context) error { return Init(ctx, w.deps(), w.plan) }
+func (w *world) join(ctx context.Context) error { return joinSwarm(ctx, w.deps(), w.plan) }
+func (w *world) init(ctx context.Context) error { return initSwarm(ctx, w.deps(), w.plan) }
 
 // shareToken writes role's token where the -swarm-init host would.
 func (w *world) shareToken(t *testing.T, role string, tok core.Secret) {
@@ -54,7 +54,7 @@ func (w *world) shareToken(t *testing.T, role string, tok core.Secret) {
 	if err := os.MkdirAll(w.plan.TokenDir, 0o700); err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(TokenPath(w.plan.TokenDir, role), []byte(tok.Value()+"\n"), 0o600); err != nil {
+	if err := os.WriteFile(tokenPath(w.plan.TokenDir, role), []byte(tok.Value()+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
 }
@@ -117,7 +117,7 @@ func TestJoin(t *testing.T) {
 			setup: func(t *testing.T, w *world) {
 				w.plan.Token = workerA
 				w.eng.joins = []error{errRefused, errors.New("rpc error: code = Unknown desc = raft: proposal dropped")}
-				w.eng.afterJoin = []Node{{ID: "half", State: "pending"}}
+				w.eng.afterJoin = []nodeState{{ID: "half", State: "pending"}}
 			},
 			joins: 3, leaves: 1, logged: "leaving what the failed join left", finalState: "active",
 		},
@@ -126,11 +126,11 @@ func TestJoin(t *testing.T) {
 			setup: func(t *testing.T, w *world) {
 				w.plan.Token = workerA
 				w.eng.joins = []error{errEngineSlow}
-				w.eng.afterJoin = []Node{{ID: "late", State: "pending"}}
+				w.eng.afterJoin = []nodeState{{ID: "late", State: "pending"}}
 				w.clock.onWait = func(n int) {
 					if n == 2 {
 						w.eng.mu.Lock()
-						w.eng.node = Node{ID: "late", State: "active"}
+						w.eng.node = nodeState{ID: "late", State: "active"}
 						w.eng.mu.Unlock()
 					}
 				}
@@ -161,7 +161,7 @@ func TestJoin(t *testing.T) {
 			setup: func(t *testing.T, w *world) {
 				w.plan.Token, w.plan.Join = workerA, "10.0.0.9:2375"
 				w.eng.joins = []error{errNotTLS}
-				w.eng.afterJoin = []Node{{ID: "half", State: "pending"}}
+				w.eng.afterJoin = []nodeState{{ID: "half", State: "pending"}}
 			},
 			want:  "10.0.0.9:2375 is not a swarm manager",
 			joins: 1, leaves: 1, finalState: "inactive",
@@ -191,14 +191,14 @@ func TestJoin(t *testing.T) {
 				target := filepath.Join(t.TempDir(), "elsewhere")
 				os.WriteFile(target, []byte(workerA.Value()), 0o600)
 				os.MkdirAll(w.plan.TokenDir, 0o700)
-				os.Symlink(target, TokenPath(w.plan.TokenDir, "worker"))
+				os.Symlink(target, tokenPath(w.plan.TokenDir, "worker"))
 			},
 			want: "read the join token", finalState: "inactive",
 		},
 		{
 			name: "a member of the token's swarm joins nothing (a worker: its root CA on disk)",
 			setup: func(t *testing.T, w *world) {
-				w.eng.node = Node{ID: "w1", State: "active"}
+				w.eng.node = nodeState{ID: "w1", State: "active"}
 				w.plan.Token = workerA
 				w.keepRootCA(t, rootA)
 			},
@@ -207,7 +207,7 @@ func TestJoin(t *testing.T) {
 		{
 			name: "a member of the token's swarm joins nothing (a manager: its root CA from the engine)",
 			setup: func(t *testing.T, w *world) {
-				w.eng.node = Node{ID: "m2", State: "active", Manager: true}
+				w.eng.node = nodeState{ID: "m2", State: "active", Manager: true}
 				w.shareToken(t, "worker", workerA)
 			},
 			logged: "already a member of the swarm", finalState: "active",
@@ -215,7 +215,7 @@ func TestJoin(t *testing.T) {
 		{
 			name: "a member of another swarm than the token's fails, and stays as it was",
 			setup: func(t *testing.T, w *world) {
-				w.eng.node = Node{ID: "w1", State: "active"}
+				w.eng.node = nodeState{ID: "w1", State: "active"}
 				w.plan.Token = workerA
 				w.keepRootCA(t, rootB)
 			},
@@ -224,12 +224,15 @@ func TestJoin(t *testing.T) {
 		},
 		{
 			name:   "a member without a token at hand joins nothing",
-			setup:  func(t *testing.T, w *world) { w.eng.node = Node{ID: "w1", State: "active"} },
+			setup:  func(t *testing.T, w *world) { w.eng.node = nodeState{ID: "w1", State: "active"} },
 			logged: "already in a swarm: nothing to join", finalState: "active",
 		},
 		{
-			name:   "a member still reaching its managers joins nothing",
-			setup:  func(t *testing.T, w *world) { w.eng.node = Node{ID: "w1", State: "pending"}; w.plan.Token = workerB },
+			name: "a member still reaching its managers joins nothing",
+			setup: func(t *testing.T, w *world) {
+				w.eng.node = nodeState{ID: "w1", State: "pending"}
+				w.plan.Token = workerB
+			},
 			logged: "still reaching its managers", finalState: "pending",
 		},
 		{
@@ -237,7 +240,7 @@ func TestJoin(t *testing.T) {
 			setup: func(t *testing.T, w *world) {
 				w.plan.Token = workerA
 				w.eng.joins = []error{errAlready}
-				w.eng.afterJoin = []Node{{ID: "w1", State: "active", Manager: true}}
+				w.eng.afterJoin = []nodeState{{ID: "w1", State: "active", Manager: true}}
 			},
 			joins: 1, logged: "already a member of the swarm", finalState: "active",
 		},
@@ -344,7 +347,7 @@ func TestInit(t *testing.T) {
 		{
 			name: "a host that already manages a swarm creates nothing and refreshes the tokens",
 			setup: func(t *testing.T, w *world) {
-				w.eng.node = Node{ID: "m1", State: "active", Manager: true, ClusterID: "c1"}
+				w.eng.node = nodeState{ID: "m1", State: "active", Manager: true, ClusterID: "c1"}
 				w.shareToken(t, "worker", workerB) // an old swarm's
 			},
 			tokens: true, logged: "already manages a swarm: nothing to create: node=m1 swarm=c1",
@@ -352,7 +355,7 @@ func TestInit(t *testing.T) {
 		{
 			name: "a manager whose swarm has no leader yet (all managers starting at once) creates nothing and fails not",
 			setup: func(t *testing.T, w *world) {
-				w.eng.node = Node{ID: "m1", State: "pending", Manager: true}
+				w.eng.node = nodeState{ID: "m1", State: "pending", Manager: true}
 				w.eng.swarmErr = noLeader
 			},
 			logged: "already in a swarm, still reaching its managers: nothing to join or create: node=m1",
@@ -360,7 +363,7 @@ func TestInit(t *testing.T) {
 		{
 			name: "a manager that cannot read its tokens now keeps the files and fails not",
 			setup: func(t *testing.T, w *world) {
-				w.eng.node = Node{ID: "m1", State: "active", Manager: true}
+				w.eng.node = nodeState{ID: "m1", State: "active", Manager: true}
 				w.eng.swarmErr = noLeader
 				w.shareToken(t, "worker", workerB)
 			},
@@ -374,12 +377,12 @@ func TestInit(t *testing.T) {
 		},
 		{
 			name:   "a worker creates nothing and leaves the token files alone",
-			setup:  func(t *testing.T, w *world) { w.eng.node = Node{ID: "w1", State: "active"} },
+			setup:  func(t *testing.T, w *world) { w.eng.node = nodeState{ID: "w1", State: "active"} },
 			logged: "this host is a worker in its swarm",
 		},
 		{
 			name:   "a locked swarm is reported and left alone",
-			setup:  func(t *testing.T, w *world) { w.eng.node = Node{ID: "m1", State: "locked"} },
+			setup:  func(t *testing.T, w *world) { w.eng.node = nodeState{ID: "m1", State: "locked"} },
 			logged: "unlock it with docker swarm unlock",
 		},
 		{
@@ -419,7 +422,7 @@ func TestInit(t *testing.T) {
 				t.Errorf("log lacks %q:\n%s", tc.logged, w.log)
 			}
 			for role, tok := range map[string]core.Secret{"manager": managerA, "worker": workerA} {
-				path := TokenPath(w.plan.TokenDir, role)
+				path := tokenPath(w.plan.TokenDir, role)
 				b, err := os.ReadFile(path)
 				holds := err == nil && string(b) == tok.Value()+"\n"
 				if holds != tc.tokens {
@@ -437,11 +440,11 @@ func TestInit(t *testing.T) {
 
 func TestInitLeavesTokenFilesThatAreRight(t *testing.T) {
 	w := newWorld(t)
-	w.eng.node = Node{ID: "m1", State: "active", Manager: true}
+	w.eng.node = nodeState{ID: "m1", State: "active", Manager: true}
 	if err := w.init(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	path := TokenPath(w.plan.TokenDir, "worker")
+	path := tokenPath(w.plan.TokenDir, "worker")
 	before, _ := os.Stat(path)
 	// A temporary file a killed writer left behind goes.
 	leftover := filepath.Join(w.plan.TokenDir, tempPrefix+"worker.token-dead")
@@ -482,7 +485,7 @@ func TestTokensNeverLogged(t *testing.T) {
 			return w.join(context.Background())
 		},
 		"member of another swarm": func(t *testing.T, w *world) error {
-			w.eng.node = Node{ID: "w1", State: "active"}
+			w.eng.node = nodeState{ID: "w1", State: "active"}
 			w.keepRootCA(t, rootB)
 			w.shareToken(t, "worker", workerA)
 			return w.join(context.Background())

@@ -45,8 +45,8 @@ func base36(s string, n int) bool {
 // maxTokenFile bounds what is read of a token file.
 const maxTokenFile = 4096
 
-// CheckToken says whether tok looks like a join token, without quoting it.
-func CheckToken(tok string) error {
+// checkToken says whether tok looks like a join token, without quoting it.
+func checkToken(tok string) error {
 	if _, ok := tokenDigest(tok); !ok {
 		return errorf("not a swarm join token (SWMTKN-1-..., as docker swarm join-token -q prints it)")
 	}
@@ -100,7 +100,7 @@ func readToken(path string, nofollow bool) (core.Secret, error) {
 	if tok == "" {
 		return "", errNoToken
 	}
-	if len(b) > maxTokenFile || CheckToken(tok) != nil {
+	if len(b) > maxTokenFile || checkToken(tok) != nil {
 		return "", errors.Errorf("%s: not a swarm join token (SWMTKN-1-..., as docker swarm join-token -q prints it)", path)
 	}
 	return core.Secret(tok), nil

@@ -13,12 +13,7 @@ import (
 	"github.com/dinv/dinv/internal/host"
 )
 
-// stage fills State.Addrs, ContainerIP, Hostname and MTU, and adds to
-// State.EngineFlags the flags that carry the MTU to the networks --mtu does
-// not reach (MTUFlags). It changes nothing.
-type stage struct {
-	sys host.System
-}
+type stage struct{ sys host.System }
 
 // New returns the network stage on the real kernel.
 func New() core.Stage { return &stage{sys: host.OS()} }

@@ -40,7 +40,7 @@ func TestMTUFlags(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			if got := mtuFlags(tt.path, tt.user, tt.version); !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("MTUFlags(%d, %d, %q) = %q, want %q", tt.path, tt.user, tt.version, got, tt.want)
+				t.Errorf("mtuFlags(%d, %d, %q) = %q, want %q", tt.path, tt.user, tt.version, got, tt.want)
 			}
 		})
 	}

@@ -92,7 +92,7 @@ func TestDiscover(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			got := discover(tt.ifaces, tt.route)
 			if !reflect.DeepEqual(got, tt.want) {
-				t.Errorf("Discover() = %+v, want %+v", got, tt.want)
+				t.Errorf("discover() = %+v, want %+v", got, tt.want)
 			}
 		})
 	}

@@ -20,7 +20,7 @@ var sandboxNetFlags = []string{"--iptables=false", "--ip6tables=false", "--bridg
 // RTM_NEWLINK: "Operation not supported"), and the engine refuses to start
 // ("failed to create NAT chain DOCKER") unless it is told to do without
 // them. A nat table that iptables can list means the stack has iptables:
-// nothing is needed. Otherwise SandboxNetFlags, said once with what it costs.
+// nothing is needed. Otherwise sandboxNetFlags, said once with what it costs.
 func gvisorNetworkFlags(log hclog.Logger, sys host.System, variant string) []string {
 	if _, err := sys.Output("iptables-"+variant, "-t", "nat", "-S"); err == nil {
 		return nil

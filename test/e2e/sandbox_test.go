@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/dinv/dinv/internal/host"
 	"github.com/dinv/dinv/test/harness"
 )
 
@@ -359,19 +360,9 @@ func runcVersion(t *testing.T, image string) string {
 }
 
 // runcRefusesGVisor reports whether runc of version v refuses gVisor's /proc
-// (the checks of runc 1.2.8, 1.3.3, 1.4.0 and later).
+// (host.RuncChecksProcfs: the checks of runc 1.2.8, 1.3.3, 1.4.0 and later).
 func runcRefusesGVisor(v string) bool {
 	var major, minor, patch int
 	fmt.Sscanf(v, "%d.%d.%d", &major, &minor, &patch)
-	switch {
-	case major != 1:
-		return major > 1
-	case minor >= 4:
-		return true
-	case minor == 3:
-		return patch >= 3
-	case minor == 2:
-		return patch >= 8
-	}
-	return false
+	return host.RuncChecksProcfs(major, minor, patch)
 }

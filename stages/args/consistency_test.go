@@ -104,8 +104,6 @@ var fileKeys = []source{
 	{marker: "mtu", file: map[string]interface{}{"mtu": 1300}},
 }
 
-const daemonJSON = "/etc/docker/daemon.json"
-
 // resolveCombination resolves the sources together.
 func resolveCombination(srcs ...source) (*core.Config, error) {
 	f := config.DefaultFlags()

@@ -301,24 +301,6 @@ func (p *proc) SignalGroup(sig syscall.Signal) bool {
 	return syscall.Kill(-p.pid, sig) == nil
 }
 
-// buffer is a bytes.Buffer safe for the copier and the reader at once.
-type buffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *buffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *buffer) Bytes() []byte {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return append([]byte(nil), b.b.Bytes()...)
-}
-
 // LookPath finds name in the PATH of env (dinv's own PATH when env is nil),
 // as a shell would; a name with a slash is used as it is.
 func LookPath(name string, env []string) (string, error) {

@@ -20,36 +20,20 @@ import (
 )
 
 // System is the part of the operating system the stages read and change:
-// files, mounts, processes, the network.
+// files, mounts, processes, the network. OS is the real one; hosttest.Fake
+// the unit tests'.
 type System interface {
+	// Files. WriteFile makes files 0644, MkdirAll directories 0755.
 	ReadFile(path string) ([]byte, error)
 	WriteFile(path string, data []byte) error
 	MkdirAll(path string) error
 	Remove(path string) error
+	RemoveAll(path string) error
 	Symlink(target, link string) error
 	Glob(pattern string) ([]string, error)
 	IsDir(path string) bool
 	// Writable reports whether this process may write in path.
 	Writable(path string) bool
-	Mount(source, target, fstype string, flags uintptr, data string) error
-	// Unmount detaches target lazily (MNT_DETACH): it is gone from the
-	// mount namespace at once, and the kernel frees it when nothing uses it.
-	Unmount(target string) error
-	// FSType returns the filesystem type (statfs f_type) of path.
-	FSType(path string) (int64, error)
-	// Alive reports whether a process with pid exists (and is not dinv).
-	Alive(pid int) bool
-	// LookPath finds a program on dinv's PATH.
-	LookPath(name string) (string, error)
-	// Output runs a program to its end and returns its stdout. Only for
-	// stages before the engine: afterwards its reaper owns every child.
-	Output(name string, args ...string) (string, error)
-	// NftRules counts the rules iptables-nft-save would show in this network
-	// namespace; an error means nf_tables cannot be used here.
-	NftRules() (int, error)
-
-	// What the rootless engine's preparation changes (rootless.go).
-	RemoveAll(path string) error
 	Chown(path string, uid, gid int) error
 	Chmod(path string, mode os.FileMode) error
 	// Lstat returns the mode of path itself (a link is not followed).
@@ -59,6 +43,24 @@ type System interface {
 	Getxattr(path, name string) ([]byte, error)
 	Setxattr(path, name string, data []byte) error
 
+	// Mounts.
+	Mount(source, target, fstype string, flags uintptr, data string) error
+	// Unmount detaches target lazily (MNT_DETACH): it is gone from the
+	// mount namespace at once, and the kernel frees it when nothing uses it.
+	Unmount(target string) error
+	// FSType returns the filesystem type (statfs f_type) of path.
+	FSType(path string) (int64, error)
+
+	// Processes.
+	// Alive reports whether a process with pid exists, is not dinv, and
+	// runs an engine's program (isEngineProgram) or cannot be named.
+	Alive(pid int) bool
+	// LookPath finds a program on dinv's PATH.
+	LookPath(name string) (string, error)
+	// Output runs a program to its end and returns its stdout. Only for
+	// stages before the engine: afterwards its reaper owns every child.
+	Output(name string, args ...string) (string, error)
+
 	// The network (net.go): the net package and /proc/net.
 	// Interfaces lists the interfaces in index order.
 	Interfaces() ([]Interface, error)
@@ -66,6 +68,9 @@ type System interface {
 	// else IPv6), or "" when there is none.
 	DefaultRoute() (string, error)
 	Hostname() (string, error)
+	// NftRules counts the rules iptables-nft-save would show in this network
+	// namespace (nft.go); an error means nf_tables cannot be used here.
+	NftRules() (int, error)
 
 	// KernelRelease is the kernel's release as uname -r says it, "" when
 	// unknown.

@@ -18,48 +18,49 @@ import (
 // fields to give it files, programs and failures; read Calls and Ran for what
 // the code under test did.
 type Fake struct {
-	Files        map[string]string
-	Dirs         map[string]bool
-	Live         map[int]bool
-	Programs     map[string]string // name -> path
-	Outputs      map[string]string // program -> stdout; missing: fails
-	NftRuleCount int               // rules in the nf_tables iptables shows
-	NoNft        bool              // the kernel has no nf_tables
-	WriteErr     func(path, data string) error
-	MountErr     error
-	RemountErr   error            // returned for a remount only
-	MountErrOn   map[string]error // by target, for any mount but a remount
-	UnmountErr   error            // returned for every unmount
-	UnmountErrOn map[string]error // by target
-	// OnMount and OnUnmount, when set, see every mount and unmount tried,
-	// failed ones too (Calls has those that worked).
-	OnMount   func(source, target, fstype string, flags uintptr, data string)
-	OnUnmount func(target string)
-	// FSTypes are the statfs f_type of paths that exist: FSType of a path
-	// not there fails as statfs does (ENOENT). FSTypeErr fails it for
-	// those that are. Statfs records the paths FSType was asked about.
-	FSTypes       map[string]int64
-	FSTypeErr     error
-	Statfs        []string
-	ChownErr      error            // returned for every chown
-	Release       string           // KernelRelease
-	ReadErrOn     map[string]error // by path
-	RemoveErrOn   map[string]error // by path
-	GlobErr       error
-	WritablePaths map[string]bool
+	// What the machine holds.
+	Files         map[string]string      // path -> content
+	Dirs          map[string]bool        // IsDir
+	WritablePaths map[string]bool        // Writable
 	Modes         map[string]os.FileMode // Lstat; missing: ENOENT
-	Inodes        map[string]uint64
-	Xattrs        map[string]string // path + "\x00" + name -> value
-	OutputErr     map[string]error  // program -> its error (wins over outputs)
-	Ran           []string          // programs Output ran, with their arguments
-	Calls         []string          // mounts, unmounts, removals, links, writes, mkdirs, chowns, chmods, xattrs
-
+	Inodes        map[string]uint64      // Inode; missing: ENOENT
+	Xattrs        map[string]string      // path + "\x00" + name -> value
+	FSTypes       map[string]int64       // statfs f_type of the paths that exist; missing: ENOENT
+	Live          map[int]bool           // Alive
+	Programs      map[string]string      // LookPath: name -> path
+	Outputs       map[string]string      // program -> stdout; missing: fails
+	NftRuleCount  int                    // rules in the nf_tables iptables shows
+	NoNft         bool                   // the kernel has no nf_tables
+	Release       string                 // KernelRelease
 	// The network: Interfaces returns Ifaces (or InterfacesErr),
 	// DefaultRoute Route, Hostname Host.
 	Ifaces        []host.Interface
 	InterfacesErr error
 	Route         string
 	Host          string
+
+	// Failures.
+	ReadErrOn    map[string]error // by path
+	WriteErr     func(path, data string) error
+	RemoveErrOn  map[string]error // by path
+	GlobErr      error
+	ChownErr     error            // every chown
+	MountErr     error            // every mount
+	RemountErr   error            // a remount only
+	MountErrOn   map[string]error // by target, for any mount but a remount
+	UnmountErr   error            // every unmount
+	UnmountErrOn map[string]error // by target
+	FSTypeErr    error            // FSType of a path in FSTypes
+	OutputErr    map[string]error // program -> its error (wins over Outputs)
+
+	// What the code under test did. OnMount and OnUnmount, when set, see
+	// every mount and unmount tried, failed ones too (Calls has those that
+	// worked).
+	Calls     []string // mounts, unmounts, removals, links, writes, mkdirs, chowns, chmods, xattrs
+	Ran       []string // programs Output ran, with their arguments
+	Statfs    []string // the paths FSType was asked about
+	OnMount   func(source, target, fstype string, flags uintptr, data string)
+	OnUnmount func(target string)
 }
 
 // New returns an empty Fake: no files, no programs, every map ready to fill.

@@ -24,7 +24,6 @@ const stopGrace = 5 * time.Second
 // was still setting up its networks).
 const engineStopGrace = 30 * time.Second
 
-// stage starts State.Commands and leaves them supervised in State.Engine.
 type stage struct {
 	procs  func() (reaper.Procs, error)
 	stderr io.Writer

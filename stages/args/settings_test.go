@@ -219,3 +219,32 @@ func TestBuildCommandsPassesTheFlagsAStageAddsUnlessTheUserGivesThem(t *testing.
 		t.Errorf("engine command line\n got %q\nwant %q", got[0], want)
 	}
 }
+
+func TestDefaultNetworkOptsOfTheUserKeepDinVsOut(t *testing.T) {
+	for _, c := range []struct {
+		name  string
+		extra []string
+		file  map[string]json.RawMessage
+		from  string
+	}{
+		{"in daemon.json (dockerd refuses the flag beside the key)", nil,
+			map[string]json.RawMessage{"default-network-opts": json.RawMessage(`{"bridge":{"com.docker.network.driver.mtu":"1400"}}`)},
+			DefaultDaemonConfig},
+		{"in the engine's arguments", []string{"--default-network-opt", "bridge=com.docker.network.driver.mtu=1400"}, nil, "arguments"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			cfg := core.Config{Socket: "/s.sock", DataRoot: "/d", ExecRoot: "/e", Pidfile: "/p", Storage: "vfs", Local: true, ExtraArgs: c.extra}
+			if _, err := ApplyEngineSettings(&cfg, nil, func(string) (map[string]json.RawMessage, error) { return c.file, nil }); err != nil {
+				t.Fatal(err)
+			}
+			if got := cfg.EngineSet["default-network-opt"]; got != c.from {
+				t.Fatalf("EngineSet[default-network-opt] = %q, want %q", got, c.from)
+			}
+			s := core.State{EngineFlags: []string{"--iptables=false", "--default-network-opt=bridge=com.docker.network.advertise_addr_nmsgs=0"}}
+			got := lines(BuildCommands(&cfg, profile(t, "28.5"), &s))[0]
+			if strings.Contains(got, "advertise_addr_nmsgs") || !strings.Contains(got, "--iptables=false") {
+				t.Errorf("engine command line %q", got)
+			}
+		})
+	}
+}

@@ -33,6 +33,7 @@ type fakeSystem struct {
 	inodes       map[string]uint64
 	xattrs       map[string]string // path + "\x00" + name -> value
 	outputErr    map[string]error  // program -> its error (wins over outputs)
+	runErr       map[string]error  // a whole command line ("iptables-legacy -t nat -S") -> its error (wins over both)
 	ran          []string          // programs Output ran, with their arguments
 	calls        []string          // mounts, unmounts, removals, links, writes, mkdirs, chowns, chmods, xattrs
 }
@@ -137,7 +138,11 @@ func (f *fakeSystem) LookPath(name string) (string, error) {
 }
 
 func (f *fakeSystem) Output(name string, args ...string) (string, error) {
-	f.ran = append(f.ran, strings.TrimSpace(name+" "+strings.Join(args, " ")))
+	line := strings.TrimSpace(name + " " + strings.Join(args, " "))
+	f.ran = append(f.ran, line)
+	if err := f.runErr[line]; err != nil {
+		return "", err
+	}
 	if err := f.outputErr[name]; err != nil {
 		return "", err
 	}

@@ -92,38 +92,6 @@ func TestCgroupsStageUnderGVisorWarnsOnceAndChangesNothing(t *testing.T) {
 	}
 }
 
-func TestGVisorNetworkFlags(t *testing.T) {
-	for _, c := range []struct {
-		name   string
-		natErr error
-		want   string
-	}{
-		{name: "gVisor's own network stack has iptables: nothing to add"},
-		{name: "runsc --network=host: the engine goes without networking of its own, said once",
-			natErr: errors.New(iptablesNoNat), want: "--iptables=false --ip6tables=false --bridge=none --ip-forward=false"},
-	} {
-		t.Run(c.name, func(t *testing.T) {
-			f := newFake()
-			if c.natErr != nil {
-				f.outputErr["iptables-legacy"] = c.natErr
-			} else {
-				f.outputs["iptables-legacy"] = "-P PREROUTING ACCEPT\n"
-			}
-			var l logs
-			got := GVisorNetworkFlags(l.logger(), f, "legacy")
-			if strings.Join(got, " ") != c.want {
-				t.Errorf("flags %q, want %q", got, c.want)
-			}
-			if n := len(l.warnings()); n != map[bool]int{true: 1}[c.want != ""] {
-				t.Errorf("%d warnings: %q", n, l.warnings())
-			}
-			if strings.Join(f.ran, "|") != "iptables-legacy -t nat -S" {
-				t.Errorf("ran %q", f.ran)
-			}
-		})
-	}
-}
-
 func TestIptablesStageChecksTheSandboxOnlyUnderGVisor(t *testing.T) {
 	for _, gvisor := range []bool{false, true} {
 		f := newFake()
@@ -132,7 +100,8 @@ func TestIptablesStageChecksTheSandboxOnlyUnderGVisor(t *testing.T) {
 		if gvisor {
 			f.files["/proc/version"] = gvisorVersion
 		}
-		st := &iptablesStage{sys: f, getenv: func(string) string { return "" }, dir: "/run/dinv/iptables"}
+		st := &iptablesStage{sys: f, getenv: func(string) string { return "" }, dir: "/run/dinv/iptables",
+			sendPacket: func() error { return nil }}
 		state := &core.State{EngineEnv: []string{"PATH=/usr/bin"}, GVisor: gvisor}
 		if err := st.Run(core.WithLog(context.Background(), nolog), state); err != nil {
 			t.Fatal(err)

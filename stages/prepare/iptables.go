@@ -27,11 +27,14 @@ type iptablesStage struct {
 	sys    System
 	getenv func(string) string
 	dir    string
+	// sendPacket tries a send on an AF_PACKET socket (under gVisor only:
+	// ProbeGVisorNet).
+	sendPacket func() error
 }
 
 // NewIptables returns the iptables stage.
 func NewIptables() core.Stage {
-	return &iptablesStage{sys: osSystem{}, getenv: os.Getenv, dir: iptablesDir}
+	return &iptablesStage{sys: osSystem{}, getenv: os.Getenv, dir: iptablesDir, sendPacket: SendLoopbackPacket}
 }
 
 func (*iptablesStage) Name() string { return "iptables" }
@@ -66,7 +69,12 @@ func (i *iptablesStage) Run(ctx context.Context, s *core.State) error {
 		return err
 	}
 	if s.GVisor {
-		s.EngineFlags = append(s.EngineFlags, GVisorNetworkFlags(log, i.sys, variant)...)
+		version := ""
+		if s.Profile != nil {
+			version = s.Profile.Version
+		}
+		decisions := GVisorEngineSettings(ProbeGVisorNet(i.sys, variant, i.sendPacket), version)
+		s.EngineFlags = append(s.EngineFlags, GiveEngineSettings(log, decisions, s.Config.EngineSet)...)
 	}
 	env := s.EngineEnv
 	if env == nil {

@@ -16,8 +16,8 @@ import (
 // the driver a real start uses. It then writes nothing: no data root, and no
 // overlay probe where overlay is not known to work (runDry).
 //
-// Under gVisor the data root is a tmpfs of the sandbox (gvisorDataRoot); for
-// the rootless engine it belongs to the engine's user and overlay is chosen
+// Under gVisor overlay is probed on the data root, which becomes a tmpfs of
+// the sandbox where it fails (gvisorDataRoot); for the rootless engine it belongs to the engine's user and overlay is chosen
 // without a probe (ChooseRootless).
 type Stage struct {
 	Mounter Mounter
@@ -60,18 +60,21 @@ func (st *Stage) Run(ctx context.Context, s *core.State) error {
 	if err := os.MkdirAll(cfg.DataRoot, 0o711); err != nil {
 		return errors.Wrap(err, "make data root")
 	}
-	if s.GVisor && !cfg.StorageSet {
-		if err := gvisorDataRoot(log, st.Mounter, cfg.DataRoot); err != nil {
+	var c Choice
+	var err error
+	probed := false
+	if s.GVisor && !cfg.StorageSet && (cfg.Storage == "overlay2" || cfg.Storage == "overlay") {
+		if probed, err = gvisorDataRoot(log, st.Mounter, cfg.DataRoot); err != nil {
 			return err
 		}
 	}
-	var c Choice
-	var err error
 	if u := s.EngineUser; u != nil {
 		if err := st.Chown(cfg.DataRoot, u.UID, u.GID); err != nil {
 			return errors.Wrap(err, "give the data root to the rootless engine's user")
 		}
 		c, err = ChooseRootless(st.Mounter, st.HasFuse, st.KernelRelease(), cfg.DataRoot, cfg.Storage, cfg.StorageSet)
+	} else if probed {
+		c = Choice{Driver: cfg.Storage, Probed: true}
 	} else {
 		c, err = Choose(st.Mounter, st.HasFuse, cfg.DataRoot, cfg.Storage, cfg.StorageSet)
 	}
@@ -95,7 +98,7 @@ func (st *Stage) Run(ctx context.Context, s *core.State) error {
 // named the driver.
 func (st *Stage) runDry(log hclog.Logger, cfg *core.Config, gvisor bool) string {
 	if gvisor && !cfg.StorageSet && !onTmpfs(st.Mounter, cfg.DataRoot) {
-		log.Info("gVisor: a real start mounts a tmpfs on the data root (overlay works only there)", "data_root", cfg.DataRoot)
+		log.Info("gVisor: a real start probes overlay on the data root, and mounts a tmpfs there if it fails", "data_root", cfg.DataRoot)
 		return cfg.Storage
 	}
 	if !needsProbe(st.Mounter, cfg.DataRoot, cfg.Storage) {

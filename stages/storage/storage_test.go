@@ -21,6 +21,7 @@ import (
 // when it is asked to mount them.
 type fakeMounter struct {
 	mountErr, unmountErr error
+	overlayErr           error // overlay mounts only (wins over mountErr)
 	fsType               int64 // statfs f_type of every path; 0: unknown
 	fsErr                error
 	mayMount             bool
@@ -44,6 +45,9 @@ func (f *fakeMounter) Mount(source, target, fstype, data string) error {
 	f.calls = append(f.calls, "mount "+fstype)
 	if fstype != "overlay" {
 		f.calls[len(f.calls)-1] += " " + target + " " + data
+		if fstype == "tmpfs" && f.mountErr == nil && f.overlayErr != nil { // gVisor 2024: overlay works on its tmpfs
+			f.fsType, f.overlayErr = unix.TMPFS_MAGIC, nil
+		}
 		return f.mountErr
 	}
 	for _, opt := range strings.Split(data, ",") {
@@ -54,6 +58,9 @@ func (f *fakeMounter) Mount(source, target, fstype, data string) error {
 	}
 	if _, err := os.Stat(target); err != nil {
 		f.t.Errorf("mount target: %v", err)
+	}
+	if f.overlayErr != nil {
+		return f.overlayErr
 	}
 	return f.mountErr
 }

@@ -44,7 +44,7 @@ var settingOfFlag = map[string]string{
 	"config-file": "config-file",
 	// Those a stage may add (State.EngineFlags).
 	"iptables": "iptables", "ip6tables": "ip6tables", "b": "bridge", "bridge": "bridge", "ip-forward": "ip-forward",
-	"default-network-opt": "default-network-opt",
+	"default-network-opt": "default-network-opt", "ip-masq": "ip-masq",
 }
 
 // settingOfKey maps daemon.json keys to the same settings.
@@ -54,7 +54,7 @@ var settingOfKey = map[string]string{
 	"insecure-registries": "insecure-registry", "tls": "tls", "tlsverify": "tlsverify",
 	"tlscacert": "tlscacert", "tlscert": "tlscert", "tlskey": "tlskey", "containerd": "containerd",
 	"iptables": "iptables", "ip6tables": "ip6tables", "bridge": "bridge", "ip-forward": "ip-forward",
-	"default-network-opts": "default-network-opt",
+	"default-network-opts": "default-network-opt", "ip-masq": "ip-masq",
 }
 
 // engineBools are dockerd's boolean flags (its reference, 20.10 to 28.x): one

@@ -135,8 +135,8 @@ func GVisorEngineSettings(n GVisorNet, engine string) []NetDecision {
 		d = append(d, NetDecision{
 			Settings: []EngineSetting{{"iptables", "--iptables=false"}, {"ip6tables", "--ip6tables=false"}},
 			Message: "gVisor's iptables lacks the addrtype match of the engine's NAT rules: the engine runs without " +
-				"iptables rules; published ports go through its userland proxy, inner networks are not isolated " +
-				"from each other, and inner containers reach nothing beyond this container (no masquerading)",
+				"iptables rules; published ports go through its userland proxy, and inner networks are not isolated " +
+				"from each other",
 			Fields: []any{"probe", n.NoAddrtype.Error()},
 		})
 	}
@@ -187,4 +187,64 @@ func GiveEngineSettings(log hclog.Logger, decisions []NetDecision, userSet map[s
 		flags = append(flags, give...)
 	}
 	return flags
+}
+
+// GVisorSNAT makes the inner containers' connections leave through iface
+// with this container's address ip, as the engine's MASQUERADE rule would
+// (without it they reach nothing beyond this container: nobody routes the
+// inner networks back). gVisor has no MASQUERADE target, and its NAT rules
+// need a protocol: one SNAT rule for TCP and one for UDP (ICMP stays inside).
+// Each rule is checked first (-C), so a restarted dinv adds none twice.
+func GVisorSNAT(sys System, variant, iface string, ip net.IP) error {
+	ipt := "iptables-" + variant
+	for _, proto := range []string{"tcp", "udp"} {
+		rule := []string{"POSTROUTING", "-p", proto, "-o", iface, "!", "-s", ip.String(), "-j", "SNAT", "--to-source", ip.String()}
+		if _, err := sys.Output(ipt, append([]string{"-t", "nat", "-C"}, rule...)...); err == nil {
+			continue
+		}
+		if _, err := sys.Output(ipt, append([]string{"-t", "nat", "-A"}, rule...)...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// interfaceWith returns the name of the interface that has ip, "" if none.
+func interfaceWith(ip net.IP) string {
+	ifaces, err := net.Interfaces()
+	if err != nil {
+		return ""
+	}
+	for _, in := range ifaces {
+		addrs, err := in.Addrs()
+		if err != nil {
+			continue
+		}
+		for _, a := range addrs {
+			if n, ok := a.(*net.IPNet); ok && n.IP.Equal(ip) {
+				return in.Name
+			}
+		}
+	}
+	return ""
+}
+
+// giveGVisorSNAT adds GVisorSNAT where the engine goes without iptables for
+// want of addrtype, and says so in one line; not where the user gives the
+// engine's iptables or ip-masq setting, nor without an address to give.
+func giveGVisorSNAT(log hclog.Logger, sys System, variant string, n GVisorNet, ip net.IP, iface string, userSet map[string]string) {
+	if n.HostNetwork || n.NoAddrtype == nil || userSet["iptables"] != "" || userSet["ip-masq"] != "" {
+		return
+	}
+	if ip == nil || iface == "" {
+		log.Warn("gVisor: no IPv4 address on a default-route interface: inner containers reach nothing beyond this container")
+		return
+	}
+	if err := GVisorSNAT(sys, variant, iface, ip); err != nil {
+		log.Warn("gVisor: could not add the SNAT rules that stand in for the engine's masquerading: "+
+			"inner containers reach nothing beyond this container", "error", err.Error())
+		return
+	}
+	log.Info("gVisor has no MASQUERADE: dinv added SNAT rules (tcp, udp) in its place: inner containers reach "+
+		"beyond this container with its address (ICMP does not)", "interface", iface, "to_source", ip.String())
 }

@@ -3,6 +3,7 @@ package prepare
 import (
 	"context"
 	"errors"
+	"net"
 	"strings"
 	"syscall"
 	"testing"
@@ -157,13 +158,21 @@ func TestIptablesStageUnderGVisorGivesTheProbedSettingsForItsEngine(t *testing.T
 	f.noNft = true
 	f.outputs["iptables-legacy"] = "-P PREROUTING ACCEPT\n"
 	f.runErr = map[string]error{addrtypeRule: errors.New(noAddrtype)}
+	f.runErr["iptables-legacy -t nat -C "+snatTCP] = errors.New("iptables: Bad rule")
 	st := &iptablesStage{sys: f, getenv: func(string) string { return "" }, dir: "/run/dinv/iptables",
-		sendPacket: func() error { return syscall.EOPNOTSUPP }}
+		sendPacket: func() error { return syscall.EOPNOTSUPP },
+		ifaceWith: func(ip net.IP) string {
+			if ip.String() != "172.17.0.5" {
+				t.Errorf("interface of %s asked", ip)
+			}
+			return "eth0"
+		}}
 	profile, err := core.FindProfile("28.5")
 	if err != nil {
 		t.Fatal(err)
 	}
-	state := &core.State{GVisor: true, Profile: profile, Config: core.Config{EngineSet: map[string]string{"ip6tables": "arguments"}}}
+	state := &core.State{GVisor: true, Profile: profile, ContainerIP: net.ParseIP("172.17.0.5"),
+		Config: core.Config{EngineSet: map[string]string{"ip6tables": "arguments"}}}
 	var l logs
 	if err := st.Run(core.WithLog(context.Background(), l.logger()), state); err != nil {
 		t.Fatal(err)
@@ -174,5 +183,54 @@ func TestIptablesStageUnderGVisorGivesTheProbedSettingsForItsEngine(t *testing.T
 	}
 	if n := len(l.warnings()); n != 2 {
 		t.Errorf("%d warnings:\n%s", n, l.String())
+	}
+	// The TCP rule was not there (-C failed): added; the UDP one was.
+	ran := strings.Join(f.ran, "\n")
+	if !strings.Contains(ran, "iptables-legacy -t nat -A "+snatTCP) || strings.Contains(ran, "-A "+snatUDP) ||
+		!strings.Contains(l.String(), "dinv added SNAT rules (tcp, udp)") {
+		t.Errorf("ran:\n%s\nlog:\n%s", ran, l.String())
+	}
+}
+
+const (
+	snatTCP = "POSTROUTING -p tcp -o eth0 ! -s 172.17.0.5 -j SNAT --to-source 172.17.0.5"
+	snatUDP = "POSTROUTING -p udp -o eth0 ! -s 172.17.0.5 -j SNAT --to-source 172.17.0.5"
+)
+
+func TestGVisorSNATOnlyWhereTheEngineGoesWithoutIptablesAndTheUserSetsNothing(t *testing.T) {
+	ip := net.ParseIP("172.17.0.5")
+	noAddrtype := GVisorNet{NoAddrtype: errors.New(noAddrtype)}
+	for _, c := range []struct {
+		name  string
+		net   GVisorNet
+		ip    net.IP
+		iface string
+		user  map[string]string
+		added bool
+		said  string
+	}{
+		{"no addrtype: SNAT for tcp and udp", noAddrtype, ip, "eth0", nil, true, "[INFO]  gVisor has no MASQUERADE"},
+		{"an iptables that takes addrtype: the engine masquerades itself", GVisorNet{}, ip, "eth0", nil, false, ""},
+		{"runsc --network=host: no nat table", GVisorNet{HostNetwork: true}, ip, "eth0", nil, false, ""},
+		{"-iptables given by the user: nat is theirs", noAddrtype, ip, "eth0", map[string]string{"iptables": "arguments"}, false, ""},
+		{"--ip-masq=false given by the user", noAddrtype, ip, "eth0", map[string]string{"ip-masq": "arguments"}, false, ""},
+		{"no IPv4 address: said", noAddrtype, nil, "", nil, false, "[WARN]  gVisor: no IPv4 address"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			f := newFake()
+			f.outputs["iptables-legacy"] = ""
+			f.runErr = map[string]error{"iptables-legacy -t nat -C " + snatTCP: errors.New("bad rule"),
+				"iptables-legacy -t nat -C " + snatUDP: errors.New("bad rule")}
+			var l logs
+			giveGVisorSNAT(l.logger(), f, "legacy", c.net, c.ip, c.iface, c.user)
+			ran := strings.Join(f.ran, "\n")
+			added := strings.Contains(ran, "-A "+snatTCP) && strings.Contains(ran, "-A "+snatUDP)
+			if added != c.added || !c.added && len(f.ran) > 0 {
+				t.Errorf("ran:\n%s", ran)
+			}
+			if c.said != "" && !strings.Contains(l.String(), c.said) || c.said == "" && l.String() != "" {
+				t.Errorf("log:\n%s", l.String())
+			}
+		})
 	}
 }

@@ -3,6 +3,7 @@ package prepare
 import (
 	"context"
 	"errors"
+	"net"
 
 	"strings"
 	"testing"
@@ -102,7 +103,7 @@ func TestIptablesStageChecksTheSandboxOnlyUnderGVisor(t *testing.T) {
 			f.files["/proc/version"] = gvisorVersion
 		}
 		st := &iptablesStage{sys: f, getenv: func(string) string { return "" }, dir: "/run/dinv/iptables",
-			sendPacket: func() error { return nil }}
+			sendPacket: func() error { return nil }, ifaceWith: func(net.IP) string { return "eth0" }}
 		state := &core.State{EngineEnv: []string{"PATH=/usr/bin"}, GVisor: gvisor}
 		if err := st.Run(core.WithLog(context.Background(), nolog), state); err != nil {
 			t.Fatal(err)

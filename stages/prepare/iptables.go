@@ -3,6 +3,7 @@ package prepare
 import (
 	"context"
 	"io/fs"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -27,14 +28,15 @@ type iptablesStage struct {
 	sys    System
 	getenv func(string) string
 	dir    string
-	// sendPacket tries a send on an AF_PACKET socket (under gVisor only:
-	// ProbeGVisorNet).
+	// sendPacket tries a send on an AF_PACKET socket, ifaceWith names the
+	// interface that has an address (under gVisor only: gvisor_net.go).
 	sendPacket func() error
+	ifaceWith  func(net.IP) string
 }
 
 // NewIptables returns the iptables stage.
 func NewIptables() core.Stage {
-	return &iptablesStage{sys: osSystem{}, getenv: os.Getenv, dir: iptablesDir, sendPacket: SendLoopbackPacket}
+	return &iptablesStage{sys: osSystem{}, getenv: os.Getenv, dir: iptablesDir, sendPacket: SendLoopbackPacket, ifaceWith: interfaceWith}
 }
 
 func (*iptablesStage) Name() string { return "iptables" }
@@ -73,8 +75,9 @@ func (i *iptablesStage) Run(ctx context.Context, s *core.State) error {
 		if s.Profile != nil {
 			version = s.Profile.Version
 		}
-		decisions := GVisorEngineSettings(ProbeGVisorNet(i.sys, variant, i.sendPacket), version)
-		s.EngineFlags = append(s.EngineFlags, GiveEngineSettings(log, decisions, s.Config.EngineSet)...)
+		n := ProbeGVisorNet(i.sys, variant, i.sendPacket)
+		s.EngineFlags = append(s.EngineFlags, GiveEngineSettings(log, GVisorEngineSettings(n, version), s.Config.EngineSet)...)
+		giveGVisorSNAT(log, i.sys, variant, n, s.ContainerIP, i.ifaceWith(s.ContainerIP), s.Config.EngineSet)
 	}
 	env := s.EngineEnv
 	if env == nil {

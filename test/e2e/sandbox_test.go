@@ -195,9 +195,9 @@ func testGVisor(t *testing.T, image string) {
 // testGVisorNetworks proves the inner networks under gVisor's own network
 // stack: a container on the default bridge with an address of its own, two
 // containers on a user network reaching each other by name (the engine's
-// embedded DNS), and a port published inside reached from the DinV
-// container and, through a port the DinV container publishes, from the
-// machine. Without the default bridge (noDefaultBridge) it checks that a
+// embedded DNS), a port published inside reached from the DinV container
+// and, through a port the DinV container publishes, from the machine, and
+// a server beyond the DinV container reached from an inner container. Without the default bridge (noDefaultBridge) it checks that a
 // container there fails as dinv said, and publishes on a user network.
 func testGVisorNetworks(t *testing.T, image string, noDefaultBridge bool) {
 	port, web := strconv.Itoa(harness.FreePort(t)), strconv.Itoa(harness.FreePort(t))
@@ -246,6 +246,19 @@ func testGVisorNetworks(t *testing.T, image string, noDefaultBridge bool) {
 	code, body, err := harness.Get(context.Background(), hc, "http://127.0.0.1:"+web+"/hostname")
 	if err != nil || code != 200 || strings.TrimSpace(body) != id {
 		t.Errorf("from the machine, through the DinV container's port %s: %d %q %v", web, code, body, err)
+	}
+	// Beyond the DinV container: a server on the machine's own network,
+	// reached through dinv's SNAT rules (gVisor has no MASQUERADE).
+	beyond := harness.Name("gvisor-beyond")
+	t.Cleanup(func() { harness.Client{}.Try(t, "rm", "-f", beyond) })
+	harness.Client{}.Run(t, "run", "-d", "--name", beyond, busybox, "httpd", "-f", "-p", "80", "-h", "/etc")
+	beyondIP := harness.Client{}.Run(t, "inspect", "-f", "{{.NetworkSettings.IPAddress}}", beyond)
+	beyondID := harness.Client{}.Run(t, "inspect", "-f", "{{.Config.Hostname}}", beyond)
+	if out := host.Run(t, append(append([]string{"run", "--rm"}, pubNet...), busybox, "sh", "-c", fmt.Sprintf(get, beyondIP, "80"))...); out != beyondID {
+		t.Errorf("a server on the machine's network (%s), from an inner container, answered %q, want %q", beyondIP, out, beyondID)
+	}
+	if logs := d.Logs(t); strings.Count(logs, "dinv added SNAT rules (tcp, udp)") != 1 {
+		t.Errorf("the SNAT rules are not said once:\n%s", logs)
 	}
 }
 

@@ -17,8 +17,9 @@ import (
 // overlay probe where overlay is not known to work (runDry).
 //
 // Under gVisor overlay is probed on the data root, which becomes a tmpfs of
-// the sandbox where it fails (gvisorDataRoot); for the rootless engine it belongs to the engine's user and overlay is chosen
-// without a probe (ChooseRootless).
+// the sandbox where it fails (gvisorDataRoot); for the rootless engine the
+// data root belongs to the engine's user and overlay is chosen without a
+// probe (ChooseRootless).
 type Stage struct {
 	Mounter Mounter
 	HasFuse func() bool

@@ -45,6 +45,7 @@
 package main
 
 import (
+	"cmp"
 	"context"
 	"flag"
 	"fmt"
@@ -53,6 +54,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime"
+	"slices"
 	"strings"
 	"syscall"
 	"time"
@@ -74,7 +76,7 @@ func main() {
 	stages := flag.Bool("stages", true, "also list per-stage durations of one DEBUG=true cold -tlsverify start")
 	sandboxes := flag.Bool("sandboxes", true, "also measure the least privilege set, the rootless image and gVisor against every privilege")
 	rootless := flag.String("rootless-image", "", "the rootless image (default: REPO:<its engine's major.minor>-rootless)")
-	gvisor := flag.String("gvisor-image", "dinv:26.1", "the image measured in gVisor (its runc must be older than 1.2.8)")
+	gvisor := flag.String("gvisor-images", "", "the images measured in gVisor, space-separated (default: every REPO:<major.minor> of -image's repository)")
 	var sw swarmOpts
 	flag.IntVar(&sw.rounds, "swarm-rounds", 3, "rounds of the swarm and density rows (0: none)")
 	flag.IntVar(&sw.density, "density", 10, "DinV hosts started at once for the density row")
@@ -127,8 +129,9 @@ type pair [2]contender
 
 // sandboxOpts say whether and with which images the sandboxes are measured.
 type sandboxOpts struct {
-	on               bool
-	rootless, gvisor string
+	on       bool
+	rootless string
+	gvisor   string // space-separated; "" for every REPO:<major.minor>
 }
 
 // rootlessTag is the rootless variant's name of image, whose engine is
@@ -143,6 +146,32 @@ func rootlessTag(image, version string) string {
 		return repo + ":latest-rootless"
 	}
 	return repo + ":" + v[0] + "." + v[1] + "-rootless"
+}
+
+// versionImages lists the REPO:<major.minor> images of image's repository
+// on the engine, oldest engine first (dinv:latest -> dinv:20.10 dinv:26.1 ...).
+func versionImages(ctx context.Context, image string) []string {
+	repo := image
+	if i := strings.LastIndex(image, ":"); i > strings.LastIndex(image, "/") {
+		repo = image[:i]
+	}
+	out, err := docker(ctx, "images", "--format", "{{.Tag}}", repo)
+	if err != nil {
+		return nil
+	}
+	var v [][2]int
+	for _, tag := range strings.Fields(out) {
+		var major, minor int
+		if n, _ := fmt.Sscanf(tag, "%d.%d", &major, &minor); n == 2 && tag == fmt.Sprintf("%d.%d", major, minor) {
+			v = append(v, [2]int{major, minor})
+		}
+	}
+	slices.SortFunc(v, func(a, b [2]int) int { return cmp.Or(cmp.Compare(a[0], b[0]), cmp.Compare(a[1], b[1])) })
+	var images []string
+	for _, x := range v {
+		images = append(images, fmt.Sprintf("%s:%d.%d", repo, x[0], x[1]))
+	}
+	return images
 }
 
 // run measures image and prints the tables to w; it returns the
@@ -264,7 +293,11 @@ func run(ctx context.Context, w io.Writer, image string, rounds int, subnet stri
 			v, _ := docker(ctx, "image", "inspect", "-f", `{{index .Config.Labels "org.dinv.engine-version"}}`, s.image)
 			sb.rootless = rootlessTag(image, v)
 		}
-		if sandboxRows, err = s.sandboxRows(ctx, rounds, sb.rootless, sb.gvisor); err != nil {
+		gvisor := strings.Fields(sb.gvisor)
+		if len(gvisor) == 0 {
+			gvisor = versionImages(ctx, image)
+		}
+		if sandboxRows, err = s.sandboxRows(ctx, rounds, sb.rootless, gvisor, tput.tar); err != nil {
 			return res, err
 		}
 	}

@@ -16,8 +16,9 @@ if [ ${#need[@]} -gt 0 ]; then
 	apt-get update -qq
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
 fi
-# gVisor's runtime, registered as "runsc" (scripts/runsc.sh): before the
-# engine starts, so that a new engine reads it; a running one reloads.
+# gVisor's runtime, built from gVisor's Go module (cached after the first
+# build) and registered as "runsc" (scripts/runsc.sh): before the engine
+# starts, so that a new engine reads it; a running one reloads.
 "$(dirname "$0")/runsc.sh" || echo "engine: gVisor's runtime is not set up; the tests under it will say why" >&2
 if docker version >/dev/null 2>&1; then
 	exit 0

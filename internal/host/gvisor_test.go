@@ -16,6 +16,7 @@ func TestInGVisorReadsTheSentrysKernelBuild(t *testing.T) {
 		want          bool
 	}{
 		{"gVisor's sentry", hosttest.GVisorVersion, true},
+		{"gVisor's sentry built from its Go module (2026)", "Linux version 4.19.0-gvisor #1 SMP Sun Jan 10 15:06:54 PST 2016\n", true},
 		{"a Linux kernel", linuxVersion, false},
 		{"a Linux kernel that also calls itself 4.4.0", "Linux version 4.4.0-210-generic (buildd@lgw01) #242-Ubuntu SMP\n", false},
 		{"no /proc/version", "", false},

@@ -3,12 +3,15 @@
 // whose tables hold rules, else nf_tables where the kernel has it), links the
 // chosen variant's programs into a directory of their own and puts it first
 // in the engine's PATH (State.EngineEnv). In a gVisor sandbox without
-// iptables it adds the engine flags that do without them (State.EngineFlags,
-// gvisorNetworkFlags). Under -dry-run it chooses and says, and links nothing.
+// a gVisor sandbox it probes what the sandbox's network offers and adds the
+// engine flags that then work (State.EngineFlags, gvisor_net.go), and SNAT
+// rules in place of the engine's masquerading. Under -dry-run it chooses,
+// probes and says, and links nothing and adds no rule.
 package iptables
 
 import (
 	"context"
+	"net"
 	"os"
 
 	"github.com/pkg/errors"
@@ -21,11 +24,15 @@ type stage struct {
 	sys    host.System
 	getenv func(string) string
 	dir    string
+	// sendPacket tries a send on an AF_PACKET socket, ifaceWith names the
+	// interface that has an address (under gVisor only: gvisor_net.go).
+	sendPacket func() error
+	ifaceWith  func(net.IP) string
 }
 
 // New returns the iptables stage.
 func New() core.Stage {
-	return &stage{sys: host.OS(), getenv: os.Getenv, dir: iptablesDir}
+	return &stage{sys: host.OS(), getenv: os.Getenv, dir: iptablesDir, sendPacket: sendLoopbackPacket, ifaceWith: interfaceWith}
 }
 
 func (*stage) Name() string { return "iptables" }
@@ -55,12 +62,23 @@ func (i *stage) Run(ctx context.Context, s *core.State) error {
 	if prog := "iptables-" + variant; !installed(i.sys, prog) {
 		return errors.Errorf("iptables variant %s (%s): %s is not installed", variant, why, prog)
 	}
+	var sandbox gvisorNet
 	if s.GVisor {
-		s.EngineFlags = append(s.EngineFlags, gvisorNetworkFlags(log, i.sys, variant)...)
+		// The probe makes a chain of its own and removes it: -dry-run too
+		// gives the engine the flags a real start would.
+		version := ""
+		if s.Profile != nil {
+			version = s.Profile.Version
+		}
+		sandbox = probeGVisorNet(i.sys, variant, i.sendPacket)
+		s.EngineFlags = append(s.EngineFlags, giveEngineSettings(log, gvisorEngineSettings(sandbox, version), s.Config.Engine.Given)...)
 	}
 	if s.Config.DryRun {
 		log.Info("dry run: a real start would use this iptables variant", "variant", variant, "reason", why)
-		return nil // links nothing, changes no PATH
+		return nil // links nothing, changes no PATH, adds no rule
+	}
+	if s.GVisor {
+		giveGVisorSNAT(log, i.sys, variant, sandbox, s.ContainerIP, i.ifaceWith(s.ContainerIP), s.Config.Engine.Given)
 	}
 	if err := linkIptables(i.sys, i.dir, variant); err != nil {
 		return err

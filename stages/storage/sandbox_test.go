@@ -15,21 +15,28 @@ import (
 
 const v9fsMagic = 0x01021997 // gVisor's gofer, as statfs shows it inside the sandbox
 
-func TestUnderGVisorTheDataRootBecomesATmpfsOfTheSandbox(t *testing.T) {
+func TestUnderGVisorOverlayIsProbedAndATmpfsMountedWhereItFails(t *testing.T) {
 	for _, c := range []struct {
-		name      string
-		fsType    int64
-		named     bool
-		wantMount bool
+		name       string
+		fsType     int64
+		overlayErr error
+		named      bool
+		wantCalls  string
+		wantWarn   bool
 	}{
-		{name: "a volume (gVisor's gofer): a tmpfs is mounted, with one warning", fsType: v9fsMagic, wantMount: true},
-		{name: "already a tmpfs (docker run --tmpfs): nothing mounted", fsType: unix.TMPFS_MAGIC},
-		{name: "-storage named by the user: the user's choice, nothing mounted", fsType: v9fsMagic, named: true},
+		{name: "a volume where overlay works (gVisor's 2026 releases): overlay2 there, probed once, nothing said",
+			fsType: v9fsMagic, wantCalls: "mount overlay|unmount"},
+		{name: "a volume where overlay fails (the 2024 release): a tmpfs is mounted, with one warning and the reason",
+			fsType: v9fsMagic, overlayErr: errInval, wantCalls: "mount overlay|mount tmpfs ROOT mode=0711|mount overlay|unmount", wantWarn: true},
+		{name: "already a tmpfs (docker run --tmpfs): no tmpfs mounted, overlay probed as on any tmpfs",
+			fsType: unix.TMPFS_MAGIC, wantCalls: "mount overlay|unmount"},
+		{name: "-storage named by the user: the user's choice, probed as anywhere, no tmpfs",
+			fsType: v9fsMagic, named: true, wantCalls: "mount overlay|unmount"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			root := t.TempDir()
 			f := newFake(t)
-			f.FSTypes[root] = c.fsType
+			f.FSTypes[root], f.overlayErr = c.fsType, c.overlayErr
 			var logs bytes.Buffer
 			ctx := core.WithLog(context.Background(), hclog.New(&hclog.LoggerOptions{Output: &logs, Level: hclog.Debug}))
 			st := &stage{sys: f, hasFuse: fuse(false)}
@@ -37,12 +44,15 @@ func TestUnderGVisorTheDataRootBecomesATmpfsOfTheSandbox(t *testing.T) {
 			if err := st.Run(ctx, s); err != nil {
 				t.Fatal(err)
 			}
-			mounted := len(f.calls) > 0 && f.calls[0] == "mount tmpfs "+root+" mode=0711"
-			if mounted != c.wantMount {
-				t.Errorf("calls %v", f.calls)
+			if got := strings.ReplaceAll(strings.Join(f.calls, "|"), root, "ROOT"); got != c.wantCalls {
+				t.Errorf("calls %q, want %q", got, c.wantCalls)
 			}
-			warned := strings.Contains(logs.String(), "[WARN]  gVisor: neither overlay nor vfs works on the data root's filesystem")
-			if warned != c.wantMount || strings.Count(logs.String(), "[WARN]") > 1 {
+			if s.StorageDriver != "overlay2" {
+				t.Errorf("driver %q", s.StorageDriver)
+			}
+			warned := strings.Contains(logs.String(), "[WARN]  gVisor: overlay does not work on the data root's filesystem")
+			if warned != c.wantWarn || strings.Count(logs.String(), "[WARN]") > map[bool]int{true: 1}[c.wantWarn] ||
+				c.wantWarn && !strings.Contains(logs.String(), "reason=\"mount overlay: invalid argument\"") {
 				t.Errorf("logs:\n%s", logs.String())
 			}
 		})
@@ -52,7 +62,7 @@ func TestUnderGVisorTheDataRootBecomesATmpfsOfTheSandbox(t *testing.T) {
 func TestUnderGVisorAFailedTmpfsMountFailsTheStage(t *testing.T) {
 	root := t.TempDir()
 	f := newFake(t)
-	f.FSTypes[root], f.MountErr = v9fsMagic, unix.EPERM
+	f.FSTypes[root], f.overlayErr, f.MountErr = v9fsMagic, errInval, unix.EPERM
 	st := &stage{sys: f, hasFuse: fuse(false)}
 	err := st.Run(context.Background(), &core.State{Config: *storageConfig(root, "overlay2", false), GVisor: true})
 	if err == nil || !strings.Contains(err.Error(), "mount a tmpfs on the data root") {

@@ -6,9 +6,10 @@
 // writes nothing: no data root, and no overlay probe where overlay is not
 // known to work (runDry).
 //
-// Under gVisor the data root is a tmpfs of the sandbox (gvisorDataRoot); for
-// the rootless engine it belongs to the engine's user and overlay is chosen
-// without a probe (chooseRootless).
+// Under gVisor overlay is probed on the data root, which becomes a tmpfs of
+// the sandbox where it fails (gvisorDataRoot); for the rootless engine the
+// data root belongs to the engine's user and overlay is chosen without a
+// probe (chooseRootless).
 package storage
 
 import (
@@ -59,18 +60,21 @@ func (st *stage) Run(ctx context.Context, s *core.State) error {
 	if err := os.MkdirAll(cfg.Engine.DataRoot.Value, 0o711); err != nil {
 		return errors.Wrap(err, "make data root")
 	}
-	if s.GVisor && !cfg.Engine.StorageDriver.From.Explicit() {
-		if err := gvisorDataRoot(log, st.sys, cfg.Engine.DataRoot.Value); err != nil {
+	var c choice
+	var err error
+	probed := false
+	if d := cfg.Engine.StorageDriver; s.GVisor && !d.From.Explicit() && (d.Value == "overlay2" || d.Value == "overlay") {
+		if probed, err = gvisorDataRoot(log, st.sys, cfg.Engine.DataRoot.Value); err != nil {
 			return err
 		}
 	}
-	var c choice
-	var err error
 	if u := s.EngineUser; u != nil {
 		if err := st.sys.Chown(cfg.Engine.DataRoot.Value, u.UID, u.GID); err != nil {
 			return errors.Wrap(err, "give the data root to the rootless engine's user")
 		}
 		c, err = chooseRootless(st.sys, st.hasFuse, st.sys.KernelRelease(), cfg.Engine.DataRoot.Value, cfg.Engine.StorageDriver.Value, cfg.Engine.StorageDriver.From.Explicit())
+	} else if probed {
+		c = choice{Driver: cfg.Engine.StorageDriver.Value, Probed: true}
 	} else {
 		c, err = choose(st.sys, st.hasFuse, cfg.Engine.DataRoot.Value, cfg.Engine.StorageDriver.Value, cfg.Engine.StorageDriver.From.Explicit())
 	}
@@ -94,7 +98,7 @@ func (st *stage) Run(ctx context.Context, s *core.State) error {
 // named the driver.
 func (st *stage) runDry(log hclog.Logger, cfg *core.Config, gvisor bool) string {
 	if gvisor && !cfg.Engine.StorageDriver.From.Explicit() && !onTmpfs(st.sys, cfg.Engine.DataRoot.Value) {
-		log.Info("gVisor: a real start mounts a tmpfs on the data root (overlay works only there)", "data_root", cfg.Engine.DataRoot.Value)
+		log.Info("gVisor: a real start probes overlay on the data root, and mounts a tmpfs there if it fails", "data_root", cfg.Engine.DataRoot.Value)
 		return cfg.Engine.StorageDriver.Value
 	}
 	if !needsProbe(st.sys, cfg.Engine.DataRoot.Value, cfg.Engine.StorageDriver.Value) {

@@ -149,25 +149,33 @@ func onTmpfs(sys host.System, dataRoot string) bool {
 	return err == nil && t == unix.TMPFS_MAGIC
 }
 
-// gvisorDataRoot mounts a tmpfs of the sandbox on dataRoot unless it is one
-// already, and says why in one warning. Under gVisor neither driver works on
-// a volume or the container's own files (gVisor's gofer, 9p): gVisor mounts
-// overlay only with an upper layer on its own tmpfs ("mount overlay: invalid
-// argument"), and vfs fails on the first image, whose symbolic links' xattrs
-// gVisor cannot read there ("lgetxattr security.capability ...: bad file
-// descriptor"). On the tmpfs overlay2 works; what it holds is kept in the
-// sandbox's memory and is gone when the container stops.
-func gvisorDataRoot(log hclog.Logger, sys host.System, dataRoot string) error {
+// gvisorDataRoot makes the data root one overlay works on under gVisor, and
+// reports whether it probed overlay there (it works: no second probe).
+// gVisor's releases from its Go module (2026) mount overlay on a volume
+// (gVisor's gofer, 9p with directfs), and what the engine keeps there
+// survives the container: the probe finds that. The 2024 release (20240729)
+// mounts overlay only with an upper layer on its own tmpfs ("mount overlay:
+// invalid argument"), and vfs fails there on the first image, whose symbolic
+// links' xattrs it cannot read ("lgetxattr security.capability ...: bad file
+// descriptor"): where the probe fails, a tmpfs of the sandbox is mounted on
+// the data root, with one warning: what it holds is kept in the sandbox's
+// memory and is gone when the container stops.
+func gvisorDataRoot(log hclog.Logger, sys host.System, dataRoot string) (probed bool, err error) {
 	if onTmpfs(sys, dataRoot) {
-		return nil
+		return false, nil
+	}
+	probeErr := probeOverlay(sys, dataRoot)
+	if probeErr == nil {
+		log.Debug("gVisor: overlay works on the data root's filesystem", "data_root", dataRoot)
+		return true, nil
 	}
 	if err := sys.Mount("tmpfs", dataRoot, "tmpfs", 0, "mode=0711"); err != nil {
-		return errors.Wrapf(err, "mount a tmpfs on the data root %s", dataRoot)
+		return false, errors.Wrapf(err, "mount a tmpfs on the data root %s", dataRoot)
 	}
-	log.Warn("gVisor: neither overlay nor vfs works on the data root's filesystem (gVisor's gofer): "+
+	log.Warn("gVisor: overlay does not work on the data root's filesystem (gVisor's gofer; this gVisor is older than its 2026 releases): "+
 		"mounted a tmpfs of the sandbox there; images and containers live in its memory and are gone when the container stops",
-		"data_root", dataRoot, "fix", "docker run --tmpfs "+dataRoot+":exec ... says so yourself")
-	return nil
+		"data_root", dataRoot, "reason", probeErr.Error(), "fix", "docker run --tmpfs "+dataRoot+":exec ... says so yourself")
+	return false, nil
 }
 
 // rootlessOverlayKernel is the first Linux release that mounts overlay in a

@@ -24,6 +24,23 @@ import (
 type fake struct {
 	*hosttest.Fake
 	calls []string
+	// overlayErr fails overlay mounts until a tmpfs is mounted (gVisor's
+	// 2024 release: overlay works on its own tmpfs only).
+	overlayErr error
+}
+
+func (f *fake) Mount(source, target, fstype string, flags uintptr, data string) error {
+	if fstype == "overlay" && f.overlayErr != nil {
+		if f.OnMount != nil {
+			f.OnMount(source, target, fstype, flags, data)
+		}
+		return f.overlayErr
+	}
+	err := f.Fake.Mount(source, target, fstype, flags, data)
+	if fstype == "tmpfs" && err == nil && f.overlayErr != nil {
+		f.FSTypes[target], f.overlayErr = unix.TMPFS_MAGIC, nil
+	}
+	return err
 }
 
 // newFake returns a fake that also checks, as an overlay is mounted, that

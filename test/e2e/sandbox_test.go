@@ -4,6 +4,8 @@ package e2e
 
 import (
 	"bufio"
+	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"strconv"
@@ -28,7 +30,10 @@ type sandbox struct {
 	image      string
 	privileges []string
 	args       []string // dinv's arguments every start needs
-	innerNet   []string // docker run and build options inside (gVisor: --network host)
+	innerNet   []string // docker run and build options inside (gVisor with the machine's sockets: --network host)
+	// network: a user network made in the host first, on which the inner
+	// containers and builds run (gVisor without packet writes, engines from 28.0 on).
+	network string
 	// escapes: which attempts succeed from a nested container (measured).
 	escapes map[string]bool
 }
@@ -63,6 +68,7 @@ func TestSandboxes(t *testing.T) {
 		image := image
 		t.Run("gVisor "+image, func(t *testing.T) { testGVisor(t, image) })
 	}
+	t.Run("gVisor "+newest+": a swarm of two hosts", func(t *testing.T) { testGVisorSwarm(t, newest) })
 	for _, image := range images {
 		if v := engineVersion(t, image); strings.HasPrefix(v, "20.") {
 			t.Logf("%s: no rootless variant (Debian bookworm packages rootlesskit 1.x only)", image)
@@ -73,15 +79,250 @@ func TestSandboxes(t *testing.T) {
 	}
 }
 
+// gvisorRuntime is how the machine's engine runs gVisor (its registration
+// of harness.GVisorRuntime in daemon.json).
+type gvisorRuntime struct {
+	name string
+	// hostNetwork: --network=host, the machine kernel's sockets (Debian's
+	// 2024 release, scripts/runsc.sh's fallback); otherwise gVisor's own
+	// network stack.
+	hostNetwork bool
+	// packetWrite: --allow-packet-socket-write, which engines from 28.0 on
+	// need on the default bridge.
+	packetWrite bool
+}
+
+func gvisorRegistration(t *testing.T) gvisorRuntime {
+	t.Helper()
+	name := harness.GVisorRuntime()
+	var runtimes map[string]struct {
+		Args []string `json:"runtimeArgs"`
+	}
+	out := harness.Client{}.Run(t, "info", "--format", "{{json .Runtimes}}")
+	if err := json.Unmarshal([]byte(out), &runtimes); err != nil {
+		t.Fatalf("docker info: %v: %s", err, out)
+	}
+	r, ok := runtimes[name]
+	if !ok {
+		t.Fatalf("the machine's engine has no runtime %s (%s): make engine registers runsc (scripts/runsc.sh)", name, out)
+	}
+	args := " " + strings.Join(r.Args, " ") + " "
+	return gvisorRuntime{name: name, hostNetwork: strings.Contains(args, " --network=host "),
+		packetWrite: strings.Contains(args, " --allow-packet-socket-write ")}
+}
+
 // testGVisor runs DinV in gVisor's sandbox, where the machine can.
 func testGVisor(t *testing.T, image string) {
-	runtimes := harness.Client{}.Run(t, "info", "--format", "{{json .Runtimes}}")
-	if !strings.Contains(runtimes, `"runsc"`) {
-		t.Fatalf("the machine's engine has no runtime runsc (%s): make engine registers it (scripts/runsc.sh)", runtimes)
-	}
-	if r := (harness.Client{}).Try(t, "run", "--rm", "--runtime=runsc", "--network", "none", busybox, "true"); r.ExitCode != 0 {
+	rt := gvisorRegistration(t)
+	if r := (harness.Client{}).Try(t, "run", "--rm", "--runtime="+rt.name, "--network", "none", busybox, "true"); r.ExitCode != 0 {
 		t.Skipf("gVisor cannot run a container on this machine: %s", harness.FirstLine(r.Stderr))
 	}
+	if rt.hostNetwork {
+		testGVisorHostNetwork(t, image)
+		return
+	}
+	// Engines from 28.0 on send unsolicited ARP for every container they
+	// connect; without packet writes dinv turns that off on the networks
+	// the user makes, and the default bridge cannot take a container.
+	noDefaultBridge := !rt.packetWrite && engineAtLeast(engineVersion(t, image), 28)
+	sb := sandbox{name: "gvisor", image: image, privileges: harness.GVisor, escapes: map[string]bool{}}
+	if noDefaultBridge {
+		sb.network = "inner"
+	}
+	testSandbox(t, sb)
+
+	t.Run("networks: default bridge, a user network by name, published ports", func(t *testing.T) {
+		testGVisorNetworks(t, image, noDefaultBridge)
+	})
+	t.Run("dinv gives the engine the settings the sandbox needs and says each once", func(t *testing.T) {
+		port := strconv.Itoa(harness.FreePort(t))
+		d := harness.Start(t, harness.Options{Image: image, Privileges: harness.GVisor, Run: []string{"-p", port + ":2375"}})
+		d.WaitReady(t, "127.0.0.1:"+port, nil)
+		said := map[string]bool{
+			"gVisor's iptables lacks the addrtype match": true,
+			"gVisor refuses packet sends":                noDefaultBridge,
+			"gVisor sandbox without iptables or bridges": false,
+		}
+		logs := waitLogs(t, d, "gVisor's iptables lacks the addrtype match")
+		for line, want := range said {
+			if n := strings.Count(logs, line); n != map[bool]int{true: 1}[want] {
+				t.Errorf("%q said %d times, want %v:\n%s", line, n, want, logs)
+			}
+		}
+		cmdline := strings.Join(engineCmdline(t, d), " ")
+		flags := map[string]bool{
+			"--iptables=false": true, "--ip6tables=false": true, "--bridge=none": false,
+			"--default-network-opt=bridge=com.docker.network.advertise_addr_nmsgs=0": noDefaultBridge,
+		}
+		for flag, want := range flags {
+			if strings.Contains(cmdline, flag) != want {
+				t.Errorf("the engine's command line has %s: %v, want %v: %s", flag, !want, want, cmdline)
+			}
+		}
+	})
+	t.Run("-iptables=false given by the user: dinv gives no iptables flag of its own", func(t *testing.T) {
+		port := strconv.Itoa(harness.FreePort(t))
+		d := harness.Start(t, harness.Options{Image: image, Privileges: harness.GVisor, Run: []string{"-p", port + ":2375"},
+			Args: []string{"--iptables=false"}})
+		d.WaitReady(t, "127.0.0.1:"+port, nil)
+		args := engineCmdline(t, d)
+		if n := countArgs(args, "--iptables=false"); n != 1 || !hasArg(args, "--ip6tables=false") {
+			t.Errorf("the engine's command line: %q", args)
+		}
+	})
+	t.Run("data on a volume: overlay2 there, kept across a restart", func(t *testing.T) {
+		port := strconv.Itoa(harness.FreePort(t))
+		vol := harness.Volume(t, "gvisor-data")
+		d := harness.Start(t, harness.Options{Image: image, Privileges: harness.GVisor,
+			Run: []string{"-p", port + ":2375", "-v", vol + ":/var/lib/docker"}})
+		d.WaitReady(t, "127.0.0.1:"+port, nil)
+		host := harness.Client{Host: "tcp://127.0.0.1:" + port}
+		if driver := host.Run(t, "info", "--format", "{{.Driver}}"); driver != "overlay2" {
+			t.Errorf("storage driver %q", driver)
+		}
+		if fs := d.Exec(t, "sh", "-c", "grep ' /var/lib/docker ' /proc/mounts | cut -d' ' -f3").Stdout; strings.TrimSpace(fs) == "tmpfs" {
+			t.Errorf("the data root is a tmpfs: %s", fs)
+		}
+		harness.Load(t, host, busybox)
+		host.Run(t, "create", "--name", "kept", "--network", "none", busybox, "echo", "kept")
+		harness.Client{}.Run(t, "restart", "-t", "30", d.Name)
+		d.WaitReady(t, "127.0.0.1:"+port, nil)
+		if out := host.Run(t, "start", "-a", "kept"); out != "kept" {
+			t.Errorf("the container made before the restart printed %q", out)
+		}
+	})
+}
+
+// testGVisorNetworks proves the inner networks under gVisor's own network
+// stack: a container on the default bridge with an address of its own, two
+// containers on a user network reaching each other by name (the engine's
+// embedded DNS), a port published inside reached from the DinV container
+// and, through a port the DinV container publishes, from the machine, and
+// a server beyond the DinV container reached from an inner container. Without the default bridge (noDefaultBridge) it checks that a
+// container there fails as dinv said, and publishes on a user network.
+func testGVisorNetworks(t *testing.T, image string, noDefaultBridge bool) {
+	port, web := strconv.Itoa(harness.FreePort(t)), strconv.Itoa(harness.FreePort(t))
+	d := harness.Start(t, harness.Options{Image: image, Privileges: harness.GVisor,
+		Run: []string{"-p", port + ":2375", "-p", web + ":8080"}})
+	d.WaitReady(t, "127.0.0.1:"+port, nil)
+	host := harness.Client{Host: "tcp://127.0.0.1:" + port}
+	harness.Load(t, host, busybox)
+	dinvIP := strings.TrimSpace(d.Exec(t, "sh", "-c", "ip -4 -o addr show eth0 | awk '{print $4}' | cut -d/ -f1").Stdout)
+
+	r := host.Try(t, "run", "--rm", busybox, "sh", "-c", "ip -4 -o addr show eth0")
+	switch {
+	case noDefaultBridge:
+		if r.ExitCode == 0 || !strings.Contains(r.Stderr, "failed to advertise addresses") {
+			t.Errorf("a container on the default bridge without packet writes:\n%s", r)
+		}
+		t.Logf("default bridge without packet writes: %s", harness.FirstLine(r.Stderr))
+	case r.ExitCode != 0 || !strings.Contains(r.Stdout, "inet 172.") || dinvIP == "" || strings.Contains(r.Stdout, dinvIP+"/"):
+		t.Errorf("a container on the default bridge (the DinV container is %s):\n%s", dinvIP, r)
+	}
+
+	host.Run(t, "network", "create", "inner")
+	host.Run(t, "run", "-d", "--name", "web1", "--network", "inner", busybox, "httpd", "-f", "-p", "80", "-h", "/etc")
+	// busybox's wget dies of SIGSEGV in gVisor (measured): nc speaks HTTP here.
+	get := "for i in $(seq 50); do printf 'GET /hostname HTTP/1.0\\r\\n\\r\\n' | nc %s %s | tail -1 | grep . && exit 0; usleep 100000; done; exit 1"
+	id := host.Run(t, "inspect", "-f", "{{.Config.Hostname}}", "web1")
+	if out := host.Run(t, "run", "--rm", "--network", "inner", busybox, "sh", "-c", fmt.Sprintf(get, "web1", "80")); out != id {
+		t.Errorf("web1 by name on a user network answered %q, want %q", out, id)
+	}
+
+	pubNet := []string{}
+	if noDefaultBridge {
+		pubNet = []string{"--network", "inner"}
+	}
+	host.Run(t, append(append([]string{"run", "-d", "--name", "pub1", "-p", "8080:80"}, pubNet...),
+		busybox, "httpd", "-f", "-p", "80", "-h", "/etc")...)
+	id = host.Run(t, "inspect", "-f", "{{.Config.Hostname}}", "pub1")
+	// From the DinV container itself: bash's /dev/tcp.
+	fromDinV := "for i in $(seq 50); do (exec 3<>/dev/tcp/%s/8080; printf 'GET /hostname HTTP/1.0\\r\\n\\r\\n' >&3; tail -1 <&3) 2>/dev/null | grep . && exit 0; sleep 0.1; done; exit 1"
+	for _, addr := range []string{"127.0.0.1", dinvIP} {
+		if out := strings.TrimSpace(d.Exec(t, "bash", "-c", fmt.Sprintf(fromDinV, addr)).Stdout); out != id {
+			t.Errorf("the published port at %s:8080, from the DinV container, answered %q, want %q", addr, out, id)
+		}
+	}
+	hc := harness.HTTPClient(nil, 5*time.Second)
+	code, body, err := harness.Get(context.Background(), hc, "http://127.0.0.1:"+web+"/hostname")
+	if err != nil || code != 200 || strings.TrimSpace(body) != id {
+		t.Errorf("from the machine, through the DinV container's port %s: %d %q %v", web, code, body, err)
+	}
+	// Beyond the DinV container: a server on the machine's own network,
+	// reached through dinv's SNAT rules (gVisor has no MASQUERADE).
+	beyond := harness.Name("gvisor-beyond")
+	t.Cleanup(func() { harness.Client{}.Try(t, "rm", "-f", beyond) })
+	harness.Client{}.Run(t, "run", "-d", "--name", beyond, busybox, "httpd", "-f", "-p", "80", "-h", "/etc")
+	beyondIP := harness.Client{}.Run(t, "inspect", "-f", "{{.NetworkSettings.IPAddress}}", beyond)
+	beyondID := harness.Client{}.Run(t, "inspect", "-f", "{{.Config.Hostname}}", beyond)
+	if out := host.Run(t, append(append([]string{"run", "--rm"}, pubNet...), busybox, "sh", "-c", fmt.Sprintf(get, beyondIP, "80"))...); out != beyondID {
+		t.Errorf("a server on the machine's network (%s), from an inner container, answered %q, want %q", beyondIP, out, beyondID)
+	}
+	if logs := d.Logs(t); strings.Count(logs, "dinv added SNAT rules (tcp, udp)") != 1 {
+		t.Errorf("the SNAT rules are not said once:\n%s", logs)
+	}
+}
+
+// testGVisorSwarm forms a swarm of two DinV hosts in gVisor's sandbox (a
+// manager and a worker joining it by address) that runs a global service
+// publishing a host-mode port on each; an overlay network cannot carry a
+// task there: gVisor's netlink makes no VXLAN interface. Measured besides:
+// the machine engine's DNS (127.0.0.11) does not answer inside gVisor's own
+// network stack (its redirect lives in iptables rules of the container's
+// namespace, which the sandbox's stack replaces), so a host joins by
+// address, not by the manager's name.
+func testGVisorSwarm(t *testing.T, image string) {
+	if rt := gvisorRegistration(t); rt.hostNetwork {
+		t.Skip("gVisor with the machine kernel's sockets (--network=host): no swarm here (its engine has no bridge)")
+	}
+	network, prefix := harness.SubnetNetwork(t, "gvisor-swarm")
+	certs := harness.Volume(t, "gvisor-swarm-certs")
+	m1 := newSwarmHost(t, image, network, "m1", prefix+"11", []string{"-swarm-init"}, "-v", certs+":/certs")
+	w1 := newSwarmHost(t, image, network, "w1", prefix+"21", []string{"-swarm-join", prefix + "11"}, "-v", certs+":/certs")
+	hosts := []*swarmHost{m1, w1}
+	start := time.Now()
+	for _, h := range hosts {
+		h.opts.Privileges = harness.GVisor
+		h.run(t)
+	}
+	waitNodes(t, m1, hosts, "both hosts Ready", func(n map[string]node) string {
+		return allReady(n, map[string]bool{"m1": true, "w1": true})
+	})
+	t.Logf("%s in gVisor: a manager and a worker Ready %.1f s after the first docker run", image, time.Since(start).Seconds())
+	if r := m1.d.Exec(t, "getent", "hosts", "w1"); r.ExitCode == 0 {
+		t.Logf("the machine's DNS answers inside gVisor now (%s): joining by name would work", strings.TrimSpace(r.Stdout))
+	}
+	for _, h := range hosts {
+		harness.Load(t, h.api(), busybox)
+	}
+	c := m1.api()
+	serve := `hostname >/tmp/index.html; trap "exit 0" TERM; httpd -f -p 80 -h /tmp & wait`
+	common := []string{"service", "create", "--detach", "--no-resolve-image", "--endpoint-mode", "dnsrr", "--stop-grace-period", "2s"}
+	c.Run(t, append(common, "--name", "edge", "--mode", "global", "--publish", "mode=host,target=80,published=8080",
+		"--hostname", "{{.Node.Hostname}}-edge", busybox, "sh", "-c", serve)...)
+	waitTasks(t, m1, hosts, "edge", "an edge task on each host", func(on map[string]int) string {
+		return onEach(on, map[string]bool{"m1": true, "w1": true}, 1)
+	})
+	waitEdges(t, hosts)
+
+	c.Run(t, "network", "create", "--driver", "overlay", "e2e-overlay")
+	c.Run(t, append(common, "--name", "web", "--replicas", "1", "--network", "e2e-overlay", busybox, "sh", "-c", serve)...)
+	var last string
+	poll(t, hosts, "a web task rejected for want of VXLAN", func() string {
+		last = c.Run(t, "service", "ps", "--no-trunc", "--format", "{{.Error}}", "web")
+		if !strings.Contains(last, "error creating vxlan interface") {
+			return "web's tasks: " + last
+		}
+		return ""
+	})
+	t.Logf("an overlay network in gVisor: %s", harness.FirstLine(last))
+}
+
+// testGVisorHostNetwork is gVisor with the machine kernel's sockets (runsc
+// --network=host: Debian's 2024 release): the engine goes without bridges
+// and iptables, inner containers and builds use --network host, and engines
+// whose runc checks procfs run none (that release's /proc root is inode 86).
+func testGVisorHostNetwork(t *testing.T, image string) {
 	if runc := runcVersion(t, image); runcRefusesGVisor(runc) {
 		// The engine starts, and dinv says why no container will.
 		port := strconv.Itoa(harness.FreePort(t))
@@ -120,6 +361,13 @@ func testGVisor(t *testing.T, image string) {
 	})
 }
 
+// engineAtLeast reports whether an engine version ("28.5.2") is major or later.
+func engineAtLeast(version string, major int) bool {
+	var m int
+	_, err := fmt.Sscanf(version, "%d.", &m)
+	return err == nil && m >= major
+}
+
 // testRootless runs the rootless variant of an image, where there is one.
 func testRootless(t *testing.T, image string) {
 	if r := (harness.Client{}).Try(t, "image", "inspect", image); r.ExitCode != 0 {
@@ -156,6 +404,10 @@ func testSandbox(t *testing.T, sb sandbox) {
 		t.Errorf("docker info: %q", info)
 	}
 	harness.Load(t, host, busybox)
+	if sb.network != "" {
+		host.Run(t, "network", "create", sb.network)
+		sb.innerNet = append(sb.innerNet, "--network", sb.network)
+	}
 
 	t.Run("an inner container", func(t *testing.T) {
 		args := append(append([]string{"run", "--rm"}, sb.innerNet...), busybox, "echo", "inside")

@@ -53,10 +53,24 @@ var Rootless = []string{
 	"--device", "/dev/net/tun",
 }
 
-// GVisor runs DinV in gVisor's sandbox: the runtime runsc (scripts/runsc.sh
-// registers it) with the capabilities DinV checks for. They are the
-// sandbox's, not the machine's: gVisor's kernel grants them inside.
-var GVisor = []string{"--runtime=runsc", "--cap-add", "SYS_ADMIN", "--cap-add", "NET_ADMIN"}
+// GVisorRuntimeEnv names the machine engine's runtime the tests and the
+// benchmark run gVisor with: "runsc" (scripts/runsc.sh registers it) unless
+// it says another, e.g. a build registered beside it while it is developed
+// (RUNSC_NAME=runsc-dev RUNSC_BIN=... scripts/runsc.sh).
+const GVisorRuntimeEnv = "DINV_GVISOR_RUNTIME"
+
+// GVisorRuntime is the runtime gVisor's tests use (GVisorRuntimeEnv).
+func GVisorRuntime() string {
+	if r := os.Getenv(GVisorRuntimeEnv); r != "" {
+		return r
+	}
+	return "runsc"
+}
+
+// GVisor runs DinV in gVisor's sandbox: the runtime GVisorRuntime with the
+// capabilities DinV checks for. They are the sandbox's, not the machine's:
+// gVisor's kernel grants them inside.
+var GVisor = []string{"--runtime=" + GVisorRuntime(), "--cap-add", "SYS_ADMIN", "--cap-add", "NET_ADMIN"}
 
 // candidates are tried in order by the probe: the first the engine runs wins.
 // SYS_RESOURCE is the capability that machines refusing --privileged lack

@@ -52,6 +52,7 @@ type Fake struct {
 	UnmountErrOn map[string]error // by target
 	FSTypeErr    error            // FSType of a path in FSTypes
 	OutputErr    map[string]error // program -> its error (wins over Outputs)
+	RunErr       map[string]error // a whole command line ("iptables-legacy -t nat -S") -> its error (wins over both)
 
 	// What the code under test did. OnMount and OnUnmount, when set, see
 	// every mount and unmount tried, failed ones too (Calls has those that
@@ -173,7 +174,11 @@ func (f *Fake) LookPath(name string) (string, error) {
 }
 
 func (f *Fake) Output(name string, args ...string) (string, error) {
-	f.Ran = append(f.Ran, strings.TrimSpace(name+" "+strings.Join(args, " ")))
+	line := strings.TrimSpace(name + " " + strings.Join(args, " "))
+	f.Ran = append(f.Ran, line)
+	if err := f.RunErr[line]; err != nil {
+		return "", err
+	}
 	if err := f.OutputErr[name]; err != nil {
 		return "", err
 	}

@@ -54,7 +54,10 @@ func (*swarmStage) Requires(cfg *core.Config) []string {
 }
 
 func (*swarmStage) Validate(cfg *core.Config, _ *core.Profile) error {
-	return Validate(&cfg.Swarm)
+	if err := Validate(&cfg.Swarm); err != nil {
+		return err
+	}
+	return CheckFirewall(cfg)
 }
 
 func (st *swarmStage) Run(ctx context.Context, s *core.State) error {

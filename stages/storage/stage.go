@@ -44,6 +44,12 @@ func kernelRelease() string {
 // Name is "storage".
 func (*Stage) Name() string { return "storage" }
 
+// hasSnapshotters reports whether the profile's engine keeps its images in
+// containerd's image store by default (Docker 29 on).
+func hasSnapshotters(p *core.Profile) bool {
+	return p != nil && len(p.Args.Snapshotters) > 0
+}
+
 // Validate rejects a driver name the profile's engine does not know.
 func (*Stage) Validate(cfg *core.Config, p *core.Profile) error {
 	return CheckName(cfg.Storage, p)
@@ -53,9 +59,14 @@ func (*Stage) Validate(cfg *core.Config, p *core.Profile) error {
 func (st *Stage) Run(ctx context.Context, s *core.State) error {
 	cfg := &s.Config
 	log := core.Log(ctx)
-	if cfg.DryRun {
+	if cfg.DryRun && !hasSnapshotters(s.Profile) {
 		s.StorageDriver = st.runDry(log, cfg, s.GVisor)
 		return nil
+	}
+	if cfg.DryRun { // Docker 29: the image store, nothing probed (imagestore.go)
+		d, err := st.chooseImageStore(log, s)
+		s.StorageDriver = d
+		return err
 	}
 	if err := os.MkdirAll(cfg.DataRoot, 0o711); err != nil {
 		return errors.Wrap(err, "make data root")
@@ -65,12 +76,19 @@ func (st *Stage) Run(ctx context.Context, s *core.State) error {
 			return err
 		}
 	}
-	var c Choice
-	var err error
 	if u := s.EngineUser; u != nil {
 		if err := st.Chown(cfg.DataRoot, u.UID, u.GID); err != nil {
 			return errors.Wrap(err, "give the data root to the rootless engine's user")
 		}
+	}
+	if hasSnapshotters(s.Profile) { // Docker 29: containerd's image store (imagestore.go)
+		d, err := st.chooseImageStore(log, s)
+		s.StorageDriver = d
+		return err
+	}
+	var c Choice
+	var err error
+	if s.EngineUser != nil {
 		c, err = ChooseRootless(st.Mounter, st.HasFuse, st.KernelRelease(), cfg.DataRoot, cfg.Storage, cfg.StorageSet)
 	} else {
 		c, err = Choose(st.Mounter, st.HasFuse, cfg.DataRoot, cfg.Storage, cfg.StorageSet)

@@ -45,6 +45,7 @@ echo "engine29: building dockerd $version from $mod $modversion (after Docker $l
 start=$(date +%s)
 mkdir -p "$cache"
 tmp=$(mktemp -d "$cache/.build.XXXXXX")
+chmod 0755 "$tmp"
 trap 'rm -rf "$tmp"' EXIT
 pkg=$mod/dockerversion
 # nice: the machine is shared; the build takes every core it is given.

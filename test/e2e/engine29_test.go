@@ -34,6 +34,17 @@ func engine29Images(t *testing.T) []string {
 	return out
 }
 
+// overlayDriver is what `docker info` calls the overlay storage of an engine
+// of version on a volume: Docker 29 keeps images in containerd's image
+// store, its overlayfs snapshotter (docs/engine-29.md), older engines in the
+// overlay2 graph driver.
+func overlayDriver(version string) string {
+	if major, err := strconv.Atoi(strings.SplitN(version, ".", 2)[0]); err == nil && major >= 29 {
+		return "overlayfs"
+	}
+	return "overlay2"
+}
+
 // TestEngine29ReportsItsVersion: `docker version` and `docker info` of a
 // dinv:29 host report the version the image's label and tag carry, the one
 // images/engine29/build.sh derived from the moby module's own files.

@@ -104,7 +104,7 @@ func testQuickstart(t *testing.T, image, version string) {
 	t.Logf("%s: ready %d ms after the container started", image, ready.Milliseconds())
 	host := harness.Client{Host: "tcp://127.0.0.1:" + port}
 	info := host.Run(t, "-H", "127.0.0.1:"+port, "info")
-	for _, want := range []string{"Server Version: " + version, "Storage Driver: overlay2"} {
+	for _, want := range []string{"Server Version: " + version, "Storage Driver: " + overlayDriver(version)} {
 		if !strings.Contains(info, want) {
 			t.Errorf("docker info lacks %q:\n%s", want, info)
 		}

@@ -121,8 +121,12 @@ func ChooseImageStore(m Mounter, hasFuse func() bool, in StoreInput) (Store, err
 		return Store{Choice: Choice{Driver: "native", Reason: c.Reason, Probed: c.Probed}, Snapshotter: true,
 			Why: "containerd's image store (Docker 29's default) with the native snapshotter: overlay cannot mount on the data root"}, nil
 	}
-	return Store{Choice: Choice{Driver: "overlayfs", Probed: c.Probed}, Snapshotter: true,
-		Why: "containerd's image store (Docker 29's default), overlay mounts on the data root"}, nil
+	why := "containerd's image store (Docker 29's default), overlay mounts on the data root"
+	if in.Dry && !in.Rootless && needsProbe(m, in.DataRoot, "overlay2") {
+		why = "containerd's image store (Docker 29's default); overlay not probed under -dry-run: " +
+			"a real start probes it and takes native where it cannot mount"
+	}
+	return Store{Choice: Choice{Driver: "overlayfs", Probed: c.Probed}, Snapshotter: true, Why: why}, nil
 }
 
 // chooseOverlay checks driver on the data root as DinV does for every

@@ -74,7 +74,8 @@ func TestChooseImageStore(t *testing.T) {
 		{name: "rootless with the data root on overlayfs: native",
 			in: StoreInput{Driver: "overlay2", Rootless: true, KernelRelease: "6.1.0"}, fsType: unix.OVERLAYFS_SUPER_MAGIC, want: "native", snap: true, reason: true, calls: ""},
 		{name: "under -dry-run nothing is probed: overlayfs as a real start tries it",
-			in: StoreInput{Driver: "overlay2", Dry: true}, mountErr: errInval, want: "overlayfs", snap: true, calls: ""},
+			in: StoreInput{Driver: "overlay2", Dry: true}, mountErr: errInval, want: "overlayfs", snap: true,
+			why: "not probed under -dry-run", calls: ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

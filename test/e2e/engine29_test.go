@@ -173,3 +173,45 @@ func TestEngine29APIVersionWindow(t *testing.T) {
 		}
 	}
 }
+
+// TestEngine29KeepsTheImagesOfAnOlderEngine: a data volume an older DinV
+// host (overlay2) kept images in is taken over by a dinv:29 host, which
+// keeps the graph driver (and says so) instead of starting an empty image
+// store: the images are there and run.
+func TestEngine29KeepsTheImagesOfAnOlderEngine(t *testing.T) {
+	requireTestImages(t)
+	var older string
+	for _, image := range dinvImages(t) {
+		if overlayDriver(engineVersion(t, image)) == "overlay2" && !strings.HasPrefix(engineVersion(t, image), "1.") {
+			older = image // the newest older engine: the list is oldest first
+		}
+	}
+	if older == "" {
+		t.Skip("no image of an engine before 29 among the images under test (IMAGES)")
+	}
+	for _, image := range engine29Images(t) {
+		t.Run(older+" then "+image, func(t *testing.T) {
+			data := harness.Volume(t, "data")
+			port := strconv.Itoa(harness.FreePort(t))
+			opts := harness.Options{Image: older, Run: []string{"-p", "127.0.0.1:" + port + ":2375", "-v", data + ":/var/lib/docker"}}
+			first := harness.Start(t, opts)
+			first.WaitReady(t, "127.0.0.1:"+port, nil)
+			host := harness.Client{Host: "tcp://127.0.0.1:" + port}
+			harness.Load(t, host, busybox)
+			host.Run(t, "tag", busybox, "kept:v1")
+			harness.Client{}.Run(t, "stop", first.Name)
+			first.Remove(t)
+
+			opts.Image, opts.Name = image, ""
+			second := harness.Start(t, opts)
+			second.WaitReady(t, "127.0.0.1:"+port, nil)
+			if logs := waitLogs(t, second, "image_store="); !strings.Contains(logs, `image_store="graph driver" driver=overlay2`) ||
+				!strings.Contains(logs, "holds the images of graph driver overlay2") {
+				t.Errorf("want the storage line keeping overlay2:\n%s", logs)
+			}
+			if out := host.Run(t, "run", "--rm", "kept:v1", "echo", "still-here"); out != "still-here" {
+				t.Errorf("run of the kept image printed %q", out)
+			}
+		})
+	}
+}

@@ -18,7 +18,9 @@ import (
 //
 // Under gVisor the data root is a tmpfs of the sandbox (gvisorDataRoot); for
 // the rootless engine it belongs to the engine's user and overlay is chosen
-// without a probe (ChooseRootless).
+// without a probe (ChooseRootless). On a profile whose engine keeps images
+// in containerd's image store (Docker 29) it chooses a snapshotter or a
+// graph driver instead (ChooseImageStore, imagestore.go).
 type Stage struct {
 	Mounter Mounter
 	HasFuse func() bool

@@ -63,7 +63,7 @@ func TestChooseImageStore(t *testing.T) {
 		{name: "-storage vfs is the graph driver",
 			in: StoreInput{Driver: "vfs", Named: true}, want: "vfs", calls: ""},
 		{name: "-storage overlay2 with containerd-snapshotter on is a usage error",
-			in: StoreInput{Driver: "overlay2", Named: true, Feature: on("/etc/docker/daemon.json")},
+			in:  StoreInput{Driver: "overlay2", Named: true, Feature: on("/etc/docker/daemon.json")},
 			err: "-storage overlay2 is a graph driver, but containerd-snapshotter is on (/etc/docker/daemon.json)"},
 		{name: "-storage overlayfs with containerd-snapshotter off is a usage error",
 			in: StoreInput{Driver: "overlayfs", Named: true, Feature: off("arguments")}, err: "is a containerd snapshotter, but containerd-snapshotter is off"},

@@ -14,6 +14,10 @@
 # runs as the unprivileged user "rootless" under rootlesskit and slirp4netns
 # (packaged from trixie on; bookworm's rootlesskit is 1.x):
 #   docker build --build-arg BASE=dinv-base:sid --build-arg ENGINE_VERSION=28.5.2 --build-arg VARIANT=rootless -t dinv:28.5-rootless .
+#
+# dinv:29 is the sid base with the engine images/engine29/build.sh builds
+# from moby's Go module, copied from bin/engine/ (images/build.sh):
+#   docker build --build-arg BASE=dinv-base:sid --build-arg ENGINE_VERSION=29.8.1-dev -t dinv:29 .
 ARG BASE=dinv-base:trixie
 FROM ${BASE}
 ARG VARIANT=
@@ -53,6 +57,13 @@ RUN set -eu; \
 	esac; \
 	slirp4netns --version | head -1; \
 	mkdir -p /var/lib/docker; chown 1000:1000 /var/lib/docker; chmod 0710 /var/lib/docker
+
+# Docker 29 (dinv:29): the engine built on the host from moby's Go module
+# (images/engine29/build.sh), dockerd and docker-proxy in place of the
+# base's (sid's containerd, runc, tini as docker-init and CLI stay).
+# images/build.sh puts them in bin/engine/, which is empty for every other
+# image (and then copies nothing).
+COPY bin/engine/ /usr/sbin/
 
 # The rootless engine's dockerd wrapper: inert unless DINV_ROOTLESS is set.
 COPY images/rootless/dockerd /usr/local/lib/dinv/rootless/dockerd

@@ -55,6 +55,7 @@ import (
 	"os/signal"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"time"
@@ -135,7 +136,9 @@ type sandboxOpts struct {
 }
 
 // rootlessTag is the rootless variant's name of image, whose engine is
-// version ("28.5.2"): dinv:latest -> dinv:28.5-rootless.
+// version ("28.5.2"): dinv:latest -> dinv:28.5-rootless. Docker 29 on is
+// tagged by its major (images/build.sh: dinv:29, built from moby's module):
+// dinv:latest with 29.8.1-dev -> dinv:29-rootless.
 func rootlessTag(image, version string) string {
 	repo := image
 	if i := strings.LastIndex(image, ":"); i > strings.LastIndex(image, "/") {
@@ -144,6 +147,9 @@ func rootlessTag(image, version string) string {
 	v := strings.SplitN(version, ".", 3)
 	if len(v) < 2 {
 		return repo + ":latest-rootless"
+	}
+	if major, err := strconv.Atoi(v[0]); err == nil && major >= 29 {
+		return repo + ":" + v[0] + "-rootless"
 	}
 	return repo + ":" + v[0] + "." + v[1] + "-rootless"
 }

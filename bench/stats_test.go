@@ -51,6 +51,8 @@ func TestRootlessTagFollowsTheEngineVersion(t *testing.T) {
 		{"dinv:latest", "28.5.2", "dinv:28.5-rootless"},
 		{"dinv-sandbox-dev:26.1", "26.1.5", "dinv-sandbox-dev:26.1-rootless"},
 		{"localhost:5000/dinv", "28.5.2", "localhost:5000/dinv:28.5-rootless"},
+		{"dinv:latest", "29.8.1-dev", "dinv:29-rootless"},
+		{"dinv-h18:29", "29.8.1-dev", "dinv-h18:29-rootless"},
 	} {
 		if got := rootlessTag(c[0], c[1]); got != c[2] {
 			t.Errorf("rootlessTag(%q, %q) = %q, want %q", c[0], c[1], got, c[2])

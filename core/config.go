@@ -71,6 +71,14 @@ type EngineConfig struct {
 	MTU                Setting[int]  // 0: the network stage's (State.MTU)
 	Debug              Setting[bool] // the engine's debug mode
 
+	// Settings dinv passes no flag for but decides by (they stay among
+	// Args, or in daemon.json): the engine's feature flags (--feature
+	// NAME[=BOOL], daemon.json "features"), its firewall backend and
+	// whether it makes iptables rules (true unless the user says false).
+	Features        map[string]Setting[bool]
+	FirewallBackend Setting[string] // "" when the user names none: the engine's default (iptables)
+	IPTables        Setting[bool]
+
 	// ConfigFile is the daemon.json the engine reads (--config-file, or
 	// /etc/docker/daemon.json); Given has every engine setting the user gave
 	// in arguments or that file, by dockerd's long flag name: dinv adds no

@@ -3,6 +3,7 @@ package core
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 )
@@ -11,7 +12,9 @@ import (
 // engine's command line is spelled. Every profile runs DefaultStages unless
 // a YAML file lists others.
 type Profile struct {
-	Version string // "26.1": the major.minor this profile was written for
+	// Version is the major.minor this profile was written for ("26.1"), or
+	// a major alone ("29") for a profile that fits each of its releases.
+	Version string
 	Args    ArgRules
 }
 
@@ -32,6 +35,12 @@ type ArgRules struct {
 	ContainerdSocket string
 	// StorageDrivers are the driver names this engine knows.
 	StorageDrivers []string
+	// Snapshotters, when set, are containerd's snapshotters the engine
+	// takes as its storage driver (--storage-driver=overlayfs): the
+	// engine keeps its images in containerd's image store by default
+	// (Docker 29 on), and a graph driver (StorageDrivers) is chosen only
+	// by naming one, or by the feature containerd-snapshotter=false.
+	Snapshotters []string
 }
 
 // DefaultStages is the stage list of a start without a YAML file: checking the container's
@@ -77,6 +86,16 @@ var Profiles = []*Profile{
 	modern("20.10"),
 	modern("26.1"),
 	modern("28.5"),
+	engine29(),
+}
+
+// engine29 is Docker 29, whatever its minor release (dinv:29 is built from
+// moby's Go module, images/engine29): the command line of 28.5, and
+// containerd's image store by default (docs/engine-29.md).
+func engine29() *Profile {
+	p := modern("29")
+	p.Args.Snapshotters = []string{"overlayfs", "native"}
+	return p
 }
 
 func modern(v string) *Profile {
@@ -91,14 +110,16 @@ func modern(v string) *Profile {
 	}
 }
 
-// KnowsDriver reports whether the profile's engine has a storage driver name.
+// KnowsDriver reports whether the profile's engine has a storage driver
+// name: a graph driver, or a snapshotter of its containerd image store.
 func (p *Profile) KnowsDriver(name string) bool {
-	for _, d := range p.Args.StorageDrivers {
-		if d == name {
-			return true
-		}
-	}
-	return false
+	return slices.Contains(p.Args.StorageDrivers, name) || p.IsSnapshotter(name)
+}
+
+// IsSnapshotter reports whether name is one of the containerd snapshotters
+// the profile's engine takes as its storage driver.
+func (p *Profile) IsSnapshotter(name string) bool {
+	return slices.Contains(p.Args.Snapshotters, name)
 }
 
 // FindProfile returns the profile for exactly version v ("26.1"), or a usage
@@ -124,16 +145,17 @@ func Versions() []string {
 var versionRE = regexp.MustCompile(`(\d+)\.(\d+)`)
 
 // MatchProfile returns the profile for an engine that reported version
-// (as in "Docker version 26.1.5+dfsg1, build a72d7cd"): the exact major.minor,
-// else the newest profile not newer than it, with exact false.
+// (as in "Docker version 26.1.5+dfsg1, build a72d7cd"): the exact major.minor
+// (or the major, for a profile of a whole major such as "29"), else the
+// newest profile not newer than it, with exact false.
 func MatchProfile(version string) (p *Profile, exact bool, err error) {
 	want, ok := parseVersion(version)
 	if !ok {
 		return nil, false, fmt.Errorf("no version number in %q", version)
 	}
 	for i := len(Profiles) - 1; i >= 0; i-- { // Profiles are oldest first
-		have, _ := parseVersion(Profiles[i].Version)
-		if have == want {
+		have, wholeMajor := parseProfileVersion(Profiles[i].Version)
+		if have == want || wholeMajor && have[0] == want[0] {
 			return Profiles[i], true, nil
 		}
 		if have[0] < want[0] || have[0] == want[0] && have[1] < want[1] {
@@ -142,6 +164,16 @@ func MatchProfile(version string) (p *Profile, exact bool, err error) {
 	}
 	return nil, false, fmt.Errorf("engine version %d.%d is older than every profile (known: %s)",
 		want[0], want[1], strings.Join(Versions(), ", "))
+}
+
+// parseProfileVersion reads a profile's version: "26.1", or "29" (a whole
+// major, read as 29.0, with wholeMajor true).
+func parseProfileVersion(s string) (v [2]int, wholeMajor bool) {
+	if major, err := strconv.Atoi(s); err == nil {
+		return [2]int{major, 0}, true
+	}
+	v, _ = parseVersion(s)
+	return v, false
 }
 
 func parseVersion(s string) ([2]int, bool) {

@@ -23,6 +23,10 @@ pkgs=docker.io,iptables,ca-certificates,iproute2,procps,xz-utils,pigz
 # rootlesskit 2.x (bookworm's is 1.x) and slirp4netns for its network,
 # uidmap for newuidmap/newgidmap (about 15 MB in all).
 [ "$suite" = bookworm ] || pkgs=$pkgs,docker-cli,docker-compose,docker-buildx,rootlesskit,slirp4netns,uidmap
+# sid is also dinv:29's base (images/engine29): Docker 29's nftables firewall
+# backend (firewall-backend=nftables) runs the nft program, without which
+# that engine does not start ("failed to find nft tool").
+[ "$suite" != sid ] || pkgs=$pkgs,nftables
 # A base made with another package list is made again.
 if [ "${REBUILD:-0}" != 1 ] &&
 	[ "$(docker image inspect -f '{{index .Config.Labels "org.dinv.packages"}}' "$image" 2>/dev/null)" = "$pkgs" ]; then

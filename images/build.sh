@@ -3,6 +3,9 @@
 #   dinv:<major.minor>  one per engine version, from the bases of SUITES
 #   dinv:<major.minor>-rootless  the same with the rootless engine, where the
 #                       base has rootlesskit (trixie, sid)
+#   dinv:29, dinv:29-rootless  Docker 29 on the sid base: dockerd and
+#                       docker-proxy built from moby's Go module
+#                       (images/engine29/build.sh, cached; ENGINE29=0 skips)
 #   dinv:latest         the newest engine
 #   dinv-test-busybox   a tiny image for tests (Debian's busybox-static)
 #   dinv-test-registry  the distribution registry (Debian's docker-registry)
@@ -23,6 +26,31 @@ done
 
 revision=$(git describe --always --dirty 2>/dev/null || echo dev)
 newest=
+# bin/engine: the engine dinv:29 gets in place of its base's (the
+# Dockerfile copies it), empty while every other image is built.
+rm -rf bin/engine
+mkdir -p bin/engine
+
+# build_image TAG BASE VERSION VARIANT
+build_image() {
+	# (The output is shown only on failure: the legacy builder's deprecation
+	# notice would otherwise drown the rest.)
+	if ! out=$(docker build --build-arg BASE="$2" --build-arg ENGINE_VERSION="$3" \
+		--build-arg VARIANT="$4" --build-arg DINV_VERSION="$revision" -t "$1" . 2>&1); then
+		echo "$out" >&2
+		exit 1
+	fi
+	echo "images: $1 engine $3 from $2 ($(docker image inspect -f '{{.Size}}' "$1" | awk '{printf "%.0f MB", $1/1e6}'))"
+}
+
+# newer VERSION TAG: remember the newest engine's tag for :latest.
+newer() {
+	if [ -z "$newest" ] || [ "$(printf '%s\n%s\n' "$newest" "$1" | sort -V | tail -1)" = "$1" ]; then
+		newest=$1
+		latest=$2
+	fi
+}
+
 for suite in $SUITES; do
 	base=$BASE_REPO:$suite
 	version=$(docker image inspect -f '{{index .Config.Labels "org.dinv.engine-version"}}' "$base")
@@ -38,21 +66,26 @@ for suite in $SUITES; do
 	*,rootlesskit,*) variants+=(rootless) ;;
 	esac
 	for variant in "${variants[@]}"; do
-		t=$tag${variant:+-$variant}
-		# (The output is shown only on failure: the legacy builder's deprecation
-		# notice would otherwise drown the rest.)
-		if ! out=$(docker build --build-arg BASE="$base" --build-arg ENGINE_VERSION="$version" \
-			--build-arg VARIANT="$variant" --build-arg DINV_VERSION="$revision" -t "$t" . 2>&1); then
-			echo "$out" >&2
-			exit 1
-		fi
-		echo "images: $t engine $version from $base ($(docker image inspect -f '{{.Size}}' "$t" | awk '{printf "%.0f MB", $1/1e6}'))"
+		build_image "$tag${variant:+-$variant}" "$base" "$version" "$variant"
 	done
-	if [ -z "$newest" ] || [ "$(printf '%s\n%s\n' "$newest" "$version" | sort -V | tail -1)" = "$version" ]; then
-		newest=$version
-		latest=$tag
-	fi
+	newer "$version" "$tag"
 done
+
+# dinv:29 and dinv:29-rootless: the sid base (Debian's containerd 2.x, runc,
+# tini, CLI, compose, buildx, rootlesskit) with Docker 29's engine, built on
+# the host from moby's Go module (about 4 minutes the first time, then
+# cached). Tagged by its major: the module follows Docker 29's releases.
+if [[ " $SUITES " == *" sid "* ]] && [ "${ENGINE29:-1}" != 0 ]; then
+	dir=$(images/engine29/build.sh)
+	version=$(cat "$dir/VERSION")
+	cp -l "$dir/dockerd" "$dir/docker-proxy" bin/engine/ 2>/dev/null ||
+		cp "$dir/dockerd" "$dir/docker-proxy" bin/engine/
+	tag=$IMAGE_REPO:${version%%.*}
+	build_image "$tag" "$BASE_REPO:sid" "$version" ""
+	build_image "$tag-rootless" "$BASE_REPO:sid" "$version" rootless
+	rm -f bin/engine/*
+	newer "$version" "$tag"
+fi
 docker tag "$latest" "$IMAGE_REPO:latest"
 echo "images: $IMAGE_REPO:latest = $latest"
 

@@ -304,6 +304,9 @@ func (r *resolver) engine() error {
 	if err := r.debug(); err != nil {
 		return err
 	}
+	if err := r.observedSettings(); err != nil {
+		return err
+	}
 	if err := r.tls(); err != nil {
 		return err
 	}
@@ -389,6 +392,39 @@ func (r *resolver) debug() error {
 		return core.Usagef("%s contradicts %s: the engine's debug mode is set twice", e.Debug.From, g.from)
 	}
 	e.Debug = core.Setting[bool]{Value: on, From: g.from}
+	return nil
+}
+
+// observedSettings reads the settings dinv decides by but passes on: the
+// engine's features, its firewall backend, whether it makes iptables rules.
+func (r *resolver) observedSettings() error {
+	e := &r.cfg.Engine
+	e.Features = map[string]core.Setting[bool]{}
+	if g := r.userValue("feature"); g != nil {
+		for _, v := range g.values {
+			name, val, hasVal := strings.Cut(v, "=")
+			on := true
+			if hasVal {
+				b, err := parseBool(val)
+				if err != nil {
+					return core.Usagef("%s: feature %s: %v", g.from, name, err)
+				}
+				on = b
+			}
+			e.Features[name] = core.Setting[bool]{Value: on, From: g.from}
+		}
+	}
+	if g := r.userValue("firewall-backend"); g != nil {
+		e.FirewallBackend = core.Setting[string]{Value: g.last(), From: g.from}
+	}
+	e.IPTables = core.Setting[bool]{Value: true, From: core.Source{Kind: core.FromEngine}}
+	if g := r.userValue("iptables"); g != nil {
+		on, err := parseBool(g.last())
+		if err != nil {
+			return core.Usagef("%s: %v", g.from, err)
+		}
+		e.IPTables = core.Setting[bool]{Value: on, From: g.from}
+	}
 	return nil
 }
 

@@ -43,7 +43,7 @@ var fileKeys = map[string]string{
 	"log-opts": "log-opt", "exec-opts": "exec-opt", "default-network-opts": "default-network-opt",
 	"runtimes": "add-runtime", "authorization-plugins": "authorization-plugin",
 	"allow-nondistributable-artifacts": "allow-nondistributable-artifacts", "dns-opts": "dns-opt",
-	"dns-search": "dns-search", "default-ulimits": "default-ulimit",
+	"dns-search": "dns-search", "default-ulimits": "default-ulimit", "features": "feature",
 }
 
 // IsShorthand reports whether word starts with one of dockerd's one-letter

@@ -21,6 +21,11 @@ var modelled = map[string]bool{
 	"insecure-registry": true, "mtu": true, "debug": true, "config-file": true,
 }
 
+// observed are engine settings dinv decides by but passes on as the user
+// gave them: they stay among the arguments (or in daemon.json), and their
+// values are read too.
+var observed = map[string]bool{"feature": true, "firewall-backend": true, "iptables": true}
+
 // given is one engine setting as one source gives it.
 type given struct {
 	values []string // each value, in order (a list, or a scalar given more than once: the last counts)
@@ -61,6 +66,9 @@ func fromArgs(args []string) (userSettings, map[string]core.Source, []string, er
 		if modelled[name] {
 			u.add(name, f.Value, from)
 			continue
+		}
+		if observed[name] {
+			u.add(name, f.Value, from)
 		}
 		// Words shared by flags run together (-DG x) are kept once.
 		if !sameWords(lastWords, f.Words) {
@@ -108,7 +116,7 @@ func fromFile(path string, data []byte) (userSettings, map[string]core.Source, e
 			return nil, nil, core.Usagef("%s: %q and %q set one setting", path, strings.TrimPrefix(prev.Name, path+": "), key)
 		}
 		all[name] = from
-		if !modelled[name] {
+		if !modelled[name] && !observed[name] {
 			continue
 		}
 		values, err := fileValues(name, keys[key])
@@ -135,7 +143,22 @@ func fileValues(name string, raw json.RawMessage) ([]string, error) {
 			return nil, errors.New("want a list of strings")
 		}
 		return list, nil
-	case "tls", "tlsverify", "debug":
+	case "feature":
+		var features map[string]bool
+		if err := json.Unmarshal(raw, &features); err != nil {
+			return nil, errors.New("want an object of feature names and true or false")
+		}
+		names := make([]string, 0, len(features))
+		for n := range features {
+			names = append(names, n)
+		}
+		sort.Strings(names)
+		var out []string
+		for _, n := range names {
+			out = append(out, n+"="+strconv.FormatBool(features[n]))
+		}
+		return out, nil
+	case "tls", "tlsverify", "debug", "iptables":
 		var b bool
 		if err := json.Unmarshal(raw, &b); err != nil {
 			return nil, errors.New("want true or false")

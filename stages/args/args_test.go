@@ -477,6 +477,71 @@ func TestBuildCommands(t *testing.T) {
 				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --tls=false --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2 --registry-mirror=http://mirror:5000 --log-level warn",
 			},
 		},
+		// Docker 29 (dinv:29): the command line of 28.5; the storage stage
+		// chooses a snapshotter of containerd's image store (overlayfs, or
+		// native where overlay cannot mount), or a graph driver.
+		{
+			name:    "29: plain serves unix and tcp 2375, images in containerd's overlayfs snapshotter",
+			profile: "29",
+			state:   core.State{StorageDriver: "overlayfs"},
+			want: []string{
+				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --tls=false --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlayfs",
+			},
+		},
+		{
+			name:    "29: -tls serves TLS on 2376 without verifying clients",
+			profile: "29",
+			flags:   func(f *config.Flags) { f.TLS = true },
+			state:   core.State{StorageDriver: "overlayfs"},
+			want: []string{
+				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2376 --tls --tlsverify=false --tlscert=/certs/docker.crt --tlskey=/certs/docker.key --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlayfs",
+			},
+		},
+		{
+			name:    "29: -tlsverify verifies clients against the CA on 2376",
+			profile: "29",
+			flags:   func(f *config.Flags) { f.TLSVerify = true },
+			state:   core.State{StorageDriver: "overlayfs"},
+			want: []string{
+				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2376 --tlsverify --tlscacert=/certs/ca.crt --tlscert=/certs/docker.crt --tlskey=/certs/docker.key --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlayfs",
+			},
+		},
+		{
+			name:    "29: -local serves the unix socket only",
+			profile: "29",
+			flags:   func(f *config.Flags) { f.Local = true },
+			state:   core.State{StorageDriver: "overlayfs"},
+			want: []string{
+				"dockerd --host=unix:///var/run/docker.sock --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlayfs",
+			},
+		},
+		{
+			name:    "29: where overlay cannot mount the storage stage's native snapshotter is used",
+			profile: "29",
+			state:   core.State{StorageDriver: "native"},
+			want: []string{
+				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --tls=false --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=native",
+			},
+		},
+		{
+			name:    "29: a graph driver the storage stage keeps is passed as on 28.5",
+			profile: "29",
+			state:   core.State{StorageDriver: "overlay2"},
+			want: []string{
+				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --tls=false --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
+			},
+		},
+		{
+			name:    "29: insecure registries, debug and an MTU below 1500, extra arguments last",
+			profile: "29",
+			flags:   func(f *config.Flags) { f.InsecureRegistries = []string{"registry:5000"} },
+			env:     map[string]string{"DEBUG": "true"},
+			args:    []string{"--firewall-backend=iptables", "--min-api-version", "1.24"},
+			state:   core.State{StorageDriver: "overlayfs", MTU: 1450},
+			want: []string{
+				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --tls=false --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlayfs --mtu=1450 --debug --insecure-registry=registry:5000 --firewall-backend=iptables --min-api-version 1.24",
+			},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -660,6 +725,10 @@ func TestBuildCommandsWithSocketActivation(t *testing.T) {
 			"dockerd --host=unix:///s.sock --host=fd:// --tls=false --data-root=/d --exec-root=/e --pidfile=/p.pid --storage-driver=vfs"},
 		{"-local: no socket at all", "28.5", func(f *config.Flags) { f.Local = true }, nil,
 			"dockerd --host=unix:///s.sock --data-root=/d --exec-root=/e --pidfile=/p.pid --storage-driver=vfs"},
+		{"plain on 29 keeps --tls=false", "29", func(f *config.Flags) {}, nil,
+			"dockerd --host=unix:///s.sock --host=fd:// --tls=false --data-root=/d --exec-root=/e --pidfile=/p.pid --storage-driver=vfs"},
+		{"-tlsverify on 29", "29", func(f *config.Flags) { f.TLSVerify = true }, nil,
+			"dockerd --host=unix:///s.sock --host=fd:// --tlsverify --tlscacert=/c/ca.crt --tlscert=/c/docker.crt --tlskey=/c/docker.key --data-root=/d --exec-root=/e --pidfile=/p.pid --storage-driver=vfs"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

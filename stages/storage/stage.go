@@ -9,7 +9,9 @@
 // Under gVisor overlay is probed on the data root, which becomes a tmpfs of
 // the sandbox where it fails (gvisorDataRoot); for the rootless engine the
 // data root belongs to the engine's user and overlay is chosen without a
-// probe (chooseRootless).
+// probe (chooseRootless). On a profile whose engine keeps images in
+// containerd's image store (Docker 29) it chooses a snapshotter or a graph
+// driver instead (chooseImageStore, imagestore.go).
 package storage
 
 import (
@@ -36,6 +38,12 @@ func New() core.Stage {
 // Name is "storage".
 func (*stage) Name() string { return "storage" }
 
+// hasSnapshotters reports whether the profile's engine keeps its images in
+// containerd's image store by default (Docker 29 on).
+func hasSnapshotters(p *core.Profile) bool {
+	return p != nil && len(p.Args.Snapshotters) > 0
+}
+
 // Validate rejects a driver name the profile's engine does not know.
 func (*stage) Validate(cfg *core.Config, p *core.Profile) error {
 	d := &cfg.Engine.StorageDriver
@@ -53,9 +61,14 @@ func (st *stage) Run(ctx context.Context, s *core.State) error {
 		log.Debug("no driver named: the engine chooses", "data_root", cfg.Engine.DataRoot.Value)
 		return nil
 	}
-	if cfg.DryRun {
+	if cfg.DryRun && !hasSnapshotters(s.Profile) {
 		s.StorageDriver = st.runDry(log, cfg, s.GVisor)
 		return nil
+	}
+	if cfg.DryRun { // Docker 29: the image store, nothing probed (imagestore.go)
+		d, err := st.chooseImageStore(log, s)
+		s.StorageDriver = d
+		return err
 	}
 	if err := os.MkdirAll(cfg.Engine.DataRoot.Value, 0o711); err != nil {
 		return errors.Wrap(err, "make data root")
@@ -72,6 +85,13 @@ func (st *stage) Run(ctx context.Context, s *core.State) error {
 		if err := st.sys.Chown(cfg.Engine.DataRoot.Value, u.UID, u.GID); err != nil {
 			return errors.Wrap(err, "give the data root to the rootless engine's user")
 		}
+	}
+	if hasSnapshotters(s.Profile) { // Docker 29: containerd's image store (imagestore.go)
+		d, err := st.chooseImageStore(log, s)
+		s.StorageDriver = d
+		return err
+	}
+	if s.EngineUser != nil {
 		c, err = chooseRootless(st.sys, st.hasFuse, st.sys.KernelRelease(), cfg.Engine.DataRoot.Value, cfg.Engine.StorageDriver.Value, cfg.Engine.StorageDriver.From.Explicit())
 	} else if probed {
 		c = choice{Driver: cfg.Engine.StorageDriver.Value, Probed: true}

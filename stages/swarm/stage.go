@@ -56,7 +56,10 @@ func (*stage) Requires(cfg *core.Config) []string {
 }
 
 func (*stage) Validate(cfg *core.Config, _ *core.Profile) error {
-	return validate(&cfg.Swarm)
+	if err := validate(&cfg.Swarm); err != nil {
+		return err
+	}
+	return checkFirewall(cfg)
 }
 
 func (st *stage) Run(ctx context.Context, s *core.State) error {

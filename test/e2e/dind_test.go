@@ -184,8 +184,8 @@ func testCIJob(t *testing.T, image, version string, withTLS bool) {
 
 	t.Run("docker info", func(t *testing.T) {
 		info := job.must(t, "docker info --format '{{.ServerVersion}} {{.Driver}}'")
-		if f := strings.Fields(info); len(f) != 2 || !strings.HasPrefix(f[0], version) || f[1] != "overlay2" {
-			t.Errorf("docker info in the job: %q, want engine %s on overlay2", strings.TrimSpace(info), version)
+		if f := strings.Fields(info); len(f) != 2 || !strings.HasPrefix(f[0], version) || f[1] != overlayDriver(version) {
+			t.Errorf("docker info in the job: %q, want engine %s on %s", strings.TrimSpace(info), version, overlayDriver(version))
 		}
 		// The engine listens where the job's variables say, and only there.
 		cmdline := engineCmdline(t, d)
@@ -727,7 +727,8 @@ func parsePEMCert(t *testing.T, b []byte) *x509.Certificate {
 func testTrailingFlags(t *testing.T, image string) {
 	network := harness.Network(t, "flags")
 	mirror := "http://mirror.invalid:5000"
-	// /x on a volume of its own, as /var/lib/docker is: overlay2 then works there.
+	// /x on a volume of its own, as /var/lib/docker is: overlay (overlay2, or
+	// Docker 29's overlayfs snapshotter) then works there.
 	d := harness.Start(t, harness.Options{Image: image, Run: []string{"--network", network, "-v", "/x"},
 		Args: []string{"--registry-mirror=" + mirror, "--mtu=1400", "--data-root=/x"}})
 	a := d.IP(t, network) + ":2375"
@@ -740,7 +741,7 @@ func testTrailingFlags(t *testing.T, image string) {
 	}
 	host := harness.Client{Host: "tcp://" + a}
 	info := host.Run(t, "info", "--format", "{{json .RegistryConfig.Mirrors}} {{.DockerRootDir}} {{.Driver}}")
-	if want := `["` + mirror + `/"] /x overlay2`; info != want {
+	if want := `["` + mirror + `/"] /x ` + overlayDriver(engineVersion(t, image)); info != want {
 		t.Errorf("docker info: %s, want %s", info, want)
 	}
 	if mtu := host.Run(t, "network", "inspect", "bridge", "-f", `{{index .Options "com.docker.network.driver.mtu"}}`); mtu != "1400" {

@@ -108,7 +108,7 @@ func testQuickstart(t *testing.T, image, version string, e readmeExample) {
 	ready := d.WaitReady(t, "127.0.0.1:"+port, nil)
 	t.Logf("%s: ready %d ms after the container started", image, ready.Milliseconds())
 	host := harness.Client{Host: "tcp://127.0.0.1:" + port}
-	for _, want := range []string{"Server Version: " + version, "Storage Driver: overlay2"} {
+	for _, want := range []string{"Server Version: " + version, "Storage Driver: " + overlayDriver(version)} {
 		if !strings.Contains(info, want) {
 			t.Errorf("docker info lacks %q:\n%s", want, info)
 		}

@@ -42,11 +42,13 @@ const (
 	registry = "dinv-test-registry"
 )
 
-var versionTag = regexp.MustCompile(`^dinv:[0-9]+\.[0-9]+$`)
+// versionTag: dinv:<major.minor>, or dinv:<major> from Docker 29 on (dinv:29,
+// built from moby's Go module: images/build.sh).
+var versionTag = regexp.MustCompile(`^dinv:[0-9]+(\.[0-9]+)?$`)
 
-// dinvImages lists the dinv:<major.minor> images on the machine's engine,
-// oldest engine first; IMAGES (space-separated, any name:<major.minor>)
-// replaces the list.
+// dinvImages lists the dinv:<major.minor> (and dinv:<major>) images on the
+// machine's engine, oldest engine first; IMAGES (space-separated, any
+// name:<major.minor> or name:<major>) replaces the list.
 func dinvImages(t *testing.T) []string {
 	t.Helper()
 	out := harness.Client{}.Run(t, "images", "--format", "{{.Repository}}:{{.Tag}}", "dinv")

@@ -26,6 +26,11 @@ func Resolve(t testing.TB, set func(*config.Flags), env map[string]string, args 
 
 // Try is Resolve's resolution, with its error.
 func Try(set func(*config.Flags), env map[string]string, args ...string) (*core.Config, error) {
+	return TryFile(set, env, nil, args...)
+}
+
+// TryFile is Try with daemonJSON as the engine's daemon.json (nil: none).
+func TryFile(set func(*config.Flags), env map[string]string, daemonJSON []byte, args ...string) (*core.Config, error) {
 	f := config.DefaultFlags()
 	if set != nil {
 		set(&f)
@@ -35,7 +40,7 @@ func Try(set func(*config.Flags), env map[string]string, args ...string) (*core.
 		Flags:    f,
 		Env:      func(k string) string { return env[k] },
 		Engine:   args,
-		ReadFile: func(context.Context, string) ([]byte, error) { return nil, nil },
+		ReadFile: func(context.Context, string) ([]byte, error) { return daemonJSON, nil },
 	})
 	return cfg, err
 }

@@ -11,7 +11,7 @@ import (
 	"time"
 )
 
-// The swarm and density rows (issue 12): how long five DinV hosts started
+// The swarm and density rows: how long five DinV hosts started
 // at once take to form a swarm, and what ten DinV hosts started at once on
 // this machine cost.
 

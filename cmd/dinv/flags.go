@@ -39,12 +39,12 @@ func (l listFlag) Set(v string) error {
 }
 
 // newFlagSet defines dinv's flags on a FlagSet named after the program as
-// invoked. The seed's five flags keep their exact usage text.
+// invoked. Docker-in-VIC's five flags keep their exact usage text.
 func newFlagSet(prog string, o *options) *flag.FlagSet {
 	fs := flag.NewFlagSet(prog, flag.ContinueOnError)
 	c := &o.flags
 	d := config.DefaultFlags()
-	// The seed's flags, verbatim.
+	// Docker-in-VIC's flags, verbatim.
 	fs.Var(listFlag{&c.InsecureRegistries}, "insecure-registry", "Enable insecure registry communication")
 	fs.BoolVar(&c.Local, "local", d.Local, "Do not bind API to external interfaces")
 	fs.StringVar(&c.Storage, "storage", d.Storage, "Storage driver to use")
@@ -130,7 +130,7 @@ func parseFlags(prog string, args []string) (*options, error) {
 // everything after --, or after the word dockerd (exact: `dinv -dry-run
 // dockerd ARGS` is dinv dockerd ARGS with dinv's own flags before it). Any
 // other word is an error naming it; a -flag dinv does not define is left to
-// the flag package to refuse (a typo of a seed flag is not passed on),
+// the flag package to refuse (a typo of one of dinv's flags is not passed on),
 // except one of the engine's one-letter flags, refused saying where it goes.
 func splitArgs(fs *flag.FlagSet, args []string) (own, engine []string, exact bool, err error) {
 	for i := 0; i < len(args); i++ {
@@ -183,7 +183,7 @@ ARGS, prepared and supervised by dinv.
 `
 
 // printUsage prints the usage block as the flag package would, except that a
-// repeatable list flag shows as "string", as in the seed; then usageTail.
+// repeatable list flag shows as "string", as in Docker-in-VIC's; then usageTail.
 func printUsage(w io.Writer, prog string) {
 	fs := newFlagSet(prog, &options{})
 	fmt.Fprintf(w, "Usage of %s:\n", prog)

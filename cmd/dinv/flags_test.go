@@ -12,7 +12,7 @@ import (
 	"github.com/dinv/dinv/internal/config"
 )
 
-// seedUsage is the seed's usage block: each entry must appear verbatim and in
+// seedUsage is Docker-in-VIC's usage block: each entry must appear verbatim and in
 // this order (other flags may stand among them).
 var seedUsage = []string{
 	"  -insecure-registry string\n    \tEnable insecure registry communication\n",

@@ -16,7 +16,7 @@ func BenchmarkGenerateTLSVerifySet(b *testing.B) {
 			spec, _ := parseKeyType(kt)
 			for i := 0; i < b.N; i++ {
 				dir := b.TempDir()
-				res, err := Ensure(context.Background(), Request{Dir: dir, Verify: true, Key: spec, Hosts: testHosts})
+				res, err := ensure(context.Background(), request{Dir: dir, Verify: true, Key: spec, Hosts: testHosts})
 				if err != nil || len(res.Generated) != 6 {
 					b.Fatalf("Ensure: %v, generated %v", err, res)
 				}
@@ -29,12 +29,12 @@ func BenchmarkGenerateTLSVerifySet(b *testing.B) {
 // nothing written.
 func BenchmarkWarmTLSVerifySet(b *testing.B) {
 	dir := b.TempDir()
-	if _, err := Ensure(context.Background(), Request{Dir: dir, Verify: true, Hosts: testHosts}); err != nil {
+	if _, err := ensure(context.Background(), request{Dir: dir, Verify: true, Hosts: testHosts}); err != nil {
 		b.Fatal(err)
 	}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
-		res, err := Ensure(context.Background(), Request{Dir: dir, Verify: true, Hosts: testHosts})
+		res, err := ensure(context.Background(), request{Dir: dir, Verify: true, Hosts: testHosts})
 		if err != nil || len(res.Generated) != 0 {
 			b.Fatalf("Ensure: %v, generated %v", err, res)
 		}
@@ -45,7 +45,7 @@ func BenchmarkWarmTLSVerifySet(b *testing.B) {
 // (mutual, ECDSA P-256, as a warm -tlsverify start does once).
 func BenchmarkHandshake(b *testing.B) {
 	dir := b.TempDir()
-	if _, err := Ensure(context.Background(), Request{Dir: dir, Verify: true, Hosts: testHosts}); err != nil {
+	if _, err := ensure(context.Background(), request{Dir: dir, Verify: true, Hosts: testHosts}); err != nil {
 		b.Fatal(err)
 	}
 	srv, _, err := loadPair(dir, serverCertFile, serverKeyFile)

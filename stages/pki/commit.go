@@ -33,7 +33,7 @@ const (
 // calls for, after removing leftover temp files. pre is the decision made
 // before the lock, its files minted: when the directory still holds what it
 // was made on, its files are written as they are.
-func commitLocked(req *Request, st store, is issuer, pre *decision, lay layout) (*decision, error) {
+func commitLocked(req *request, st store, is issuer, pre *decision, lay layout) (*decision, error) {
 	if err := st.rollForward(req.Dir, lay); err != nil {
 		return nil, err
 	}

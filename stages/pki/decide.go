@@ -87,7 +87,7 @@ type decision struct {
 	reason       string    // re-issue the server certificate, and why
 	files        []newFile // what mint made and checked, in write order
 	seen         hash.Hash // what the decision was made on: which files, their bytes
-	result       Result
+	result       result
 }
 
 // anchor is a file of trusted certificates: a CA file.
@@ -126,7 +126,7 @@ func (d *decision) hasClient(verify bool) bool {
 }
 
 // decide reads the directory and checks what is there, without writing.
-func decide(req *Request, now time.Time) (*decision, listing, error) {
+func decide(req *request, now time.Time) (*decision, listing, error) {
 	lay, err := req.layout()
 	if err != nil {
 		return nil, listing{}, err
@@ -194,7 +194,7 @@ func decide(req *Request, now time.Time) (*decision, listing, error) {
 // issued) is written anew, from the CA, instead of refused or kept: it is
 // left from another CA (a kept volume), and docker:dind would overwrite it.
 func (d *decision) reissuesLeaves() bool {
-	return d.ca != nil && d.lay.name == LayoutDind
+	return d.ca != nil && d.lay.name == layoutDind
 }
 
 // renew marks name, a file present, to be written anew, and says why.
@@ -328,7 +328,7 @@ func holds(certs []*x509.Certificate, c *x509.Certificate) bool {
 // checkServer checks the server pair and decides whether to re-issue
 // it: only when dinv owns the CA that signed it, or made it self-signed.
 // What is kept must be accepted by clients now.
-func (d *decision) checkServer(req *Request, now time.Time) error {
+func (d *decision) checkServer(req *request, now time.Time) error {
 	lay := d.lay
 	srv, inter, err := loadPair(d.dir, lay.serverCert, lay.serverKey)
 	if err != nil {

@@ -46,9 +46,9 @@ func dindSet(t *testing.T) map[string][]byte {
 }
 
 // ensureDind runs Ensure on dir in the dind layout at time now for hosts.
-func ensureDind(t *testing.T, dir string, verify bool, hosts []string, now time.Time) (*Result, error) {
+func ensureDind(t *testing.T, dir string, verify bool, hosts []string, now time.Time) (*result, error) {
 	t.Helper()
-	return Ensure(context.Background(), Request{Dir: dir, Layout: LayoutDind, Verify: verify, Hosts: hosts, Now: clock(now)})
+	return ensure(context.Background(), request{Dir: dir, Layout: layoutDind, Verify: verify, Hosts: hosts, Now: clock(now)})
 }
 
 // dindFiles is what Ensure reports for a dind directory: the engine's
@@ -329,7 +329,7 @@ func TestDindClientDirectoryHoldsNoOtherKey(t *testing.T) {
 			t.Run(c.name+fmt.Sprintf(" killed before rename %d", n+1), func(t *testing.T) {
 				dir := t.TempDir()
 				writeTree(t, dir, c.files)
-				if !crashed(t, Request{Dir: dir, Layout: LayoutDind, Verify: true, Hosts: testHosts, Now: clock(t0), store: crashAt(n)}) {
+				if !crashed(t, request{Dir: dir, Layout: layoutDind, Verify: true, Hosts: testHosts, Now: clock(t0), store: crashAt(n)}) {
 					t.Fatal("no crash")
 				}
 				check(t, dir, false)
@@ -344,7 +344,7 @@ func TestDindClientDirectoryHoldsNoOtherKey(t *testing.T) {
 			writeTree(t, dir, c.files)
 			func() {
 				defer func() { recover() }()
-				Ensure(context.Background(), Request{Dir: dir, Layout: LayoutDind, Verify: true, Hosts: testHosts, Now: clock(t0),
+				ensure(context.Background(), request{Dir: dir, Layout: layoutDind, Verify: true, Hosts: testHosts, Now: clock(t0),
 					store: osStore{afterTemps: func() { panic("killed") }}})
 			}()
 			check(t, dir, false)
@@ -357,7 +357,7 @@ func TestDindClientDirectoryHoldsNoOtherKey(t *testing.T) {
 // journal, with the killed run's CA, and nothing left behind.
 func TestDindCrashBetweenRenames(t *testing.T) {
 	set := dindSet(t)
-	moved := ServerHosts([]net.IP{net.ParseIP("10.9.9.9")}, "dinvhost", nil)
+	moved := serverHosts([]net.IP{net.ParseIP("10.9.9.9")}, "dinvhost", nil)
 	cases := []struct {
 		name    string
 		files   map[string][]byte
@@ -373,7 +373,7 @@ func TestDindCrashBetweenRenames(t *testing.T) {
 			t.Run(c.name+fmt.Sprintf(", killed before rename %d", n+1), func(t *testing.T) {
 				dir := t.TempDir()
 				writeTree(t, dir, c.files)
-				req := Request{Dir: dir, Layout: LayoutDind, Verify: true, Hosts: c.hosts, Now: clock(t0), store: crashAt(n)}
+				req := request{Dir: dir, Layout: layoutDind, Verify: true, Hosts: c.hosts, Now: clock(t0), store: crashAt(n)}
 				if !crashed(t, req) {
 					t.Fatal("no crash")
 				}
@@ -386,7 +386,7 @@ func TestDindCrashBetweenRenames(t *testing.T) {
 				}
 				ca := readBytesIfAny(dir, dindCACertFile)
 				req.store = nil
-				res, err := Ensure(context.Background(), req)
+				res, err := ensure(context.Background(), req)
 				if err != nil {
 					t.Fatalf("the start after the crash: %v", err)
 				}
@@ -519,7 +519,7 @@ func TestDindModes(t *testing.T) {
 // written; the result says what a real start would write.
 func TestDindDryRunWritesNothing(t *testing.T) {
 	set := dindSet(t)
-	moved := ServerHosts([]net.IP{net.ParseIP("10.9.9.9")}, "dinvhost", nil)
+	moved := serverHosts([]net.IP{net.ParseIP("10.9.9.9")}, "dinvhost", nil)
 	cases := []struct {
 		name    string
 		files   map[string][]byte // nil: the directory does not exist
@@ -546,11 +546,11 @@ func TestDindDryRunWritesNothing(t *testing.T) {
 				os.Mkdir(dir, 0o755)
 				writeTree(t, dir, c.files)
 			}
-			if c.journal && !crashed(t, Request{Dir: dir, Layout: LayoutDind, Verify: true, Hosts: moved, Now: clock(t0), store: crashAt(0)}) {
+			if c.journal && !crashed(t, request{Dir: dir, Layout: layoutDind, Verify: true, Hosts: moved, Now: clock(t0), store: crashAt(0)}) {
 				t.Fatal("no crash")
 			}
 			before := snapshotTree(t, dir)
-			res, err := Ensure(context.Background(), Request{Dir: dir, Layout: LayoutDind, Verify: true, Hosts: c.hosts, Now: clock(t0),
+			res, err := ensure(context.Background(), request{Dir: dir, Layout: layoutDind, Verify: true, Hosts: c.hosts, Now: clock(t0),
 				DryRun: true, store: failStore{t}})
 			if err != nil {
 				t.Fatalf("Ensure: %v", err)
@@ -578,13 +578,13 @@ func TestDindSharedDirectory(t *testing.T) {
 	dir := t.TempDir()
 	const n = 4
 	errs := make([]error, n)
-	results := make([]*Result, n)
+	results := make([]*result, n)
 	start := make(chan struct{})
 	done := make(chan int)
 	for i := 0; i < n; i++ {
 		go func(i int) {
 			<-start
-			results[i], errs[i] = Ensure(context.Background(), Request{Dir: dir, Layout: LayoutDind, Verify: true, Hosts: hostsOf(i + 1),
+			results[i], errs[i] = ensure(context.Background(), request{Dir: dir, Layout: layoutDind, Verify: true, Hosts: hostsOf(i + 1),
 				store: slowStore(10 * time.Millisecond)})
 			done <- i
 		}(i)
@@ -625,7 +625,7 @@ func TestDindSharedDirectory(t *testing.T) {
 	}
 	settled := snapshotTree(t, dir)
 	for i := 1; i <= n; i++ {
-		if _, err := Ensure(context.Background(), Request{Dir: dir, Layout: LayoutDind, Verify: true, Hosts: hostsOf(i),
+		if _, err := ensure(context.Background(), request{Dir: dir, Layout: layoutDind, Verify: true, Hosts: hostsOf(i),
 			store: failStore{t}}); err != nil {
 			t.Fatalf("restart of host %d: %v", i, err)
 		}
@@ -639,7 +639,7 @@ func TestDindSharedDirectory(t *testing.T) {
 func TestRunDindLayout(t *testing.T) {
 	for _, dry := range []bool{false, true} {
 		dir := filepath.Join(t.TempDir(), "certs")
-		s := &core.State{Config: core.Config{Certs: core.TLSVerify, CertDir: dir, CertLayout: LayoutDind, DryRun: dry},
+		s := &core.State{Config: core.Config{Certs: core.TLSVerify, CertDir: dir, CertLayout: layoutDind, DryRun: dry},
 			Addrs: []net.IP{net.ParseIP("172.18.0.5")}, Hostname: "c0ffee"}
 		if err := New().Run(context.Background(), s); err != nil {
 			t.Fatalf("dry run %v: %v", dry, err)
@@ -682,7 +682,7 @@ func TestDindReadOnlyDirectory(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
 			writeTree(t, dir, subset(set, c.files...))
-			_, err := Ensure(context.Background(), Request{Dir: dir, Layout: LayoutDind, Verify: true, Hosts: testHosts, Now: clock(t0), store: roStore{}})
+			_, err := ensure(context.Background(), request{Dir: dir, Layout: layoutDind, Verify: true, Hosts: testHosts, Now: clock(t0), store: roStore{}})
 			if c.wantErr == "" {
 				if err != nil {
 					t.Fatalf("Ensure: %v", err)

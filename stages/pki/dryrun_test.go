@@ -22,7 +22,7 @@ import (
 // TLS file paths as a real start does.
 func TestDryRunWritesNothing(t *testing.T) {
 	set := fullSet(t)
-	moved := ServerHosts([]net.IP{net.ParseIP("10.9.9.9")}, "dinvhost", nil)
+	moved := serverHosts([]net.IP{net.ParseIP("10.9.9.9")}, "dinvhost", nil)
 	expiry := readCertPEM(t, set[serverCertFile]).NotAfter
 	cases := []struct {
 		name    string
@@ -56,13 +56,13 @@ func TestDryRunWritesNothing(t *testing.T) {
 				writeFiles(t, dir, c.files)
 			}
 			if c.journal {
-				if !crashed(t, Request{Dir: dir, Verify: true, Hosts: moved, Now: clock(t0), store: crashAt(0)}) {
+				if !crashed(t, request{Dir: dir, Verify: true, Hosts: moved, Now: clock(t0), store: crashAt(0)}) {
 					t.Fatal("no crash")
 				}
 			}
 			before := snapshot(t, dir)
 			dirBefore, _ := os.Stat(dir)
-			res, err := Ensure(context.Background(), Request{Dir: dir, Verify: c.verify, Hosts: c.hosts, Now: clock(c.now),
+			res, err := ensure(context.Background(), request{Dir: dir, Verify: c.verify, Hosts: c.hosts, Now: clock(c.now),
 				DryRun: true, store: failStore{t}})
 			if err != nil {
 				t.Fatalf("Ensure: %v", err)
@@ -104,7 +104,7 @@ func TestDryRunRefusesAsARealStart(t *testing.T) {
 	dir := t.TempDir()
 	writeFiles(t, dir, map[string][]byte{caCertFile: ca.certPEM, caKeyFile: ca.keyPEM})
 	before := snapshot(t, dir)
-	_, err := Ensure(context.Background(), Request{Dir: dir, Verify: true, Hosts: testHosts, DryRun: true, store: failStore{t}})
+	_, err := ensure(context.Background(), request{Dir: dir, Verify: true, Hosts: testHosts, DryRun: true, store: failStore{t}})
 	if err == nil || !core.IsUsage(err) || !strings.Contains(err.Error(), filepath.Join(dir, caCertFile)+": cannot issue") {
 		t.Fatalf("error = %v, want ca.crt refused", err)
 	}

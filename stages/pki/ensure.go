@@ -13,7 +13,7 @@ import (
 )
 
 // Request is what Ensure works on.
-type Request struct {
+type request struct {
 	Dir    string           // the certificate directory
 	Layout string           // its layout: "" or LayoutFlat, LayoutDind
 	Verify bool             // -tlsverify: clients verified against ca.crt (server/ca.pem)
@@ -27,7 +27,7 @@ type Request struct {
 }
 
 // Result says what Ensure found and did, for the log and the engine's flags.
-type Result struct {
+type result struct {
 	Files     core.TLSFiles
 	Generated []string // files written, in write order (names relative to Dir)
 	Kept      []string // files used as they were
@@ -60,7 +60,7 @@ type Result struct {
 // written meanwhile) and writes each file whole. A user's file is never
 // modified or removed; a server certificate is re-issued only when dinv
 // holds the CA key that signed it. Under DryRun it only reads and decides.
-func Ensure(ctx context.Context, req Request) (*Result, error) {
+func ensure(ctx context.Context, req request) (*result, error) {
 	if req.Now == nil {
 		req.Now = time.Now
 	}
@@ -134,7 +134,7 @@ func Ensure(ctx context.Context, req Request) (*Result, error) {
 // dryRun decides as a real start would, minting in memory what it would
 // write to verify it, and reports it: no lock, no directory made, no
 // journal rolled forward, no temp file removed, nothing written.
-func dryRun(req *Request, is issuer) (*Result, error) {
+func dryRun(req *request, is issuer) (*result, error) {
 	journal := hasJournal(req.Dir)
 	d, _, err := decide(req, is.now)
 	if err != nil {

@@ -106,7 +106,7 @@ func TestPresenceRules(t *testing.T) {
 			dir := t.TempDir()
 			writeFiles(t, dir, subset(set, c.present...))
 			before := snapshot(t, dir)
-			res, err := ensure(t, dir, c.verify, testHosts, t0)
+			res, err := ensureAt(t, dir, c.verify, testHosts, t0)
 			after := snapshot(t, dir)
 			if c.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), c.wantErr) || !core.IsUsage(err) {
@@ -256,7 +256,7 @@ func TestBadFiles(t *testing.T) {
 			dir := t.TempDir()
 			writeFiles(t, dir, c.files)
 			before := snapshot(t, dir)
-			_, err := Ensure(context.Background(), Request{Dir: dir, Verify: c.verify, Hosts: testHosts})
+			_, err := ensure(context.Background(), request{Dir: dir, Verify: c.verify, Hosts: testHosts})
 			if err == nil {
 				t.Fatal("Ensure succeeded, want an error")
 			}
@@ -288,7 +288,7 @@ func TestGeneratedMaterial(t *testing.T) {
 		t.Run(kt, func(t *testing.T) {
 			spec, _ := parseKeyType(kt)
 			dir := t.TempDir()
-			if _, err := Ensure(context.Background(), Request{Dir: dir, Verify: true, Key: spec, Hosts: hosts, Now: clock(t0)}); err != nil {
+			if _, err := ensure(context.Background(), request{Dir: dir, Verify: true, Key: spec, Hosts: hosts, Now: clock(t0)}); err != nil {
 				t.Fatal(err)
 			}
 			for _, f := range allFiles {
@@ -361,7 +361,7 @@ func TestGeneratedMaterial(t *testing.T) {
 // TestReissue covers re-issuing docker.crt when dinv owns the CA, and
 // leaving a user's certificate alone.
 func TestReissue(t *testing.T) {
-	moved := ServerHosts([]net.IP{net.ParseIP("10.9.9.9")}, "dinvhost", nil)
+	moved := serverHosts([]net.IP{net.ParseIP("10.9.9.9")}, "dinvhost", nil)
 	cases := []struct {
 		name      string
 		userOwned bool // drop ca-key.pem before the second start
@@ -441,7 +441,7 @@ func TestNoChurn(t *testing.T) {
 		mustEnsure(t, dir, verify, testHosts, t0)
 		before := snapshot(t, dir)
 		for i := 0; i < 20; i++ {
-			res, err := Ensure(context.Background(), Request{Dir: dir, Verify: verify, Hosts: testHosts,
+			res, err := ensure(context.Background(), request{Dir: dir, Verify: verify, Hosts: testHosts,
 				Now: clock(t0.Add(time.Duration(i) * time.Hour)), store: failStore{t}})
 			if err != nil {
 				t.Fatalf("start %d: %v", i, err)
@@ -512,7 +512,7 @@ func TestReadOnlyDirectory(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			dir := t.TempDir()
 			writeFiles(t, dir, c.files)
-			_, err := Ensure(context.Background(), Request{Dir: dir, Verify: c.verify, Hosts: testHosts, store: roStore{}})
+			_, err := ensure(context.Background(), request{Dir: dir, Verify: c.verify, Hosts: testHosts, store: roStore{}})
 			if c.wantErr == "" {
 				if err != nil {
 					t.Fatalf("Ensure: %v", err)
@@ -578,7 +578,7 @@ func TestInterruptedWrite(t *testing.T) {
 				t.Fatal("the crash hook did not run")
 			}
 		}()
-		Ensure(context.Background(), Request{Dir: dir, Verify: true, Hosts: testHosts, store: crash})
+		ensure(context.Background(), request{Dir: dir, Verify: true, Hosts: testHosts, store: crash})
 	}()
 	temps := 0
 	for n := range snapshot(t, dir) {
@@ -612,14 +612,14 @@ func TestConcurrentGoroutinesMintOneCA(t *testing.T) {
 	const n = 8
 	var wg sync.WaitGroup
 	start := make(chan struct{})
-	results := make([]*Result, n)
+	results := make([]*result, n)
 	errs := make([]error, n)
 	for i := 0; i < n; i++ {
 		wg.Add(1)
 		go func(i int) {
 			defer wg.Done()
 			<-start
-			results[i], errs[i] = Ensure(context.Background(), Request{Dir: dir, Verify: true, Hosts: testHosts, store: slowStore(20 * time.Millisecond)})
+			results[i], errs[i] = ensure(context.Background(), request{Dir: dir, Verify: true, Hosts: testHosts, store: slowStore(20 * time.Millisecond)})
 		}(i)
 	}
 	close(start)
@@ -654,7 +654,7 @@ func TestRealReadOnlyMount(t *testing.T) {
 	if err := syscall.Mount("", dir, "", syscall.MS_BIND|syscall.MS_REMOUNT|syscall.MS_RDONLY, ""); err != nil {
 		t.Skipf("cannot remount read-only here: %v", err)
 	}
-	_, err := ensure(t, dir, true, testHosts, t0)
+	_, err := ensureAt(t, dir, true, testHosts, t0)
 	if err == nil || !strings.Contains(err.Error(), "is not writable (read-only file system)") {
 		t.Fatalf("error = %v, want a read-only directory error", err)
 	}

@@ -18,15 +18,15 @@ import (
 
 // ensureWithin runs Ensure and fails the test if it has not returned within
 // d: a read that blocks on a FIFO or never ends on /dev/zero.
-func ensureWithin(t *testing.T, d time.Duration, req Request) (*Result, error) {
+func ensureWithin(t *testing.T, d time.Duration, req request) (*result, error) {
 	t.Helper()
 	type out struct {
-		res *Result
+		res *result
 		err error
 	}
 	done := make(chan out, 1)
 	go func() {
-		res, err := Ensure(context.Background(), req)
+		res, err := ensure(context.Background(), req)
 		done <- out{res, err}
 	}()
 	select {
@@ -80,7 +80,7 @@ func TestJournalThatIsNotAFile(t *testing.T) {
 			writeFiles(t, dir, set)
 			path := filepath.Join(dir, journalFile)
 			c.plant(t, path)
-			_, err := ensureWithin(t, 5*time.Second, Request{Dir: dir, Verify: true, Hosts: testHosts, Now: clock(t0)})
+			_, err := ensureWithin(t, 5*time.Second, request{Dir: dir, Verify: true, Hosts: testHosts, Now: clock(t0)})
 			if err == nil || !strings.Contains(err.Error(), path+": "+c.reason) {
 				t.Fatalf("error = %v, want it to name %s and say %q", err, path, c.reason)
 			}
@@ -94,7 +94,7 @@ func TestLockFileThatIsNotAFile(t *testing.T) {
 	t.Run("a link to a path outside the directory is refused and the path not created", func(t *testing.T) {
 		dir, outside := t.TempDir(), filepath.Join(t.TempDir(), "planted")
 		symlink(t, outside, filepath.Join(dir, lockFile))
-		_, err := ensureWithin(t, 5*time.Second, Request{Dir: dir, Verify: true, Hosts: testHosts})
+		_, err := ensureWithin(t, 5*time.Second, request{Dir: dir, Verify: true, Hosts: testHosts})
 		want := filepath.Join(dir, lockFile) + ": is a symbolic link; dinv does not follow links where it writes"
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Fatalf("error = %v, want %q", err, want)
@@ -111,7 +111,7 @@ func TestLockFileThatIsNotAFile(t *testing.T) {
 	t.Run("a FIFO is refused without blocking", func(t *testing.T) {
 		dir := t.TempDir()
 		mkfifo(t, filepath.Join(dir, lockFile))
-		_, err := ensureWithin(t, 5*time.Second, Request{Dir: dir, Verify: true, Hosts: testHosts})
+		_, err := ensureWithin(t, 5*time.Second, request{Dir: dir, Verify: true, Hosts: testHosts})
 		if err == nil || !strings.Contains(err.Error(), "is not a regular file (a FIFO)") {
 			t.Fatalf("error = %v, want the FIFO refused", err)
 		}
@@ -129,7 +129,7 @@ func TestRollForwardRefusesALinkedTemp(t *testing.T) {
 	symlink(t, target, filepath.Join(dir, tempPrefix+"x"))
 	writeFiles(t, dir, map[string][]byte{journalFile: []byte(journalHead + "\n" + tempPrefix + "x docker.crt\n" + journalTail + "\n")})
 	before := snapshot(t, dir)
-	_, err := ensure(t, dir, true, testHosts, t0)
+	_, err := ensureAt(t, dir, true, testHosts, t0)
 	if err == nil || !strings.Contains(err.Error(), "is a symbolic link, not a file dinv wrote") {
 		t.Fatalf("error = %v, want the linked temp refused", err)
 	}
@@ -183,7 +183,7 @@ func TestCertificateFileKinds(t *testing.T) {
 			path := filepath.Join(dir, c.file)
 			c.plant(t, path)
 			before := snapshot(t, dir)
-			res, err := ensureWithin(t, 5*time.Second, Request{Dir: dir, Verify: true, Hosts: testHosts, Now: clock(t0)})
+			res, err := ensureWithin(t, 5*time.Second, request{Dir: dir, Verify: true, Hosts: testHosts, Now: clock(t0)})
 			if c.reason == "" {
 				if err != nil || len(res.Generated) != 0 {
 					t.Fatalf("Ensure: %v, generated %v", err, res)
@@ -216,7 +216,7 @@ func TestLockWait(t *testing.T) {
 	ctx, cancel := context.WithCancel(core.WithLog(context.Background(), log))
 	done := make(chan error, 1)
 	go func() {
-		_, err := Ensure(ctx, Request{Dir: dir, Verify: true, Hosts: testHosts})
+		_, err := ensure(ctx, request{Dir: dir, Verify: true, Hosts: testHosts})
 		done <- err
 	}()
 	time.Sleep(200 * time.Millisecond)

@@ -60,21 +60,21 @@ func TestHandshakeRefusesWhatTLSCannotUse(t *testing.T) {
 		files   map[string][]byte
 		refused string // the file ClientRefused names; "" when the set is refused
 	}{
-		{"-tlsverify, flat: the user's server pair on P-224", LayoutFlat, true, map[string][]byte{
+		{"-tlsverify, flat: the user's server pair on P-224", layoutFlat, true, map[string][]byte{
 			caCertFile: ca.CertPEM, serverCertFile: badSrv.certPEM, serverKeyFile: badSrv.keyPEM}, ""},
-		{"-tlsverify, flat: the same with the user's good client pair", LayoutFlat, true, map[string][]byte{
+		{"-tlsverify, flat: the same with the user's good client pair", layoutFlat, true, map[string][]byte{
 			caCertFile: ca.CertPEM, serverCertFile: badSrv.certPEM, serverKeyFile: badSrv.keyPEM,
 			clientCertFile: goodCl, clientKeyFile: goodClKey}, ""},
-		{"-tlsverify, flat: dinv's CA and a server pair of it on P-224", LayoutFlat, true, map[string][]byte{
+		{"-tlsverify, flat: dinv's CA and a server pair of it on P-224", layoutFlat, true, map[string][]byte{
 			caCertFile: ca.CertPEM, caKeyFile: ca.KeyPEM, serverCertFile: badSrv.certPEM, serverKeyFile: badSrv.keyPEM}, ""},
-		{"-tls: the user's self-signed server pair on P-224", LayoutFlat, false, map[string][]byte{
+		{"-tls: the user's self-signed server pair on P-224", layoutFlat, false, map[string][]byte{
 			serverCertFile: badSelf.certPEM, serverKeyFile: badSelf.keyPEM}, ""},
-		{"-tlsverify, dind: the user's server/ on P-224", LayoutDind, true, map[string][]byte{
+		{"-tlsverify, dind: the user's server/ on P-224", layoutDind, true, map[string][]byte{
 			dindServerCAFile: ca.CertPEM, dindServerCertFile: badSrv.certPEM, dindServerKeyFile: badSrv.keyPEM}, ""},
-		{"-tlsverify, flat: a client pair on P-224 beside a good server is reported, not refused", LayoutFlat, true, map[string][]byte{
+		{"-tlsverify, flat: a client pair on P-224 beside a good server is reported, not refused", layoutFlat, true, map[string][]byte{
 			caCertFile: ca.CertPEM, serverCertFile: goodSrv, serverKeyFile: goodKey,
 			clientCertFile: badClient.certPEM, clientKeyFile: badClient.keyPEM}, clientCertFile},
-		{"-tlsverify, dind: the same in client/", LayoutDind, true, map[string][]byte{
+		{"-tlsverify, dind: the same in client/", layoutDind, true, map[string][]byte{
 			dindServerCAFile: ca.CertPEM, dindServerCertFile: goodSrv, dindServerKeyFile: goodKey, dindClientCAFile: ca.CertPEM,
 			dindClientCertFile: badClient.certPEM, dindClientKeyFile: badClient.keyPEM}, dindClientCertFile},
 	}
@@ -83,7 +83,7 @@ func TestHandshakeRefusesWhatTLSCannotUse(t *testing.T) {
 			dir := t.TempDir()
 			writeTree(t, dir, c.files)
 			before := snapshotTree(t, dir)
-			res, err := Ensure(context.Background(), Request{Dir: dir, Layout: c.layout, Verify: c.verify, Hosts: testHosts})
+			res, err := ensure(context.Background(), request{Dir: dir, Layout: c.layout, Verify: c.verify, Hosts: testHosts})
 			unchangedTree(t, dir, before)
 			lay, _ := layoutNamed(c.layout)
 			if c.refused != "" {
@@ -108,11 +108,11 @@ func TestHandshakeRefusesWhatTLSCannotUse(t *testing.T) {
 // name the certificate lacks, a client trusting another CA, are refused
 // with the refusing side's reason.
 func TestGeneratedSetsCompleteAHandshake(t *testing.T) {
-	for _, layout := range []string{LayoutFlat, LayoutDind} {
+	for _, layout := range []string{layoutFlat, layoutDind} {
 		for _, key := range []string{"ecdsa", "rsa"} {
 			for _, verify := range []bool{true, false} {
 				spec, _ := parseKeyType(key)
-				res, err := Ensure(context.Background(), Request{Dir: t.TempDir(), Layout: layout, Verify: verify, Key: spec,
+				res, err := ensure(context.Background(), request{Dir: t.TempDir(), Layout: layout, Verify: verify, Key: spec,
 					Hosts: testHosts, Now: clock(t0)})
 				if err != nil || res.ClientRefused != "" {
 					t.Errorf("%s %s verify=%v: %v %q", layout, key, verify, err, res.ClientRefused)
@@ -121,7 +121,7 @@ func TestGeneratedSetsCompleteAHandshake(t *testing.T) {
 		}
 	}
 	dir, now := t.TempDir(), time.Now() // the other CA is valid from now
-	if _, err := ensure(t, dir, true, testHosts, now); err != nil {
+	if _, err := ensureAt(t, dir, true, testHosts, now); err != nil {
 		t.Fatal(err)
 	}
 	read := func(c, k string) *pair {

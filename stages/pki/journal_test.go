@@ -22,10 +22,10 @@ func crashAt(n int) osStore {
 }
 
 // crashed runs Ensure with st and reports whether it died in a hook.
-func crashed(t *testing.T, req Request) (died bool) {
+func crashed(t *testing.T, req request) (died bool) {
 	t.Helper()
 	defer func() { died = recover() != nil }()
-	if _, err := Ensure(context.Background(), req); err != nil {
+	if _, err := ensure(context.Background(), req); err != nil {
 		t.Fatalf("Ensure before the crash: %v", err)
 	}
 	return false
@@ -67,7 +67,7 @@ func checkSet(t *testing.T, dir string, hosts []string) {
 // file it did not write.
 func TestCrashBetweenRenames(t *testing.T) {
 	set := fullSet(t)
-	moved := ServerHosts([]net.IP{net.ParseIP("10.9.9.9")}, "dinvhost", nil)
+	moved := serverHosts([]net.IP{net.ParseIP("10.9.9.9")}, "dinvhost", nil)
 	cases := []struct {
 		name    string
 		files   map[string][]byte // in the directory before the killed run
@@ -93,7 +93,7 @@ func TestCrashBetweenRenames(t *testing.T) {
 				dir := t.TempDir()
 				writeFiles(t, dir, c.files)
 				before := snapshot(t, dir)
-				req := Request{Dir: dir, Verify: true, Key: c.key, Hosts: c.hosts, Now: clock(t0), store: crashAt(n)}
+				req := request{Dir: dir, Verify: true, Key: c.key, Hosts: c.hosts, Now: clock(t0), store: crashAt(n)}
 				if !crashed(t, req) {
 					t.Fatalf("not %s: the commit has fewer renames", at)
 				}
@@ -101,7 +101,7 @@ func TestCrashBetweenRenames(t *testing.T) {
 					t.Fatalf("no journal in a run %s: %v", at, err)
 				}
 				req.store = nil
-				res, err := Ensure(context.Background(), req)
+				res, err := ensure(context.Background(), req)
 				if err != nil {
 					t.Fatalf("the start after a run %s: %v", at, err)
 				}
@@ -129,10 +129,10 @@ func TestCrashBetweenRenames(t *testing.T) {
 // forward; a journal dinv did not write is an error and nothing is touched.
 func TestJournalSendsStartsToTheLock(t *testing.T) {
 	set := fullSet(t)
-	moved := ServerHosts([]net.IP{net.ParseIP("10.9.9.9")}, "dinvhost", nil)
+	moved := serverHosts([]net.IP{net.ParseIP("10.9.9.9")}, "dinvhost", nil)
 	dir := t.TempDir()
 	writeFiles(t, dir, subset(set, allFiles...))
-	if !crashed(t, Request{Dir: dir, Verify: true, Hosts: moved, Now: clock(t0), store: crashAt(0)}) {
+	if !crashed(t, request{Dir: dir, Verify: true, Hosts: moved, Now: clock(t0), store: crashAt(0)}) {
 		t.Fatal("no crash")
 	}
 	// The old set is complete and valid for testHosts: only the journal
@@ -150,7 +150,7 @@ func TestJournalSendsStartsToTheLock(t *testing.T) {
 		journalFile:      []byte(journalHead + "\n" + tempPrefix + "x ../docker.crt\n" + journalTail + "\n"),
 	})
 	before := snapshot(t, bad)
-	if _, err := ensure(t, bad, true, testHosts, t0); err == nil || !strings.Contains(err.Error(), "commit journal") {
+	if _, err := ensureAt(t, bad, true, testHosts, t0); err == nil || !strings.Contains(err.Error(), "commit journal") {
 		t.Errorf("error = %v, want one naming the commit journal", err)
 	}
 	after := snapshot(t, bad)

@@ -48,19 +48,19 @@ func TestNothingInTheDirectoryIsOpenedBeforeItsKindIsKnown(t *testing.T) {
 		plant  func(t *testing.T, p string)
 		reason string
 	}{
-		{"the directory itself a FIFO", LayoutDind, nil, ".", fifo, "is a FIFO, not a directory"},
-		{"the directory itself a device", LayoutDind, nil, ".", mkdev, "is a device, not a directory"},
-		{"server/ a FIFO", LayoutDind, subset(set, cat(dindCA, dindClient)...), "server", fifo, "is a FIFO, not a directory"},
-		{"ca/ a device", LayoutDind, subset(set, cat(dindServer, dindClient)...), "ca", mkdev, "is a device, not a directory"},
-		{"client/ a device", LayoutDind, subset(set, cat(dindCA, dindServer)...), "client", mkdev, "is a device, not a directory"},
-		{"server/cert.pem a device", LayoutDind, subset(set, cat(dindCA, []string{dindServerCAFile, dindServerKeyFile})...), dindServerCertFile, mkdev,
+		{"the directory itself a FIFO", layoutDind, nil, ".", fifo, "is a FIFO, not a directory"},
+		{"the directory itself a device", layoutDind, nil, ".", mkdev, "is a device, not a directory"},
+		{"server/ a FIFO", layoutDind, subset(set, cat(dindCA, dindClient)...), "server", fifo, "is a FIFO, not a directory"},
+		{"ca/ a device", layoutDind, subset(set, cat(dindServer, dindClient)...), "ca", mkdev, "is a device, not a directory"},
+		{"client/ a device", layoutDind, subset(set, cat(dindCA, dindServer)...), "client", mkdev, "is a device, not a directory"},
+		{"server/cert.pem a device", layoutDind, subset(set, cat(dindCA, []string{dindServerCAFile, dindServerKeyFile})...), dindServerCertFile, mkdev,
 			"is not a regular file (a device)"},
-		{"ca/key.pem a device", LayoutDind, subset(set, dindCACertFile), dindCAKeyFile, mkdev, "is not a regular file (a device)"},
-		{"docker.key a device", LayoutFlat, map[string][]byte{}, serverKeyFile, mkdev, "is not a regular file (a device)"},
+		{"ca/key.pem a device", layoutDind, subset(set, dindCACertFile), dindCAKeyFile, mkdev, "is not a regular file (a device)"},
+		{"docker.key a device", layoutFlat, map[string][]byte{}, serverKeyFile, mkdev, "is not a regular file (a device)"},
 		// The journal is read under the lock: the lock file is there already.
-		{"the journal a device", LayoutDind, with(subset(set, dindLayout.files...), lockFile, []byte{}), journalFile, mkdev,
+		{"the journal a device", layoutDind, with(subset(set, dindLayout.files...), lockFile, []byte{}), journalFile, mkdev,
 			"is not a regular file (a device)"},
-		{"the lock a device", LayoutDind, nil, lockFile, mkdev, "is not a regular file (a device)"},
+		{"the lock a device", layoutDind, nil, lockFile, mkdev, "is not a regular file (a device)"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -79,7 +79,7 @@ func TestNothingInTheDirectoryIsOpenedBeforeItsKindIsKnown(t *testing.T) {
 			before := snapshotTree(t, parent)
 			done := make(chan error, 1)
 			go func() {
-				_, err := Ensure(context.Background(), Request{Dir: dir, Layout: c.layout, Verify: true, Hosts: testHosts, Now: clock(t0)})
+				_, err := ensure(context.Background(), request{Dir: dir, Layout: c.layout, Verify: true, Hosts: testHosts, Now: clock(t0)})
 				done <- err
 			}()
 			var err error

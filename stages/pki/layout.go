@@ -9,12 +9,12 @@ import (
 
 // Layouts of the certificate directory (core.Config.CertLayout).
 const (
-	// LayoutFlat is the seed's six names in one directory (ca.crt, ...);
+	// layoutFlat is the six names of Docker-in-VIC in one directory (ca.crt, ...);
 	// "" means the same.
-	LayoutFlat = "flat"
+	layoutFlat = "flat"
 	// LayoutDind is docker:dind's layout (DOCKER_TLS_CERTDIR): three
 	// subdirectories, the CA's, the engine's and the clients'.
-	LayoutDind = "dind"
+	layoutDind = "dind"
 )
 
 // The certificate directory's file names.
@@ -70,7 +70,7 @@ type layout struct {
 
 var (
 	flatLayout = layout{
-		name:   LayoutFlat,
+		name:   layoutFlat,
 		caCert: caCertFile, caKey: caKeyFile,
 		serverCert: serverCertFile, serverKey: serverKeyFile,
 		clientCert: clientCertFile, clientKey: clientKeyFile,
@@ -78,7 +78,7 @@ var (
 		clientKeyPerm: 0o600,
 	}
 	dindLayout = layout{
-		name:   LayoutDind,
+		name:   layoutDind,
 		caCert: dindCACertFile, caKey: dindCAKeyFile,
 		serverCA: dindServerCAFile, serverCert: dindServerCertFile, serverKey: dindServerKeyFile,
 		clientCA: dindClientCAFile, clientCert: dindClientCertFile, clientKey: dindClientKeyFile,
@@ -92,12 +92,12 @@ var (
 // layoutNamed is the layout core.Config.CertLayout names.
 func layoutNamed(name string) (layout, error) {
 	switch name {
-	case "", LayoutFlat:
+	case "", layoutFlat:
 		return flatLayout, nil
-	case LayoutDind:
+	case layoutDind:
 		return dindLayout, nil
 	}
-	return layout{}, core.Usagef("certificate layout %q: want %s or %s", name, LayoutFlat, LayoutDind)
+	return layout{}, core.Usagef("certificate layout %q: want %s or %s", name, layoutFlat, layoutDind)
 }
 
 // isFile reports whether name is one of the layout's files.
@@ -133,4 +133,4 @@ func (l layout) dirPerm(name string) os.FileMode {
 }
 
 // layout is the Request's layout.
-func (r *Request) layout() (layout, error) { return layoutNamed(r.Layout) }
+func (r *request) layout() (layout, error) { return layoutNamed(r.Layout) }

@@ -51,7 +51,7 @@ func TestOpenSSLAcceptsGeneratedSets(t *testing.T) {
 	if _, err := exec.LookPath("openssl"); err != nil {
 		t.Fatal("openssl not installed: make engine installs it")
 	}
-	hosts := ServerHosts([]net.IP{net.ParseIP("10.1.2.3"), net.ParseIP("fd00::5")}, "dinvhost", []string{"*.example.test", "docker.example.test"})
+	hosts := serverHosts([]net.IP{net.ParseIP("10.1.2.3"), net.ParseIP("fd00::5")}, "dinvhost", []string{"*.example.test", "docker.example.test"})
 	foreign, err := newTestCA(mintOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -64,7 +64,7 @@ func TestOpenSSLAcceptsGeneratedSets(t *testing.T) {
 		t.Run(kt, func(t *testing.T) {
 			spec, _ := parseKeyType(kt)
 			dir := t.TempDir()
-			if _, err := Ensure(context.Background(), Request{Dir: dir, Verify: true, Key: spec, Hosts: hosts}); err != nil {
+			if _, err := ensure(context.Background(), request{Dir: dir, Verify: true, Key: spec, Hosts: hosts}); err != nil {
 				t.Fatal(err)
 			}
 			foreignPath := filepath.Join(t.TempDir(), "foreign.crt")
@@ -103,7 +103,7 @@ func TestOpenSSLAcceptsGeneratedSets(t *testing.T) {
 	}
 	t.Run("the self-signed -tls certificate verifies against itself", func(t *testing.T) {
 		dir := t.TempDir()
-		if _, err := Ensure(context.Background(), Request{Dir: dir, Hosts: hosts}); err != nil {
+		if _, err := ensure(context.Background(), request{Dir: dir, Hosts: hosts}); err != nil {
 			t.Fatal(err)
 		}
 		crt := filepath.Join(dir, serverCertFile)
@@ -233,7 +233,7 @@ func TestDockerDindDirectoryIsReused(t *testing.T) {
 	}
 	made := t.TempDir()
 	opensslDind(t, made, testHosts)
-	moved := ServerHosts([]net.IP{net.ParseIP("10.9.9.9")}, "dinvhost", nil)
+	moved := serverHosts([]net.IP{net.ParseIP("10.9.9.9")}, "dinvhost", nil)
 	rsa := keySpec{RSA: true, Bits: 2048}
 	cases := []struct {
 		name     string
@@ -266,11 +266,11 @@ func TestDockerDindDirectoryIsReused(t *testing.T) {
 				}
 			}
 			before := snapshotTree(t, dir)
-			req := Request{Dir: dir, Layout: LayoutDind, Verify: true, Key: c.key, Hosts: c.hosts}
+			req := request{Dir: dir, Layout: layoutDind, Verify: true, Key: c.key, Hosts: c.hosts}
 			if c.generate == nil {
 				req.store = failStore{t} // not even the lock
 			}
-			res, err := Ensure(context.Background(), req)
+			res, err := ensure(context.Background(), req)
 			if err != nil {
 				t.Fatalf("Ensure: %v", err)
 			}

@@ -47,7 +47,7 @@ func planFor(present map[string]bool, verify bool, lay layout) (plan, error) {
 	}
 	hasServer, hasCA, hasCAKey := present[lay.serverCert], present[lay.caCert], present[lay.caKey]
 	switch {
-	case verify && lay.name == LayoutDind:
+	case verify && lay.name == layoutDind:
 		return planDind(present, lay)
 	case verify:
 		return planFlat(present, lay)
@@ -56,7 +56,7 @@ func planFor(present map[string]bool, verify bool, lay layout) (plan, error) {
 	case hasCA && hasCAKey:
 		return plan{server: serverFromCA, loadCA: true}, nil
 	}
-	// Both server files absent: self-signed, as issue 2 says; a lone CA
+	// Both server files absent: self-signed (a -tls host needs no CA); a lone CA
 	// certificate or key is left alone.
 	return plan{server: serverSelfSigned}, nil
 }

@@ -32,7 +32,7 @@ func TestHelperProcess(t *testing.T) {
 	if mode == "crash" {
 		st = osStore{afterTemps: func() { os.Exit(3) }}
 	}
-	res, err := Ensure(context.Background(), Request{Dir: dir, Layout: os.Getenv("PKI_LAYOUT"), Verify: true, Hosts: testHosts, store: st})
+	res, err := ensure(context.Background(), request{Dir: dir, Layout: os.Getenv("PKI_LAYOUT"), Verify: true, Hosts: testHosts, store: st})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
 		os.Exit(1)

@@ -44,7 +44,7 @@ func usersSelfSigned(t *testing.T, dir string) {
 }
 
 func TestSelfSignedTLSCertificateIsRenewedOnlyWhenDinvMadeItAndItNearsExpiry(t *testing.T) {
-	moved := ServerHosts([]net.IP{net.ParseIP("10.9.9.9")}, "dinvhost", nil)
+	moved := serverHosts([]net.IP{net.ParseIP("10.9.9.9")}, "dinvhost", nil)
 	expiry := t0.AddDate(0, 0, leafDays)
 	for _, tc := range []struct {
 		name      string

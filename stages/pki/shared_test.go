@@ -14,7 +14,7 @@ import (
 // hostsOf is what the server certificate of the DinV host with address
 // 172.27.0.<i> must cover.
 func hostsOf(i int) []string {
-	return ServerHosts([]net.IP{net.ParseIP(fmt.Sprintf("172.27.0.%d", i))}, fmt.Sprintf("dinv-%d", i), nil)
+	return serverHosts([]net.IP{net.ParseIP(fmt.Sprintf("172.27.0.%d", i))}, fmt.Sprintf("dinv-%d", i), nil)
 }
 
 // TestSharedVolumeReissue: DinV hosts sharing one certificate directory,
@@ -50,7 +50,7 @@ func TestSharedVolumeReissue(t *testing.T) {
 	}
 	for round := 0; round < 5; round++ {
 		for i := 1; i <= 4; i++ {
-			_, err := Ensure(context.Background(), Request{Dir: dir, Verify: true, Hosts: hostsOf(i),
+			_, err := ensure(context.Background(), request{Dir: dir, Verify: true, Hosts: hostsOf(i),
 				Now: clock(t0.Add(time.Duration(round) * time.Hour)), store: failStore{t}})
 			if err != nil {
 				t.Fatalf("restart of host %d: %v", i, err)
@@ -89,7 +89,7 @@ func TestReissueKeepsKeyAndCoverage(t *testing.T) {
 	}
 
 	rsa := keySpec{RSA: true, Bits: 2048}
-	res, err := Ensure(context.Background(), Request{Dir: dir, Verify: true, Key: rsa, Hosts: hostsOf(4), Now: clock(now)})
+	res, err := ensure(context.Background(), request{Dir: dir, Verify: true, Key: rsa, Hosts: hostsOf(4), Now: clock(now)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -124,7 +124,7 @@ func TestConcurrentHostsShareOneCertificate(t *testing.T) {
 		go func(i int) {
 			defer wg.Done()
 			<-start
-			_, errs[i] = Ensure(context.Background(), Request{Dir: dir, Verify: true, Hosts: hostsOf(i + 1),
+			_, errs[i] = ensure(context.Background(), request{Dir: dir, Verify: true, Hosts: hostsOf(i + 1),
 				store: slowStore(10 * time.Millisecond)})
 		}(i)
 	}

@@ -78,12 +78,12 @@ func (st *stage) Run(ctx context.Context, s *core.State) error {
 	if err != nil {
 		return err
 	}
-	res, err := Ensure(ctx, Request{
+	res, err := ensure(ctx, request{
 		Dir:    cfg.CertDir,
 		Layout: cfg.CertLayout,
 		Verify: cfg.Certs == core.TLSVerify,
 		Key:    spec,
-		Hosts:  ServerHosts(s.Addrs, s.Hostname, extra),
+		Hosts:  serverHosts(s.Addrs, s.Hostname, extra),
 		Now:    st.now,
 		DryRun: cfg.DryRun,
 	})
@@ -112,7 +112,7 @@ func (st *stage) Run(ctx context.Context, s *core.State) error {
 }
 
 // logDryRun says at INFO what a real start would write, and why.
-func logDryRun(log hclog.Logger, dir string, res *Result) {
+func logDryRun(log hclog.Logger, dir string, res *result) {
 	if res.WouldRollForward {
 		log.Info("dry run: a real start would first complete the interrupted commit", "file", filepath.Join(dir, journalFile))
 	}
@@ -132,7 +132,7 @@ func logDryRun(log hclog.Logger, dir string, res *Result) {
 // layoutName names a layout for the log.
 func layoutName(l string) string {
 	if l == "" {
-		return LayoutFlat
+		return layoutFlat
 	}
 	return l
 }

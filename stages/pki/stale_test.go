@@ -132,7 +132,7 @@ func TestDindLeftoverClientFiles(t *testing.T) {
 			dir := t.TempDir()
 			writeTree(t, dir, c.files)
 			before := snapshotTree(t, dir)
-			res, err := Ensure(context.Background(), Request{Dir: dir, Layout: LayoutDind, Verify: true, Hosts: testHosts, Now: clock(t0), DryRun: true})
+			res, err := ensure(context.Background(), request{Dir: dir, Layout: layoutDind, Verify: true, Hosts: testHosts, Now: clock(t0), DryRun: true})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -282,7 +282,7 @@ func TestRunLogsReplacedFiles(t *testing.T) {
 	writeTree(t, dir, subset(set, dindClient...))
 	var logs bytes.Buffer
 	log := hclog.New(&hclog.LoggerOptions{Name: "dinv", Level: hclog.Info, Output: &logs}).Named("pki")
-	s := &core.State{Config: core.Config{Certs: core.TLSVerify, CertDir: dir, CertLayout: LayoutDind}, Hostname: "dinvhost"}
+	s := &core.State{Config: core.Config{Certs: core.TLSVerify, CertDir: dir, CertLayout: layoutDind}, Hostname: "dinvhost"}
 	if err := New().Run(core.WithLog(context.Background(), log), s); err != nil {
 		t.Fatal(err)
 	}

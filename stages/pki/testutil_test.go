@@ -16,19 +16,19 @@ import (
 // t0 is the tests' "now".
 var t0 = time.Date(2026, 11, 29, 12, 0, 0, 0, time.UTC)
 
-var testHosts = ServerHosts(nil, "dinvhost", nil)
+var testHosts = serverHosts(nil, "dinvhost", nil)
 
 func clock(t time.Time) func() time.Time { return func() time.Time { return t } }
 
-// ensure runs Ensure on dir at time now for hosts.
-func ensure(t *testing.T, dir string, verify bool, hosts []string, now time.Time) (*Result, error) {
+// ensureAt runs ensure on dir at time now for hosts.
+func ensureAt(t *testing.T, dir string, verify bool, hosts []string, now time.Time) (*result, error) {
 	t.Helper()
-	return Ensure(context.Background(), Request{Dir: dir, Verify: verify, Hosts: hosts, Now: clock(now)})
+	return ensure(context.Background(), request{Dir: dir, Verify: verify, Hosts: hosts, Now: clock(now)})
 }
 
-func mustEnsure(t *testing.T, dir string, verify bool, hosts []string, now time.Time) *Result {
+func mustEnsure(t *testing.T, dir string, verify bool, hosts []string, now time.Time) *result {
 	t.Helper()
-	res, err := ensure(t, dir, verify, hosts, now)
+	res, err := ensureAt(t, dir, verify, hosts, now)
 	if err != nil {
 		t.Fatalf("Ensure: %v", err)
 	}

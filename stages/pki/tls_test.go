@@ -14,14 +14,14 @@ import (
 // CA file) and connects with the client bundle Ensure reports, a foreign
 // CA's client and none, in both layouts.
 func TestHandshake(t *testing.T) {
-	for _, layout := range []string{LayoutFlat, LayoutDind} {
+	for _, layout := range []string{layoutFlat, layoutDind} {
 		t.Run(layout, func(t *testing.T) { serveAndConnect(t, layout) })
 	}
 }
 
 func serveAndConnect(t *testing.T, layout string) {
 	dir := t.TempDir()
-	res, err := Ensure(context.Background(), Request{Dir: dir, Layout: layout, Verify: true, Hosts: testHosts})
+	res, err := ensure(context.Background(), request{Dir: dir, Layout: layout, Verify: true, Hosts: testHosts})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -179,7 +179,7 @@ func TestClientsRule(t *testing.T) {
 			dir := t.TempDir()
 			writeFiles(t, dir, c.files)
 			before := snapshot(t, dir)
-			res, err := ensure(t, dir, c.verify, testHosts, now)
+			res, err := ensureAt(t, dir, c.verify, testHosts, now)
 			if c.reason == "" {
 				if err != nil {
 					t.Fatalf("Ensure: %v", err)
@@ -238,7 +238,7 @@ func TestCAThatCannotIssue(t *testing.T) {
 			dir := t.TempDir()
 			writeFiles(t, dir, map[string][]byte{caCertFile: c.ca.certPEM, caKeyFile: c.ca.keyPEM})
 			before := snapshot(t, dir)
-			res, err := Ensure(context.Background(), Request{Dir: dir, Verify: c.verify, Hosts: testHosts})
+			res, err := ensure(context.Background(), request{Dir: dir, Verify: c.verify, Hosts: testHosts})
 			if c.reason == "" {
 				if err != nil {
 					t.Fatalf("Ensure: %v", err)
@@ -265,7 +265,7 @@ func TestCAThatCannotIssue(t *testing.T) {
 // host no certificate can match is an error and nothing is written.
 func TestIssuedCertificatesAreVerified(t *testing.T) {
 	dir := t.TempDir()
-	_, err := Ensure(context.Background(), Request{Dir: dir, Verify: true, Hosts: append(ServerHosts(nil, "dinvhost", nil), ".")})
+	_, err := ensure(context.Background(), request{Dir: dir, Verify: true, Hosts: append(serverHosts(nil, "dinvhost", nil), ".")})
 	if err == nil || !strings.Contains(err.Error(), "new server certificate for .: x509: certificate is valid for") {
 		t.Fatalf("error = %v, want one naming the host the new docker.crt does not cover", err)
 	}

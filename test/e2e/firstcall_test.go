@@ -27,7 +27,7 @@ const firstCalls = 20
 // more means dinv binds it late.
 const maxBeforeBind = 5
 
-// The first call races the engine (issue 11): the README's quickstart pasted
+// The first call races the engine: the README's quickstart pasted
 // as is, `docker run -d -p 127.0.0.1:PORT:2375 IMAGE` and, the moment it
 // returns, `docker -H tcp://127.0.0.1:PORT version`, with no wait and no
 // retry. With socket activation (the default) dinv binds the port before

@@ -24,7 +24,7 @@ const swarmWait = 3 * time.Minute
 // must not hold the poll past swarmWait.
 const callWait = 30 * time.Second
 
-// TestSwarm is issue 12's proof: five DinV hosts of one image, started with
+// TestSwarm proves the swarm flags: five DinV hosts of one image, started with
 // one docker run each and no docker exec, form a swarm of three managers and
 // two workers that runs a DNS round-robin service on all five, carries an
 // overlay network between hosts and publishes a host-mode port on each; it

@@ -102,7 +102,7 @@ type Options struct {
 	Run   []string // docker run options besides the name and privileges: -p, -v, -e, --network
 	Args  []string // dinv's arguments, after the image
 	// Create makes the container with `docker create` and leaves it stopped,
-	// as the seed's example 1 does before `docker cp`; Start starts it.
+	// as the README's example 1 does before `docker cp`; Start starts it.
 	Create bool
 	// Unprivileged leaves out the probed privileges (for `docker run IMAGE -h`).
 	Unprivileged bool

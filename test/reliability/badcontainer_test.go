@@ -57,7 +57,7 @@ func TestBadInputInAContainer(t *testing.T) {
 	}
 }
 
-// dindBadInputs are issue 10's bad inputs, through a container only: the
+// dindBadInputs are docker:dind users' bad inputs, through a container only: the
 // engine's configuration file mounted at /etc/docker/daemon.json, an
 // argument only the engine can refuse, a container without privileges. The
 // containers run as a docker:dind service does, with DOCKER_TLS_CERTDIR=/certs

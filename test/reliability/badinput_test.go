@@ -79,7 +79,7 @@ func newMaterial(t *testing.T) *material {
 	return m
 }
 
-// badInputs are the cases of issue 6, one per row.
+// badInputs are bad flags, YAML files and certificates, one per row.
 var badInputs = []badCase{
 	{name: "unknown flag", args: []string{"-bogus"}, code: 2, want: []string{"-bogus", "not defined"}},
 	{name: "storage driver no engine knows", args: []string{"-storage", "nosuchfs"}, code: 2, want: []string{"-storage", "nosuchfs"}},
@@ -195,7 +195,7 @@ var badInputs = []badCase{
 		check: exitsWithin(5 * time.Second)},
 }
 
-// The figures' kinds of issue 9's host cases.
+// The figures' kinds of the host cases.
 const (
 	kindRejected = "certificates clients reject, refused"
 	kindPlanted  = "planted in the certificate directory"

@@ -20,7 +20,7 @@ import (
 	"github.com/dinv/dinv/test/harness"
 )
 
-// Signals during start-up (issue 9): a SIGTERM at any moment of dinv's start
+// Signals during start-up: a SIGTERM at any moment of dinv's start
 // ends it promptly with 128+15, before the engine starts (nothing later runs),
 // or, once the engine runs, as the engine ends (its clean 0). Each case holds
 // dinv in one place it cannot leave by itself, so that the signal lands there

@@ -144,3 +144,25 @@ func TestCertificateFactoryMakesWhatClientsSeeItMakes(t *testing.T) {
 		t.Errorf("a leaf of an intermediate renewed after it: %v", err)
 	}
 }
+
+func TestLineWithFindsWholeLinesUnlessTheOutputIsComplete(t *testing.T) {
+	for _, c := range []struct {
+		name, out string
+		all       bool
+		want      string
+		ok        bool
+	}{
+		{"a whole line holding it", "a\nengine ready x\nb", false, "engine ready x", true},
+		{"a line still being written is not taken", "a\nengine re", false, "", false},
+		{"nor a whole line read half-way", "a\nengine ready, af", false, "", false},
+		{"the last line counts once the output is complete", "a\nengine ready", true, "engine ready", true},
+		{"nothing written", "", false, "", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, ok := lineWith(c.out, "engine ready", c.all)
+			if got != c.want || ok != c.ok {
+				t.Errorf("lineWith(%q) = %q, %v; want %q, %v", c.out, got, ok, c.want, c.ok)
+			}
+		})
+	}
+}

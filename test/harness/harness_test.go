@@ -166,3 +166,17 @@ func TestLineWithFindsWholeLinesUnlessTheOutputIsComplete(t *testing.T) {
 		})
 	}
 }
+
+func TestMissingVICUsageNamesTheFirstEntryLackingOrOutOfOrder(t *testing.T) {
+	all := strings.Join(VICUsage, "  -other\n    \tanother flag\n")
+	swapped := VICUsage[1] + VICUsage[0] + strings.Join(VICUsage[2:], "")
+	for _, c := range []struct{ name, usage, want string }{
+		{"all, with other flags among them", all, ""},
+		{"one left out", strings.Replace(all, VICUsage[2], "", 1), VICUsage[2]},
+		{"two swapped", swapped, VICUsage[1]},
+	} {
+		if got := MissingVICUsage(c.usage); got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+	}
+}

@@ -183,12 +183,7 @@ func TestSignalDuringStartOnTheHost(t *testing.T) {
 	// root, pki the certificates).
 	t.Run("SIGTERM during a stage that returns normally afterwards: no later stage runs", func(t *testing.T) {
 		figures.Case(t, "signal during start-up")
-		h := suite.NewDinv(t)
-		writeCerts(t, h.Certs, nil)
-		fifo := filepath.Join(filepath.Dir(h.Pidfile), "docker-held.pid")
-		if err := syscall.Mkfifo(fifo, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		h, fifo := heldStale(t)
 		before := snapshot(t, h.Certs)
 		p := startHost(t, h, false, debug, "-config", writeStages(t, h), "-tlsverify")
 		p.WaitLine(t, "dinv.stale: start", 30*time.Second)
@@ -205,12 +200,7 @@ func TestSignalDuringStartOnTheHost(t *testing.T) {
 	// its grace period and exits.
 	t.Run("SIGTERM during a stage that never returns: left behind after the stage wait", func(t *testing.T) {
 		figures.Case(t, "signal during start-up")
-		h := suite.NewDinv(t)
-		writeCerts(t, h.Certs, nil)
-		fifo := filepath.Join(filepath.Dir(h.Pidfile), "docker-held.pid")
-		if err := syscall.Mkfifo(fifo, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		h, fifo := heldStale(t)
 		// Whatever the outcome, the FIFO's reader is let go at the end.
 		t.Cleanup(func() { feedFIFO(t, fifo, 0) })
 		before := snapshot(t, h.Certs)
@@ -221,6 +211,20 @@ func TestSignalDuringStartOnTheHost(t *testing.T) {
 			t.Error("no warning that the stale stage was left behind")
 		}
 	})
+}
+
+// heldStale is a place to run dinv, with a certificate directory, whose
+// stale stage blocks until the test feeds the FIFO it returns: a
+// docker*.pid beside the engine's pid file, which the stage reads.
+func heldStale(t *testing.T) (*harness.HostDinv, string) {
+	t.Helper()
+	h := suite.NewDinv(t)
+	writeCerts(t, h.Certs, nil)
+	fifo := filepath.Join(filepath.Dir(h.Pidfile), "docker-held.pid")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return h, fifo
 }
 
 // feedFIFO writes a pid of no process to the FIFO at path once a reader has

@@ -1,10 +1,13 @@
 package harness
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"debug/elf"
 	"io"
 	"net"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -178,5 +181,25 @@ func TestMissingVICUsageNamesTheFirstEntryLackingOrOutOfOrder(t *testing.T) {
 		if got := MissingVICUsage(c.usage); got != c.want {
 			t.Errorf("%s: %q, want %q", c.name, got, c.want)
 		}
+	}
+}
+
+func TestBuildMakesAStaticBinaryOrSaysWhyNot(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "launcher")
+	if err := Build(context.Background(), "bench/launcher", out); err != nil {
+		t.Fatal(err)
+	}
+	f, err := elf.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			t.Error("the binary asks for a dynamic loader: not static")
+		}
+	}
+	if err := Build(context.Background(), "no/such/command", out); err == nil || !strings.Contains(err.Error(), "build no/such/command") {
+		t.Errorf("building a missing package: %v", err)
 	}
 }

@@ -1,6 +1,7 @@
 package harness
 
 import (
+	"context"
 	"crypto/rand"
 	"encoding/hex"
 	"errors"
@@ -24,17 +25,22 @@ import (
 // runs in containers.
 const HostStages = "stages: [network, stale, storage, pki, args, engine, ready]\n"
 
-// BuildDinv builds this module's dinv command into dir, static
-// (CGO_ENABLED=0) as the images carry it, and returns the binary's path;
-// the go tool's output is in the error.
+// Build builds the command pkg of this module ("cmd/dinv") into out as the
+// images carry dinv: static (CGO_ENABLED=0), -trimpath, -ldflags=-s
+// (images/build.sh); the go tool's output is in the error.
+func Build(ctx context.Context, pkg, out string) error {
+	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s", "-o", out, "github.com/dinv/dinv/"+pkg)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return fmt.Errorf("build %s: %v\n%s", pkg, err, b)
+	}
+	return nil
+}
+
+// BuildDinv builds dinv (Build) into dir and returns the binary's path.
 func BuildDinv(dir string) (string, error) {
 	bin := filepath.Join(dir, "dinv")
-	cmd := exec.Command("go", "build", "-o", bin, "github.com/dinv/dinv/cmd/dinv")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return "", fmt.Errorf("build dinv: %v\n%s", err, out)
-	}
-	return bin, nil
+	return bin, Build(context.Background(), "cmd/dinv", bin)
 }
 
 // HostSuite is what a suite that runs the real dinv on the host keeps for

@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -208,13 +207,7 @@ func (s *setup) byHand(port int, cmd []string) []string {
 
 // buildLauncher builds bench/launcher, static, into s.dir.
 func (s *setup) buildLauncher(ctx context.Context) error {
-	cmd := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s", "-o", filepath.Join(s.dir, "launcher"),
-		"github.com/dinv/dinv/bench/launcher")
-	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := cmd.CombinedOutput(); err != nil {
-		return fmt.Errorf("build the launcher (bench/launcher): %v\n%s", err, out)
-	}
-	return nil
+	return harness.Build(ctx, "bench/launcher", filepath.Join(s.dir, "launcher"))
 }
 
 // rss reads VmRSS (KiB) of dinv (PID 1), dockerd (its pid file) and the

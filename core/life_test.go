@@ -1,7 +1,6 @@
 package core
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
@@ -13,6 +12,8 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 	"github.com/pkg/errors"
+
+	"github.com/dinv/dinv/test/harness"
 )
 
 // events is an ordered record shared by the fakes of one test.
@@ -82,7 +83,7 @@ func (h *hookStage) Run(ctx context.Context, s *State) error {
 }
 
 // lifeRunner returns a runner catching the returned channel, logging to buf.
-func lifeRunner(t *testing.T, buf *syncWriter) (*Runner, context.Context, chan os.Signal) {
+func lifeRunner(t *testing.T, buf *harness.Buffer) (*Runner, context.Context, chan os.Signal) {
 	t.Helper()
 	signals := make(chan os.Signal, 4)
 	r := &Runner{Log: hclog.New(&hclog.LoggerOptions{Name: "dinv", Level: hclog.Debug, Output: buf}),
@@ -90,24 +91,6 @@ func lifeRunner(t *testing.T, buf *syncWriter) (*Runner, context.Context, chan o
 	ctx := r.Catch(context.Background(), signals)
 	t.Cleanup(r.Release)
 	return r, ctx, signals
-}
-
-// syncWriter is a log buffer the test reads while the runner writes.
-type syncWriter struct {
-	mu sync.Mutex
-	w  bytes.Buffer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
-}
-
-func (s *syncWriter) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.String()
 }
 
 // runAsync runs r in the background and returns its result channel.
@@ -129,7 +112,7 @@ func wait(t *testing.T, ch <-chan Exit) Exit {
 }
 
 func TestAStopSignalBeforeTheEngineEndsTheStageAndExits128PlusN(t *testing.T) {
-	var logs syncWriter
+	var logs harness.Buffer
 	r, ctx, signals := lifeRunner(t, &logs)
 	ev := &events{}
 	waiting := make(chan struct{})
@@ -158,7 +141,7 @@ func TestAStopSignalBeforeTheEngineEndsTheStageAndExits128PlusN(t *testing.T) {
 }
 
 func TestAStopSignalDuringAStageThatIgnoresItRunsNoLaterStage(t *testing.T) {
-	var logs syncWriter
+	var logs harness.Buffer
 	r, ctx, signals := lifeRunner(t, &logs)
 	ev := &events{}
 	entered, release := make(chan struct{}), make(chan struct{})
@@ -188,7 +171,7 @@ func TestAStopSignalDuringAStageThatIgnoresItRunsNoLaterStage(t *testing.T) {
 }
 
 func TestAStageThatIgnoresItsContextIsLeftBehindAfterTheWait(t *testing.T) {
-	var logs syncWriter
+	var logs harness.Buffer
 	r, ctx, signals := lifeRunner(t, &logs)
 	stuck := make(chan struct{})
 	t.Cleanup(func() { close(stuck) })
@@ -210,7 +193,7 @@ func TestAStageThatIgnoresItsContextIsLeftBehindAfterTheWait(t *testing.T) {
 }
 
 func TestSignalsBeforeTheEngineAreDroppedAndAfterItPassedOn(t *testing.T) {
-	var logs syncWriter
+	var logs harness.Buffer
 	r, ctx, signals := lifeRunner(t, &logs)
 	ev := &events{}
 	eng := newFakeEngine(ev, syscall.SIGTERM)
@@ -243,7 +226,7 @@ func TestSignalsBeforeTheEngineAreDroppedAndAfterItPassedOn(t *testing.T) {
 }
 
 func TestTheEnginesEndEndsTheLaterStagesContextAndGivesItsStatus(t *testing.T) {
-	var logs syncWriter
+	var logs harness.Buffer
 	r, ctx, _ := lifeRunner(t, &logs)
 	ev := &events{}
 	eng := newFakeEngine(ev, 0)
@@ -265,7 +248,7 @@ func TestTheEnginesEndEndsTheLaterStagesContextAndGivesItsStatus(t *testing.T) {
 }
 
 func TestAStageFailingOnceTheEngineRunsStopsTheEngineAndFails(t *testing.T) {
-	var logs syncWriter
+	var logs harness.Buffer
 	r, ctx, _ := lifeRunner(t, &logs)
 	ev := &events{}
 	eng := newFakeEngine(ev, 0)
@@ -305,7 +288,7 @@ func TestExitCodeFindsTheCodeThroughAnyWrapping(t *testing.T) {
 	}
 }
 
-func waitLog(t *testing.T, buf *syncWriter, want string) {
+func waitLog(t *testing.T, buf *harness.Buffer, want string) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for time.Now().Before(deadline) {

@@ -10,17 +10,8 @@ import (
 
 	"github.com/dinv/dinv/core"
 	"github.com/dinv/dinv/internal/config"
+	"github.com/dinv/dinv/test/harness"
 )
-
-// seedUsage is Docker-in-VIC's usage block: each entry must appear verbatim and in
-// this order (other flags may stand among them).
-var seedUsage = []string{
-	"  -insecure-registry string\n    \tEnable insecure registry communication\n",
-	"  -local\n    \tDo not bind API to external interfaces\n",
-	"  -storage string\n    \tStorage driver to use (default \"overlay2\")\n",
-	"  -tls\n    \tUse TLS; implied by --tlsverify. Certs are generated automatically if not available\n",
-	"  -tlsverify\n    \tUse TLS and verify the remote. Certs are generated automatically if not available\n",
-}
 
 func env(vars map[string]string) func(string) string {
 	return func(k string) string { return vars[k] }
@@ -38,13 +29,8 @@ func TestHelpPrintsTheSeedsUsage(t *testing.T) {
 			if !strings.HasPrefix(out, "Usage of /dinv:\n") {
 				t.Errorf("usage does not start with the program's name:\n%s", out)
 			}
-			at := 0
-			for _, entry := range seedUsage {
-				i := strings.Index(out[at:], entry)
-				if i < 0 {
-					t.Fatalf("entry %q missing or out of order in:\n%s", entry, out)
-				}
-				at += i + len(entry)
+			if entry := harness.MissingVICUsage(out); entry != "" {
+				t.Fatalf("entry %q missing or out of order in:\n%s", entry, out)
 			}
 			if stderr.Len() != 0 {
 				t.Errorf("stderr = %q, want nothing", stderr.String())

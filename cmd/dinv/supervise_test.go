@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -12,13 +11,13 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/dinv/dinv/core"
 	"github.com/dinv/dinv/internal/activation"
+	"github.com/dinv/dinv/test/harness"
 )
 
 // TestMain lets a test run the whole of dinv in a child process (the
@@ -92,34 +91,16 @@ func TestAnEngineThatEndsBeforeAnsweringGivesDinvItsStatus(t *testing.T) {
 	}
 }
 
-// lockedBuffer collects a child's output while the test reads it.
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
 // startDinv runs dinv (this test binary) with a fake dockerd of script on its
 // PATH and $MARK set to a file the script may write; it is killed when the
 // test ends.
-func startDinv(t *testing.T, script string, args ...string) (cmd *exec.Cmd, out *lockedBuffer, mark string) {
+func startDinv(t *testing.T, script string, args ...string) (cmd *exec.Cmd, out *harness.Buffer, mark string) {
 	t.Helper()
 	return startDinvWith(t, nil, script, args...)
 }
 
 // startDinvWith is startDinv with env added to dinv's environment.
-func startDinvWith(t *testing.T, env []string, script string, args ...string) (cmd *exec.Cmd, out *lockedBuffer, mark string) {
+func startDinvWith(t *testing.T, env []string, script string, args ...string) (cmd *exec.Cmd, out *harness.Buffer, mark string) {
 	t.Helper()
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "bin")
@@ -139,7 +120,7 @@ func startDinvWith(t *testing.T, env []string, script string, args ...string) (c
 	}
 	cmd.Env = append(cmd.Env, "DINV_TEST_ARGS="+string(argv), "PATH="+bin+":"+os.Getenv("PATH"), "MARK="+mark)
 	cmd.Env = append(cmd.Env, env...)
-	out = &lockedBuffer{}
+	out = &harness.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -310,7 +291,7 @@ func TestTheEngineGetsDinvsSocketAndAnEarlyClientWaitsForItsAnswer(t *testing.T)
 	if err := os.WriteFile(list, []byte("stages: [args, engine]\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	port := freePort(t)
+	port := harness.FreePort(t)
 	self, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
@@ -352,16 +333,6 @@ func TestATakenPortStopsDinvBeforeAnyStage(t *testing.T) {
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		t.Errorf("a stage ran: %s holds %v", dir, entries)
 	}
-}
-
-func freePort(t *testing.T) int {
-	t.Helper()
-	l, err := net.Listen("tcp4", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
 }
 
 func TestACommandRunsInsteadOfTheEngine(t *testing.T) {

@@ -1,6 +1,8 @@
 package host
 
 import (
+	"regexp"
+	"strconv"
 	"strings"
 )
 
@@ -21,6 +23,21 @@ const gvisorBuild = "#1 SMP Sun Jan 10 15:06:54 PST 2016"
 func InGVisor(sys System) bool {
 	v, err := sys.ReadFile("/proc/version")
 	return err == nil && strings.Contains(string(v), gvisorBuild)
+}
+
+var runcVersionRE = regexp.MustCompile(`runc version (\d+)\.(\d+)\.(\d+)`)
+
+// RuncVersion reads the version `runc --version` prints ("runc version
+// 1.3.6+ds1": 1.3.6); false when out names none.
+func RuncVersion(out string) (v [3]int, ok bool) {
+	m := runcVersionRE.FindStringSubmatch(out)
+	if m == nil {
+		return v, false
+	}
+	for i := range v {
+		v[i], _ = strconv.Atoi(m[i+1])
+	}
+	return v, true
 }
 
 // RuncChecksProcfs reports whether a runc version refuses a /proc whose root

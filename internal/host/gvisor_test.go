@@ -47,3 +47,20 @@ func TestRuncChecksProcfsFromTheNovember2025Releases(t *testing.T) {
 		}
 	}
 }
+
+func TestRuncVersionIsReadFromRuncsFirstLine(t *testing.T) {
+	for _, c := range []struct {
+		out  string
+		want [3]int
+		ok   bool
+	}{
+		{"runc version 1.3.6+ds1\ncommit: 1.3.6+ds1-1\nspec: 1.2.1\n", [3]int{1, 3, 6}, true},
+		{"runc version 1.1.15\ncommit: v1.1.15-0-gbc20cb44\n", [3]int{1, 1, 15}, true},
+		{"runc version 1.4.0-rc.2\n", [3]int{1, 4, 0}, true},
+		{"runc: command not found\n", [3]int{}, false},
+	} {
+		if got, ok := host.RuncVersion(c.out); got != c.want || ok != c.ok {
+			t.Errorf("RuncVersion(%q) = %v, %v; want %v, %v", c.out, got, ok, c.want, c.ok)
+		}
+	}
+}

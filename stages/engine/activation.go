@@ -6,7 +6,7 @@ import (
 	"github.com/pkg/errors"
 
 	"github.com/dinv/dinv/internal/activation"
-	"github.com/dinv/dinv/stages/engine/reaper"
+	"github.com/dinv/dinv/internal/reaper"
 )
 
 // activated turns the engine's command into its launch through dinv

@@ -9,7 +9,7 @@ import (
 	"github.com/pkg/errors"
 
 	"github.com/dinv/dinv/core"
-	"github.com/dinv/dinv/stages/engine/reaper"
+	"github.com/dinv/dinv/internal/reaper"
 )
 
 func TestEngineStageStartsNothingOnceAStopHasEndedItsContext(t *testing.T) {

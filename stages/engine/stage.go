@@ -1,7 +1,7 @@
 // Package engine is the engine stage: it starts the command lines the args
 // stage built (State.Commands) and leaves them supervised (supervisor) for
 // the rest of dinv's life, in State.Engine. Processes are started and reaped
-// by the reaper package. -dry-run skips it.
+// by internal/reaper. -dry-run skips it.
 package engine
 
 import (
@@ -12,7 +12,7 @@ import (
 
 	"github.com/dinv/dinv/core"
 	"github.com/dinv/dinv/internal/activation"
-	"github.com/dinv/dinv/stages/engine/reaper"
+	"github.com/dinv/dinv/internal/reaper"
 )
 
 // stopGrace is how long a process dinv ends gets between SIGTERM and SIGKILL.

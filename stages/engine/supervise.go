@@ -8,7 +8,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/pkg/errors"
 
-	"github.com/dinv/dinv/stages/engine/reaper"
+	"github.com/dinv/dinv/internal/reaper"
 )
 
 // supervisor is the engine's process tree while dinv looks after it: it

@@ -5,7 +5,7 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/dinv/dinv/stages/engine/reaper"
+	"github.com/dinv/dinv/internal/reaper"
 )
 
 // fakeProcs records what was started; each fake process ends when the test

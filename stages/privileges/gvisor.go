@@ -1,9 +1,7 @@
 package privileges
 
 import (
-	"regexp"
-	"strconv"
-	"strings"
+	"fmt"
 
 	"github.com/hashicorp/go-hclog"
 
@@ -12,8 +10,6 @@ import (
 
 // procRootInode is the inode number of a Linux procfs root (PROC_ROOT_INO).
 const procRootInode = 1
-
-var runcVersionRE = regexp.MustCompile(`runc version (\d+)\.(\d+)\.(\d+)`)
 
 // warnGVisorRunc says, once, when the engine's runc cannot start a single
 // container here: gVisor's /proc root is not inode 1 (release 20240729: 86;
@@ -30,18 +26,14 @@ func warnGVisorRunc(log hclog.Logger, sys host.System) {
 		log.Debug("runc version unknown", "error", err)
 		return
 	}
-	m := runcVersionRE.FindStringSubmatch(out)
-	if m == nil {
+	v, ok := host.RuncVersion(out)
+	if !ok {
 		return
-	}
-	v := [3]int{}
-	for i := range v {
-		v[i], _ = strconv.Atoi(m[i+1])
 	}
 	if host.RuncChecksProcfs(v[0], v[1], v[2]) {
 		log.Warn("this runc refuses gVisor's /proc (its root is not inode 1: \"unsafe procfs detected\"): "+
 			"the engine starts, but no container or build step can run in it; use gVisor built from its Go module "+
 			"(make engine: its /proc root is inode 1), or an image whose runc is older than 1.2.8 (dinv:26.1, dinv:20.10)",
-			"runc", strings.Join(m[1:], "."), "proc_root_inode", ino)
+			"runc", fmt.Sprintf("%d.%d.%d", v[0], v[1], v[2]), "proc_root_inode", ino)
 	}
 }

@@ -1,7 +1,6 @@
 package swarm
 
 import (
-	"bytes"
 	"context"
 	"crypto/sha256"
 	"errors"
@@ -16,6 +15,7 @@ import (
 
 	"github.com/dinv/dinv/core"
 	"github.com/dinv/dinv/internal/engineapi"
+	"github.com/dinv/dinv/test/harness"
 )
 
 // rootCAPEM is a swarm's root CA as the engine serves it; only its bytes
@@ -237,25 +237,8 @@ func (d *fakeDial) dial(ctx context.Context, addr string) error {
 	return nil
 }
 
-// logBuffer is a debug-level logger writing into a buffer.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
-func newLog() (hclog.Logger, *logBuffer) {
-	b := &logBuffer{}
+// newLog is a debug-level logger writing into a buffer.
+func newLog() (hclog.Logger, *harness.Buffer) {
+	b := &harness.Buffer{}
 	return hclog.New(&hclog.LoggerOptions{Name: "dinv.swarm", Level: hclog.Debug, Output: b}), b
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/dinv/dinv/core"
+	"github.com/dinv/dinv/test/harness"
 )
 
 // world is one host's surroundings in a test: its engine, clock, the
@@ -20,7 +21,7 @@ type world struct {
 	eng   *fakeEngine
 	clock *fakeClock
 	dial  *fakeDial
-	log   *logBuffer
+	log   *harness.Buffer
 	l     hclog.Logger
 	plan  plan
 }

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dinv/dinv/examples/kubernetes"
+	"github.com/dinv/dinv/internal/config"
 	"github.com/dinv/dinv/test/harness"
 )
 
@@ -273,18 +274,20 @@ func (p *pod) volumeFiles(t *testing.T, image, volume string) []string {
 	return strings.Fields(out)
 }
 
-// engineHosts are the --host/-H arguments of the engine running in container.
+// engineHosts are the --host values of the engine running in container, its
+// command line read as dockerd reads it (config.ParseEngineArgs).
 func (p *pod) engineHosts(t *testing.T, container string) []string {
 	t.Helper()
 	out := p.sh(t, container, `tr '\0' '\n' </proc/$(cat /var/run/docker.pid)/cmdline`)
-	var hosts []string
 	words := strings.Split(strings.TrimSpace(out), "\n")
-	for i, w := range words {
-		switch {
-		case strings.HasPrefix(w, "--host="), strings.HasPrefix(w, "-H="):
-			hosts = append(hosts, w[strings.Index(w, "=")+1:])
-		case (w == "--host" || w == "-H") && i+1 < len(words):
-			hosts = append(hosts, words[i+1])
+	flags, err := config.ParseEngineArgs(words[1:])
+	if err != nil {
+		t.Fatalf("the engine's command line %q: %v", words, err)
+	}
+	var hosts []string
+	for _, f := range flags {
+		if f.Name == "host" {
+			hosts = append(hosts, f.Value)
 		}
 	}
 	sort.Strings(hosts)

@@ -16,7 +16,6 @@ import (
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -196,7 +195,7 @@ func (w *readmeWorld) run(t *testing.T, dir, line, until string) string {
 	cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"), readmeDockerEnv+"="+string(world))
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 	cmd.Cancel = func() error { return syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL) }
-	out := &syncBuffer{}
+	out := &harness.Buffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	start := time.Now()
 	if err := cmd.Start(); err != nil {
@@ -241,25 +240,6 @@ func (w *readmeWorld) runAll(t *testing.T, e readmeExample, prepare func(dir str
 		last = w.run(t, dir, line, "")
 	}
 	return dir, last
-}
-
-// syncBuffer is a bytes.Buffer safe for the writers of a command and the
-// reader polling it.
-type syncBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // readmeDocker is the test binary as the README lines' `docker`: it runs the

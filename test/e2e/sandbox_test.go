@@ -323,7 +323,7 @@ func testGVisorSwarm(t *testing.T, image string) {
 // and iptables, inner containers and builds use --network host, and engines
 // whose runc checks procfs run none (that release's /proc root is inode 86).
 func testGVisorHostNetwork(t *testing.T, image string) {
-	if runc := runcVersion(t, image); runcRefusesGVisor(runc) {
+	if refuses, runc := runcRefusesGVisor(t, image); refuses {
 		// The engine starts, and dinv says why no container will.
 		port := strconv.Itoa(harness.FreePort(t))
 		d := harness.Start(t, harness.Options{Image: image, Privileges: harness.GVisor,
@@ -599,22 +599,15 @@ func rootDevice(t *testing.T) (major, minor int) {
 	return 0, 0
 }
 
-// runcVersion is the version of the runc in image ("1.3.6").
-func runcVersion(t *testing.T, image string) string {
+// runcRefusesGVisor reports whether the runc in image refuses gVisor's /proc,
+// read as dinv reads it (host.RuncVersion, host.RuncChecksProcfs: the checks
+// of runc 1.2.8, 1.3.3, 1.4.0 and later), and its version ("1.3.6").
+func runcRefusesGVisor(t *testing.T, image string) (bool, string) {
 	t.Helper()
 	out := harness.Client{}.Run(t, "run", "--rm", "--entrypoint", "runc", image, "--version")
-	f := strings.Fields(out)
-	if len(f) < 3 {
+	v, ok := host.RuncVersion(out)
+	if !ok {
 		t.Fatalf("runc --version: %q", out)
 	}
-	v, _, _ := strings.Cut(f[2], "+")
-	return v
-}
-
-// runcRefusesGVisor reports whether runc of version v refuses gVisor's /proc
-// (host.RuncChecksProcfs: the checks of runc 1.2.8, 1.3.3, 1.4.0 and later).
-func runcRefusesGVisor(v string) bool {
-	var major, minor, patch int
-	fmt.Sscanf(v, "%d.%d.%d", &major, &minor, &patch)
-	return host.RuncChecksProcfs(major, minor, patch)
+	return host.RuncChecksProcfs(v[0], v[1], v[2]), fmt.Sprintf("%d.%d.%d", v[0], v[1], v[2])
 }

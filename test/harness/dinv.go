@@ -84,10 +84,11 @@ func SubnetNetwork(t testing.TB, what string) (name, prefix string) {
 	return "", ""
 }
 
-// FreePort returns a TCP port that is free on 127.0.0.1 right now.
+// FreePort returns a TCP port that is free right now on every address,
+// IPv4 and IPv6 (127.0.0.1 too): dinv binds its port on every address.
 func FreePort(t testing.TB) int {
 	t.Helper()
-	l, err := net.Listen("tcp", "127.0.0.1:0")
+	l, err := net.Listen("tcp", ":0")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -12,6 +12,15 @@
 // HostRecord. Only runs that are over are cleaned up after: a run of the same
 // suite going on beside (a developer's, CI's) keeps its objects.
 //
+// For the suites that run the real dinv on the host (integration,
+// reliability) it builds dinv (OpenHostSuite, BuildDinv; Build for any
+// command of the module) and runs it in a directory of its own with a free
+// port and a bridge of its own (HostDinv: Start and WaitLine for a long run,
+// Run for one that should end by itself). Unit tests anywhere in the module
+// share its small helpers (Buffer, FreePort, VICUsage); it imports nothing of
+// dinv's, so that core and the stages can import it in their tests without a
+// cycle.
+//
 // Nothing here needs an engine until it is called: the package's own unit tests
 // run anywhere.
 package harness

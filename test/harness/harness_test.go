@@ -1,10 +1,13 @@
 package harness
 
 import (
+	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"debug/elf"
 	"io"
 	"net"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -142,5 +145,61 @@ func TestCertificateFactoryMakesWhatClientsSeeItMakes(t *testing.T) {
 	}
 	if err := verify(leaf, renewed, root); err != nil {
 		t.Errorf("a leaf of an intermediate renewed after it: %v", err)
+	}
+}
+
+func TestLineWithFindsWholeLinesUnlessTheOutputIsComplete(t *testing.T) {
+	for _, c := range []struct {
+		name, out string
+		all       bool
+		want      string
+		ok        bool
+	}{
+		{"a whole line holding it", "a\nengine ready x\nb", false, "engine ready x", true},
+		{"a line still being written is not taken", "a\nengine re", false, "", false},
+		{"nor a whole line read half-way", "a\nengine ready, af", false, "", false},
+		{"the last line counts once the output is complete", "a\nengine ready", true, "engine ready", true},
+		{"nothing written", "", false, "", false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			got, ok := lineWith(c.out, "engine ready", c.all)
+			if got != c.want || ok != c.ok {
+				t.Errorf("lineWith(%q) = %q, %v; want %q, %v", c.out, got, ok, c.want, c.ok)
+			}
+		})
+	}
+}
+
+func TestMissingVICUsageNamesTheFirstEntryLackingOrOutOfOrder(t *testing.T) {
+	all := strings.Join(VICUsage, "  -other\n    \tanother flag\n")
+	swapped := VICUsage[1] + VICUsage[0] + strings.Join(VICUsage[2:], "")
+	for _, c := range []struct{ name, usage, want string }{
+		{"all, with other flags among them", all, ""},
+		{"one left out", strings.Replace(all, VICUsage[2], "", 1), VICUsage[2]},
+		{"two swapped", swapped, VICUsage[1]},
+	} {
+		if got := MissingVICUsage(c.usage); got != c.want {
+			t.Errorf("%s: %q, want %q", c.name, got, c.want)
+		}
+	}
+}
+
+func TestBuildMakesAStaticBinaryOrSaysWhyNot(t *testing.T) {
+	out := filepath.Join(t.TempDir(), "launcher")
+	if err := Build(context.Background(), "bench/launcher", out); err != nil {
+		t.Fatal(err)
+	}
+	f, err := elf.Open(out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	for _, p := range f.Progs {
+		if p.Type == elf.PT_INTERP {
+			t.Error("the binary asks for a dynamic loader: not static")
+		}
+	}
+	if err := Build(context.Background(), "no/such/command", out); err == nil || !strings.Contains(err.Error(), "build no/such/command") {
+		t.Errorf("building a missing package: %v", err)
 	}
 }

@@ -15,20 +15,17 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
-	"path/filepath"
 	"testing"
 
 	"github.com/dinv/dinv/test/harness"
 )
 
-// dinvBin is the dinv binary built for this run.
-var dinvBin string
-
-// hostRecord lists what the tests make on the host (the runs' directories,
-// with the dinv, dockerd and containerd processes started in them and the
-// engines' mounts, their bridges, the netns of the nftables test), so that
-// the next run removes what a killed one left; see harness.HostRecord.
-var hostRecord *harness.HostRecord
+// suite holds the dinv binary built for this run and the record of what the
+// tests make on the host (the runs' directories, with the dinv, dockerd and
+// containerd processes started in them and the engines' mounts, their
+// bridges, the netns of the nftables test), so that the next run removes
+// what a killed one left; see harness.HostRecord.
+var suite *harness.HostSuite
 
 func TestMain(m *testing.M) {
 	os.Exit(run(m))
@@ -40,36 +37,13 @@ func run(m *testing.M) int {
 		return 1
 	}
 	var err error
-	if hostRecord, err = harness.OpenHostRecord("integration"); err != nil {
+	if suite, err = harness.OpenHostSuite("integration"); err != nil {
 		fmt.Fprintln(os.Stderr, "integration:", err)
 		return 1
 	}
-	code := runTests(m)
-	if found, err := hostRecord.Close(); err != nil || len(found) > 0 {
-		fmt.Fprintf(os.Stderr, "integration: the tests left on the host (removed now): %q %v\n", found, err)
+	code := m.Run()
+	if !suite.Close() {
 		code = max(code, 1)
 	}
 	return code
-}
-
-func runTests(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "dinvit-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	if err := hostRecord.Add(harness.HostDir, dir); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	dinvBin = filepath.Join(dir, "dinv")
-	build := exec.Command("go", "build", "-o", dinvBin, "github.com/dinv/dinv/cmd/dinv")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	build.Stdout, build.Stderr = os.Stderr, os.Stderr
-	if err := build.Run(); err != nil {
-		fmt.Fprintln(os.Stderr, "integration: build dinv:", err)
-		return 1
-	}
-	return m.Run()
 }

@@ -37,7 +37,7 @@ func TestCountNftRulesAgreesWithIptablesNftSave(t *testing.T) {
 		}
 		return string(out)
 	}
-	if err := hostRecord.Add(harness.HostNetns, ns); err != nil {
+	if err := suite.Record.Add(harness.HostNetns, ns); err != nil {
 		t.Fatal(err)
 	}
 	if out, err := exec.Command("ip", "netns", "add", ns).CombinedOutput(); err != nil {

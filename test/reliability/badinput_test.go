@@ -30,9 +30,9 @@ type badCase struct {
 	kind string
 	// plant puts into {certs} what files cannot say (links, FIFOs), after
 	// certs and before the snapshot (host cases).
-	plant func(t *testing.T, h *hostDirs)
+	plant func(t *testing.T, h *harness.HostDinv)
 	// check checks more once dinv has exited (host cases).
-	check func(t *testing.T, h *hostDirs, r hostResult)
+	check func(t *testing.T, h *harness.HostDinv, r harness.HostResult)
 	// lock: dinv takes the directory's lock to read what it refuses (a
 	// commit journal is read under it): its empty .dinv.lock may appear.
 	lock bool
@@ -164,31 +164,31 @@ var badInputs = []badCase{
 	// Issue 9: the certificate directory cannot be used against dinv.
 	{name: ".dinv.lock a symbolic link to a path outside", kind: kindPlanted, args: []string{"-tlsverify"}, code: 1,
 		want: []string{"{certs}/.dinv.lock", "symbolic link"},
-		plant: func(t *testing.T, h *hostDirs) {
-			if err := os.MkdirAll(filepath.Join(h.dir, "outside"), 0o755); err != nil {
+		plant: func(t *testing.T, h *harness.HostDinv) {
+			if err := os.MkdirAll(filepath.Join(h.Dir, "outside"), 0o755); err != nil {
 				t.Fatal(err)
 			}
-			if err := os.Symlink(filepath.Join(h.dir, "outside", "lock"), filepath.Join(h.certs, ".dinv.lock")); err != nil {
+			if err := os.Symlink(filepath.Join(h.Dir, "outside", "lock"), filepath.Join(h.Certs, ".dinv.lock")); err != nil {
 				t.Fatal(err)
 			}
 		},
-		check: func(t *testing.T, h *hostDirs, r hostResult) {
-			if _, err := os.Lstat(filepath.Join(h.dir, "outside", "lock")); err == nil {
+		check: func(t *testing.T, h *harness.HostDinv, r harness.HostResult) {
+			if _, err := os.Lstat(filepath.Join(h.Dir, "outside", "lock")); err == nil {
 				t.Error("dinv created the link's target outside the certificate directory")
 			}
 		}},
 	{name: ".dinv-commit a FIFO", kind: kindPlanted, args: []string{"-tlsverify"}, code: 1, lock: true,
 		want: []string{"{certs}/.dinv-commit", "FIFO"},
-		plant: func(t *testing.T, h *hostDirs) {
-			if err := syscall.Mkfifo(filepath.Join(h.certs, ".dinv-commit"), 0o644); err != nil {
+		plant: func(t *testing.T, h *harness.HostDinv) {
+			if err := syscall.Mkfifo(filepath.Join(h.Certs, ".dinv-commit"), 0o644); err != nil {
 				t.Fatal(err)
 			}
 		},
 		check: exitsWithin(5 * time.Second)},
 	{name: ".dinv-commit a symbolic link to /dev/zero", kind: kindPlanted, args: []string{"-tlsverify"}, code: 1, lock: true,
 		want: []string{"{certs}/.dinv-commit", "symbolic link"},
-		plant: func(t *testing.T, h *hostDirs) {
-			if err := os.Symlink("/dev/zero", filepath.Join(h.certs, ".dinv-commit")); err != nil {
+		plant: func(t *testing.T, h *harness.HostDinv) {
+			if err := os.Symlink("/dev/zero", filepath.Join(h.Certs, ".dinv-commit")); err != nil {
 				t.Fatal(err)
 			}
 		},
@@ -202,10 +202,10 @@ const (
 )
 
 // exitsWithin checks that dinv exited by itself within d (no hang).
-func exitsWithin(d time.Duration) func(t *testing.T, h *hostDirs, r hostResult) {
-	return func(t *testing.T, h *hostDirs, r hostResult) {
-		if r.timedOut || r.took > d {
-			t.Errorf("dinv took %s to exit (timed out: %v), want at most %s", r.took.Round(time.Millisecond), r.timedOut, d)
+func exitsWithin(d time.Duration) func(t *testing.T, h *harness.HostDinv, r harness.HostResult) {
+	return func(t *testing.T, h *harness.HostDinv, r harness.HostResult) {
+		if r.TimedOut || r.Took > d {
+			t.Errorf("dinv took %s to exit (timed out: %v), want at most %s", r.Took.Round(time.Millisecond), r.TimedOut, d)
 		}
 	}
 }
@@ -249,43 +249,43 @@ func TestBadInputOnTheHost(t *testing.T) {
 				kind = "bad input, host"
 			}
 			figures.Case(t, kind)
-			h := newHostDirs(t)
+			h := suite.NewDinv(t)
 			args := append([]string(nil), c.args...)
 			switch {
 			case c.ro:
-				mountReadOnlyTmpfs(t, h.certs)
+				mountReadOnlyTmpfs(t, h.Certs)
 			case c.certs != nil:
-				writeCerts(t, h.certs, c.certs(t, m))
+				writeCerts(t, h.Certs, c.certs(t, m))
 			default:
 				// A plausible directory holding one unrelated file: it must
 				// stay as it is too.
-				writeCerts(t, h.certs, map[string][]byte{"README": []byte("user's\n")})
+				writeCerts(t, h.Certs, map[string][]byte{"README": []byte("user's\n")})
 			}
 			if c.yaml != "" {
-				if err := os.WriteFile(h.expand("{config}"), []byte(c.yaml), 0o644); err != nil {
+				if err := os.WriteFile(expand(h, "{config}"), []byte(c.yaml), 0o644); err != nil {
 					t.Fatal(err)
 				}
-				args = append([]string{"-config", h.expand("{config}")}, args...)
+				args = append([]string{"-config", expand(h, "{config}")}, args...)
 			}
 			if c.plant != nil {
 				c.plant(t, h)
 			}
-			before := snapshot(t, h.certs)
-			r := h.run(t, 30*time.Second, nil, args...)
-			checkRefused(t, c, r.code, r.stdout+r.stderr, h.expand)
-			if r.timedOut {
-				t.Errorf("dinv did not exit within 30 s: it was stopped\n%s", r.stderr)
+			before := snapshot(t, h.Certs)
+			r := h.Run(t, 30*time.Second, args...)
+			checkRefused(t, c, r.Code, r.Output, func(s string) string { return expand(h, s) })
+			if r.TimedOut {
+				t.Errorf("dinv did not exit within 30 s: it was stopped\n%s", r.Output)
 			}
-			if r.engineSeen != "" {
-				t.Errorf("an engine started: %s appeared", r.engineSeen)
+			if r.EngineSeen != "" {
+				t.Errorf("an engine started: %s appeared", r.EngineSeen)
 			}
-			if d := diffSnapshots(before, snapshot(t, h.certs)); len(d) > 0 && !(c.lock && strings.Join(d, "; ") == ".dinv.lock: appeared") {
+			if d := diffSnapshots(before, snapshot(t, h.Certs)); len(d) > 0 && !(c.lock && strings.Join(d, "; ") == ".dinv.lock: appeared") {
 				t.Errorf("the certificate directory changed: %s", strings.Join(d, "; "))
 			}
 			if c.check != nil {
 				c.check(t, h, r)
 			}
-			figures.Time("bad input refused, host (dinv exit)", r.took)
+			figures.Time("bad input refused, host (dinv exit)", r.Took)
 		})
 	}
 }

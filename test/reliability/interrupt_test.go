@@ -55,10 +55,10 @@ func TestFaultInterruptedCertificateWrite(t *testing.T) {
 	t.Run("no partial file is read as valid", func(t *testing.T) {
 		figures.Case(t, "fault")
 		for i := 0; i < interruptTries; i++ {
-			h := newHostDirs(t)
+			h := suite.NewDinv(t)
 			delay := time.Duration(rng.Intn(500)) * time.Millisecond
 			killDuringGeneration(t, h, delay)
-			present, temps := listCertDir(t, h.certs)
+			present, temps := listCertDir(t, h.Certs)
 			finals[len(present)]++
 			if temps > 0 {
 				withTemps++
@@ -67,21 +67,21 @@ func TestFaultInterruptedCertificateWrite(t *testing.T) {
 				complete++
 			}
 			for _, f := range present {
-				if err := parsesWhole(filepath.Join(h.certs, f)); err != nil {
+				if err := parsesWhole(filepath.Join(h.Certs, f)); err != nil {
 					t.Errorf("try %d (kill at %s): %s is partial: %v", i, delay, f, err)
 				}
 			}
-			r := h.run(t, 30*time.Second, nil, "-config", certsOnly(t, h), "-tlsverify")
-			if r.code != 0 {
-				lines := errorLines(r.stderr)
-				refused = append(refused, fmt.Sprintf("kill at %s left %v: exit %d: %s", delay, present, r.code, strings.Join(lines, " ")))
+			r := h.Run(t, 30*time.Second, "-config", certsOnly(t, h), "-tlsverify")
+			if r.Code != 0 {
+				lines := errorLines(r.Output)
+				refused = append(refused, fmt.Sprintf("kill at %s left %v: exit %d: %s", delay, present, r.Code, strings.Join(lines, " ")))
 				continue
 			}
 			recovered++
-			if _, left := listCertDir(t, h.certs); left > 0 {
+			if _, left := listCertDir(t, h.Certs); left > 0 {
 				t.Errorf("try %d (kill at %s): the next start left %d temp files behind", i, delay, left)
 			}
-			if err := consistentSet(h.certs); err != nil {
+			if err := consistentSet(h.Certs); err != nil {
 				t.Errorf("try %d (kill at %s, left %v): the next start accepted an inconsistent set: %v", i, delay, present, err)
 			}
 		}
@@ -108,9 +108,9 @@ func TestFaultInterruptedCertificateWrite(t *testing.T) {
 
 // certsOnly writes a stage list that makes the certificates and starts no
 // engine (-dry-run writes nothing), and returns its path.
-func certsOnly(t *testing.T, h *hostDirs) string {
+func certsOnly(t *testing.T, h *harness.HostDinv) string {
 	t.Helper()
-	path := filepath.Join(h.dir, "certs-only.yaml")
+	path := filepath.Join(h.Dir, "certs-only.yaml")
 	if err := os.WriteFile(path, []byte("stages: [network, pki]\n"), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -119,12 +119,12 @@ func certsOnly(t *testing.T, h *hostDirs) string {
 
 // killDuringGeneration runs a cold -tlsverify generation of dinv under strace
 // (fsync and rename delayed) and kills its process group after delay.
-func killDuringGeneration(t *testing.T, h *hostDirs, delay time.Duration) {
+func killDuringGeneration(t *testing.T, h *harness.HostDinv, delay time.Duration) {
 	t.Helper()
 	args := append([]string{"-f", "-qq", "-o", "/dev/null",
 		"-e", "trace=fsync,rename,renameat,renameat2",
 		"-e", "inject=fsync,rename,renameat,renameat2:delay_enter=25000",
-		dinvBin}, h.flags()...)
+		suite.Dinv}, h.Flags()...)
 	args = append(args, "-config", certsOnly(t, h), "-tlsverify")
 	cmd := exec.Command("strace", args...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}

@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -26,9 +25,6 @@ import (
 
 	"github.com/dinv/dinv/test/harness"
 )
-
-// dinvBin is the dinv binary built from this tree for the host cases.
-var dinvBin string
 
 // image is the DinV image the container cases run.
 func image(t testing.TB) string {
@@ -45,10 +41,11 @@ func image(t testing.TB) string {
 
 const busybox = "dinv-test-busybox" // images/testimages.sh
 
-// hostRecord lists what the host cases make outside the engine (directories
-// with the dinv and engine processes started in them, the bridge), so that
-// the next run removes what a killed one left.
-var hostRecord *harness.HostRecord
+// suite holds the dinv binary built from this tree for the host cases and
+// the record of what they make outside the engine (directories with the dinv
+// and engine processes started in them, bridges), so that the next run
+// removes what a killed one left.
+var suite *harness.HostSuite
 
 // TestMain removes what killed runs of this suite left (on the engine: what
 // carries org.dinv.test=reliability; on the host: what their host record
@@ -62,14 +59,12 @@ func run(m *testing.M) int {
 	harness.Prefix = "dinv-rel-"
 	harness.BeginSuite("reliability")
 	var err error
-	if hostRecord, err = harness.OpenHostRecord("reliability"); err != nil {
+	if suite, err = harness.OpenHostSuite("reliability"); err != nil {
 		fmt.Fprintln(os.Stderr, "reliability:", err)
 		return 1
 	}
 	code := runSuite(m)
-	removeOwnBridge()
-	if found, err := hostRecord.Close(); err != nil || len(found) > 0 {
-		fmt.Fprintf(os.Stderr, "reliability: the tests left on the host (removed now): %q %v\n", found, err)
+	if !suite.Close() {
 		code = max(code, 1)
 	}
 	if !harness.EndSuite() {
@@ -79,23 +74,6 @@ func run(m *testing.M) int {
 }
 
 func runSuite(m *testing.M) int {
-	dir, err := os.MkdirTemp("", "dinv-rel-bin-")
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	defer os.RemoveAll(dir)
-	if err := hostRecord.Add(harness.HostDir, dir); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		return 1
-	}
-	dinvBin = filepath.Join(dir, "dinv")
-	build := exec.Command("go", "build", "-o", dinvBin, "github.com/dinv/dinv/cmd/dinv")
-	build.Env = append(os.Environ(), "CGO_ENABLED=0")
-	if out, err := build.CombinedOutput(); err != nil {
-		fmt.Fprintf(os.Stderr, "build dinv: %v\n%s", err, out)
-		return 1
-	}
 	start := time.Now()
 	code := m.Run()
 	// go test shows a passing package's output only with -v: the figures

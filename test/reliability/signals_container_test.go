@@ -112,17 +112,17 @@ type stageSignal struct {
 
 func signalAtStage(t *testing.T, img, network string, hook stageHook) stageSignal {
 	t.Helper()
-	h := newHostDirs(t) // the gate and strace's output: recorded, so a killed run's strace is killed
-	gate := filepath.Join(h.dir, "go")
+	h := suite.NewDinv(t) // the gate and strace's output: recorded, so a killed run's strace is killed
+	gate := filepath.Join(h.Dir, "go")
 	if err := syscall.Mkfifo(gate, 0o600); err != nil {
 		t.Fatal(err)
 	}
 	vol := harness.Volume(t, "certs")
-	d := startDinV(t, img, network, []string{"-v", h.dir + ":/gate", "-v", vol + ":/certs",
+	d := startDinV(t, img, network, []string{"-v", h.Dir + ":/gate", "-v", vol + ":/certs",
 		"-e", "DEBUG=true", "-e", "DOCKER_TLS_CERTDIR=/certs", "--entrypoint", "sh"},
 		"-c", "read x </gate/go && exec /dinv")
 	pid := d.Inspect(t, "{{.State.Pid}}")
-	st := exec.Command("strace", "-f", "-o", filepath.Join(h.dir, "strace.out"),
+	st := exec.Command("strace", "-f", "-o", filepath.Join(h.Dir, "strace.out"),
 		"-P", hook.path, "-e", "inject=all:signal=TERM", "-p", pid)
 	stderr, err := st.StderrPipe()
 	if err != nil {

@@ -3,14 +3,12 @@
 package reliability
 
 import (
-	"bufio"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -26,156 +24,19 @@ import (
 // dinv in one place it cannot leave by itself, so that the signal lands there
 // and nowhere else.
 
-// signalStages is the stage list of the host cases: what the integration
-// suite runs on the host (no cgroups, mounts or iptables stages there).
-const signalStages = "stages: [network, stale, storage, pki, args, engine, ready]\n"
-
 // promptly bounds the time from a stop signal to dinv's exit before the
 // engine runs: the runner gives a stage 2 s to return once stopped.
 const promptly = 3 * time.Second
 
-// hostProc is one dinv started on the host whose standard error is read
-// line by line as it comes.
-type hostProc struct {
-	cmd  *exec.Cmd
-	done chan struct{}
-	err  error
-	took time.Duration
-
-	mu    sync.Mutex
-	lines []string
-	grew  chan struct{} // closed and replaced at every new line
-}
-
-// startHost starts dinv with h's placement flags (no -engine-version when
-// detect is set), then args, with env added, and reads its log.
-func startHost(t *testing.T, h *hostDirs, detect bool, env []string, args ...string) *hostProc {
+// startHost starts dinv with h's flags, then args, with env added (see
+// harness.HostDinv.Start); with detect, without -engine-version.
+func startHost(t *testing.T, h *harness.HostDinv, detect bool, env []string, args ...string) *harness.HostProc {
 	t.Helper()
-	flags := h.flags()
 	if detect {
-		flags = h.placement()
+		h.EngineVersion = ""
 	}
-	// An engine that wrongly starts gets a bridge of its own and no
-	// iptables, as in h.run.
-	args = append(append(flags, args...), "--", "--bridge="+ownBridge(t), "--iptables=false")
-	cmd := exec.Command(dinvBin, args...)
-	cmd.Env = append(cleanEnv(), env...)
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &hostProc{cmd: cmd, done: make(chan struct{}), grew: make(chan struct{})}
-	start := time.Now()
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	read := make(chan struct{})
-	go func() {
-		defer close(read)
-		sc := bufio.NewScanner(stderr)
-		sc.Buffer(make([]byte, 64<<10), 1<<20)
-		for sc.Scan() {
-			p.mu.Lock()
-			p.lines = append(p.lines, sc.Text())
-			close(p.grew)
-			p.grew = make(chan struct{})
-			p.mu.Unlock()
-		}
-	}()
-	go func() {
-		<-read
-		p.err = cmd.Wait()
-		p.took = time.Since(start)
-		close(p.done)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-p.done:
-		default:
-			syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-p.done
-		}
-		h.killEngine()
-		if t.Failed() {
-			t.Logf("dinv's log:\n%s", p.log())
-		}
-	})
-	return p
-}
-
-// cleanEnv is the test's environment without what chooses dinv's engine
-// profile: a case that detects the engine version must detect it.
-func cleanEnv() []string {
-	var env []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "DINV_") && !strings.HasPrefix(kv, "DEBUG=") {
-			env = append(env, kv)
-		}
-	}
-	return env
-}
-
-func (p *hostProc) log() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	return strings.Join(p.lines, "\n")
-}
-
-// waitLine waits until a line of the log holds s, and returns it; it fails
-// the test when dinv exits first or timeout passes.
-func (p *hostProc) waitLine(t *testing.T, s string, timeout time.Duration) string {
-	t.Helper()
-	deadline := time.After(timeout)
-	for seen := 0; ; {
-		p.mu.Lock()
-		lines, grew := p.lines, p.grew
-		p.mu.Unlock()
-		for ; seen < len(lines); seen++ {
-			if strings.Contains(lines[seen], s) {
-				return lines[seen]
-			}
-		}
-		select {
-		case <-grew:
-		case <-p.done:
-			if strings.Contains(p.log(), s) {
-				continue
-			}
-			t.Fatalf("dinv exited (%v) before logging %q:\n%s", p.err, s, p.log())
-		case <-deadline:
-			t.Fatalf("dinv did not log %q within %s:\n%s", s, timeout, p.log())
-		}
-	}
-}
-
-// signal sends sig to dinv and returns when.
-func (p *hostProc) signal(t *testing.T, sig syscall.Signal) time.Time {
-	t.Helper()
-	at := time.Now()
-	if err := p.cmd.Process.Signal(sig); err != nil {
-		t.Fatalf("signal dinv: %v", err)
-	}
-	return at
-}
-
-// exit waits up to timeout for dinv to exit and returns its code and the
-// time since since; it fails the test when dinv is still running.
-func (p *hostProc) exit(t *testing.T, since time.Time, timeout time.Duration) (int, time.Duration) {
-	t.Helper()
-	select {
-	case <-p.done:
-	case <-time.After(timeout):
-		t.Fatalf("dinv still runs %s after the signal:\n%s", timeout, p.log())
-	}
-	took := time.Since(since)
-	if ee, ok := p.err.(*exec.ExitError); ok {
-		return ee.ExitCode(), took
-	}
-	if p.err != nil {
-		t.Fatal(p.err)
-	}
-	return 0, took
+	h.Env = env
+	return h.Start(t, args...)
 }
 
 // stagesAfter lists the stages that started after the line holding mark.
@@ -195,10 +56,10 @@ func stagesAfter(log, mark string) []string {
 }
 
 // writeStages writes the host cases' stage list and returns its path.
-func writeStages(t *testing.T, h *hostDirs) string {
+func writeStages(t *testing.T, h *harness.HostDinv) string {
 	t.Helper()
-	path := filepath.Join(h.dir, "signal-stages.yaml")
-	if err := os.WriteFile(path, []byte(signalStages), 0o644); err != nil {
+	path := filepath.Join(h.Dir, "signal-stages.yaml")
+	if err := os.WriteFile(path, []byte(harness.HostStages), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	return path
@@ -207,11 +68,12 @@ func writeStages(t *testing.T, h *hostDirs) string {
 // checkStopped checks a stop before the engine: exit 143 within promptly, the
 // stop and the reason logged, no engine, and nothing written to the
 // certificate directory since before.
-func checkStopped(t *testing.T, h *hostDirs, p *hostProc, at time.Time, before map[string]string) {
+func checkStopped(t *testing.T, h *harness.HostDinv, p *harness.HostProc, at time.Time, before map[string]string) {
 	t.Helper()
-	code, took := p.exit(t, at, 30*time.Second)
+	code := p.Exit(t, 30*time.Second)
+	took := p.Ended().Sub(at)
 	figures.Time("SIGTERM to exit before the engine, host", took)
-	log := p.log()
+	log := p.Output()
 	if code != 143 {
 		t.Errorf("exit %d, want 143 (128+SIGTERM)", code)
 	}
@@ -226,12 +88,12 @@ func checkStopped(t *testing.T, h *hostDirs, p *hostProc, at time.Time, before m
 	if later := stagesAfter(log, "stop signal received"); len(later) > 0 {
 		t.Errorf("stages started after the stop signal: %v", later)
 	}
-	for _, p := range []string{h.socket, h.pidfile} {
+	for _, p := range []string{h.Socket, h.Pidfile} {
 		if _, err := os.Lstat(p); err == nil {
 			t.Errorf("an engine started: %s exists", p)
 		}
 	}
-	if d := diffSnapshots(before, snapshot(t, h.certs)); len(d) > 0 {
+	if d := diffSnapshots(before, snapshot(t, h.Certs)); len(d) > 0 {
 		t.Errorf("the certificate directory changed after the stop: %s", strings.Join(d, "; "))
 	}
 }
@@ -244,9 +106,9 @@ func TestSignalDuringStartOnTheHost(t *testing.T) {
 	// waiting on SIGTERM.
 	t.Run("SIGTERM while waiting for .dinv.lock held by another process", func(t *testing.T) {
 		figures.Case(t, "signal during start-up")
-		h := newHostDirs(t)
-		writeCerts(t, h.certs, nil)
-		lock, err := os.OpenFile(filepath.Join(h.certs, ".dinv.lock"), os.O_CREATE|os.O_RDWR, 0o600)
+		h := suite.NewDinv(t)
+		writeCerts(t, h.Certs, nil)
+		lock, err := os.OpenFile(filepath.Join(h.Certs, ".dinv.lock"), os.O_CREATE|os.O_RDWR, 0o600)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -254,14 +116,14 @@ func TestSignalDuringStartOnTheHost(t *testing.T) {
 		if err := unix.Flock(int(lock.Fd()), unix.LOCK_EX); err != nil {
 			t.Fatal(err)
 		}
-		before := snapshot(t, h.certs)
+		before := snapshot(t, h.Certs)
 		p := startHost(t, h, false, debug, "-config", writeStages(t, h), "-tlsverify")
-		line := p.waitLine(t, "waiting for the certificate directory's lock", 30*time.Second)
-		if !strings.Contains(line, filepath.Join(h.certs, ".dinv.lock")) {
+		line := p.WaitLine(t, "waiting for the certificate directory's lock", 30*time.Second)
+		if !strings.Contains(line, filepath.Join(h.Certs, ".dinv.lock")) {
 			t.Errorf("the waiting line does not name the lock file:\n%s", line)
 		}
-		checkStopped(t, h, p, p.signal(t, syscall.SIGTERM), before)
-		if n := strings.Count(p.log(), "waiting for the certificate directory's lock"); n != 1 {
+		checkStopped(t, h, p, p.Signal(t, syscall.SIGTERM), before)
+		if n := strings.Count(p.Output(), "waiting for the certificate directory's lock"); n != 1 {
 			t.Errorf("said %d times that it waits, want once", n)
 		}
 	})
@@ -270,8 +132,8 @@ func TestSignalDuringStartOnTheHost(t *testing.T) {
 	// which hangs (a wrapper script whose child holds its output).
 	t.Run("SIGTERM during the engine version detection, dockerd --version hung", func(t *testing.T) {
 		figures.Case(t, "signal during start-up")
-		h := newHostDirs(t)
-		bin := filepath.Join(h.dir, "bin")
+		h := suite.NewDinv(t)
+		bin := filepath.Join(h.Dir, "bin")
 		if err := os.MkdirAll(bin, 0o755); err != nil {
 			t.Fatal(err)
 		}
@@ -279,20 +141,16 @@ func TestSignalDuringStartOnTheHost(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		// The child is a copy of sleep under h.dir: a killed run's leftover
-		// is found by its path.
+		// The child is a copy of sleep under h.Dir: a leftover is found by
+		// its path (h's cleanup kills it, as the next run kills a killed
+		// run's).
 		child := filepath.Join(bin, "hung-child")
 		if out, err := exec.Command("cp", sleep, child).CombinedOutput(); err != nil {
 			t.Fatalf("cp sleep: %v %s", err, out)
 		}
-		childPID := filepath.Join(h.dir, "child.pid")
+		childPID := filepath.Join(h.Dir, "child.pid")
 		harness.WriteFile(t, bin, "dockerd", []byte(fmt.Sprintf("#!/bin/sh\n%s 600 &\necho $! >%s\nwait\necho 'Docker version 20.10.24'\n", child, childPID)), 0o755)
-		t.Cleanup(func() {
-			for _, pid := range harness.ProcessesNaming(h.dir) {
-				syscall.Kill(pid, syscall.SIGKILL)
-			}
-		})
-		before := snapshot(t, h.certs)
+		before := snapshot(t, h.Certs)
 		p := startHost(t, h, true, append(debug, "PATH="+bin+":"+os.Getenv("PATH")), "-config", writeStages(t, h))
 		deadline := time.Now().Add(30 * time.Second)
 		for {
@@ -300,11 +158,11 @@ func TestSignalDuringStartOnTheHost(t *testing.T) {
 				break
 			}
 			if time.Now().After(deadline) {
-				t.Fatalf("the fake dockerd --version never ran:\n%s", p.log())
+				t.Fatalf("the fake dockerd --version never ran:\n%s", p.Output())
 			}
 			time.Sleep(10 * time.Millisecond)
 		}
-		checkStopped(t, h, p, p.signal(t, syscall.SIGTERM), before)
+		checkStopped(t, h, p, p.Signal(t, syscall.SIGTERM), before)
 		b, _ := os.ReadFile(childPID)
 		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
 			end := time.Now().Add(2 * time.Second)
@@ -325,20 +183,15 @@ func TestSignalDuringStartOnTheHost(t *testing.T) {
 	// root, pki the certificates).
 	t.Run("SIGTERM during a stage that returns normally afterwards: no later stage runs", func(t *testing.T) {
 		figures.Case(t, "signal during start-up")
-		h := newHostDirs(t)
-		writeCerts(t, h.certs, nil)
-		fifo := filepath.Join(filepath.Dir(h.pidfile), "docker-held.pid")
-		if err := syscall.Mkfifo(fifo, 0o644); err != nil {
-			t.Fatal(err)
-		}
-		before := snapshot(t, h.certs)
+		h, fifo := heldStale(t)
+		before := snapshot(t, h.Certs)
 		p := startHost(t, h, false, debug, "-config", writeStages(t, h), "-tlsverify")
-		p.waitLine(t, "dinv.stale: start", 30*time.Second)
-		at := p.signal(t, syscall.SIGTERM)
-		p.waitLine(t, "stop signal received", 10*time.Second)
+		p.WaitLine(t, "dinv.stale: start", 30*time.Second)
+		at := p.Signal(t, syscall.SIGTERM)
+		p.WaitLine(t, "stop signal received", 10*time.Second)
 		feedFIFO(t, fifo, 5*time.Second)
 		checkStopped(t, h, p, at, before)
-		if _, err := os.Stat(filepath.Join(h.dir, "data")); err == nil {
+		if _, err := os.Stat(filepath.Join(h.Dir, "data")); err == nil {
 			t.Error("the storage stage ran after the stop signal: it made the data root")
 		}
 	})
@@ -347,22 +200,31 @@ func TestSignalDuringStartOnTheHost(t *testing.T) {
 	// its grace period and exits.
 	t.Run("SIGTERM during a stage that never returns: left behind after the stage wait", func(t *testing.T) {
 		figures.Case(t, "signal during start-up")
-		h := newHostDirs(t)
-		writeCerts(t, h.certs, nil)
-		fifo := filepath.Join(filepath.Dir(h.pidfile), "docker-held.pid")
-		if err := syscall.Mkfifo(fifo, 0o644); err != nil {
-			t.Fatal(err)
-		}
+		h, fifo := heldStale(t)
 		// Whatever the outcome, the FIFO's reader is let go at the end.
 		t.Cleanup(func() { feedFIFO(t, fifo, 0) })
-		before := snapshot(t, h.certs)
+		before := snapshot(t, h.Certs)
 		p := startHost(t, h, false, debug, "-config", writeStages(t, h), "-tlsverify")
-		p.waitLine(t, "dinv.stale: start", 30*time.Second)
-		checkStopped(t, h, p, p.signal(t, syscall.SIGTERM), before)
-		if !strings.Contains(p.log(), "stage still running after its context ended") {
+		p.WaitLine(t, "dinv.stale: start", 30*time.Second)
+		checkStopped(t, h, p, p.Signal(t, syscall.SIGTERM), before)
+		if !strings.Contains(p.Output(), "stage still running after its context ended") {
 			t.Error("no warning that the stale stage was left behind")
 		}
 	})
+}
+
+// heldStale is a place to run dinv, with a certificate directory, whose
+// stale stage blocks until the test feeds the FIFO it returns: a
+// docker*.pid beside the engine's pid file, which the stage reads.
+func heldStale(t *testing.T) (*harness.HostDinv, string) {
+	t.Helper()
+	h := suite.NewDinv(t)
+	writeCerts(t, h.Certs, nil)
+	fifo := filepath.Join(filepath.Dir(h.Pidfile), "docker-held.pid")
+	if err := syscall.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return h, fifo
 }
 
 // feedFIFO writes a pid of no process to the FIFO at path once a reader has

@@ -47,8 +47,8 @@ func Supervise(log hclog.Logger, procs reaper.Procs, cmds []reaper.Cmd, grace ti
 // need (containerd, before the engine it serves) is waited for: when
 // serves[i] is not "", the command after cmds[i] starts once cmds[i]'s
 // process accepts a connection on the unix socket serves[i]. If it exits
-// first, does not serve within wait, or ctx ends meanwhile, what was started
-// is ended and the error returned. Such a process that exits while the
+// first, does not serve within wait, or ctx ends meanwhile (or before a
+// command starts), what was started is ended and the error returned. Such a process that exits while the
 // engine runs is started again (as the engine restarts the containerd it
 // manages itself): the engine reconnects to it.
 func SuperviseServing(ctx context.Context, log hclog.Logger, procs reaper.Procs, cmds []reaper.Cmd, serves []string,
@@ -62,6 +62,10 @@ func SuperviseServing(ctx context.Context, log hclog.Logger, procs reaper.Procs,
 	}
 	s := &Supervisor{log: log, procs: procs, tail: newTail(out), grace: grace, engineGrace: grace, done: make(chan struct{})}
 	for i, c := range cmds {
+		if ctx.Err() != nil { // a stop came: start nothing more
+			s.endAll()
+			return nil, context.Cause(ctx)
+		}
 		serving := ""
 		if i < len(serves) && i < len(cmds)-1 {
 			serving = serves[i]

@@ -25,6 +25,7 @@ type fakeProcs struct {
 	strays      map[int]bool // stray children; a signal in groupDiesOn ends them
 	// signals are the signals every process got, in order: "dockerd SIGTERM".
 	signals []string
+	onStart func() // called as each process starts
 }
 
 func (f *fakeProcs) signalled() []string {
@@ -61,6 +62,9 @@ func (f *fakeProcs) Start(c reaper.Cmd) (reaper.Proc, error) {
 		exitOn: f.exitOn[args[0]], group: f.groupLeft}
 	f.started = append(f.started, p)
 	f.envs = append(f.envs, env)
+	if f.onStart != nil {
+		f.onStart()
+	}
 	return p, nil
 }
 

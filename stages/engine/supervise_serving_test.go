@@ -219,3 +219,28 @@ func TestAProcessThatServesNothingIsNotStartedAgain(t *testing.T) {
 	f.proc(1).exit(reaper.Status{})
 	waitDone(t, s)
 }
+
+func TestAStopOnceContainerdServesStartsNoEngine(t *testing.T) {
+	socket := filepath.Join(t.TempDir(), "containerd.sock")
+	l, err := net.Listen("unix", socket)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	f := &fakeProcs{exitOn: map[string]map[syscall.Signal]reaper.Status{"containerd": {syscall.SIGTERM: {Signal: syscall.SIGTERM}}}}
+	ctx, cancel := context.WithCancelCause(context.Background())
+	stop := errors.New("received SIGTERM")
+	// The stop comes while containerd is started: it serves at once, and the
+	// engine is not started after it.
+	f.onStart = func() { cancel(stop) }
+	r := result(t, superviseAsync(ctx, f, socket, time.Minute))
+	if !errors.Is(r.err, stop) {
+		t.Fatalf("error = %v, want the stop", r.err)
+	}
+	if got := f.startedArgs0(); !reflect.DeepEqual(got, []string{"containerd"}) {
+		t.Errorf("started %q", got)
+	}
+	if got := f.signalled(); !reflect.DeepEqual(got, []string{"containerd SIGTERM"}) {
+		t.Errorf("signals %q", got)
+	}
+}

@@ -48,9 +48,10 @@ func Supervise(log hclog.Logger, procs reaper.Procs, cmds []reaper.Cmd, grace ti
 // serves[i] is not "", the command after cmds[i] starts once cmds[i]'s
 // process accepts a connection on the unix socket serves[i]. If it exits
 // first, does not serve within wait, or ctx ends meanwhile (or before a
-// command starts), what was started is ended and the error returned. Such a process that exits while the
-// engine runs is started again (as the engine restarts the containerd it
-// manages itself): the engine reconnects to it.
+// command starts), what was started is ended and the error returned. Such
+// a process that exits while the engine runs is started again (as the
+// engine restarts the containerd it manages itself): the engine reconnects
+// to it.
 func SuperviseServing(ctx context.Context, log hclog.Logger, procs reaper.Procs, cmds []reaper.Cmd, serves []string,
 	grace, wait time.Duration) (*Supervisor, error) {
 	if len(cmds) == 0 {

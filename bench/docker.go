@@ -80,11 +80,33 @@ func (s *setup) commonWith(name, certDir string, privileges []string) []string {
 // .State.StartedAt: the first GET /_ping that succeeded from outside, and the
 // engine's first log line ("Starting up"; 0 when not found), which tells
 // dinv's own share (the stages before the engine) apart from the engine's.
+// own is the engine's own start, from its log: "Starting up" to its last
+// "API listen on" (0 when either is missing).
 type start struct {
-	ready, engine time.Duration
+	ready, engine, own time.Duration
 }
 
-var startingUp = regexp.MustCompile(`time="([^"]+)" level=info msg="Starting up"`)
+var (
+	startingUp = regexp.MustCompile(`time="([^"]+)" level=info msg="Starting up"`)
+	apiListen  = regexp.MustCompile(`time="([^"]+)" level=info msg="API listen on `)
+)
+
+// engineOwn is the engine's own start in its log: from "Starting up" to
+// the last "API listen on" (it serves every listener then); 0 when the log
+// lacks either.
+func engineOwn(logs string) time.Duration {
+	up := startingUp.FindStringSubmatch(logs)
+	listens := apiListen.FindAllStringSubmatch(logs, -1)
+	if up == nil || len(listens) == 0 {
+		return 0
+	}
+	from, err1 := time.Parse(time.RFC3339Nano, up[1])
+	to, err2 := time.Parse(time.RFC3339Nano, listens[len(listens)-1][1])
+	if err1 != nil || err2 != nil || to.Before(from) {
+		return 0
+	}
+	return to.Sub(from)
+}
 
 // startOnce starts c once and measures it. The container is removed with its
 // anonymous volumes before it returns.
@@ -137,7 +159,7 @@ func (s *setup) startOnce(ctx context.Context, c contender, round int) (start, e
 	if err != nil {
 		return start{}, fmt.Errorf("%s: started at %q: %v", name, out, err)
 	}
-	m := start{ready: ready.Sub(started)}
+	m := start{ready: ready.Sub(started), own: engineOwn(logs.Stderr + logs.Stdout)}
 	if sm := startingUp.FindStringSubmatch(logs.Stderr + logs.Stdout); sm != nil {
 		if at, err := time.Parse(time.RFC3339Nano, sm[1]); err == nil {
 			m.engine = at.Sub(started)
@@ -161,7 +183,10 @@ func stillRunning(ctx context.Context, name string) error {
 }
 
 // dryRun runs the image with -dry-run and flags, as a start would run it, and
-// returns the engine's command line: the last line dinv prints.
+// returns the engine's command line: the last line dinv prints. Where dinv
+// starts the engine's containerd first (the lines before it), the engine
+// line loses its --containerd: the references run the engine alone, which
+// then starts its own containerd, as docker:dind's does.
 func (s *setup) dryRun(ctx context.Context, certDir string, flags ...string) ([]string, error) {
 	args := append([]string{"run", "--rm"}, s.common(namePrefix+"dry-run", certDir)...)
 	args = append(append(args, s.image, "-dry-run"), flags...)
@@ -170,14 +195,26 @@ func (s *setup) dryRun(ctx context.Context, certDir string, flags ...string) ([]
 		return nil, err
 	}
 	lines := strings.Split(out, "\n")
-	if len(lines) != 1 {
-		return nil, fmt.Errorf("-dry-run %v printed %d command lines; a bare engine is one process", flags, len(lines))
-	}
+	last := lines[len(lines)-1]
 	var cmd []string
-	if err := json.Unmarshal([]byte(lines[0]), &cmd); err != nil || len(cmd) == 0 {
-		return nil, fmt.Errorf("-dry-run %v printed %q, not a JSON command line", flags, lines[0])
+	if err := json.Unmarshal([]byte(last), &cmd); err != nil || len(cmd) == 0 {
+		return nil, fmt.Errorf("-dry-run %v printed %q, not a JSON command line", flags, last)
+	}
+	if len(lines) > 1 {
+		cmd = withoutContainerd(cmd)
 	}
 	return cmd, nil
+}
+
+// withoutContainerd is cmd without its --containerd flag.
+func withoutContainerd(cmd []string) []string {
+	out := make([]string, 0, len(cmd))
+	for _, a := range cmd {
+		if !strings.HasPrefix(a, "--containerd=") {
+			out = append(out, a)
+		}
+	}
+	return out
 }
 
 // bare returns the docker run arguments that start the image with cmd as its
@@ -211,10 +248,13 @@ func (s *setup) buildLauncher(ctx context.Context) error {
 }
 
 // rss reads VmRSS (KiB) of dinv (PID 1), dockerd (its pid file) and the
-// engine's containerd (0 when it has none) in a running DinV container.
+// engine's containerd (the engine's pid file of the one it manages, else the
+// process named containerd: dinv's; 0 when it has none) in a running DinV
+// container.
 func rss(ctx context.Context, container string) (dinv, dockerd, containerd int64, err error) {
-	const script = `for p in dinv:1 dockerd:$(cat /var/run/docker.pid) ` +
-		`containerd:$(cat /var/run/docker/containerd/containerd.pid 2>/dev/null); do ` +
+	const script = `c=$(cat /var/run/docker/containerd/containerd.pid 2>/dev/null) || ` +
+		`for d in /proc/[0-9]*; do [ "$(cat $d/comm 2>/dev/null)" = containerd ] && c=${d#/proc/} && break; done; ` +
+		`for p in dinv:1 dockerd:$(cat /var/run/docker.pid) containerd:$c; do ` +
 		`echo "${p%%:*} $(grep VmRSS /proc/${p#*:}/status 2>/dev/null)"; done`
 	out, err := docker(ctx, "exec", container, "sh", "-c", script)
 	if err != nil {

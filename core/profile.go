@@ -33,6 +33,13 @@ type ArgRules struct {
 	Containerd []string
 	// ContainerdSocket is that containerd's socket.
 	ContainerdSocket string
+	// OwnContainerd: dinv starts the containerd the engine would otherwise
+	// start itself ("managed"), configured as the engine configures it,
+	// waits until it serves, then starts the engine with --containerd.
+	// 26.1's engine dials its managed containerd once, before that
+	// containerd listens, and its gRPC client waits out a 1 s reconnect
+	// backoff before the next try (args.OwnContainerd).
+	OwnContainerd bool
 	// StorageDrivers are the driver names this engine knows.
 	StorageDrivers []string
 	// Snapshotters, when set, are containerd's snapshotters the engine
@@ -84,7 +91,7 @@ var Profiles = []*Profile{
 		},
 	},
 	modern("20.10"),
-	modern("26.1"),
+	ownContainerd(modern("26.1")),
 	modern("28.5"),
 	engine29(),
 }
@@ -95,6 +102,11 @@ var Profiles = []*Profile{
 func engine29() *Profile {
 	p := modern("29")
 	p.Args.Snapshotters = []string{"overlayfs", "native"}
+	return p
+}
+
+func ownContainerd(p *Profile) *Profile {
+	p.Args.OwnContainerd = true
 	return p
 }
 

@@ -53,7 +53,8 @@ type State struct {
 	EngineFlags []string
 
 	// args: the processes to start, in order; the last is the engine itself
-	// (profile 1.12 starts containerd first).
+	// (profile 1.12, and profiles with ArgRules.OwnContainerd, start
+	// containerd first).
 	Commands []Command
 
 	// engine: the running engine, supervised in the background; nil until it
@@ -86,6 +87,20 @@ type TLSFiles struct {
 // Command is one process to start: Args[0] is the program.
 type Command struct {
 	Args []string
+	// Files are what the process reads, written (mode 0600, their directory
+	// made 0700) just before it starts: containerd's configuration.
+	Files []File
+	// Serves is the unix socket the process listens on for the processes
+	// after it (containerd's, for the engine): they start once it accepts
+	// a connection, and the process is started again should it exit
+	// before the engine. "" for the engine and 1.12's containerd.
+	Serves string
+}
+
+// File is one file a Command reads.
+type File struct {
+	Path string
+	Data []byte
 }
 
 // Engine is the engine process tree as the engine stage leaves it running.

@@ -259,7 +259,8 @@ func TestDryRunShowsTheEngineFlagsGivenAsDockerDindTakesThem(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("exit code %d; stderr:\n%s", code, stderr)
 			}
-			engine := commandLines(t, stdout)[0]
+			lines := commandLines(t, stdout)
+			engine := lines[len(lines)-1] // the engine's is the last (26.1: dinv's containerd first)
 			count := map[string]int{}
 			for _, a := range engine {
 				name, _, _ := strings.Cut(a, "=")

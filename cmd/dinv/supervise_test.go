@@ -30,6 +30,12 @@ func TestMain(m *testing.M) {
 	if os.Getenv("DINV_TEST_FAKE_ENGINE") != "" {
 		os.Exit(fakeActivatedEngine())
 	}
+	if os.Getenv("DINV_TEST_FAKE_CONTAINERD") != "" {
+		os.Exit(fakeContainerd())
+	}
+	if os.Getenv("DINV_TEST_FAKE_ENGINE_CONTAINERD") != "" {
+		os.Exit(fakeEngineNeedingContainerd())
+	}
 	if args := os.Getenv("DINV_TEST_ARGS"); args != "" {
 		var argv []string
 		if err := json.Unmarshal([]byte(args), &argv); err != nil {
@@ -58,7 +64,7 @@ func TestAnEngineThatEndsBeforeAnsweringGivesDinvItsStatus(t *testing.T) {
 			[]string{"engine killed by signal 9", "code=137"}, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			dir := t.TempDir()
+			dir := shortTempDir(t)
 			bin := filepath.Join(dir, "bin")
 			if err := os.Mkdir(bin, 0o755); err != nil {
 				t.Fatal(err)
@@ -66,6 +72,7 @@ func TestAnEngineThatEndsBeforeAnsweringGivesDinvItsStatus(t *testing.T) {
 			if err := os.WriteFile(filepath.Join(bin, "dockerd"), []byte("#!/bin/sh\n"+tc.script+"\n"), 0o755); err != nil {
 				t.Fatal(err)
 			}
+			writeFakeContainerd(t, bin)
 			list := filepath.Join(dir, "stages.yaml")
 			if err := os.WriteFile(list, []byte("stages: [args, engine, ready]\n"), 0o644); err != nil {
 				t.Fatal(err)
@@ -102,7 +109,7 @@ func startDinv(t *testing.T, script string, args ...string) (cmd *exec.Cmd, out 
 // startDinvWith is startDinv with env added to dinv's environment.
 func startDinvWith(t *testing.T, env []string, script string, args ...string) (cmd *exec.Cmd, out *harness.Buffer, mark string) {
 	t.Helper()
-	dir := t.TempDir()
+	dir := shortTempDir(t)
 	bin := filepath.Join(dir, "bin")
 	if err := os.Mkdir(bin, 0o755); err != nil {
 		t.Fatal(err)
@@ -110,6 +117,7 @@ func startDinvWith(t *testing.T, env []string, script string, args ...string) (c
 	if err := os.WriteFile(filepath.Join(bin, "dockerd"), []byte("#!/bin/sh\n"+script+"\n"), 0o755); err != nil {
 		t.Fatal(err)
 	}
+	writeFakeContainerd(t, bin)
 	mark = filepath.Join(dir, "mark")
 	argv, _ := json.Marshal(append(args, placed(dir)...))
 	cmd = exec.Command(os.Args[0], "-test.run=^$")

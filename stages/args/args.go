@@ -11,9 +11,10 @@ import (
 )
 
 // buildCommands returns the processes that run the engine, in start order: the
-// engine's command line last, and for profile 1.12 containerd before it. It
-// is a pure function of the resolved configuration (core.Config.Engine), the
-// profile and what the stages before it filled.
+// engine's command line last, and containerd before it for profile 1.12 and
+// where dinv starts the engine's containerd (ownContainerd). It is a pure
+// function of the resolved configuration (core.Config.Engine), the profile
+// and what the stages before it filled.
 //
 // Every flag is spelled --name=value (booleans bare), in this order: program,
 // [--containerd], hosts, TLS, data root, exec root, pid file, storage driver,
@@ -66,6 +67,10 @@ func buildCommands(cfg *core.Config, p *core.Profile, s *core.State) []core.Comm
 	if len(rules.Containerd) > 0 {
 		cmds = append(cmds, core.Command{Args: append([]string(nil), rules.Containerd...)})
 		add(e.Given["containerd"], "--containerd="+rules.ContainerdSocket)
+	}
+	if c, ok := ownContainerd(cfg, p); ok {
+		cmds = append(cmds, c)
+		args = append(args, "--containerd="+c.Serves)
 	}
 	activated := false
 	for _, l := range e.Listeners {

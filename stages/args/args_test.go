@@ -323,7 +323,8 @@ func TestBuildCommands(t *testing.T) {
 			name:    "26.1: plain serves unix and tcp 2375",
 			profile: "26.1",
 			want: []string{
-				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --tls=false --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
+				"containerd --config=/var/run/docker/containerd/containerd.toml --log-level=info",
+				"dockerd --containerd=/var/run/docker/containerd/containerd.sock --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --tls=false --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
 			},
 		},
 		{
@@ -331,7 +332,8 @@ func TestBuildCommands(t *testing.T) {
 			profile: "26.1",
 			flags:   func(f *config.Flags) { f.TLS = true },
 			want: []string{
-				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2376 --tls --tlsverify=false --tlscert=/certs/docker.crt --tlskey=/certs/docker.key --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
+				"containerd --config=/var/run/docker/containerd/containerd.toml --log-level=info",
+				"dockerd --containerd=/var/run/docker/containerd/containerd.sock --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2376 --tls --tlsverify=false --tlscert=/certs/docker.crt --tlskey=/certs/docker.key --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
 			},
 		},
 		{
@@ -339,7 +341,8 @@ func TestBuildCommands(t *testing.T) {
 			profile: "26.1",
 			flags:   func(f *config.Flags) { f.TLSVerify = true },
 			want: []string{
-				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2376 --tlsverify --tlscacert=/certs/ca.crt --tlscert=/certs/docker.crt --tlskey=/certs/docker.key --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
+				"containerd --config=/var/run/docker/containerd/containerd.toml --log-level=info",
+				"dockerd --containerd=/var/run/docker/containerd/containerd.sock --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2376 --tlsverify --tlscacert=/certs/ca.crt --tlscert=/certs/docker.crt --tlskey=/certs/docker.key --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
 			},
 		},
 		{
@@ -347,7 +350,8 @@ func TestBuildCommands(t *testing.T) {
 			profile: "26.1",
 			flags:   func(f *config.Flags) { f.Local = true },
 			want: []string{
-				"dockerd --host=unix:///var/run/docker.sock --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
+				"containerd --config=/var/run/docker/containerd/containerd.toml --log-level=info",
+				"dockerd --containerd=/var/run/docker/containerd/containerd.sock --host=unix:///var/run/docker.sock --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
 			},
 		},
 		{
@@ -355,7 +359,8 @@ func TestBuildCommands(t *testing.T) {
 			profile: "26.1",
 			flags:   func(f *config.Flags) { f.Local, f.TLS = true, true },
 			want: []string{
-				"dockerd --host=unix:///var/run/docker.sock --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
+				"containerd --config=/var/run/docker/containerd/containerd.toml --log-level=info",
+				"dockerd --containerd=/var/run/docker/containerd/containerd.sock --host=unix:///var/run/docker.sock --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2",
 			},
 		},
 		{
@@ -363,7 +368,8 @@ func TestBuildCommands(t *testing.T) {
 			profile: "26.1",
 			flags:   func(f *config.Flags) { f.InsecureRegistries = []string{"registry:5000", "10.0.0.0/8"} },
 			want: []string{
-				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --tls=false --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2 --insecure-registry=registry:5000 --insecure-registry=10.0.0.0/8",
+				"containerd --config=/var/run/docker/containerd/containerd.toml --log-level=info",
+				"dockerd --containerd=/var/run/docker/containerd/containerd.sock --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --tls=false --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2 --insecure-registry=registry:5000 --insecure-registry=10.0.0.0/8",
 			},
 		},
 		{
@@ -371,7 +377,8 @@ func TestBuildCommands(t *testing.T) {
 			profile: "26.1",
 			state:   core.State{StorageDriver: "vfs"},
 			want: []string{
-				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --tls=false --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=vfs",
+				"containerd --config=/var/run/docker/containerd/containerd.toml --log-level=info",
+				"dockerd --containerd=/var/run/docker/containerd/containerd.sock --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --tls=false --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=vfs",
 			},
 		},
 		{
@@ -379,7 +386,8 @@ func TestBuildCommands(t *testing.T) {
 			profile: "26.1",
 			env:     map[string]string{"DEBUG": "true"},
 			want: []string{
-				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --tls=false --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2 --debug",
+				"containerd --config=/var/run/docker/containerd/containerd.toml --log-level=debug",
+				"dockerd --containerd=/var/run/docker/containerd/containerd.sock --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --tls=false --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2 --debug",
 			},
 		},
 		{
@@ -387,11 +395,12 @@ func TestBuildCommands(t *testing.T) {
 			profile: "26.1",
 			state:   core.State{MTU: 1450},
 			want: []string{
-				"dockerd --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --tls=false --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2 --mtu=1450",
+				"containerd --config=/var/run/docker/containerd/containerd.toml --log-level=info",
+				"dockerd --containerd=/var/run/docker/containerd/containerd.sock --host=unix:///var/run/docker.sock --host=tcp://0.0.0.0:2375 --tls=false --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2 --mtu=1450",
 			},
 		},
 		{
-			name:    "26.1: extra arguments come last, verbatim",
+			name:    "26.1: extra arguments come last, verbatim (--log-level keeps the engine's own containerd)",
 			profile: "26.1",
 			args:    []string{"--registry-mirror=http://mirror:5000", "--log-level", "warn"},
 			want: []string{
@@ -583,7 +592,8 @@ func TestBuildCommandsEdges(t *testing.T) {
 			flags:   placed(func(f *config.Flags) { f.Port = 12375 }),
 			state:   core.State{StorageDriver: "overlay2"},
 			want: []string{
-				"dockerd --host=unix:///tmp/t/docker.sock --host=tcp://0.0.0.0:12375 --tls=false --data-root=/tmp/t/data --exec-root=/tmp/t/exec --pidfile=/tmp/t/docker.pid --storage-driver=overlay2",
+				"containerd --config=/tmp/t/exec/containerd/containerd.toml --log-level=info",
+				"dockerd --containerd=/tmp/t/exec/containerd/containerd.sock --host=unix:///tmp/t/docker.sock --host=tcp://0.0.0.0:12375 --tls=false --data-root=/tmp/t/data --exec-root=/tmp/t/exec --pidfile=/tmp/t/docker.pid --storage-driver=overlay2",
 			},
 		},
 		{
@@ -610,7 +620,8 @@ func TestBuildCommandsEdges(t *testing.T) {
 			flags:   placed(func(f *config.Flags) { f.TLS = true }),
 			state:   core.State{StorageDriver: "overlay2"},
 			want: []string{
-				"dockerd --host=unix:///tmp/t/docker.sock --host=tcp://0.0.0.0:2376 --tls --tlsverify=false --tlscert=/tmp/t/certs/docker.crt --tlskey=/tmp/t/certs/docker.key --data-root=/tmp/t/data --exec-root=/tmp/t/exec --pidfile=/tmp/t/docker.pid --storage-driver=overlay2",
+				"containerd --config=/tmp/t/exec/containerd/containerd.toml --log-level=info",
+				"dockerd --containerd=/tmp/t/exec/containerd/containerd.sock --host=unix:///tmp/t/docker.sock --host=tcp://0.0.0.0:2376 --tls --tlsverify=false --tlscert=/tmp/t/certs/docker.crt --tlskey=/tmp/t/certs/docker.key --data-root=/tmp/t/data --exec-root=/tmp/t/exec --pidfile=/tmp/t/docker.pid --storage-driver=overlay2",
 			},
 		},
 		{
@@ -619,7 +630,8 @@ func TestBuildCommandsEdges(t *testing.T) {
 			flags:   placed(nil),
 			state:   core.State{StorageDriver: "overlay2", MTU: 9000},
 			want: []string{
-				"dockerd --host=unix:///tmp/t/docker.sock --host=tcp://0.0.0.0:2375 --tls=false --data-root=/tmp/t/data --exec-root=/tmp/t/exec --pidfile=/tmp/t/docker.pid --storage-driver=overlay2",
+				"containerd --config=/tmp/t/exec/containerd/containerd.toml --log-level=info",
+				"dockerd --containerd=/tmp/t/exec/containerd/containerd.sock --host=unix:///tmp/t/docker.sock --host=tcp://0.0.0.0:2375 --tls=false --data-root=/tmp/t/data --exec-root=/tmp/t/exec --pidfile=/tmp/t/docker.pid --storage-driver=overlay2",
 			},
 		},
 		{
@@ -628,7 +640,8 @@ func TestBuildCommandsEdges(t *testing.T) {
 			flags:   placed(nil),
 			state:   core.State{StorageDriver: "overlay2", MTU: 0},
 			want: []string{
-				"dockerd --host=unix:///tmp/t/docker.sock --host=tcp://0.0.0.0:2375 --tls=false --data-root=/tmp/t/data --exec-root=/tmp/t/exec --pidfile=/tmp/t/docker.pid --storage-driver=overlay2",
+				"containerd --config=/tmp/t/exec/containerd/containerd.toml --log-level=info",
+				"dockerd --containerd=/tmp/t/exec/containerd/containerd.sock --host=unix:///tmp/t/docker.sock --host=tcp://0.0.0.0:2375 --tls=false --data-root=/tmp/t/data --exec-root=/tmp/t/exec --pidfile=/tmp/t/docker.pid --storage-driver=overlay2",
 			},
 		},
 		{
@@ -718,7 +731,7 @@ func TestBuildCommandsWithSocketActivation(t *testing.T) {
 		{"plain on 20.10 keeps --tls=false", "20.10", func(f *config.Flags) {}, nil,
 			"dockerd --host=unix:///s.sock --host=fd:// --tls=false --data-root=/d --exec-root=/e --pidfile=/p.pid --storage-driver=vfs"},
 		{"-tls on 26.1: the engine serves TLS on dinv's socket", "26.1", func(f *config.Flags) { f.TLS = true }, nil,
-			"dockerd --host=unix:///s.sock --host=fd:// --tls --tlsverify=false --tlscert=/c/docker.crt --tlskey=/c/docker.key --data-root=/d --exec-root=/e --pidfile=/p.pid --storage-driver=vfs"},
+			"dockerd --containerd=/e/containerd/containerd.sock --host=unix:///s.sock --host=fd:// --tls --tlsverify=false --tlscert=/c/docker.crt --tlskey=/c/docker.key --data-root=/d --exec-root=/e --pidfile=/p.pid --storage-driver=vfs"},
 		{"-tlsverify on 28.5", "28.5", func(f *config.Flags) { f.TLSVerify = true }, nil,
 			"dockerd --host=unix:///s.sock --host=fd:// --tlsverify --tlscacert=/c/ca.crt --tlscert=/c/docker.crt --tlskey=/c/docker.key --data-root=/d --exec-root=/e --pidfile=/p.pid --storage-driver=vfs"},
 		{"a user's TCP host is bound by dinv too: one fd:// for both", "28.5", func(f *config.Flags) {}, []string{"--host=tcp://0.0.0.0:2380"},
@@ -854,7 +867,8 @@ func TestArgsStageFillsCommands(t *testing.T) {
 	if err := New().Run(context.Background(), &s); err != nil {
 		t.Fatal(err)
 	}
-	want := []string{"dockerd --host=unix:///var/run/docker.sock --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2"}
+	want := []string{"containerd --config=/var/run/docker/containerd/containerd.toml --log-level=info",
+		"dockerd --containerd=/var/run/docker/containerd/containerd.sock --host=unix:///var/run/docker.sock --data-root=/var/lib/docker --exec-root=/var/run/docker --pidfile=/var/run/docker.pid --storage-driver=overlay2"}
 	if got := lines(s.Commands); !reflect.DeepEqual(got, want) {
 		t.Errorf("Commands = %q, want %q", got, want)
 	}

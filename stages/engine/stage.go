@@ -24,6 +24,11 @@ const stopGrace = 5 * time.Second
 // was still setting up its networks).
 const engineStopGrace = 30 * time.Second
 
+// servingWait is how long a process the engine needs (containerd) may take
+// to serve before the engine stage gives up: the engine's own wait for the
+// containerd it is given (--containerd) is a minute.
+const servingWait = time.Minute
+
 type stage struct {
 	procs  func() (reaper.Procs, error)
 	stderr io.Writer
@@ -49,8 +54,13 @@ func (e *stage) Run(ctx context.Context, s *core.State) error {
 		log.Debug("not a child subreaper", "error", err)
 	}
 	cmds := make([]reaper.Cmd, len(s.Commands))
+	serves := make([]string, len(s.Commands))
 	for i, c := range s.Commands {
+		if err := writeFiles(c.Files); err != nil {
+			return err
+		}
 		cmds[i] = reaper.Cmd{Args: c.Args, Env: s.EngineEnv, Stderr: e.stderr}
+		serves[i] = c.Serves
 	}
 	if len(s.Listeners) > 0 {
 		last := &cmds[len(cmds)-1]
@@ -59,7 +69,7 @@ func (e *stage) Run(ctx context.Context, s *core.State) error {
 		}
 		log.Debug("socket activation", "first_fd", activation.FirstFD, "sockets", len(s.Listeners))
 	}
-	sup, err := supervise(log, procs, cmds, stopGrace)
+	sup, err := superviseServing(ctx, log, procs, cmds, serves, stopGrace, servingWait)
 	for _, l := range s.Listeners {
 		l.Close() // the engine has its own copies now
 	}

@@ -1,6 +1,8 @@
 package engine
 
 import (
+	"context"
+	"io"
 	"os"
 	"syscall"
 	"time"
@@ -20,6 +22,8 @@ type supervisor struct {
 	engine reaper.Proc
 	names  []string      // the program of each process, the engine last
 	all    []reaper.Proc // every started process, the engine last
+	cmds   []reaper.Cmd  // what each was started with
+	serves []string      // the socket each serves the ones after it ("" none)
 	tail   *tail         // the engine's last stderr lines
 	grace  time.Duration // SIGTERM to SIGKILL for what is left when the engine has gone
 	// engineGrace is SIGTERM to SIGKILL for the engine when Stop ends it.
@@ -36,6 +40,20 @@ type supervisor struct {
 // returned. grace is how long a process gets between SIGTERM and SIGKILL
 // when dinv ends it.
 func supervise(log hclog.Logger, procs reaper.Procs, cmds []reaper.Cmd, grace time.Duration) (*supervisor, error) {
+	return superviseServing(context.Background(), log, procs, cmds, nil, grace, 0)
+}
+
+// superviseServing is supervise, except that a process the ones after it
+// need (containerd, before the engine it serves) is waited for: when
+// serves[i] is not "", the command after cmds[i] starts once cmds[i]'s
+// process accepts a connection on the unix socket serves[i]. If it exits
+// first, does not serve within wait, or ctx ends meanwhile (or before a
+// command starts), what was started is ended and the error returned. Such
+// a process that exits while the engine runs is started again (as the
+// engine restarts the containerd it manages itself): the engine reconnects
+// to it.
+func superviseServing(ctx context.Context, log hclog.Logger, procs reaper.Procs, cmds []reaper.Cmd, serves []string,
+	grace, wait time.Duration) (*supervisor, error) {
 	if len(cmds) == 0 {
 		return nil, errors.New("no command to start: the args stage left none")
 	}
@@ -45,8 +63,21 @@ func supervise(log hclog.Logger, procs reaper.Procs, cmds []reaper.Cmd, grace ti
 	}
 	s := &supervisor{log: log, procs: procs, tail: newTail(out), grace: grace, engineGrace: grace, done: make(chan struct{})}
 	for i, c := range cmds {
-		if i == len(cmds)-1 {
+		if ctx.Err() != nil { // a stop came: start nothing more
+			s.endAll()
+			return nil, context.Cause(ctx)
+		}
+		serving := ""
+		if i < len(serves) && i < len(cmds)-1 {
+			serving = serves[i]
+		}
+		var tail *tail
+		switch {
+		case i == len(cmds)-1:
 			c.Stderr = s.tail
+		case serving != "":
+			tail = newTail(orStderr(c.Stderr)) // why it stopped, should it stop before serving
+			c.Stderr = tail
 		}
 		p, err := procs.Start(c)
 		if err != nil {
@@ -56,27 +87,83 @@ func supervise(log hclog.Logger, procs reaper.Procs, cmds []reaper.Cmd, grace ti
 		log.Debug("started", "pid", p.Pid(), "args", c.Args)
 		s.names = append(s.names, c.Args[0])
 		s.all = append(s.all, p)
+		s.cmds = append(s.cmds, c)
+		s.serves = append(s.serves, serving)
+		if serving == "" {
+			continue
+		}
+		start := time.Now()
+		if err := waitServing(ctx, p, serving, wait); err != nil {
+			s.endAll()
+			if last := tail.LastError(); last != "" {
+				return nil, errors.Wrapf(err, "%s (its last line: %s)", c.Args[0], last)
+			}
+			return nil, errors.Wrapf(err, "%s", c.Args[0])
+		}
+		log.Debug("serving", "program", c.Args[0], "socket", serving, "after", time.Since(start))
 	}
 	s.engine = s.all[len(s.all)-1]
 	go s.run()
 	return s, nil
 }
 
-// run waits for the engine to exit, then ends everything else.
+func orStderr(w io.Writer) io.Writer {
+	if w == nil {
+		return os.Stderr
+	}
+	return w
+}
+
+// restartDelay is how long a process the engine needs (supervisor.serves)
+// stays down before it is started again.
+var restartDelay = time.Second
+
+// run waits for the engine to exit, then ends everything else. A process
+// the engine needs that exits meanwhile is started again, after
+// restartDelay; another only gets a warning.
 func (s *supervisor) run() {
-	others := s.all[:len(s.all)-1]
-	exited := make(chan int, len(others))
-	for i, p := range others {
+	n := len(s.all) - 1
+	exited := make(chan int, n)
+	watch := func(i int) {
+		p := s.all[i]
 		go func() {
 			<-p.Done()
 			exited <- i
 		}()
 	}
+	for i := range n {
+		watch(i)
+	}
+	restart := make(chan int, n)
+	timers := make([]*time.Timer, n) // the restart pending for each
+	later := func(i int) { timers[i] = time.AfterFunc(restartDelay, func() { restart <- i }) }
 	for {
 		select {
 		case i := <-exited:
-			s.log.Warn("process exited before the engine", "program", s.names[i], "status", others[i].Status().String())
+			st := s.all[i].Status().String()
+			if s.serves[i] == "" {
+				s.log.Warn("process exited before the engine", "program", s.names[i], "status", st)
+				continue
+			}
+			s.log.Error("a process the engine needs exited: starting it again", "program", s.names[i], "status", st,
+				"after", restartDelay)
+			later(i)
+		case i := <-restart:
+			p, err := s.procs.Start(s.cmds[i])
+			if err != nil {
+				s.log.Error("cannot start it again: trying later", "program", s.names[i], "error", err)
+				later(i)
+				continue
+			}
+			s.log.Info("started again", "program", s.names[i], "pid", p.Pid())
+			s.all[i] = p
+			watch(i)
 		case <-s.engine.Done():
+			for _, t := range timers {
+				if t != nil {
+					t.Stop()
+				}
+			}
 			st := s.engine.Status()
 			s.endAll()
 			s.code = st.ExitCode()
@@ -171,7 +258,7 @@ func (s *supervisor) Reason() string { <-s.done; return s.reason }
 func (s *supervisor) Signal(sig syscall.Signal) error { return s.engine.Signal(sig) }
 
 // SetEngineGrace sets how long Stop gives the engine to shut down before
-// it kills it (the grace Supervise was given, unless set); call it before Stop.
+// it kills it (the grace supervise was given, unless set); call it before Stop.
 func (s *supervisor) SetEngineGrace(d time.Duration) { s.engineGrace = d }
 
 // Stop asks the engine to shut down with SIGTERM, and kills it, saying so,

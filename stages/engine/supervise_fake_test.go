@@ -5,6 +5,8 @@ import (
 	"sync"
 	"syscall"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/dinv/dinv/internal/reaper"
 )
 
@@ -21,6 +23,32 @@ type fakeProcs struct {
 	groupLeft   int
 	groupDiesOn map[syscall.Signal]bool
 	strays      map[int]bool // stray children; a signal in groupDiesOn ends them
+	// signals are the signals every process got, in order: "dockerd SIGTERM".
+	signals []string
+	onStart func() // called as each process starts
+}
+
+func (f *fakeProcs) signalled() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.signals...)
+}
+
+// startedArgs0 lists the program of each process started so far.
+func (f *fakeProcs) startedArgs0() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	var out []string
+	for _, p := range f.started {
+		out = append(out, p.args[0])
+	}
+	return out
+}
+
+func (f *fakeProcs) proc(i int) *fakeProc {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.started[i]
 }
 
 func (f *fakeProcs) Start(c reaper.Cmd) (reaper.Proc, error) {
@@ -34,6 +62,9 @@ func (f *fakeProcs) Start(c reaper.Cmd) (reaper.Proc, error) {
 		exitOn: f.exitOn[args[0]], group: f.groupLeft}
 	f.started = append(f.started, p)
 	f.envs = append(f.envs, env)
+	if f.onStart != nil {
+		f.onStart()
+	}
 	return p, nil
 }
 
@@ -75,6 +106,9 @@ func (p *fakeProc) Signal(sig syscall.Signal) error {
 	p.signals = append(p.signals, sig)
 	st, ok := p.exitOn[sig]
 	p.mu.Unlock()
+	p.f.mu.Lock()
+	p.f.signals = append(p.f.signals, p.args[0]+" "+unix.SignalName(sig))
+	p.f.mu.Unlock()
 	if ok {
 		p.exit(st)
 	}

@@ -1,7 +1,9 @@
 // Package stale is the stale stage: it removes the run files a killed
 // engine left behind (the pid files and containerd's socket, removeStale),
 // which would keep a new engine from starting, and never those of a live
-// engine. It fills no State field, and -dry-run skips it.
+// engine; and it makes the directory of each unix socket the engine is to
+// listen on (socketDirs): the engine binds a socket but makes no directory.
+// It fills no State field, and -dry-run skips it.
 package stale
 
 import (
@@ -20,5 +22,9 @@ func (*stage) Name() string { return "stale" }
 func (*stage) SkipsDryRun() {}
 
 func (st *stage) Run(ctx context.Context, s *core.State) error {
-	return removeStale(core.Log(ctx), st.sys, s.Config.Engine.Pidfile.Value, s.Config.Engine.ExecRoot.Value)
+	e := &s.Config.Engine
+	if err := removeStale(core.Log(ctx), st.sys, e.Pidfile.Value, e.ExecRoot.Value); err != nil {
+		return err
+	}
+	return socketDirs(core.Log(ctx), st.sys, e.Listeners)
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"github.com/pkg/errors"
 
+	"github.com/dinv/dinv/core"
 	"github.com/dinv/dinv/internal/host"
 )
 
@@ -71,6 +72,26 @@ func removeStale(log hclog.Logger, sys host.System, pidfile, execRoot string) er
 				log.Debug("removed stale socket", "path", p)
 			}
 		}
+	}
+	return nil
+}
+
+// socketDirs makes the directory of each unix socket among listeners (a
+// socket you name in a directory that is not there yet: the engine would
+// fail to bind it).
+func socketDirs(log hclog.Logger, sys host.System, listeners []core.Listener) error {
+	for _, l := range listeners {
+		if l.Proto != "unix" {
+			continue
+		}
+		dir := filepath.Dir(l.Addr)
+		if sys.IsDir(dir) {
+			continue
+		}
+		if err := sys.MkdirAll(dir); err != nil {
+			return errors.Wrapf(err, "make the directory of the engine's socket %s", l.Addr)
+		}
+		log.Debug("made the directory of the engine's socket", "dir", dir)
 	}
 	return nil
 }

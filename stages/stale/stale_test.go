@@ -8,6 +8,7 @@ import (
 
 	"github.com/hashicorp/go-hclog"
 
+	"github.com/dinv/dinv/core"
 	"github.com/dinv/dinv/internal/host/hosttest"
 )
 
@@ -116,4 +117,24 @@ func sameSet(a, b []string) bool {
 		}
 	}
 	return true
+}
+
+// TestTheEnginesSocketDirectoriesAreMade: a unix socket named in a
+// directory that is not there yet gets its directory (the engine makes
+// none, and would fail to bind); TCP listeners and existing directories are
+// left alone.
+func TestTheEnginesSocketDirectoriesAreMade(t *testing.T) {
+	f := hosttest.New()
+	f.Dirs["/var/run"] = true
+	listeners := []core.Listener{
+		{Proto: "unix", Addr: "/var/run/docker.sock"},
+		{Proto: "unix", Addr: "/run/user/docker.sock"},
+		{Proto: "tcp", Addr: "0.0.0.0:2375"},
+	}
+	if err := socketDirs(hclog.NewNullLogger(), f, listeners); err != nil {
+		t.Fatal(err)
+	}
+	if got := strings.Join(f.Calls, "|"); got != "mkdir /run/user" {
+		t.Errorf("calls %q, want the missing directory made alone", got)
+	}
 }

@@ -134,6 +134,14 @@ func (p *Profile) IsSnapshotter(name string) bool {
 	return slices.Contains(p.Args.Snapshotters, name)
 }
 
+// Major is the major version of a profile version ("28.5": 28, "29": 29),
+// 0 when it has none.
+func Major(version string) int {
+	m, _, _ := strings.Cut(version, ".")
+	n, _ := strconv.Atoi(m)
+	return n
+}
+
 // FindProfile returns the profile for exactly version v ("26.1"), or a usage
 // error that lists the known versions.
 func FindProfile(v string) (*Profile, error) {

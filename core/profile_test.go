@@ -113,3 +113,11 @@ func TestDefaultStagesEndWithEngineReadySwarm(t *testing.T) {
 		t.Errorf("default stages end %v, want engine, ready, swarm", DefaultStages)
 	}
 }
+
+func TestMajorReadsEveryProfileVersion(t *testing.T) {
+	for v, want := range map[string]int{"1.12": 1, "20.10": 20, "28.5": 28, "29": 29, "": 0, "x": 0} {
+		if got := Major(v); got != want {
+			t.Errorf("Major(%q) = %d, want %d", v, got, want)
+		}
+	}
+}

@@ -156,12 +156,8 @@ func gvisorEngineSettings(n gvisorNet, engine string) []netDecision {
 	return d
 }
 
-// engineAtLeast reports whether a profile version ("28.5") is major or later.
-func engineAtLeast(version string, major int) bool {
-	var m int
-	_, err := fmt.Sscanf(version, "%d.", &m)
-	return err == nil && m >= major
-}
+// engineAtLeast reports whether a profile version ("28.5", "29") is major or later.
+func engineAtLeast(version string, major int) bool { return core.Major(version) >= major }
 
 // giveEngineSettings logs each decision once and returns the flags to give
 // the engine, leaving out every setting the user gives the engine (userSet:

@@ -93,7 +93,7 @@ func TestGVisorEngineSettings(t *testing.T) {
 			"--iptables=false --ip6tables=false"},
 		{"28.5 without packet writes: new bridge networks advertise nothing", gvisorNet{NoAddrtype: addrtype, NoPacketWrite: packet}, "28.5",
 			"--iptables=false --ip6tables=false " + advert},
-		{"29.0 without packet writes too", gvisorNet{NoAddrtype: addrtype, NoPacketWrite: packet}, "29.0",
+		{"29 without packet writes too", gvisorNet{NoAddrtype: addrtype, NoPacketWrite: packet}, "29",
 			"--iptables=false --ip6tables=false " + advert},
 		{"28.5 with packet writes (runsc --allow-packet-socket-write)", gvisorNet{NoAddrtype: addrtype}, "28.5",
 			"--iptables=false --ip6tables=false"},

@@ -2,7 +2,8 @@ package network
 
 import (
 	"strconv"
-	"strings"
+
+	"github.com/dinv/dinv/core"
 )
 
 // The path MTU and the engine's networks. The args stage gives the engine
@@ -37,7 +38,7 @@ import (
 // networks and swarm overlays keep 1500 and 1450); the args stage passes
 // none when the user gives default network options of their own.
 func mtuFlags(pathMTU, userMTU int, version string) []string {
-	if !hasDefaultNetworkOpts(version) {
+	if core.Major(version) < 24 { // --default-network-opt came in 24.0
 		return nil
 	}
 	mtu := userMTU
@@ -54,13 +55,3 @@ func mtuFlags(pathMTU, userMTU int, version string) []string {
 	}
 }
 
-// hasDefaultNetworkOpts reports whether an engine of profile version
-// (major.minor) takes --default-network-opt: 24.0 and later.
-func hasDefaultNetworkOpts(version string) bool {
-	major, _, ok := strings.Cut(version, ".")
-	if !ok {
-		return false
-	}
-	n, err := strconv.Atoi(major)
-	return err == nil && n >= 24
-}

@@ -21,6 +21,7 @@ func TestConfiguration(t *testing.T) {
 	requireTestImages(t)
 	for _, image := range dinvImages(t) {
 		t.Run(image, func(t *testing.T) {
+			t.Parallel() // two images at a time (go test -parallel)
 			t.Run("a user's --host=tcp://0.0.0.0:2380 is added to dinv's listeners", func(t *testing.T) { testUserTCPHost(t, image) })
 			t.Run("a user's unix socket replaces dinv's everywhere", func(t *testing.T) { testUserUnixSocket(t, image) })
 			t.Run("an IPv6 client reaches the activated engine", func(t *testing.T) { testIPv6Client(t, image) })

@@ -28,6 +28,7 @@ func TestDindDropIn(t *testing.T) {
 	requireTestImages(t)
 	for _, image := range dinvImages(t) {
 		t.Run(image, func(t *testing.T) {
+			t.Parallel() // two images at a time (go test -parallel)
 			start := time.Now()
 			t.Cleanup(func() { t.Logf("%s: docker:dind drop-in tests took %.1f s", image, time.Since(start).Seconds()) })
 			version := engineVersion(t, image)

@@ -5,6 +5,7 @@ package e2e
 import (
 	"context"
 	"net/http"
+	"os"
 	"strconv"
 	"strings"
 	"testing"
@@ -28,8 +29,11 @@ func engine29Images(t *testing.T) []string {
 			out = append(out, image)
 		}
 	}
-	if len(out) == 0 {
-		t.Skip("no Docker 29 image among the images under test (IMAGES, or make images)")
+	switch {
+	case len(out) == 0 && os.Getenv("IMAGES") == "":
+		t.Fatal("no Docker 29 image on the engine: run `make images` (it builds dinv:29)")
+	case len(out) == 0:
+		t.Skip("IMAGES names no Docker 29 image")
 	}
 	return out
 }

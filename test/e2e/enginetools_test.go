@@ -17,6 +17,7 @@ func TestEngineTools(t *testing.T) {
 	requireTestImages(t)
 	for _, image := range dinvImages(t) {
 		t.Run(image, func(t *testing.T) {
+			t.Parallel() // two images at a time (go test -parallel)
 			network := harness.Network(t, "tools")
 			d := harness.Start(t, harness.Options{Image: image, Run: []string{"--network", network}})
 			addr := d.IP(t, network) + ":2375"

@@ -23,6 +23,7 @@ func TestExamples(t *testing.T) {
 	readme := readReadme(t)
 	for _, image := range dinvImages(t) {
 		t.Run(image, func(t *testing.T) {
+			t.Parallel() // two images at a time (go test -parallel)
 			start := time.Now()
 			t.Cleanup(func() { t.Logf("%s: end-to-end tests took %.1f s", image, time.Since(start).Seconds()) })
 			version := engineVersion(t, image)

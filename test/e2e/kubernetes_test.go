@@ -42,6 +42,7 @@ func TestKubernetes(t *testing.T) {
 	requireTestImages(t)
 	for _, image := range dinvImages(t) {
 		t.Run(image, func(t *testing.T) {
+			t.Parallel() // two images at a time (go test -parallel)
 			start := time.Now()
 			t.Cleanup(func() { t.Logf("%s: Kubernetes shapes took %.1f s", image, time.Since(start).Seconds()) })
 			t.Run("ARC dind mode", func(t *testing.T) { testARC(t, image) })

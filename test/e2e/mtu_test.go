@@ -33,6 +33,7 @@ func TestPathMTU(t *testing.T) {
 	t.Cleanup(func() { harness.Client{}.Try(t, "network", "rm", network) })
 	for _, image := range dinvImages(t) {
 		t.Run(image, func(t *testing.T) {
+			t.Parallel() // two images at a time (go test -parallel)
 			t.Run("the path MTU reaches every network", func(t *testing.T) { testPathMTU(t, image, network) })
 			t.Run("the user's --mtu replaces it everywhere", func(t *testing.T) { testUserMTU(t, image, network) })
 		})

@@ -56,6 +56,7 @@ func TestSandboxes(t *testing.T) {
 	for _, image := range images {
 		image := image
 		t.Run("least privilege "+image, func(t *testing.T) {
+			t.Parallel()
 			// Measured: with SYS_ADMIN in the machine's user namespace and
 			// /proc unmasked, a nested container (--privileged is refused
 			// without the device rule; every capability instead) still
@@ -66,7 +67,7 @@ func TestSandboxes(t *testing.T) {
 	}
 	for _, image := range images {
 		image := image
-		t.Run("gVisor "+image, func(t *testing.T) { testGVisor(t, image) })
+		t.Run("gVisor "+image, func(t *testing.T) { t.Parallel(); testGVisor(t, image) })
 	}
 	t.Run("gVisor "+newest+": a swarm of two hosts", func(t *testing.T) { testGVisorSwarm(t, newest) })
 	for _, image := range images {
@@ -75,7 +76,7 @@ func TestSandboxes(t *testing.T) {
 			continue
 		}
 		image := image + "-rootless"
-		t.Run("rootless "+image, func(t *testing.T) { testRootless(t, image) })
+		t.Run("rootless "+image, func(t *testing.T) { t.Parallel(); testRootless(t, image) })
 	}
 }
 

@@ -171,15 +171,15 @@ func testGVisor(t *testing.T, image string) {
 			t.Errorf("the engine's command line: %q", args)
 		}
 	})
-	t.Run("data on a volume: overlay2 there, kept across a restart", func(t *testing.T) {
+	t.Run("data on a volume: overlay there, kept across a restart", func(t *testing.T) {
 		port := strconv.Itoa(harness.FreePort(t))
 		vol := harness.Volume(t, "gvisor-data")
 		d := harness.Start(t, harness.Options{Image: image, Privileges: harness.GVisor,
 			Run: []string{"-p", port + ":2375", "-v", vol + ":/var/lib/docker"}})
 		d.WaitReady(t, "127.0.0.1:"+port, nil)
 		host := harness.Client{Host: "tcp://127.0.0.1:" + port}
-		if driver := host.Run(t, "info", "--format", "{{.Driver}}"); driver != "overlay2" {
-			t.Errorf("storage driver %q", driver)
+		if driver, want := host.Run(t, "info", "--format", "{{.Driver}}"), overlayDriver(engineVersion(t, image)); driver != want {
+			t.Errorf("storage driver %q, want %q", driver, want)
 		}
 		if fs := d.Exec(t, "sh", "-c", "grep ' /var/lib/docker ' /proc/mounts | cut -d' ' -f3").Stdout; strings.TrimSpace(fs) == "tmpfs" {
 			t.Errorf("the data root is a tmpfs: %s", fs)

@@ -109,6 +109,22 @@ func (r *resolver) tlsFiles() error {
 	if len(e.TCP()) == 0 {
 		mode = core.TLSOff
 	}
+	// dockerd takes the TLS files of its command line only when its command
+	// line turns TLS on (--tls or --tlsverify): with both in daemon.json,
+	// only daemon.json's files count.
+	tls, verify := r.userValue("tls"), r.userValue("tlsverify")
+	if mode != core.TLSOff && tls != nil && verify != nil && tls.from.InFile() && verify.from.InFile() {
+		files := []core.Setting[string]{e.TLSCert, e.TLSKey}
+		if mode == core.TLSVerify {
+			files = append(files, e.TLSCACert)
+		}
+		for _, s := range files {
+			if !s.From.InFile() {
+				return core.Usagef("%s and %s turn TLS on, and then the engine takes its TLS files from that file alone: "+
+					"add tlscacert, tlscert and tlskey to it, or leave tls out of it (dinv then gives the engine its certificates)", tls.from, verify.from)
+			}
+		}
+	}
 	if len(named) == 0 {
 		r.cfg.Certs = mode
 		return nil

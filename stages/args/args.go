@@ -91,6 +91,11 @@ func buildCommands(cfg *core.Config, p *core.Profile, s *core.State) []core.Comm
 		switch e.TLS.Value {
 		case core.TLSVerify:
 			add(verifyKey, "--tlsverify")
+			if verifyKey.InFile() {
+				// dockerd takes the TLS files of its command line only
+				// when its command line turns TLS on: --tls, the same mode.
+				add(tlsKey, "--tls")
+			}
 			add(e.TLSCACert.From, "--tlscacert="+tls.CACert)
 		case core.TLSServer:
 			add(tlsKey, "--tls")

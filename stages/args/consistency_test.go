@@ -96,6 +96,8 @@ var fileKeys = []source{
 	{marker: "tlsverify", file: map[string]interface{}{"tlsverify": false}},
 	{marker: "tlsverify", file: map[string]interface{}{"tlsverify": true}},
 	{marker: "tls", file: map[string]interface{}{"tls": true}},
+	{marker: "tlsverify", file: map[string]interface{}{"tls": true, "tlsverify": true}},
+	{marker: "tlscert", file: map[string]interface{}{"tlscacert": "/f/ca.pem", "tlscert": "/f/cert.pem", "tlskey": "/f/key.pem"}},
 	{marker: "storage-driver", file: map[string]interface{}{"storage-driver": "vfs"}},
 	{marker: "data-root", file: map[string]interface{}{"data-root": "/x"}},
 	{marker: "debug", file: map[string]interface{}{"debug": true}},
@@ -143,7 +145,7 @@ func resolveCombination(srcs ...source) (*core.Config, error) {
 
 // served are the settings an engine serves, as a comparable string each.
 type served struct {
-	Hosts, TLS, Socket, DataRoot, Pidfile, Storage, Registries, Debug, MTU string
+	Hosts, TLS, TLSFiles, Socket, DataRoot, Pidfile, Storage, Registries, Debug, MTU string
 }
 
 // effective is what dockerd makes of its command line args and its
@@ -223,6 +225,23 @@ func effective(args []string, file map[string]interface{}, activated []core.List
 	case tls != nil && *tls:
 		mode = core.TLSServer
 	}
+	// The TLS files as dockerd's setDefaultOptions and loadDaemonCliConfig
+	// take them: those of the command line only when the command line
+	// itself turns TLS on (--tls or --tlsverify), else daemon.json's.
+	_, cmdTLS := cmd["tls"]
+	if _, v := cmd["tlsverify"]; v {
+		cmdTLS = true
+	}
+	path := func(name string) string {
+		if v, ok := fromFile[name]; ok {
+			return v[0]
+		}
+		if v, ok := cmd[name]; ok && cmdTLS {
+			return v[0]
+		}
+		return ""
+	}
+	files := servedFiles(mode, path("tlscacert"), path("tlscert"), path("tlskey"))
 	var hosts []string
 	for _, h := range get("host") {
 		if h == "fd://" {
@@ -249,20 +268,36 @@ func effective(args []string, file map[string]interface{}, activated []core.List
 	sort.Strings(hosts)
 	regs := get("insecure-registry")
 	return served{
-		Hosts: strings.Join(hosts, ","), TLS: tlsIfTCP(hosts, mode), Socket: socket,
+		Hosts: strings.Join(hosts, ","), TLS: tlsIfTCP(hosts, mode), TLSFiles: tlsIfTCP(hosts, files), Socket: socket,
 		DataRoot: one("data-root", "/var/lib/docker"), Pidfile: one("pidfile", "/var/run/docker.pid"),
 		Storage: one("storage-driver", ""), Registries: strings.Join(regs, ","),
 		Debug: one("debug", "false"), MTU: one("mtu", ""),
 	}, nil
 }
 
-func tlsIfTCP(hosts []string, mode core.TLSMode) string {
+func tlsIfTCP[T fmt.Stringer](hosts []string, v T) string {
 	for _, h := range hosts {
 		if strings.HasPrefix(h, "tcp://") {
-			return mode.String()
+			return v.String()
 		}
 	}
 	return "no tcp"
+}
+
+// filesServed are the files a TLS mode uses, comparable: the CA only to
+// verify clients.
+type filesServed string
+
+func (f filesServed) String() string { return string(f) }
+
+func servedFiles(mode core.TLSMode, ca, cert, key string) filesServed {
+	switch mode {
+	case core.TLSVerify:
+		return filesServed("ca=" + ca + " cert=" + cert + " key=" + key)
+	case core.TLSServer:
+		return filesServed("cert=" + cert + " key=" + key)
+	}
+	return ""
 }
 
 // reported is what dinv says the engine serves: the ready line, client.json
@@ -281,8 +316,10 @@ func reported(c *core.Config, s *core.State) served {
 	case s.MTU > 0 && s.MTU < 1500 && !e.Exact:
 		mtu = strconv.Itoa(s.MTU)
 	}
+	f := tlsFiles(c, s)
 	return served{
-		Hosts: strings.Join(hosts, ","), TLS: tlsIfTCP(hosts, e.TLS.Value), Socket: e.Socket(),
+		Hosts: strings.Join(hosts, ","), TLS: tlsIfTCP(hosts, e.TLS.Value),
+		TLSFiles: tlsIfTCP(hosts, servedFiles(e.TLS.Value, f.CACert, f.ServerCert, f.ServerKey)), Socket: e.Socket(),
 		DataRoot: e.DataRoot.Value, Pidfile: e.Pidfile.Value, Storage: storageDriver(e, s),
 		Registries: strings.Join(e.InsecureRegistries.Value, ","), Debug: strconv.FormatBool(e.Debug.Value), MTU: mtu,
 	}

@@ -79,6 +79,9 @@ var dindBadInputs = []badCase{
 		want: []string{"--tlsverify=false (engine argument) contradicts DOCKER_TLS_CERTDIR=/certs"}},
 	{name: "daemon.json's tlsverify false under DOCKER_TLS_CERTDIR", daemonJSON: `{"tlsverify": false}`, env: dindEnv, code: 2,
 		want: []string{"{daemon}: tlsverify contradicts DOCKER_TLS_CERTDIR=/certs"}},
+	// The engine would take no TLS file from its command line (dinv's certificates).
+	{name: "daemon.json's tls and tlsverify without its TLS files", daemonJSON: `{"tls": true, "tlsverify": true}`, env: dindEnv, code: 2,
+		want: []string{"{daemon}: tls and {daemon}: tlsverify turn TLS on", "add tlscacert, tlscert and tlskey"}},
 	// dinv passes it on; dockerd refuses it: dinv reports the engine's
 	// line that names the flag, with the engine's status.
 	{name: "an engine flag dockerd refuses", args: []string{"--no-such-engine-flag=1"}, code: 1,

@@ -54,4 +54,3 @@ func mtuFlags(pathMTU, userMTU int, version string) []string {
 		"--default-network-opt=overlay=com.docker.network.driver.mtu=" + n,
 	}
 }
-

@@ -211,7 +211,9 @@ func (r *Runner) runStage(ctx context.Context, st Stage, s *State) error {
 	}
 	log := r.Log.Named(st.Name())
 	start := now()
-	log.Debug("start")
+	if !r.begin(log) {
+		return nil // a stop signal came after the last stage: Run stops
+	}
 	done := make(chan error, 1)
 	go func() { done <- st.Run(WithLog(ctx, log), s) }()
 	var err error
@@ -231,6 +233,18 @@ func (r *Runner) runStage(ctx context.Context, st Stage, s *State) error {
 	}
 	log.Debug("done", "duration", now().Sub(start))
 	return nil
+}
+
+// begin logs a stage's start unless a stop signal has come, under the lock
+// route says the stop with: no stage starts after "stop signal received".
+func (r *Runner) begin(log hclog.Logger) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.stopping != nil {
+		return false
+	}
+	log.Debug("start")
+	return true
 }
 
 // running reports whether the engine has not exited yet.

@@ -48,14 +48,14 @@ integration: engine build
 	$(GOTEST) bin/logs/integration.log $(TESTFLAGS) -tags integration -timeout 15m ./test/integration/
 
 e2e: images
-	$(GOTEST) bin/logs/e2e.log $(TESTFLAGS) -tags e2e -timeout 40m ./test/e2e/
+	$(GOTEST) bin/logs/e2e.log $(TESTFLAGS) -tags e2e -timeout 50m ./test/e2e/
 
 # The whole end-to-end suite with the least privileges DinV runs with
 # (test/harness.LeastPrivilege) instead of every privilege. `make e2e` already
 # proves that set, gVisor and the rootless images on the quickstart,
 # -tlsverify, an inner container and a build (test/e2e/sandbox_test.go).
 e2e-least: images
-	DINV_E2E_PRIVILEGES=least $(GOTEST) bin/logs/e2e-least.log $(TESTFLAGS) -tags e2e -timeout 40m ./test/e2e/
+	DINV_E2E_PRIVILEGES=least $(GOTEST) bin/logs/e2e-least.log $(TESTFLAGS) -tags e2e -timeout 50m ./test/e2e/
 
 # The figures of the run (cases, times) go to bin/reliability-figures.md.
 reliability: images

@@ -90,6 +90,9 @@ type Command struct {
 	// Files are what the process reads, written (mode 0600, their directory
 	// made 0700) just before it starts: containerd's configuration.
 	Files []File
+	// Env is added to the engine's environment (State.EngineEnv) for this
+	// process: what a wrapper of the engine reads (images/rootless).
+	Env []string
 	// Serves is the unix socket the process listens on for the processes
 	// after it (containerd's, for the engine): they start once it accepts
 	// a connection, and the process is started again should it exit

@@ -68,7 +68,11 @@ func buildCommands(cfg *core.Config, p *core.Profile, s *core.State) []core.Comm
 		cmds = append(cmds, core.Command{Args: append([]string(nil), rules.Containerd...)})
 		add(e.Given["containerd"], "--containerd="+rules.ContainerdSocket)
 	}
-	if c, ok := ownContainerd(cfg, p); ok {
+	var env []string
+	switch c, ok := ownContainerd(cfg, p); {
+	case ok && cfg.Rootless:
+		env = c.Env
+	case ok:
 		cmds = append(cmds, c)
 		args = append(args, "--containerd="+c.Serves)
 	}
@@ -130,7 +134,7 @@ func buildCommands(cfg *core.Config, p *core.Profile, s *core.State) []core.Comm
 	}
 	args = append(args, containerFlags(e, s)...)
 	args = append(args, e.Args...)
-	return append(cmds, core.Command{Args: args})
+	return append(cmds, core.Command{Args: args, Env: env})
 }
 
 // containerFlags are the flags stages found the container calls for

@@ -31,14 +31,20 @@ import (
 // starting its own, as the user configured it.
 var ownContainerdSettings = []string{"containerd", "cri-containerd", "log-level", "log-format"}
 
+// rootlessContainerd tells the rootless engine's wrapper (images/rootless)
+// to start the engine's containerd itself, inside rootlesskit's namespaces
+// where it must live, and to start the engine once it serves; its value is
+// containerd's log level.
+const rootlessContainerd = "DINV_ROOTLESS_CONTAINERD"
+
 // ownContainerd returns the containerd dinv starts before the engine, and
 // whether it starts one: on a profile with ArgRules.OwnContainerd, unless
-// the engine gets exactly the user's arguments (dinv dockerd ARGS), runs
-// rootless (its containerd must live in rootlesskit's namespaces), or is
-// given a setting that shapes its containerd (ownContainerdSettings).
+// the engine gets exactly the user's arguments (dinv dockerd ARGS) or is
+// given a setting that shapes its containerd (ownContainerdSettings). For
+// the rootless engine the command is the wrapper's to run (Env only).
 func ownContainerd(cfg *core.Config, p *core.Profile) (core.Command, bool) {
 	e := &cfg.Engine
-	if !p.Args.OwnContainerd || e.Exact || cfg.Rootless {
+	if !p.Args.OwnContainerd || e.Exact {
 		return core.Command{}, false
 	}
 	for _, name := range ownContainerdSettings {
@@ -46,13 +52,16 @@ func ownContainerd(cfg *core.Config, p *core.Profile) (core.Command, bool) {
 			return core.Command{}, false
 		}
 	}
-	dir := filepath.Join(e.ExecRoot.Value, "containerd")
-	socket := filepath.Join(dir, "containerd.sock")
-	config := filepath.Join(dir, "containerd.toml")
 	level := "info" // the engine's default --log-level
 	if e.Debug.Value {
 		level = "debug"
 	}
+	if cfg.Rootless {
+		return core.Command{Env: []string{rootlessContainerd + "=" + level}}, true
+	}
+	dir := filepath.Join(e.ExecRoot.Value, "containerd")
+	socket := filepath.Join(dir, "containerd.sock")
+	config := filepath.Join(dir, "containerd.toml")
 	return core.Command{
 		Args:   []string{"containerd", "--config=" + config, "--log-level=" + level},
 		Files:  []core.File{{Path: config, Data: containerdConfig(e.DataRoot.Value, dir, socket)}},

@@ -2,6 +2,7 @@ package args
 
 import (
 	"context"
+	"slices"
 	"strings"
 	"testing"
 
@@ -111,7 +112,10 @@ func TestOwnContainerdOnlyWhereItHelps(t *testing.T) {
 			}
 			return *c
 		}, false},
-		{"rootless: containerd lives in rootlesskit's namespaces", "26.1", func(t *testing.T) core.Config {
+		{"rootless: the wrapper starts it, in rootlesskit's namespaces", "26.1", func(t *testing.T) core.Config {
+			return configtest.Resolve(t, nil, map[string]string{"DINV_ROOTLESS": "1"})
+		}, true},
+		{"rootless on 28.5: none", "28.5", func(t *testing.T) core.Config {
 			return configtest.Resolve(t, nil, map[string]string{"DINV_ROOTLESS": "1"})
 		}, false},
 	}
@@ -126,7 +130,13 @@ func TestOwnContainerdOnlyWhereItHelps(t *testing.T) {
 			cmds := buildCommands(&cfg, profile(t, tt.profile), &s)
 			engine := strings.Join(cmds[len(cmds)-1].Args, " ")
 			n := strings.Count(engine, "--containerd=")
+			wrapper := slices.Contains(cmds[len(cmds)-1].Env, rootlessContainerd+"=info")
 			switch {
+			case cfg.Rootless && (wrapper != tt.want || len(cmds) != 1 || n != 0):
+				t.Errorf("rootless: the wrapper told to start containerd: %v, want %v; commands %q", wrapper, tt.want, lines(cmds))
+			case cfg.Rootless:
+			case wrapper:
+				t.Errorf("%s set for an engine that is not rootless", rootlessContainerd)
 			case tt.want && (len(cmds) != 2 || cmds[0].Serves == "" || n != 1 ||
 				!strings.Contains(engine, "--containerd="+cmds[0].Serves)):
 				t.Errorf("dinv's containerd is not the engine's: %q", lines(cmds))

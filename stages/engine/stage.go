@@ -59,7 +59,7 @@ func (e *stage) Run(ctx context.Context, s *core.State) error {
 		if err := writeFiles(c.Files); err != nil {
 			return err
 		}
-		cmds[i] = reaper.Cmd{Args: c.Args, Env: s.EngineEnv, Stderr: e.stderr}
+		cmds[i] = reaper.Cmd{Args: c.Args, Env: engineEnv(s.EngineEnv, c.Env), Stderr: e.stderr}
 		serves[i] = c.Serves
 	}
 	if len(s.Listeners) > 0 {
@@ -80,4 +80,15 @@ func (e *stage) Run(ctx context.Context, s *core.State) error {
 	sup.SetEngineGrace(engineStopGrace)
 	s.Engine = sup
 	return nil
+}
+
+// engineEnv is env (nil: dinv's own) with add after it; nil when both are.
+func engineEnv(env, add []string) []string {
+	if len(add) == 0 {
+		return env
+	}
+	if env == nil {
+		env = os.Environ()
+	}
+	return append(append([]string(nil), env...), add...)
 }

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# demo.sh (`make demo`): the seed's quickstart for real. Starts the DinV
+# demo.sh (`make demo`): the quickstart for real. Starts the DinV
 # container dinv-demo (`docker run -p 12375:2375 -d dinv`, with the privileges
 # this machine's engine grants), waits until its engine answers, shows
 # `docker info` of it, loads a tiny image into it and runs a container inside.

@@ -22,7 +22,7 @@ import (
 	"github.com/dinv/dinv/test/harness"
 )
 
-// Issue 10's proof: DinV as a drop-in for docker:dind, on every image, with
+// DinV as a drop-in for docker:dind, on every image, with
 // the project's own images only (no registry).
 func TestDindDropIn(t *testing.T) {
 	requireTestImages(t)

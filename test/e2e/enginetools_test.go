@@ -9,7 +9,7 @@ import (
 	"github.com/dinv/dinv/test/harness"
 )
 
-// Issue 17: every image has what the engine itself executes. `docker top`
+// Every image has what the engine itself executes. `docker top`
 // runs ps in the DinV container (found by a client library's integration
 // suite: `exec: "ps": executable file not found in $PATH`); `docker load` of
 // an xz-compressed image runs xz; unpigz unpacks gzip layers when present.

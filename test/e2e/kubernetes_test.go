@@ -17,7 +17,7 @@ import (
 	"github.com/dinv/dinv/test/harness"
 )
 
-// Issue 17: the Kubernetes shapes of examples/kubernetes, proved without a
+// The Kubernetes shapes of examples/kubernetes, proved without a
 // cluster with the primitives a pod is made of, on the machine's engine:
 //   - one network namespace for the pod: a pause container holds it and
 //     every container of the pod joins it (--network container:PAUSE);

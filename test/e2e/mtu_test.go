@@ -10,7 +10,7 @@ import (
 	"github.com/dinv/dinv/test/harness"
 )
 
-// Issue 17: the path MTU reaches every network the engine makes. DinV runs
+// The path MTU reaches every network the engine makes. DinV runs
 // on a user-defined network of MTU 1400 (as on an overlay, a VPN or a cloud
 // VPC); what a container sees as its interface's MTU is read on the default
 // bridge, on a user-defined network, on a compose project's network, in a

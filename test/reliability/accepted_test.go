@@ -10,7 +10,7 @@ import (
 	"github.com/dinv/dinv/test/harness"
 )
 
-// Issue 9: certificate sets every Docker client accepts are accepted, as
+// Certificate sets every Docker client accepts are accepted, as
 // they are: the engine serves with them, a client verifying as the docker CLI
 // does (Go's crypto/tls, the server's name docker) connects with its own
 // client certificate, and no file changes.

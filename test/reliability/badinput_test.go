@@ -50,7 +50,7 @@ type material struct {
 	notYet                       *harness.Leaf
 	weakCert, weakKey            []byte
 
-	// Issue 9: what clients reject and what they accept.
+	// What clients reject and what they accept.
 	clientOnlyCA       *harness.CA   // a CA whose usage is limited to clientAuth
 	serverOfClientOnly *harness.Leaf // a server certificate it issued
 	renamedIssuer      *harness.Leaf // signed by ca's key, naming another issuer
@@ -138,7 +138,7 @@ var badInputs = []badCase{
 	// Not a bad file but an impossible environment: exit 1.
 	{name: "certs read-only and empty", args: []string{"-tlsverify"}, ro: true, code: 1, want: []string{"{certs}", "not writable"}},
 
-	// Issue 9: certificates every client would reject are refused with the
+	// Certificates every client would reject are refused with the
 	// verifier's reason, before anything is written.
 	{name: "a ca.crt limited to clientAuth", kind: kindRejected, args: []string{"-tlsverify"}, code: 2,
 		want: []string{"{certs}/docker.crt", "incompatible key usage"},
@@ -161,7 +161,7 @@ var badInputs = []badCase{
 			return map[string][]byte{"ca.crt": m.noSignCA.CertPEM, "ca-key.pem": m.noSignCA.KeyPEM}
 		}},
 
-	// Issue 9: the certificate directory cannot be used against dinv.
+	// The certificate directory cannot be used against dinv.
 	{name: ".dinv.lock a symbolic link to a path outside", kind: kindPlanted, args: []string{"-tlsverify"}, code: 1,
 		want: []string{"{certs}/.dinv.lock", "symbolic link"},
 		plant: func(t *testing.T, h *harness.HostDinv) {

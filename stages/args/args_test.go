@@ -45,11 +45,7 @@ func build(t testing.TB, set func(*config.Flags), env map[string]string, args []
 
 func profile(t testing.TB, v string) *core.Profile {
 	t.Helper()
-	p, err := core.FindProfile(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return configtest.Profile(t, v)
 }
 
 func lines(cmds []core.Command) []string {

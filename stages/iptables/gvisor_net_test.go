@@ -9,6 +9,7 @@ import (
 	"testing"
 
 	"github.com/dinv/dinv/core"
+	"github.com/dinv/dinv/internal/config/configtest"
 	"github.com/dinv/dinv/internal/host/hosttest"
 )
 
@@ -168,10 +169,7 @@ func TestIptablesStageUnderGVisorGivesTheProbedSettingsForItsEngine(t *testing.T
 			}
 			return "eth0"
 		}}
-	profile, err := core.FindProfile("28.5")
-	if err != nil {
-		t.Fatal(err)
-	}
+	profile := configtest.Profile(t, "28.5")
 	state := &core.State{GVisor: true, Profile: profile, ContainerIP: net.ParseIP("172.17.0.5"),
 		Config: core.Config{Engine: core.EngineConfig{Given: map[string]core.Source{"ip6tables": {Kind: core.FromArg, Name: "--ip6tables"}}}}}
 	var l hosttest.Logs

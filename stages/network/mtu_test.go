@@ -6,6 +6,7 @@ import (
 	"testing"
 
 	"github.com/dinv/dinv/core"
+	"github.com/dinv/dinv/internal/config/configtest"
 	"github.com/dinv/dinv/internal/host"
 	"github.com/dinv/dinv/internal/host/hosttest"
 )
@@ -50,13 +51,7 @@ func TestStageAddsTheMTUFlagsForTheProfile(t *testing.T) {
 	sys := hosttest.New()
 	sys.Ifaces = []host.Interface{lo, {Name: "eth0", Up: true, MTU: 1400, Addrs: ips("10.0.1.7")}}
 	sys.Route, sys.Host = "eth0", "h"
-	profile := func(v string) *core.Profile {
-		p, err := core.FindProfile(v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	profile := func(v string) *core.Profile { return configtest.Profile(t, v) }
 	tests := []struct {
 		name  string
 		state core.State

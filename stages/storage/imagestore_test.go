@@ -12,6 +12,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/dinv/dinv/core"
+	"github.com/dinv/dinv/internal/config/configtest"
 )
 
 // TestChooseImageStore: what a Docker 29 engine gets on each data root, and
@@ -135,10 +136,7 @@ func TestPriorGraphDriverNeedsImagesInTheDriversDirectory(t *testing.T) {
 // chooses containerd's image store and says so, and why, in one line; a
 // fallback is a warning with the fix.
 func TestRunOnProfile29LogsTheChoiceInOneLine(t *testing.T) {
-	p, err := core.FindProfile("29")
-	if err != nil {
-		t.Fatal(err)
-	}
+	p := configtest.Profile(t, "29")
 	for _, tc := range []struct {
 		name     string
 		mountErr error
@@ -178,11 +176,8 @@ func TestRunOnProfile29LogsTheChoiceInOneLine(t *testing.T) {
 // are driver names on 29 only.
 func TestValidateOnProfile29KnowsTheSnapshotters(t *testing.T) {
 	for _, v := range []string{"28.5", "29"} {
-		p, err := core.FindProfile(v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		err = (&stage{}).Validate(storageConfig("", "overlayfs", true), p)
+		p := configtest.Profile(t, v)
+		err := (&stage{}).Validate(storageConfig("", "overlayfs", true), p)
 		if (err == nil) != (v == "29") {
 			t.Errorf("%s: -storage overlayfs: %v", v, err)
 		}

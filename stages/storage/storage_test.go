@@ -15,6 +15,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/dinv/dinv/core"
+	"github.com/dinv/dinv/internal/config/configtest"
 	"github.com/dinv/dinv/internal/host/hosttest"
 )
 
@@ -224,13 +225,7 @@ func TestProbeFailsWhenTheDataRootIsMissing(t *testing.T) {
 }
 
 func TestValidate(t *testing.T) {
-	p := func(v string) *core.Profile {
-		p, err := core.FindProfile(v)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return p
-	}
+	p := func(v string) *core.Profile { return configtest.Profile(t, v) }
 	tests := []struct {
 		name    string
 		driver  string

@@ -71,3 +71,14 @@ func TryExact(env map[string]string, args ...string) (*core.Config, error) {
 	})
 	return cfg, err
 }
+
+// Profile returns the engine profile of version, failing the test when there
+// is none.
+func Profile(t testing.TB, version string) *core.Profile {
+	t.Helper()
+	p, err := core.FindProfile(version)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p
+}

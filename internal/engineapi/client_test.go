@@ -227,26 +227,40 @@ func TestDoRequestIsWhatTheEngineExpects(t *testing.T) {
 	}
 }
 
-func TestDoEndsWithItsContext(t *testing.T) {
+// silentEngine is the socket of an engine that accepts connections and never
+// answers (one still starting), served until the test ends.
+func silentEngine(t *testing.T) string {
+	t.Helper()
 	sock := filepath.Join(t.TempDir(), "docker.sock")
 	l, err := net.Listen("unix", sock)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer l.Close()
-	go func() { // accepts and never answers
+	t.Cleanup(func() { l.Close() })
+	go func() {
+		var conns []net.Conn
+		defer func() {
+			for _, c := range conns {
+				c.Close()
+			}
+		}()
 		for {
-			conn, err := l.Accept()
+			c, err := l.Accept()
 			if err != nil {
 				return
 			}
-			defer conn.Close()
+			conns = append(conns, c)
 		}
 	}()
+	return sock
+}
+
+func TestDoEndsWithItsContext(t *testing.T) {
+	sock := silentEngine(t)
 	ctx, cancel := context.WithCancelCause(context.Background())
 	go func() { time.Sleep(50 * time.Millisecond); cancel(errors.New("stopped by SIGTERM")) }()
 	start := time.Now()
-	err = (&Client{Socket: sock}).Do(ctx, "GET", "/info", nil, nil)
+	err := (&Client{Socket: sock}).Do(ctx, "GET", "/info", nil, nil)
 	if err == nil || !strings.Contains(err.Error(), "stopped by SIGTERM") {
 		t.Fatalf("error = %v, want the context's cause", err)
 	}

@@ -53,21 +53,7 @@ func TestPing(t *testing.T) {
 func TestPingGivesUpWhenItsContextEnds(t *testing.T) {
 	// An engine that accepts the connection but never answers (it is still
 	// starting): Ping must return when the context ends, not hang.
-	sock := filepath.Join(t.TempDir(), "d.sock")
-	l, err := net.Listen("unix", sock)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close()
-	go func() {
-		for {
-			c, err := l.Accept()
-			if err != nil {
-				return
-			}
-			defer c.Close()
-		}
-	}()
+	sock := silentEngine(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
 	defer cancel()
 	done := make(chan error, 1)

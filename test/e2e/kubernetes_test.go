@@ -202,6 +202,29 @@ func (p *pod) restart(t *testing.T, container string) {
 	harness.Client{}.Run(t, append([]string{"run", "-d"}, p.runs[container]...)...)
 }
 
+// killLeavingStaleRun kills sidecar and checks that the killed engine's pid
+// file and socket are still on volume, the /var/run its pod shares: the case
+// a restart must get past.
+func (p *pod) killLeavingStaleRun(t *testing.T, image, sidecar, volume string) {
+	t.Helper()
+	p.kill(t, sidecar)
+	left := p.volumeFiles(t, image, volume)
+	if !contains(left, "docker.pid") || !contains(left, "docker.sock") {
+		t.Fatalf("after the kill /var/run holds %v: no stale pid file and socket to test with", left)
+	}
+}
+
+// restartUntilServed restarts the killed sidecar, waits for its startup
+// probe, then until `docker info` in client answers.
+func (p *pod) restartUntilServed(t *testing.T, sidecar, client string) {
+	t.Helper()
+	p.restart(t, sidecar)
+	p.startupProbe(t, sidecar)
+	p.until(t, client, "docker info in "+client+" after the restart", 30*time.Second, func() harness.Result {
+		return p.exec(t, client, nil, "docker", "info")
+	})
+}
+
 // exec runs a command in a container of the pod.
 func (p *pod) exec(t *testing.T, container string, opts []string, cmd ...string) harness.Result {
 	t.Helper()
@@ -380,18 +403,8 @@ cat /home/runner/_work/repo/out.txt`)
 		p.publishedPort(t, "runner", 8080, "hello-from-arc")
 	})
 	t.Run("the sidecar killed and restarted on the same volumes", func(t *testing.T) {
-		p.kill(t, "dind")
-		// The killed engine's pid file and socket are still on the shared
-		// /var/run: the case a restart must get past.
-		left := p.volumeFiles(t, image, "dind-sock")
-		if !contains(left, "docker.pid") || !contains(left, "docker.sock") {
-			t.Fatalf("after the kill /var/run holds %v: no stale pid file and socket to test with", left)
-		}
-		p.restart(t, "dind")
-		p.startupProbe(t, "dind")
-		p.until(t, "runner", "docker info in the runner after the restart", 30*time.Second, func() harness.Result {
-			return p.exec(t, "runner", nil, "docker", "info")
-		})
+		p.killLeavingStaleRun(t, image, "dind", "dind-sock")
+		p.restartUntilServed(t, "dind", "runner")
 		if got := strings.TrimSpace(p.sh(t, "runner", "stat -c '%g %a' /var/run/docker.sock")); got != gid+" 660" {
 			t.Errorf("the socket after the restart: %q, want %s 660", got, gid)
 		}
@@ -487,11 +500,7 @@ func testGitLabKubernetes(t *testing.T, image string) {
 		// Never); a restarted service finds the client files of the CA its
 		// first run made (gone with its filesystem) on the kept emptyDir.
 		p.kill(t, "svc-0")
-		p.restart(t, "svc-0")
-		p.startupProbe(t, "svc-0")
-		p.until(t, "build", "docker info in the job after the restart", 30*time.Second, func() harness.Result {
-			return p.exec(t, "build", nil, "docker", "info")
-		})
+		p.restartUntilServed(t, "svc-0", "build")
 		checkNames(t)
 	})
 }
@@ -527,16 +536,8 @@ func testNativeSidecar(t *testing.T, image string) {
 		p.publishedPort(t, "job", 8080, "hello-from-the-pod")
 	})
 	t.Run("the sidecar killed and restarted while the job runs", func(t *testing.T) {
-		p.kill(t, "dinv")
-		left := p.volumeFiles(t, image, "dinv-run")
-		if !contains(left, "docker.pid") || !contains(left, "docker.sock") {
-			t.Fatalf("after the kill /var/run holds %v: no stale pid file and socket to test with", left)
-		}
-		p.restart(t, "dinv")
-		p.startupProbe(t, "dinv")
-		p.until(t, "job", "docker info in the job after the restart", 30*time.Second, func() harness.Result {
-			return p.exec(t, "job", nil, "docker", "info")
-		})
+		p.killLeavingStaleRun(t, image, "dinv", "dinv-run")
+		p.restartUntilServed(t, "dinv", "job")
 		// The CA is kept on its emptyDir: the job's client files are the
 		// ones it held, byte for byte.
 		if after := clientFiles(); after != before {

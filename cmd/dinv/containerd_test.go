@@ -50,12 +50,7 @@ func writeFakeContainerd(t *testing.T, bin string) {
 func fakeContainerd() int {
 	signals := make(chan os.Signal, 1)
 	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
-	config := ""
-	for _, a := range os.Args[1:] {
-		if v, ok := strings.CutPrefix(a, "--config="); ok {
-			config = v
-		}
-	}
+	config := argValue("--config=")
 	if _, err := os.Stat(config); err != nil {
 		fmt.Fprintln(os.Stderr, "fake containerd: no configuration:", err)
 		return 1
@@ -77,6 +72,18 @@ func fakeContainerd() int {
 	return 0
 }
 
+// argValue is the value of the last of this process's arguments that starts
+// with prefix ("--config="), "" when none does.
+func argValue(prefix string) string {
+	v := ""
+	for _, a := range os.Args[1:] {
+		if s, ok := strings.CutPrefix(a, prefix); ok {
+			v = s
+		}
+	}
+	return v
+}
+
 // mark appends line to $MARK, when set.
 func mark(line string) {
 	if path := os.Getenv("MARK"); path != "" {
@@ -94,12 +101,7 @@ func mark(line string) {
 func fakeEngineNeedingContainerd() int {
 	signals := make(chan os.Signal, 1)
 	signal.Notify(signals, syscall.SIGTERM, syscall.SIGINT)
-	socket := ""
-	for _, a := range os.Args[1:] {
-		if v, ok := strings.CutPrefix(a, "--containerd="); ok {
-			socket = v
-		}
-	}
+	socket := argValue("--containerd=")
 	c, err := net.Dial("unix", socket)
 	if err != nil {
 		mark("engine: containerd not serving: " + err.Error())

@@ -232,13 +232,18 @@ func waitFile(t *testing.T, path string) {
 	t.Fatalf("%s not created", path)
 }
 
+// readPid waits for the pid a script writes to path: the shell creates the
+// file before it writes the number, so an empty file is not yet an answer.
 func readPid(t *testing.T, path string) int {
 	t.Helper()
 	waitFile(t, path)
-	b, _ := os.ReadFile(path)
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil {
-		t.Fatalf("pid file %q", b)
+	var b []byte
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(5 * time.Millisecond) {
+		b, _ = os.ReadFile(path)
+		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil {
+			return pid
+		}
 	}
-	return pid
+	t.Fatalf("pid file %q", b)
+	return 0
 }

@@ -379,6 +379,23 @@ func testRootless(t *testing.T, image string) {
 	}
 	testSandbox(t, sandbox{name: "rootless", image: image, privileges: harness.Rootless, escapes: map[string]bool{}})
 
+	// 26.1 waits out a 1 s gRPC backoff on a containerd it starts itself:
+	// there the image's wrapper starts containerd inside rootlesskit first.
+	t.Run("the engine's containerd: started before the engine on 26.1 only", func(t *testing.T) {
+		port := strconv.Itoa(harness.FreePort(t))
+		d := harness.Start(t, harness.Options{Image: image, Privileges: harness.Rootless, Run: []string{"-p", port + ":2375"}})
+		d.WaitReady(t, "127.0.0.1:"+port, nil)
+		want := strings.HasPrefix(engineVersion(t, strings.TrimSuffix(image, "-rootless")), "26.")
+		if got := countArgs(engineCmdline(t, d), "--containerd=") == 1; got != want {
+			t.Errorf("the engine given --containerd once: %v, want %v", got, want)
+		}
+		log := d.Logs(t)
+		booted, starting := strings.Index(log, "containerd successfully booted"), strings.Index(log, `msg="Starting up"`)
+		if booted < 0 || starting < 0 || (booted < starting) != want {
+			t.Errorf("containerd booted at %d, the engine started at %d in the log: containerd first wanted: %v", booted, starting, want)
+		}
+	})
+
 	t.Run("docker's defaults: dinv names each option it lacks", func(t *testing.T) {
 		name := harness.Name("rootless-defaults")
 		t.Cleanup(func() { harness.Client{}.Try(t, "rm", "-f", "-v", name) })
